@@ -1,0 +1,113 @@
+"""The Typer application: one function per command, each only wiring."""
+
+from __future__ import annotations
+
+from pathlib import Path
+from typing import Annotated
+
+import typer
+
+from agentctl import __version__
+from agentctl.cli.exitcodes import ExitCode
+
+app = typer.Typer(
+    name="agentctl",
+    help="The control plane for AI coding agents: policy checks for Terraform and Kubernetes, "
+    "budgets and a policy gateway for Claude Code and Codex.",
+    no_args_is_help=True,
+    add_completion=False,
+    pretty_exceptions_enable=False,
+    context_settings={"help_option_names": ["-h", "--help"]},
+)
+
+
+def _version(value: bool) -> None:
+    if value:
+        typer.echo(f"agentctl {__version__}")
+        raise typer.Exit(0)
+
+
+@app.callback()
+def _root(
+    version: Annotated[
+        bool, typer.Option("--version", "-V", callback=_version, is_eager=True, help="Print the version and exit.")
+    ] = False,
+) -> None:
+    """agentctl: the model proposes, the platform decides."""
+
+
+@app.command(
+    "check",
+    help="Check Terraform and Kubernetes files (or only what a git diff changed) against policy files.\n\n"
+    "Exit codes: 0 passed, 1 blocked, 2 usage/config error, 3 approval required.",
+)
+def check_command(
+    paths: Annotated[list[Path] | None, typer.Argument(help="Files or directories (default: current directory).")] = None,
+    diff: Annotated[
+        str | None,
+        typer.Option("--diff", metavar="BASE[..HEAD]", help="Judge only what changed since BASE (BASE..HEAD, BASE...HEAD)."),
+    ] = None,
+    staged: Annotated[bool, typer.Option("--staged", help="Judge the staged changes against HEAD (pre-commit).")] = False,
+    include_all: Annotated[
+        bool, typer.Option("--all", help="In diff mode, also list findings BASE already had (never blocking).")
+    ] = False,
+    policies: Annotated[
+        list[Path] | None,
+        typer.Option("--policies", metavar="DIR", help="Policy directory (repeatable; default ./policies when present)."),
+    ] = None,
+    no_builtin: Annotated[bool, typer.Option("--no-builtin", help="Leave out the built-in rule pack.")] = False,
+    formats: Annotated[
+        list[str] | None,
+        typer.Option(
+            "--format",
+            "-f",
+            metavar="NAME[=FILE]",
+            help="table, json, sarif, junit, github, gitlab, markdown; =FILE writes to a file (repeatable).",
+        ),
+    ] = None,
+    fail_on: Annotated[
+        str, typer.Option("--fail-on", metavar="SEVERITY", help="info|low|medium|high|critical: warn findings at or above block.")
+    ] = "high",
+    no_cache: Annotated[bool, typer.Option("--no-cache", help="Do not read or write the parse cache.")] = False,
+    quiet: Annotated[bool, typer.Option("--quiet", "-q", help="No summary line on stderr.")] = False,
+) -> None:
+    from agentctl.cli.check import CheckArgs, check
+
+    code = check(
+        CheckArgs(
+            paths=paths or [],
+            diff=diff,
+            staged=staged,
+            include_all=include_all,
+            policies=policies,
+            builtin=not no_builtin,
+            formats=formats or [],
+            fail_on=fail_on,
+            cache=not no_cache,
+            quiet=quiet,
+        )
+    )
+    raise typer.Exit(code)
+
+
+def run_app(args: list[str]) -> int:
+    """Run the app without Typer's own exit handling, so exit codes stay ours.
+
+    Typer vendors its own copy of click, so its exception classes are matched by
+    behaviour (``show()``/``exit_code``) rather than imported from a private module.
+    """
+    try:
+        result = app(args=args, prog_name="agentctl", standalone_mode=False)
+    except typer.Exit as exc:
+        return int(exc.exit_code)
+    except typer.Abort:
+        return ExitCode.INTERRUPTED
+    except Exception as exc:
+        show = getattr(exc, "show", None)
+        if show is None or not hasattr(exc, "exit_code"):
+            raise
+        show()
+        return ExitCode.USAGE
+    if type(result).__name__ == "Abort" or isinstance(result, BaseException):
+        return ExitCode.INTERRUPTED
+    return int(result) if isinstance(result, int) else ExitCode.PASSED

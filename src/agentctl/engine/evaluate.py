@@ -1,0 +1,191 @@
+"""Evaluate compiled rules against resource changes. Pure: changes in, findings out.
+
+A rule sees ``resource`` (after; null for deletes), ``before`` (at BASE, or
+null), ``change``, ``path``, ``address`` and ``type``; Kubernetes rules also
+get ``pod`` (the pod spec of any workload kind) and ``containers`` (its
+containers, init and ephemeral ones included).
+"""
+
+from __future__ import annotations
+
+import datetime as dt
+from collections import defaultdict
+from collections.abc import Iterable
+from typing import Any
+
+from agentctl.engine import cel
+from agentctl.engine.catalog import engine_finding
+from agentctl.engine.suppress import apply_suppressions
+from agentctl.model.common import ChangeKind, Location, Target
+from agentctl.model.finding import Finding, FindingStatus
+from agentctl.model.resource import Resource, ResourceChange
+from agentctl.policy.loader import CompiledRule, RuleBook
+
+_POD_SPEC_PATH = {
+    "Pod": ("spec",),
+    "CronJob": ("spec", "jobTemplate", "spec", "template", "spec"),
+}
+_CONTAINER_LISTS = ("initContainers", "containers", "ephemeralContainers")
+
+
+def pod_spec(resource: Resource | None) -> dict[str, Any]:
+    if resource is None or resource.target is not Target.KUBERNETES:
+        return {}
+    node: Any = resource.attributes
+    for part in _POD_SPEC_PATH.get(resource.type, ("spec", "template", "spec")):
+        node = node.get(part) if isinstance(node, dict) else None
+    return node if isinstance(node, dict) else {}
+
+
+def containers(pod: dict[str, Any]) -> list[dict[str, Any]]:
+    found: list[dict[str, Any]] = []
+    for key in _CONTAINER_LISTS:
+        items = pod.get(key)
+        if isinstance(items, list):
+            found.extend(c for c in items if isinstance(c, dict))
+    return found
+
+
+def variables(change: ResourceChange) -> dict[str, Any]:
+    current = change.current
+    after = change.after.attributes if change.after is not None else None
+    before = change.before.attributes if change.before is not None else None
+    values: dict[str, Any] = {
+        "resource": after,
+        "before": before,
+        "change": change.change.value,
+        "path": current.location.path,
+        "address": current.address,
+        "type": current.type,
+    }
+    if current.target is Target.KUBERNETES:
+        pod = pod_spec(current)
+        values["pod"] = pod
+        values["containers"] = containers(pod)
+    return values
+
+
+class Evaluator:
+    """Index rules once, then judge any number of changes."""
+
+    def __init__(self, book: RuleBook) -> None:
+        self._by_type: dict[tuple[Target, str], list[CompiledRule]] = defaultdict(list)
+        self._any_type: dict[Target, list[CompiledRule]] = defaultdict(list)
+        for rule in book.rules:
+            if rule.rule.match.types:
+                for rtype in rule.rule.match.types:
+                    self._by_type[(rule.rule.target, rtype)].append(rule)
+            else:
+                self._any_type[rule.rule.target].append(rule)
+
+    def candidates(self, change: ResourceChange) -> list[CompiledRule]:
+        current = change.current
+        rules = self._by_type.get((current.target, current.type), []) + self._any_type.get(current.target, [])
+        # An unchanged resource (only judged with --all) is judged as a snapshot.
+        wanted = ChangeKind.CREATE if change.change is ChangeKind.NONE else change.change
+        path = current.location.path
+        return [
+            r
+            for r in rules
+            if wanted in r.rule.match.changes
+            and (not r.rule.match.paths or any(cel.glob_match(path, p) for p in r.rule.match.paths))
+            and not any(cel.glob_match(path, p) for p in r.rule.match.exclude_paths)
+        ]
+
+    def judge(self, changes: Iterable[ResourceChange], today: dt.date | None = None) -> list[Finding]:
+        today = today or dt.date.today()
+        findings: list[Finding] = []
+        for change in changes:
+            rules = self.candidates(change)
+            if not rules:
+                if change.change is not ChangeKind.DELETE:
+                    findings.extend(apply_suppressions(change, [], today))
+                continue
+            context = cel.context(variables(change))
+            raw: list[Finding] = []
+            for rule in rules:
+                finding = _run(rule, change, context)
+                if finding is None:
+                    continue
+                if finding.rule_id == rule.rule.id and self._pre_existing(rule, change):
+                    finding = finding.model_copy(update={"status": FindingStatus.BASELINE})
+                raw.append(finding)
+            findings.extend(apply_suppressions(change, raw, today))
+        return findings
+
+    @staticmethod
+    def _pre_existing(rule: CompiledRule, change: ResourceChange) -> bool:
+        """Did BASE already have this finding? Unchanged resources: yes, by definition."""
+        if change.change is ChangeKind.NONE:
+            return True
+        if change.change is not ChangeKind.UPDATE or change.before is None:
+            return False
+        if ChangeKind.CREATE not in rule.rule.match.changes:
+            return False  # change-aware rules (scale jumps…) judge the change itself
+        snapshot = ResourceChange(change=ChangeKind.CREATE, before=None, after=change.before)
+        return _run(rule, snapshot, cel.context(variables(snapshot))) is not None
+
+
+def _run(rule: CompiledRule, change: ResourceChange, context: Any) -> Finding | None:
+    current = change.current
+    try:
+        verdict = rule.program.execute(context)
+    except Exception as exc:  # CEL raises KeyError/TypeError/ValueError/RuntimeError
+        return _rule_error(rule, current, change, f"{type(exc).__name__}: {exc}")
+    if verdict is False:
+        return None
+    if verdict is not True:
+        return _rule_error(rule, current, change, f"condition returned {type(verdict).__name__}, not a bool")
+    return Finding(
+        rule_id=rule.rule.id,
+        title=rule.rule.title,
+        severity=rule.rule.severity,
+        action=rule.rule.action,
+        message=render_message(rule, context),
+        remediation=rule.rule.remediation,
+        location=current.location,
+        address=current.address,
+        resource_type=current.type,
+        change=change.change,
+        source=rule.loaded.source,
+    )
+
+
+def render_message(rule: CompiledRule, context: Any) -> str:
+    parts: list[str] = []
+    for part in rule.message:
+        if isinstance(part, str):
+            parts.append(part)
+            continue
+        try:
+            value = part.execute(context)
+        except Exception:
+            value = "?"
+        parts.append(_text(value))
+    return " ".join("".join(parts).split())
+
+
+def _text(value: Any) -> str:
+    if isinstance(value, list):
+        return ", ".join(_text(v) for v in value)
+    if value is None:
+        return "null"
+    if isinstance(value, bool):
+        return "true" if value else "false"
+    return str(value)
+
+
+def _rule_error(rule: CompiledRule, resource: Resource, change: ResourceChange, detail: str) -> Finding:
+    finding = engine_finding(
+        "rule-error",
+        f"rule {rule.rule.id} ({rule.loaded.source}) failed on {resource.address}: {detail[:300]}",
+        resource.location,
+        address=resource.address,
+        resource_type=resource.type,
+        change=change.change,
+    )
+    return finding
+
+
+def location_of(path: str, line: int = 1) -> Location:
+    return Location(path=path, start_line=line, end_line=line)

@@ -1,0 +1,1 @@
+"""Policy files: loading, strict validation with file/line errors, and the built-in pack."""

@@ -1,0 +1,156 @@
+"""Load ``agentctl/v1`` PolicySet files into compiled rules.
+
+Every problem is a :class:`PolicyError` naming file, line and field, so the CLI
+can print one line and exit 2. Conditions and message placeholders are
+compiled here, once per rule.
+"""
+
+from __future__ import annotations
+
+import re
+from collections.abc import Iterable
+from dataclasses import dataclass, field
+from importlib import resources
+from typing import Any
+
+from pydantic import ValidationError
+
+from agentctl.engine import cel
+from agentctl.model.common import Target
+from agentctl.model.rule import LoadedRule, PolicySet, Rule
+from agentctl.sources.yamldoc import YamlDocument, YamlError, load_documents
+
+_PLACEHOLDER = re.compile(r"\{([^{}]+)\}")
+BUILTIN_PREFIX = "builtin:"
+
+
+class PolicyError(Exception):
+    """A policy file is unusable; the check must not run with it."""
+
+    def __init__(self, source: str, line: int, message: str, fieldname: str = "") -> None:
+        where = f"{source}:{line}"
+        super().__init__(f"{where}: {fieldname + ': ' if fieldname else ''}{message}")
+        self.source = source
+        self.line = line
+        self.field = fieldname
+        self.hint = "fix the policy file; the format is described in docs/policies.md"
+
+
+@dataclass
+class CompiledRule:
+    """A rule ready to evaluate: its CEL program and message template are compiled."""
+
+    loaded: LoadedRule
+    program: Any
+    message: list[str | Any]
+
+    @property
+    def rule(self) -> Rule:
+        return self.loaded.rule
+
+
+@dataclass
+class PolicySetFile:
+    """The raw text of a policy file, from disk, git or the package."""
+
+    source: str
+    text: str
+
+
+@dataclass
+class RuleBook:
+    """All rules of a check, indexed for the cheap pre-filters."""
+
+    rules: list[CompiledRule] = field(default_factory=list)
+    files: list[str] = field(default_factory=list)
+
+    def for_target(self, target: Target) -> list[CompiledRule]:
+        return [r for r in self.rules if r.rule.target is target]
+
+
+def parse_policy_file(policy: PolicySetFile) -> list[LoadedRule]:
+    """Validate one file strictly; raise :class:`PolicyError` on the first problem."""
+    try:
+        documents = load_documents(policy.text)
+    except YamlError as exc:
+        raise PolicyError(policy.source, exc.line, exc.message) from None
+    documents = [d for d in documents if d.value is not None]
+    if not documents:
+        raise PolicyError(policy.source, 1, "empty policy file (expected a PolicySet)")
+    loaded: list[LoadedRule] = []
+    for document in documents:
+        try:
+            policy_set = PolicySet.model_validate(document.value)
+        except ValidationError as exc:
+            raise _validation_error(policy.source, document, exc) from None
+        for index, rule in enumerate(policy_set.rules):
+            line = document.line_of(("rules", index))
+            loaded.append(LoadedRule(rule=rule, source=policy.source, line=line))
+    return loaded
+
+
+def _validation_error(source: str, document: YamlDocument, exc: ValidationError) -> PolicyError:
+    error = exc.errors()[0]
+    loc = tuple(error["loc"])
+    if error["type"] == "extra_forbidden":
+        message = f"unknown field '{loc[-1]}'"
+    elif error["type"] == "missing":
+        message = f"missing required field '{loc[-1]}'"
+    else:
+        message = error["msg"]
+        if "input" in error and isinstance(error["input"], (str, int, float)):
+            message += f" (got {error['input']!r})"
+    line = document.line_of(loc)
+    fieldname = "".join(f"[{p}]" if isinstance(p, int) else f".{p}" for p in loc).lstrip(".")
+    return PolicyError(source, line, message, fieldname)
+
+
+def compile_rule(loaded: LoadedRule, index_line: int | None = None) -> CompiledRule:
+    rule = loaded.rule
+    try:
+        program = cel.compile_expression(rule.condition)
+        message: list[str | Any] = []
+        cursor = 0
+        for match in _PLACEHOLDER.finditer(rule.message):
+            message.append(rule.message[cursor : match.start()])
+            message.append(cel.compile_expression(match.group(1)))
+            cursor = match.end()
+        message.append(rule.message[cursor:])
+    except cel.CelError as exc:
+        raise PolicyError(loaded.source, index_line or loaded.line, str(exc), f"rules[{rule.id}].condition") from None
+    return CompiledRule(loaded, program, message)
+
+
+def builtin_files() -> list[PolicySetFile]:
+    package = resources.files("agentctl.policy") / "builtin"
+    return [
+        PolicySetFile(f"{BUILTIN_PREFIX}{entry.name}", entry.read_text(encoding="utf-8"))
+        for entry in sorted(package.iterdir(), key=lambda e: e.name)
+        if entry.name.endswith((".yaml", ".yml"))
+    ]
+
+
+def build(files: Iterable[PolicySetFile]) -> RuleBook:
+    """Parse, de-duplicate and compile. A repeated id is an error unless identical.
+
+    Identical repeats happen by design: the repository's ``policies/`` mirrors
+    the built-in pack, so the same rule can arrive from both places.
+    """
+    book = RuleBook()
+    seen: dict[str, LoadedRule] = {}
+    for policy in files:
+        book.files.append(policy.source)
+        for loaded in parse_policy_file(policy):
+            previous = seen.get(loaded.rule.id)
+            if previous is not None:
+                if previous.rule == loaded.rule:
+                    continue
+                raise PolicyError(
+                    loaded.source,
+                    loaded.line,
+                    f"duplicate rule id '{loaded.rule.id}' (also defined at {previous.source}:{previous.line})",
+                    "id",
+                )
+            seen[loaded.rule.id] = loaded
+            book.rules.append(compile_rule(loaded))
+    return book

@@ -1,0 +1,34 @@
+"""What every parser returns, and the error type of this layer."""
+
+from __future__ import annotations
+
+from dataclasses import dataclass, field
+
+from agentctl.model.resource import Note, Resource
+
+
+class SourceError(Exception):
+    """A source could not be read at all (bad git ref, unreadable repository)."""
+
+    def __init__(self, message: str, hint: str = "") -> None:
+        super().__init__(message)
+        self.message = message
+        self.hint = hint
+
+
+@dataclass(frozen=True)
+class ParseIssue:
+    """Why (part of) a file could not be understood; becomes a ``parse-error`` finding."""
+
+    path: str
+    line: int
+    message: str
+    rule_id: str = "parse-error"
+
+
+@dataclass
+class ParsedFile:
+    path: str
+    resources: list[Resource] = field(default_factory=list)
+    notes: list[Note] = field(default_factory=list)
+    issues: list[ParseIssue] = field(default_factory=list)
