@@ -143,7 +143,7 @@ def test_agent_commit_is_blocked_with_every_violation_located(repo: GitRepo, age
         ("aws-s3-public-acl", "envs/dev/s3.tf", line_of(BUCKETS_AFTER, 'resource "aws_s3_bucket_acl"')),
         ("protected-resource-deleted", "envs/dev/s3.tf", line_of(BUCKETS, 'resource "aws_s3_bucket" "state"')),
         ("stateful-resource-deleted", "envs/dev/s3.tf", line_of(BUCKETS, 'resource "aws_s3_bucket" "state"')),
-        ("k8s-privileged-container", "k8s/app.yaml", line_of(app_after, "---")),
+        ("k8s-privileged-container", "k8s/app.yaml", line_of(app_after, "apiVersion: v1")),
         ("policy-file-changed", "policies/team.yaml", 1),
     }
     assert expected <= found, f"missing: {expected - found}"

@@ -42,18 +42,26 @@ def _root(
     "Exit codes: 0 passed, 1 blocked, 2 usage/config error, 3 approval required.",
 )
 def check_command(
-    paths: Annotated[list[Path] | None, typer.Argument(help="Files or directories (default: current directory).")] = None,
+    paths: Annotated[
+        list[Path] | None, typer.Argument(help="Files or directories (default: current directory).")
+    ] = None,
     diff: Annotated[
         str | None,
-        typer.Option("--diff", metavar="BASE[..HEAD]", help="Judge only what changed since BASE (BASE..HEAD, BASE...HEAD)."),
+        typer.Option(
+            "--diff", metavar="BASE[..HEAD]", help="Judge only what changed since BASE (BASE..HEAD, BASE...HEAD)."
+        ),
     ] = None,
-    staged: Annotated[bool, typer.Option("--staged", help="Judge the staged changes against HEAD (pre-commit).")] = False,
+    staged: Annotated[
+        bool, typer.Option("--staged", help="Judge the staged changes against HEAD (pre-commit).")
+    ] = False,
     include_all: Annotated[
         bool, typer.Option("--all", help="In diff mode, also list findings BASE already had (never blocking).")
     ] = False,
     policies: Annotated[
         list[Path] | None,
-        typer.Option("--policies", metavar="DIR", help="Policy directory (repeatable; default ./policies when present)."),
+        typer.Option(
+            "--policies", metavar="DIR", help="Policy directory (repeatable; default ./policies when present)."
+        ),
     ] = None,
     no_builtin: Annotated[bool, typer.Option("--no-builtin", help="Leave out the built-in rule pack.")] = False,
     formats: Annotated[
@@ -66,7 +74,10 @@ def check_command(
         ),
     ] = None,
     fail_on: Annotated[
-        str, typer.Option("--fail-on", metavar="SEVERITY", help="info|low|medium|high|critical: warn findings at or above block.")
+        str,
+        typer.Option(
+            "--fail-on", metavar="SEVERITY", help="info|low|medium|high|critical: warn findings at or above block."
+        ),
     ] = "high",
     no_cache: Annotated[bool, typer.Option("--no-cache", help="Do not read or write the parse cache.")] = False,
     quiet: Annotated[bool, typer.Option("--quiet", "-q", help="No summary line on stderr.")] = False,
@@ -88,6 +99,22 @@ def check_command(
         )
     )
     raise typer.Exit(code)
+
+
+@app.command("rules", help="List the rules a check would apply: the built-in pack, ./policies and the engine's own.")
+def rules_command(
+    policies: Annotated[
+        list[Path] | None,
+        typer.Option(
+            "--policies", metavar="DIR", help="Policy directory (repeatable; default ./policies when present)."
+        ),
+    ] = None,
+    no_builtin: Annotated[bool, typer.Option("--no-builtin", help="Leave out the built-in rule pack.")] = False,
+    fmt: Annotated[str, typer.Option("--format", "-f", metavar="NAME", help="table, json or markdown.")] = "table",
+) -> None:
+    from agentctl.cli.check import list_rules
+
+    raise typer.Exit(list_rules(policies, not no_builtin, fmt))
 
 
 def run_app(args: list[str]) -> int:

@@ -74,7 +74,9 @@ def check(args: CheckArgs) -> int:
     if args.diff is not None and args.staged:
         raise UsageError("--diff and --staged exclude each other", "use --staged in pre-commit, --diff BASE in CI")
     if args.include_all and args.diff is None and not args.staged:
-        raise UsageError("--all only makes sense with --diff or --staged", "without a diff every finding is reported anyway")
+        raise UsageError(
+            "--all only makes sense with --diff or --staged", "without a diff every finding is reported anyway"
+        )
     cwd = Path.cwd()
     options = CheckOptions(
         paths=list(args.paths),
@@ -136,10 +138,33 @@ def summary(result: CheckResult, context: ReportContext) -> str:
         counts[outcome] = counts.get(outcome, 0) + 1
     parts = [f"{counts[k]} {k}" for k in ("blocking", "approval", "warning", "suppressed", "baseline") if counts.get(k)]
     scope = f" in {result.diff}" if result.diff else ""
-    verdict = {"passed": "passed", "blocked": "BLOCKED", "approval_required": "APPROVAL REQUIRED"}[context.verdict.value]
+    verdict = {"passed": "passed", "blocked": "BLOCKED", "approval_required": "APPROVAL REQUIRED"}[
+        context.verdict.value
+    ]
     detail = ", ".join(parts) if parts else "no findings"
     skipped = f", {len(result.notes)} skipped" if result.notes else ""
     return (
         f"agentctl check{scope}: {verdict} — {detail} "
         f"({result.files_scanned} files{skipped}, {result.resources_evaluated} resources, {result.rules_loaded} rules)"
     )
+
+
+def list_rules(policies: list[Path] | None, builtin: bool, fmt: str) -> int:
+    from agentctl.pipeline.check import CheckOptions, default_policy_dirs
+    from agentctl.pipeline.check import list_rules as collect
+    from agentctl.policy.loader import PolicyError
+    from agentctl.reports import rules as render
+
+    renderers = {"table": render.table, "json": render.as_json, "markdown": render.markdown}
+    if fmt not in renderers:
+        raise UsageError(f"unknown format '{fmt}' for rules", "choose one of: table, json, markdown")
+    cwd = Path.cwd()
+    options = CheckOptions(
+        policy_dirs=list(policies) if policies else default_policy_dirs(cwd), builtin=builtin, cwd=cwd
+    )
+    try:
+        infos = collect(options)
+    except PolicyError as exc:
+        raise UsageError(str(exc), exc.hint) from None
+    sys.stdout.write(renderers[fmt](list(infos)))
+    return int(ExitCode.PASSED)

@@ -11,7 +11,7 @@ from __future__ import annotations
 import datetime as dt
 from collections import defaultdict
 from collections.abc import Iterable
-from typing import Any
+from typing import Any, Protocol
 
 from agentctl.engine import cel
 from agentctl.engine.catalog import engine_finding
@@ -46,7 +46,8 @@ def containers(pod: dict[str, Any]) -> list[dict[str, Any]]:
     return found
 
 
-def variables(change: ResourceChange) -> dict[str, Any]:
+def variables(change: ResourceChange, wanted: frozenset[str] | None = None) -> dict[str, Any]:
+    """The CEL variables for one change; only ``wanted`` ones when given (conversion is costly)."""
     current = change.current
     after = change.after.attributes if change.after is not None else None
     before = change.before.attributes if change.before is not None else None
@@ -62,7 +63,17 @@ def variables(change: ResourceChange) -> dict[str, Any]:
         pod = pod_spec(current)
         values["pod"] = pod
         values["containers"] = containers(pod)
+    if wanted is not None:
+        values = {k: v for k, v in values.items() if k in wanted}
     return values
+
+
+class ResultCache(Protocol):
+    """Where earlier rule results can be kept; see ``pipeline.resultcache``."""
+
+    def get(self, change: ResourceChange) -> list[Finding] | None: ...
+
+    def put(self, change: ResourceChange, findings: list[Finding]) -> None: ...
 
 
 class Evaluator:
@@ -92,26 +103,48 @@ class Evaluator:
             and not any(cel.glob_match(path, p) for p in r.rule.match.exclude_paths)
         ]
 
-    def judge(self, changes: Iterable[ResourceChange], today: dt.date | None = None) -> list[Finding]:
+    def judge(
+        self,
+        changes: Iterable[ResourceChange],
+        today: dt.date | None = None,
+        *,
+        diff_mode: bool = False,
+        cache: ResultCache | None = None,
+    ) -> list[Finding]:
+        """Findings for every change; ``diff_mode`` flags suppressions the change adds.
+
+        ``cache`` may hold the rule results of changes judged before (they depend
+        only on the change and the rules); suppressions are applied afresh, since
+        they depend on today's date.
+        """
         today = today or dt.date.today()
         findings: list[Finding] = []
         for change in changes:
-            rules = self.candidates(change)
-            if not rules:
-                if change.change is not ChangeKind.DELETE:
-                    findings.extend(apply_suppressions(change, [], today))
-                continue
-            context = cel.context(variables(change))
-            raw: list[Finding] = []
-            for rule in rules:
-                finding = _run(rule, change, context)
-                if finding is None:
-                    continue
-                if finding.rule_id == rule.rule.id and self._pre_existing(rule, change):
-                    finding = finding.model_copy(update={"status": FindingStatus.BASELINE})
-                raw.append(finding)
-            findings.extend(apply_suppressions(change, raw, today))
+            raw = cache.get(change) if cache is not None else None
+            if raw is None:
+                raw = self.rule_findings(change)
+                if cache is not None:
+                    cache.put(change, raw)
+            if raw or change.change is not ChangeKind.DELETE:
+                findings.extend(apply_suppressions(change, raw, today, flag_new=diff_mode))
         return findings
+
+    def rule_findings(self, change: ResourceChange) -> list[Finding]:
+        """Every rule's verdict on one change, before suppressions."""
+        rules = self.candidates(change)
+        if not rules:
+            return []
+        wanted = frozenset().union(*(r.variables for r in rules))
+        context = cel.context(variables(change, wanted))
+        raw: list[Finding] = []
+        for rule in rules:
+            finding = _run(rule, change, context)
+            if finding is None:
+                continue
+            if finding.rule_id == rule.rule.id and self._pre_existing(rule, change):
+                finding = finding.model_copy(update={"status": FindingStatus.BASELINE})
+            raw.append(finding)
+        return raw
 
     @staticmethod
     def _pre_existing(rule: CompiledRule, change: ResourceChange) -> bool:

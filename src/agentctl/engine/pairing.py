@@ -16,8 +16,10 @@ from agentctl.model.resource import Resource, ResourceChange
 
 def as_new(resources: Iterable[Resource]) -> list[ResourceChange]:
     """Without a BASE everything is a create (plans keep their own actions)."""
-    return [_plan_change(r) if r.origin == "plan" else ResourceChange(change=ChangeKind.CREATE, before=None, after=r)
-            for r in resources]
+    return [
+        _plan_change(r) if r.origin == "plan" else ResourceChange(change=ChangeKind.CREATE, before=None, after=r)
+        for r in resources
+    ]
 
 
 def pair(base: Iterable[Resource], head: Iterable[Resource], include_unchanged: bool = False) -> list[ResourceChange]:
@@ -52,9 +54,7 @@ def _by_key(resources: Iterable[Resource]) -> dict[str, Resource]:
 def _plan_change(resource: Resource) -> ResourceChange:
     kind = resource.plan_change or ChangeKind.CREATE
     before = (
-        resource.model_copy(update={"attributes": resource.plan_before})
-        if resource.plan_before is not None
-        else None
+        resource.model_copy(update={"attributes": resource.plan_before}) if resource.plan_before is not None else None
     )
     if kind is ChangeKind.DELETE:
         return ResourceChange(change=kind, before=before or resource, after=None)

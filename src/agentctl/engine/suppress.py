@@ -16,22 +16,23 @@ from agentctl.model.finding import Finding, FindingStatus
 from agentctl.model.resource import ResourceChange, Suppression
 
 
-def apply_suppressions(change: ResourceChange, findings: Iterable[Finding], today: dt.date) -> list[Finding]:
+def apply_suppressions(
+    change: ResourceChange, findings: Iterable[Finding], today: dt.date, *, flag_new: bool = False
+) -> list[Finding]:
+    """Mark suppressed findings; with ``flag_new`` (diff mode) report suppressions BASE did not have."""
     resource = change.after
     results = list(findings)
     if resource is None or not resource.suppressions:
         return results
     existing = {(s.rule_id, s.valid) for s in change.before.suppressions} if change.before else set()
     out: list[Finding] = []
-    used: set[int] = set()
     for finding in results:
         match = next((s for s in resource.suppressions if s.rule_id == finding.rule_id), None)
         if match is None or not match.valid or match.expired(today):
             out.append(finding)
             continue
-        used.add(id(match))
         out.append(finding.model_copy(update={"status": FindingStatus.SUPPRESSED, "suppression_reason": match.reason}))
-        if finding.status is not FindingStatus.BASELINE and (match.rule_id, True) not in existing:
+        if flag_new and finding.status is not FindingStatus.BASELINE and (match.rule_id, True) not in existing:
             out.append(_added(change, match))
     for suppression in resource.suppressions:
         where = Location(path=resource.location.path, start_line=suppression.line, end_line=suppression.line)

@@ -67,7 +67,7 @@ class PolicySet(BaseModel):
 
     model_config = ConfigDict(extra="forbid", frozen=True)
 
-    apiVersion: Literal["agentctl/v1"]  # noqa: N815 - the wire name
+    apiVersion: Literal["agentctl/v1"]
     kind: Literal["PolicySet"]
     metadata: Metadata
     rules: tuple[Rule, ...] = Field(min_length=1)

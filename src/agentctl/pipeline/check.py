@@ -59,7 +59,7 @@ def _full_check(options: CheckOptions) -> CheckResult:
     sources = [files.read_worktree(full, rel, root) for full, rel in files.walk(paths, root)]
     parsed = parse_all(sources, ParseCache(options.cache_dir))
     changes = pairing.as_new(r for p in parsed for r in p.resources)
-    findings = _issue_findings(parsed) + Evaluator(book).judge(changes, options.today)
+    findings = _issue_findings(parsed) + _judge(book, changes, options, diff_mode=False)
     return _result(findings, parsed, len(sources), len(changes), book, None)
 
 
@@ -107,9 +107,20 @@ def _diff_check(options: CheckOptions) -> CheckResult:
         head_sources += extra
 
     changes: list[ResourceChange] = pairing.pair(base_resources, head_resources, include_unchanged=options.include_all)
-    findings = policy_findings + _issue_findings(head_parsed) + Evaluator(book).judge(changes, options.today)
+    findings = policy_findings + _issue_findings(head_parsed) + _judge(book, changes, options, diff_mode=True)
     label = f"{base.label}..{head.label}"
     return _result(findings, head_parsed, len(head_sources) + len(base_sources), len(changes), book, label)
+
+
+def _judge(book: RuleBook, changes: list[ResourceChange], options: CheckOptions, *, diff_mode: bool) -> list[Finding]:
+    if options.cache_dir is None:
+        return Evaluator(book).judge(changes, options.today, diff_mode=diff_mode)
+    from agentctl.pipeline.resultcache import FileResultCache
+
+    cache = FileResultCache(options.cache_dir.parent / "results", book.digest)
+    findings = Evaluator(book).judge(changes, options.today, diff_mode=diff_mode, cache=cache)
+    cache.save()
+    return findings
 
 
 def _scope(root: Path, path: Path) -> str:
@@ -198,7 +209,11 @@ def _policy_changes(root: Path, changed: list[str], directories: list[Path]) -> 
 
 def _issue_findings(parsed: list[ParsedFile]) -> list[Finding]:
     return [
-        engine_finding(issue.rule_id, f"{issue.path}: {issue.message}", Location(path=issue.path, start_line=issue.line, end_line=issue.line))
+        engine_finding(
+            issue.rule_id,
+            f"{issue.path}: {issue.message}",
+            Location(path=issue.path, start_line=issue.line, end_line=issue.line),
+        )
         for p in parsed
         for issue in p.issues
     ]
@@ -234,6 +249,11 @@ def _display(path: Path) -> str:
         return str(path)
 
 
+def list_rules(options: CheckOptions) -> tuple[RuleInfo, ...]:
+    """The rules a check with these options would apply (policies from disk)."""
+    return _rule_infos(_book(options, _disk_policy_files(options.policy_dirs)))
+
+
 def _rule_infos(book: RuleBook) -> tuple[RuleInfo, ...]:
     infos = [
         RuleInfo(
@@ -248,7 +268,9 @@ def _rule_infos(book: RuleBook) -> tuple[RuleInfo, ...]:
         for r in book.rules
     ]
     infos += [
-        RuleInfo(id=e.id, title=e.title, severity=e.severity, action=e.action, remediation=e.remediation, source="agentctl")
+        RuleInfo(
+            id=e.id, title=e.title, severity=e.severity, action=e.action, remediation=e.remediation, source="agentctl"
+        )
         for e in ENGINE_RULES.values()
     ]
     return tuple(infos)

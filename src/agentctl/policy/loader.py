@@ -7,6 +7,7 @@ compiled here, once per rule.
 
 from __future__ import annotations
 
+import hashlib
 import re
 from collections.abc import Iterable
 from dataclasses import dataclass, field
@@ -15,6 +16,7 @@ from typing import Any
 
 from pydantic import ValidationError
 
+from agentctl import __version__
 from agentctl.engine import cel
 from agentctl.model.common import Target
 from agentctl.model.rule import LoadedRule, PolicySet, Rule
@@ -43,6 +45,8 @@ class CompiledRule:
     loaded: LoadedRule
     program: Any
     message: list[str | Any]
+    variables: frozenset[str] = frozenset()
+    """Names the condition and message read; the engine builds only those."""
 
     @property
     def rule(self) -> Rule:
@@ -63,6 +67,8 @@ class RuleBook:
 
     rules: list[CompiledRule] = field(default_factory=list)
     files: list[str] = field(default_factory=list)
+    digest: str = ""
+    """Identifies the exact policy texts (and agentctl version) for result caching."""
 
     def for_target(self, target: Target) -> list[CompiledRule]:
         return [r for r in self.rules if r.rule.target is target]
@@ -118,7 +124,11 @@ def compile_rule(loaded: LoadedRule, index_line: int | None = None) -> CompiledR
         message.append(rule.message[cursor:])
     except cel.CelError as exc:
         raise PolicyError(loaded.source, index_line or loaded.line, str(exc), f"rules[{rule.id}].condition") from None
-    return CompiledRule(loaded, program, message)
+    names = set(program.variables())
+    for part in message:
+        if not isinstance(part, str):
+            names.update(part.variables())
+    return CompiledRule(loaded, program, message, frozenset(names))
 
 
 def builtin_files() -> list[PolicySetFile]:
@@ -138,8 +148,10 @@ def build(files: Iterable[PolicySetFile]) -> RuleBook:
     """
     book = RuleBook()
     seen: dict[str, LoadedRule] = {}
+    hasher = hashlib.sha256(f"agentctl {__version__}".encode())
     for policy in files:
         book.files.append(policy.source)
+        hasher.update(f"\0{policy.source}\0{policy.text}".encode())
         for loaded in parse_policy_file(policy):
             previous = seen.get(loaded.rule.id)
             if previous is not None:
@@ -153,4 +165,5 @@ def build(files: Iterable[PolicySetFile]) -> RuleBook:
                 )
             seen[loaded.rule.id] = loaded
             book.rules.append(compile_rule(loaded))
+    book.digest = hasher.hexdigest()
     return book

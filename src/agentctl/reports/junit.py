@@ -23,7 +23,9 @@ class JunitFormatter(Formatter):
         )
         overall = ET.SubElement(suite, "testcase", classname="agentctl", name="policy gate")
         if context.exit_code not in (0,):
-            failure = ET.SubElement(overall, "failure", message=f"verdict: {context.verdict.value}", type=context.verdict.value)
+            failure = ET.SubElement(
+                overall, "failure", message=f"verdict: {context.verdict.value}", type=context.verdict.value
+            )
             failure.text = f"{len(failing)} finding(s) need attention (exit code {context.exit_code})"
         for finding in shown:
             case = ET.SubElement(

@@ -10,7 +10,13 @@ _HEADLINE = {
     Verdict.BLOCKED: "❌ blocked",
     Verdict.APPROVAL_REQUIRED: "⏸️ approval required",
 }
-_GATE = {"blocking": "❌ block", "approval": "⏸️ approve", "warning": "⚠️ warn", "baseline": "existing", "suppressed": "muted"}
+_GATE = {
+    "blocking": "❌ block",
+    "approval": "⏸️ approve",
+    "warning": "⚠️ warn",
+    "baseline": "existing",
+    "suppressed": "muted",
+}
 
 
 def _cell(text: str) -> str:
@@ -29,11 +35,15 @@ class MarkdownFormatter(Formatter):
         out.append("")
         listed = [f for f in result.findings if context.outcome(f) not in ("suppressed",)]
         if listed:
-            out += ["| Gate | Severity | Rule | Resource | Change | Location | Message |", "|---|---|---|---|---|---|---|"]
+            out += [
+                "| Gate | Severity | Rule | Resource | Change | Location | Message |",
+                "|---|---|---|---|---|---|---|",
+            ]
             for f in listed:
+                address = _cell(f"`{f.address}`") if f.address else ""
+                change = f.change.value if f.change.value != "none" else ""
                 out.append(
-                    f"| {_GATE[context.outcome(f)]} | {f.severity.value} | `{f.rule_id}` | "
-                    f"{_cell(f'`{f.address}`' if f.address else '')} | {f.change.value if f.change.value != 'none' else ''} | "
+                    f"| {_GATE[context.outcome(f)]} | {f.severity.value} | `{f.rule_id}` | {address} | {change} | "
                     f"`{_cell(f.location.path)}:{f.location.start_line}` | {_cell(f.message)} |"
                 )
             out.append("")
@@ -45,7 +55,7 @@ class MarkdownFormatter(Formatter):
         else:
             out += ["No findings.", ""]
         if context.verdict is Verdict.APPROVAL_REQUIRED:
-            out += ["A platform owner can approve with `agentctl approve <id> --reason \"…\"`.", ""]
+            out += ['A platform owner can approve with `agentctl approve <id> --reason "…"`.', ""]
         suppressed = [f for f in result.findings if context.outcome(f) == "suppressed"]
         if suppressed:
             out.append(f"<details><summary>Suppressed ({len(suppressed)})</summary>\n")

@@ -70,11 +70,7 @@ class SarifFormatter(Formatter):
                                 "endLine": max(finding.location.end_line, finding.location.start_line, 1),
                             },
                         },
-                        **(
-                            {"logicalLocations": [{"fullyQualifiedName": finding.address}]}
-                            if finding.address
-                            else {}
-                        ),
+                        **({"logicalLocations": [{"fullyQualifiedName": finding.address}]} if finding.address else {}),
                     }
                 ],
                 "partialFingerprints": {"agentctl/v1": fingerprint(finding)},

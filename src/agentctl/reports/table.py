@@ -4,10 +4,6 @@ from __future__ import annotations
 
 import io
 
-from rich.console import Console
-from rich.table import Table
-from rich.text import Text
-
 from agentctl.model.common import Severity
 from agentctl.reports.base import Formatter, ReportContext
 
@@ -18,7 +14,14 @@ _STYLE = {
     Severity.LOW: "cyan",
     Severity.INFO: "dim",
 }
-_OUTCOME = {"blocking": "BLOCK", "approval": "APPROVE", "warning": "warn", "suppressed": "suppressed", "baseline": "existing"}
+_HEADERS = ("SEVERITY", "GATE", "RULE", "LOCATION", "CHANGE", "MESSAGE")
+_OUTCOME = {
+    "blocking": "BLOCK",
+    "approval": "APPROVE",
+    "warning": "warn",
+    "suppressed": "suppressed",
+    "baseline": "existing",
+}
 
 
 class TableFormatter(Formatter):
@@ -27,6 +30,12 @@ class TableFormatter(Formatter):
         self.width = width
 
     def render(self, context: ReportContext) -> str:
+        if not self.color:
+            return self._plain(context)
+        from rich.console import Console  # only on a terminal: rich costs ~20 ms to import
+        from rich.table import Table
+        from rich.text import Text
+
         buffer = io.StringIO()
         console = Console(
             file=buffer, force_terminal=self.color, no_color=not self.color, width=self.width or 160, soft_wrap=False
@@ -53,3 +62,28 @@ class TableFormatter(Formatter):
         else:
             console.print("No findings.")
         return buffer.getvalue()
+
+    @staticmethod
+    def _plain(context: ReportContext) -> str:
+        """Aligned columns, one finding per line: for logs, pipes and grep (and fast)."""
+        shown = [f for f in context.result.findings if context.outcome(f) != "suppressed"]
+        if not shown:
+            return "No findings.\n"
+        rows = [
+            (
+                f.severity.value,
+                _OUTCOME[context.outcome(f)],
+                f.rule_id,
+                f"{f.location.path}:{f.location.start_line}",
+                f.change.value if f.change.value != "none" else "-",
+                f.message,
+            )
+            for f in shown
+        ]
+        widths = [max(len(row[i]) for row in [_HEADERS, *rows]) for i in range(5)]
+        lines = []
+        for row in [_HEADERS, *rows]:
+            lines.append(
+                "  ".join(cell.ljust(width) for cell, width in zip(row[:5], widths, strict=True)) + "  " + row[5]
+            )
+        return "\n".join(lines) + "\n"

@@ -106,14 +106,14 @@ def _relative(path: Path, root: Path) -> str:
 
 
 def read_worktree(path: Path, rel: str, root: Path, max_bytes: int = MAX_FILE_BYTES) -> SourceFile:
-    """Read one working-tree file, refusing to leave the repository."""
+    """Read one working-tree file, refusing to leave the repository (``root`` must be resolved)."""
     kind = classify(rel)
     assert kind is not None
     try:
         real = path.resolve(strict=True)
     except (OSError, RuntimeError) as exc:
         return SourceFile(rel, kind, None, FileProblem(ProblemKind.UNREADABLE, f"cannot resolve: {exc}"))
-    if not real.is_relative_to(root.resolve()):
+    if not real.is_relative_to(root):
         return SourceFile(
             rel,
             kind,

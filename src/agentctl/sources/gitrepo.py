@@ -135,7 +135,7 @@ class GitRepo:
         if side.kind == "index":
             prefix = directory.rstrip("/") + "/"
             return sorted(
-                p for (p, _stage) in self.index.entries if p.startswith(prefix) and "/" not in p[len(prefix):]
+                p for (p, _stage) in self.index.entries if p.startswith(prefix) and "/" not in p[len(prefix) :]
             )
         try:
             tree = side.commit.tree / directory
@@ -157,4 +157,3 @@ class GitRepo:
         if blob.type != "blob":
             return 0, None
         return blob.mode, blob.data_stream.read()
-

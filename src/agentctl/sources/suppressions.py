@@ -36,9 +36,7 @@ def find(lines: list[str], start_line: int, end_line: int) -> tuple[Suppression,
         reason = next((g for g in reason_match.groups() if g is not None), None) if reason_match else None
         until = _parse_date(_UNTIL.search(rest))
         for rule_id in filter(None, match.group(1).split(",")):
-            found.append(
-                Suppression(rule_id=rule_id, reason=reason, until=until, line=number, raw=text.strip())
-            )
+            found.append(Suppression(rule_id=rule_id, reason=reason, until=until, line=number, raw=text.strip()))
     return tuple(found)
 
 

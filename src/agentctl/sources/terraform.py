@@ -23,7 +23,7 @@ def parse(path: str, text: str) -> ParsedFile:
 
     result = ParsedFile(path)
     try:
-        tree = hcl2.loads(text, with_meta=True)
+        tree = hcl2.loads(text, with_meta=True)  # type: ignore[attr-defined]
     except RecursionError:
         result.issues.append(ParseIssue(path, 1, "HCL nesting too deep to parse"))
         return result

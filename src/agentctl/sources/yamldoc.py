@@ -72,13 +72,13 @@ class _ScalarResolver:
     """Resolve plain scalars with PyYAML's safe resolver and constructor."""
 
     def __init__(self) -> None:
-        self._loader = yaml.SafeLoader("")
+        self._loader: Any = yaml.SafeLoader("")
 
     def value(self, event: yaml.ScalarEvent) -> Any:
         tag = event.tag
         if tag is None or tag == "!":
             tag = self._loader.resolve(yaml.ScalarNode, event.value, event.implicit)
-        node = yaml.ScalarNode(tag, event.value, event.start_mark, event.end_mark, event.style)
+        node = yaml.ScalarNode(tag, event.value, None, None, event.style)
         try:
             value = self._loader.construct_object(node, deep=True)
         except yaml.constructor.ConstructorError:
@@ -106,9 +106,7 @@ def load_documents(text: str, *, max_depth: int = MAX_DEPTH, max_nodes: int = MA
         nonlocal root, nodes
         nodes += subtree_nodes
         if nodes > max_nodes:
-            raise YamlError(
-                f"document expands to more than {max_nodes:,} nodes (alias bomb?)", line
-            )
+            raise YamlError(f"document expands to more than {max_nodes:,} nodes (alias bomb?)", line)
         if not stack:
             root = value
             return
@@ -122,13 +120,13 @@ def load_documents(text: str, *, max_depth: int = MAX_DEPTH, max_nodes: int = MA
             top.pending_key, top.has_key, top.key_line = value, True, line
         else:
             key = top.pending_key
-            if isinstance(key, str) or isinstance(key, (int, float, bool)) or key is None:
+            if key is None or isinstance(key, (str, int, float, bool)):
                 lines[(*top.path, _path_key(key))] = top.key_line
             if key == "<<" and isinstance(value, dict):
                 for merged_key, merged_value in value.items():
-                    top.container.setdefault(merged_key, merged_value)  # type: ignore[union-attr]
+                    top.container.setdefault(merged_key, merged_value)
             else:
-                top.container[key] = value  # type: ignore[index]
+                top.container[key] = value
             top.has_key = False
 
     def child_path() -> tuple[str | int, ...]:
@@ -153,6 +151,8 @@ def load_documents(text: str, *, max_depth: int = MAX_DEPTH, max_nodes: int = MA
                 last_line = max(last_line, mark.line + (1 if mark.column else 0))
             if isinstance(event, (yaml.StreamStartEvent, yaml.StreamEndEvent, yaml.DocumentStartEvent)):
                 continue
+            if not stack and root is None:
+                doc_start = line  # point at the document's content, not at its `---`
             if isinstance(event, yaml.ScalarEvent):
                 value = resolver.value(event)
                 if event.anchor:
@@ -166,9 +166,7 @@ def load_documents(text: str, *, max_depth: int = MAX_DEPTH, max_nodes: int = MA
             elif isinstance(event, (yaml.SequenceStartEvent, yaml.MappingStartEvent)):
                 if len(stack) >= max_depth:
                     raise YamlError(f"nesting deeper than {max_depth} levels", line)
-                container: dict[Any, Any] | list[Any] = (
-                    [] if isinstance(event, yaml.SequenceStartEvent) else {}
-                )
+                container: dict[Any, Any] | list[Any] = [] if isinstance(event, yaml.SequenceStartEvent) else {}
                 stack.append(_Frame(container, child_path(), event.anchor, nodes, line))
                 nodes += 1
             elif isinstance(event, (yaml.SequenceEndEvent, yaml.MappingEndEvent)):
@@ -179,9 +177,9 @@ def load_documents(text: str, *, max_depth: int = MAX_DEPTH, max_nodes: int = MA
                     anchors[frame.anchor] = (frame.container, size)
                 attach(frame.container, frame.start_line, size)
     except yaml.MarkedYAMLError as exc:
-        mark = exc.problem_mark or exc.context_mark
+        where: Any = exc.problem_mark or exc.context_mark
         problem = exc.problem or str(exc)
-        raise YamlError(f"invalid YAML: {problem}", (mark.line + 1) if mark else 1) from None
+        raise YamlError(f"invalid YAML: {problem}", (where.line + 1) if where else 1) from None
     except yaml.YAMLError as exc:
         raise YamlError(f"invalid YAML: {exc}") from None
     except RecursionError:
