@@ -12,6 +12,9 @@ Measures (medians of repeated runs, wall time of the installed binaries):
 
 Checkov runs with --skip-download and the same three frameworks (terraform,
 terraform_plan, kubernetes), so both tools read the same files offline.
+
+agentctl's bytecode is compiled first, as `pip install` does: an editable install
+under PYTHONDONTWRITEBYTECODE=1 would otherwise recompile every module on every run.
 """
 
 from __future__ import annotations
@@ -98,6 +101,9 @@ def main() -> int:
         sys.exit(f"corpus not found: {CORPUS}")
 
     agentctl = agentctl_binary()
+    import agentctl as package
+
+    subprocess.run([sys.executable, "-m", "compileall", "-q", str(Path(package.__file__).parent)], check=True)
     checkov = None if args.no_checkov else ensure_checkov()
     rows: list[tuple[str, float, float | None, str, bool]] = []
 
@@ -147,7 +153,11 @@ def main() -> int:
 
         make_diff_repo(corpus)
         diff = median([agentctl, "check", "-q", "--diff", "HEAD~1..HEAD"], corpus, args.runs, fresh_cache)
-        rows.append(("--diff, 5 files changed", diff, None, "<= 0.6 s", diff <= 0.6))
+        rows.append(("--diff, 5 files, cold", diff, None, "<= 0.6 s", diff <= 0.6))
+        diff_env = {"AGENTCTL_CACHE_DIR": str(caches / "diff" / "parse")}
+        timed([agentctl, "check", "-q", "--diff", "HEAD~1..HEAD"], corpus, diff_env)
+        diff_warm = median([agentctl, "check", "-q", "--diff", "HEAD~1..HEAD"], corpus, args.runs, lambda _i: diff_env)
+        rows.append(("--diff, 5 files, warm", diff_warm, None, "<= 0.6 s", diff_warm <= 0.6))
 
     print(f"\n{'measurement':<26}{'agentctl':>11}{'Checkov':>11}{'ratio':>10}  {'target':<20}ok")
     for name, ours, peer, target, ok in rows:

@@ -104,3 +104,31 @@ def test_parse_cache_returns_identical_results_and_survives_corruption(tmp_path:
     entries[0].write_text("{not json")
     [again] = parse_all([source], cache)
     assert again.resources == cold.resources
+
+
+def test_block_by_block_parse_equals_whole_file_parse(corpus: Path) -> None:
+    from agentctl.sources.loader import _whole
+
+    split_files = 0
+    for path in sorted(corpus.rglob("*.tf")):
+        text = path.read_text()
+        if len(terraform.chunks(text)) > 1:
+            split_files += 1
+        whole = _whole("x/main.tf", text)
+        chunked = terraform.parse("x/main.tf", text)
+        assert chunked.resources == whole.resources, path
+        assert chunked.issues == whole.issues, path
+    assert split_files >= 5  # the corpus has large files that do get split
+
+
+def test_a_heredoc_that_breaks_the_block_split_falls_back_to_a_whole_parse() -> None:
+    policy = '}\nresource "looks" "like_a_block" {\n'  # heredoc lines that fool the splitter
+    filler = "".join(f'resource "null_resource" "n{i}" {{\n  triggers = {{ a = "{i}" }}\n}}\n\n' for i in range(200))
+    text = filler + f'resource "aws_iam_policy" "p" {{\n  policy = <<EOF\n{policy}EOF\n}}\n'
+    assert len(terraform.chunks(text)) > 1
+    parsed = terraform.parse("main.tf", text)
+    assert not parsed.issues
+    [iam] = [r for r in parsed.resources if r.type == "aws_iam_policy"]
+    assert "like_a_block" in iam.attributes["policy"]
+    assert not [r for r in parsed.resources if r.type == "looks"]
+    assert iam.location.start_line == text.splitlines().index('resource "aws_iam_policy" "p" {') + 1

@@ -82,17 +82,18 @@ def _diff_check(options: CheckOptions) -> CheckResult:
             base, head = repo.commit(spec), Side("worktree", label="working tree")
 
     scopes = [_scope(repo.root, p) for p in options.paths]
-    changed = [p for p in repo.changed_paths(base, head) if _in_scope(p, scopes)]
+    all_changed = repo.changed_paths(base, head)
+    changed = [p for p in all_changed if _in_scope(p, scopes)]
     policy_dirs = options.policy_dirs
     book = _book(options, _base_policy_files(repo, base, policy_dirs))
-    policy_findings = _policy_changes(repo.root, repo.changed_paths(base, head), policy_dirs)
+    policy_findings = _policy_changes(repo.root, all_changed, policy_dirs)
 
     candidates = [p for p in changed if files.classify(p) is not None]
     cache = ParseCache(options.cache_dir)
     base_sources = [s for s in (repo.read(base, p) for p in candidates) if s is not None]
     head_sources = [s for s in (repo.read(head, p) for p in candidates) if s is not None]
-    base_parsed = parse_all(base_sources, cache)
-    head_parsed = parse_all(head_sources, cache)
+    both = parse_all(base_sources + head_sources, cache)  # one batch: both sides share the workers
+    base_parsed, head_parsed = both[: len(base_sources)], both[len(base_sources) :]
     base_resources = [r for p in base_parsed for r in p.resources]
     head_resources = [r for p in head_parsed for r in p.resources]
 

@@ -1,0 +1,1 @@
+"""Files ``agentctl init`` writes, and the CI snippets it prints (package data)."""
