@@ -117,6 +117,23 @@ def rules_command(
     raise typer.Exit(list_rules(policies, not no_builtin, fmt))
 
 
+@app.command(
+    "init",
+    help="Scaffold policies/ and .gitignore, and print (or --write) pre-commit, GitHub and GitLab snippets. "
+    "Idempotent; never overwrites your files without --force.",
+)
+def init_command(
+    path: Annotated[Path, typer.Argument(help="Repository to set up (default: current directory).")] = Path("."),
+    write: Annotated[
+        bool, typer.Option("--write", help="Write the CI snippets as files instead of printing them.")
+    ] = False,
+    force: Annotated[bool, typer.Option("--force", help="Overwrite files that differ from the templates.")] = False,
+) -> None:
+    from agentctl.cli.init import init
+
+    raise typer.Exit(init(path, write=write, force=force))
+
+
 def run_app(args: list[str]) -> int:
     """Run the app without Typer's own exit handling, so exit codes stay ours.
 
