@@ -8,7 +8,7 @@ from typing import Annotated
 import typer
 
 from agentctl import __version__
-from agentctl.cli.exitcodes import ExitCode
+from agentctl.exitcodes import ExitCode
 
 app = typer.Typer(
     name="agentctl",
@@ -132,6 +132,95 @@ def init_command(
     from agentctl.cli.init import init
 
     raise typer.Exit(init(path, write=write, force=force))
+
+
+runs_app = typer.Typer(help="Browse recorded agent runs.", no_args_is_help=True)
+app.add_typer(runs_app, name="runs")
+
+
+@app.command(
+    "run",
+    help="Run Claude Code (claude -p …) or Codex (codex exec …) under budgets and circuit breakers, record "
+    "every turn and tool call, then check the diff it left.\n\n"
+    "Exit codes: 0 passed, 1 blocked, 2 usage error, 3 approval required, 4 agent failed, "
+    "5 budget exhausted, 6 breaker tripped, 130 interrupted.",
+    context_settings={"allow_interspersed_args": False},
+)
+def run_command(
+    argv: Annotated[list[str], typer.Argument(metavar="-- AGENT ARGS...", help="The agent command line.")],
+    agent: Annotated[str | None, typer.Option("--agent", help="claude or codex (default: from the command).")] = None,
+    max_usd: Annotated[
+        float | None, typer.Option("--max-usd", help="Stop when the estimated cost passes this.")
+    ] = None,
+    max_tokens: Annotated[int | None, typer.Option("--max-tokens", help="Stop past this many tokens.")] = None,
+    max_turns: Annotated[int | None, typer.Option("--max-turns", help="Stop past this many model turns.")] = None,
+    max_tool_calls: Annotated[
+        int | None, typer.Option("--max-tool-calls", help="Stop past this many tool calls.")
+    ] = None,
+    timeout: Annotated[str | None, typer.Option("--timeout", help="Wall-clock limit, e.g. 20m.")] = None,
+    idle_timeout: Annotated[
+        str | None, typer.Option("--idle-timeout", help="Stop after this long without an event.")
+    ] = None,
+    max_repeats: Annotated[int, typer.Option("--max-repeats", help="Breaker: the same tool call this many times.")] = 5,
+    max_errors: Annotated[
+        int, typer.Option("--max-errors", help="Breaker: this many consecutive failed tool calls or API retries.")
+    ] = 5,
+    price: Annotated[
+        list[str] | None, typer.Option("--price", metavar="MODEL=IN,OUT", help="USD per million tokens (repeatable).")
+    ] = None,
+    json_output: Annotated[bool, typer.Option("--json", help="Print a machine-readable summary on stdout.")] = False,
+    no_check: Annotated[bool, typer.Option("--no-check", help="Skip the post-run check of the diff.")] = False,
+    fail_on: Annotated[str, typer.Option("--fail-on", help="Severity at which post-run findings block.")] = "high",
+    policies: Annotated[
+        list[Path] | None, typer.Option("--policies", metavar="DIR", help="Policy directories.")
+    ] = None,
+    grace: Annotated[float, typer.Option("--grace", help="Seconds between SIGINT, SIGTERM and SIGKILL.")] = 5.0,
+    quiet: Annotated[bool, typer.Option("--quiet", "-q", help="No progress lines or summary.")] = False,
+) -> None:
+    from agentctl.cli.run import RunArgs, run
+
+    code = run(
+        RunArgs(
+            argv=argv,
+            agent=agent,
+            max_usd=max_usd,
+            max_tokens=max_tokens,
+            max_turns=max_turns,
+            max_tool_calls=max_tool_calls,
+            timeout=timeout,
+            idle_timeout=idle_timeout,
+            max_repeats=max_repeats,
+            max_errors=max_errors,
+            prices=price or [],
+            json_output=json_output,
+            check=not no_check,
+            fail_on=fail_on,
+            policies=policies or [],
+            grace=grace,
+            quiet=quiet,
+        )
+    )
+    raise typer.Exit(code)
+
+
+@runs_app.command("list", help="Recorded runs, newest first.")
+def runs_list_command(
+    limit: Annotated[int, typer.Option("--limit", "-n", help="How many runs.")] = 50,
+    json_output: Annotated[bool, typer.Option("--json", help="JSON instead of a table.")] = False,
+) -> None:
+    from agentctl.cli.run import runs_list
+
+    raise typer.Exit(runs_list(limit, json_output))
+
+
+@runs_app.command("show", help="One run as a tree of turns and tool calls (an id prefix is enough).")
+def runs_show_command(
+    run_id: Annotated[str, typer.Argument(metavar="ID")],
+    json_output: Annotated[bool, typer.Option("--json", help="The run and all its events as JSON.")] = False,
+) -> None:
+    from agentctl.cli.run import runs_show
+
+    raise typer.Exit(runs_show(run_id, json_output))
 
 
 def run_app(args: list[str]) -> int:

@@ -7,8 +7,8 @@ import sys
 from dataclasses import dataclass, field
 from pathlib import Path
 
-from agentctl.cli.exitcodes import ExitCode
 from agentctl.cli.main import UsageError
+from agentctl.exitcodes import ExitCode
 from agentctl.model.common import Severity
 from agentctl.model.finding import CheckResult, FindingStatus, Verdict
 from agentctl.reports.base import Format, ReportContext

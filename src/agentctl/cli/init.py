@@ -5,8 +5,8 @@ from __future__ import annotations
 import sys
 from pathlib import Path
 
-from agentctl.cli.exitcodes import ExitCode
 from agentctl.cli.main import UsageError
+from agentctl.exitcodes import ExitCode
 
 
 def init(path: Path, *, write: bool, force: bool) -> int:

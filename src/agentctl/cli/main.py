@@ -6,10 +6,11 @@ edge, with the documented exit code; no traceback reaches a user.
 
 from __future__ import annotations
 
+import os
 import sys
 
 from agentctl import __version__
-from agentctl.cli.exitcodes import ExitCode
+from agentctl.exitcodes import ExitCode
 
 
 class UsageError(Exception):
@@ -45,3 +46,10 @@ def main(argv: list[str] | None = None) -> int:
         return fail(exc.message, exc.hint)
     except BrokenPipeError:
         return 0
+    except Exception as exc:  # the last line of defence: never a traceback for users
+        if os.environ.get("AGENTCTL_DEBUG"):
+            raise
+        return fail(
+            f"internal error: {type(exc).__name__}: {exc}",
+            "this is a bug in agentctl; rerun with AGENTCTL_DEBUG=1 for the traceback and report it",
+        )

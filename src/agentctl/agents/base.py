@@ -1,0 +1,67 @@
+"""The adapter interface every supported agent implements."""
+
+from __future__ import annotations
+
+import json
+import time
+from abc import ABC, abstractmethod
+from typing import Any
+
+from agentctl.model.run import AgentEvent, EventKind
+
+
+class AgentError(Exception):
+    """The command cannot be run as the requested agent (exit 2)."""
+
+    def __init__(self, message: str, hint: str = "") -> None:
+        super().__init__(message)
+        self.message = message
+        self.hint = hint
+
+
+class Adapter(ABC):
+    """Knows one agent's flags and event stream. Stateful: one instance per run."""
+
+    name: str
+    provider: str
+    """``gen_ai.provider.name``: ``anthropic`` or ``openai``."""
+
+    @abstractmethod
+    def command(self, argv: list[str]) -> list[str]:
+        """The user's command plus what agentctl needs (machine-readable stream)."""
+
+    @abstractmethod
+    def parse(self, payload: dict[str, Any]) -> list[AgentEvent]:
+        """Normalised events for one decoded line of the agent's stream."""
+
+    def feed(self, line: str) -> list[AgentEvent]:
+        """Events for one raw output line; non-JSON lines are kept, never fatal."""
+        line = line.strip()
+        if not line:
+            return []
+        try:
+            payload = json.loads(line)
+        except ValueError:
+            return [AgentEvent(EventKind.RAW, time.time(), raw_type="text", text=line[:4000])]
+        if not isinstance(payload, dict):
+            return [AgentEvent(EventKind.RAW, time.time(), raw_type="json", data={"value": payload})]
+        try:
+            return self.parse(payload)
+        except (KeyError, TypeError, ValueError, AttributeError) as exc:
+            return [
+                AgentEvent(
+                    EventKind.RAW,
+                    time.time(),
+                    raw_type=str(payload.get("type", "?")),
+                    data={"payload": payload, "adapter_error": str(exc)},
+                )
+            ]
+
+
+def text_of(content: Any) -> str:
+    """Flatten a tool result's content (string, or list of text blocks) into text."""
+    if isinstance(content, str):
+        return content
+    if isinstance(content, list):
+        return "\n".join(str(item.get("text", "")) if isinstance(item, dict) else str(item) for item in content)
+    return "" if content is None else json.dumps(content)

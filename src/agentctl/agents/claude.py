@@ -1,0 +1,165 @@
+"""Claude Code (``claude -p``): stream-json events → ``AgentEvent``.
+
+Claude Code reports token usage per assistant message (from ``message_start``,
+so output tokens are provisional) and the authoritative ``total_cost_usd`` only
+in its final ``result`` event.
+"""
+
+from __future__ import annotations
+
+import time
+from typing import Any
+
+from agentctl.agents.base import Adapter, text_of
+from agentctl.model.run import AgentEvent, EventKind, Usage
+
+
+def _timestamp(payload: dict[str, Any]) -> float:
+    stamp = payload.get("timestamp")
+    if isinstance(stamp, str):
+        from datetime import datetime
+
+        try:
+            return datetime.fromisoformat(stamp.replace("Z", "+00:00")).timestamp()
+        except ValueError:
+            pass
+    return time.time()
+
+
+def _usage(raw: Any) -> Usage | None:
+    if not isinstance(raw, dict):
+        return None
+    return Usage(
+        input_tokens=int(raw.get("input_tokens") or 0),
+        output_tokens=int(raw.get("output_tokens") or 0),
+        cache_read_tokens=int(raw.get("cache_read_input_tokens") or 0),
+        cache_write_tokens=int(raw.get("cache_creation_input_tokens") or 0),
+    )
+
+
+class ClaudeAdapter(Adapter):
+    name = "claude"
+    provider = "anthropic"
+
+    def __init__(self) -> None:
+        self._seen_messages: set[str] = set()
+
+    def command(self, argv: list[str]) -> list[str]:
+        out = list(argv)
+        if not any(a in ("-p", "--print") for a in out):
+            out.insert(1, "-p")
+        if not any(a == "--output-format" or a.startswith("--output-format=") for a in out):
+            out += ["--output-format", "stream-json"]
+        if "--verbose" not in out:
+            out.append("--verbose")
+        return out
+
+    def parse(self, payload: dict[str, Any]) -> list[AgentEvent]:
+        kind = payload.get("type")
+        at = _timestamp(payload)
+        session = payload.get("session_id")
+        if kind == "system":
+            subtype = payload.get("subtype")
+            if subtype == "init":
+                return [
+                    AgentEvent(
+                        EventKind.SESSION,
+                        at,
+                        raw_type="system/init",
+                        session_id=session,
+                        model=payload.get("model"),
+                        data={
+                            "tools": payload.get("tools", []),
+                            "cwd": payload.get("cwd"),
+                            "version": payload.get("claude_code_version"),
+                        },
+                    )
+                ]
+            if subtype == "api_retry":
+                detail = {
+                    k: payload.get(k) for k in ("attempt", "max_retries", "retry_delay_ms", "error_status", "error")
+                }
+                return [AgentEvent(EventKind.API_RETRY, at, raw_type="system/api_retry", ok=False, data=detail)]
+            return [AgentEvent(EventKind.RAW, at, raw_type=f"system/{subtype}", data={"payload": payload})]
+        if kind == "assistant":
+            return self._assistant(payload, at, session)
+        if kind == "user":
+            return self._tool_results(payload, at)
+        if kind == "result":
+            is_error = bool(payload.get("is_error")) or payload.get("subtype") != "success"
+            return [
+                AgentEvent(
+                    EventKind.RESULT,
+                    at,
+                    raw_type=f"result/{payload.get('subtype')}",
+                    session_id=session,
+                    usage=_usage(payload.get("usage")),
+                    cost_usd=payload.get("total_cost_usd"),
+                    num_turns=payload.get("num_turns"),
+                    text=str(payload.get("result") or "")[:4000] or None,
+                    ok=not is_error,
+                    data={
+                        "permission_denials": payload.get("permission_denials", []),
+                        "stop_reason": payload.get("stop_reason"),
+                        "duration_ms": payload.get("duration_ms"),
+                        "api_error_status": payload.get("api_error_status"),
+                    },
+                )
+            ]
+        return [AgentEvent(EventKind.RAW, at, raw_type=str(kind), data={"payload": payload})]
+
+    def _assistant(self, payload: dict[str, Any], at: float, session: Any) -> list[AgentEvent]:
+        message = payload.get("message") or {}
+        events: list[AgentEvent] = []
+        message_id = str(message.get("id") or "")
+        if message_id not in self._seen_messages:
+            self._seen_messages.add(message_id)
+            events.append(
+                AgentEvent(
+                    EventKind.TURN,
+                    at,
+                    raw_type="assistant",
+                    session_id=session,
+                    model=message.get("model"),
+                    usage=_usage(message.get("usage")),
+                    data={"message_id": message_id, "stop_reason": message.get("stop_reason")},
+                )
+            )
+        for block in message.get("content") or []:
+            if not isinstance(block, dict):
+                continue
+            if block.get("type") == "text" and block.get("text"):
+                events.append(AgentEvent(EventKind.MESSAGE, at, raw_type="assistant/text", text=str(block["text"])))
+            elif block.get("type") == "tool_use":
+                events.append(
+                    AgentEvent(
+                        EventKind.TOOL_START,
+                        at,
+                        raw_type="assistant/tool_use",
+                        tool_id=block.get("id"),
+                        tool_name=block.get("name"),
+                        tool_input=block.get("input"),
+                        data={"parent_tool_use_id": payload.get("parent_tool_use_id")}
+                        if payload.get("parent_tool_use_id")
+                        else {},
+                    )
+                )
+        return events
+
+    def _tool_results(self, payload: dict[str, Any], at: float) -> list[AgentEvent]:
+        message = payload.get("message") or {}
+        content = message.get("content")
+        events = []
+        for block in content if isinstance(content, list) else []:
+            if isinstance(block, dict) and block.get("type") == "tool_result":
+                events.append(
+                    AgentEvent(
+                        EventKind.TOOL_END,
+                        at,
+                        raw_type="user/tool_result",
+                        tool_id=block.get("tool_use_id"),
+                        tool_output=text_of(block.get("content")),
+                        ok=not block.get("is_error", False),
+                    )
+                )
+        return events or [AgentEvent(EventKind.RAW, at, raw_type="user", data={"payload": payload})]

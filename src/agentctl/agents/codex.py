@@ -1,0 +1,126 @@
+"""Codex (``codex exec``): ``--json`` JSONL events → ``AgentEvent``.
+
+Codex reports token usage only when a turn completes and never a cost, so the
+live budget works from those figures and a price table.
+"""
+
+from __future__ import annotations
+
+import time
+from typing import Any
+
+from agentctl.agents.base import Adapter
+from agentctl.model.run import AgentEvent, EventKind, Usage
+
+_TOOL_ITEMS = {
+    "command_execution": "exec_command",
+    "file_change": "apply_patch",
+    "mcp_tool_call": "mcp",
+    "web_search": "web_search",
+}
+
+
+class CodexAdapter(Adapter):
+    name = "codex"
+    provider = "openai"
+
+    def __init__(self) -> None:
+        self.model: str | None = None
+
+    def command(self, argv: list[str]) -> list[str]:
+        out = list(argv)
+        if "exec" not in out[1:3] and "e" not in out[1:2]:
+            out.insert(1, "exec")
+        index = next(i for i, a in enumerate(out) if a in ("exec", "e"))
+        if "--json" not in out and "--experimental-json" not in out:
+            out.insert(index + 1, "--json")
+        for flag in ("-m", "--model"):
+            if flag in out and out.index(flag) + 1 < len(out):
+                self.model = out[out.index(flag) + 1]
+        return out
+
+    def parse(self, payload: dict[str, Any]) -> list[AgentEvent]:
+        kind = str(payload.get("type"))
+        at = time.time()
+        if kind == "thread.started":
+            return [
+                AgentEvent(EventKind.SESSION, at, raw_type=kind, session_id=payload.get("thread_id"), model=self.model)
+            ]
+        if kind == "turn.completed":
+            raw = payload.get("usage") or {}
+            cached = int(raw.get("cached_input_tokens") or 0)
+            usage = Usage(
+                input_tokens=max(int(raw.get("input_tokens") or 0) - cached, 0),
+                output_tokens=int(raw.get("output_tokens") or 0),
+                cache_read_tokens=cached,
+                cache_write_tokens=int(raw.get("cache_write_input_tokens") or 0),
+            )
+            return [AgentEvent(EventKind.RESULT, at, raw_type=kind, usage=usage, model=self.model)]
+        if kind == "turn.failed":
+            error = payload.get("error") or {}
+            return [AgentEvent(EventKind.ERROR, at, raw_type=kind, ok=False, text=str(error.get("message", error)))]
+        if kind == "error":
+            message = str(payload.get("message", ""))
+            retry = "reconnect" in message.lower() or "retry" in message.lower()
+            return [
+                AgentEvent(EventKind.API_RETRY if retry else EventKind.ERROR, at, raw_type=kind, ok=False, text=message)
+            ]
+        if kind in ("item.started", "item.completed", "item.updated"):
+            return self._item(kind, payload.get("item") or {}, at)
+        return [AgentEvent(EventKind.RAW, at, raw_type=kind, data={"payload": payload})]
+
+    def _item(self, kind: str, item: dict[str, Any], at: float) -> list[AgentEvent]:
+        item_type = str(item.get("type"))
+        item_id = item.get("id")
+        if item_type == "agent_message" and kind == "item.completed":
+            return [
+                AgentEvent(EventKind.TURN, at, raw_type=f"{kind}/{item_type}", model=self.model),
+                AgentEvent(EventKind.MESSAGE, at, raw_type=f"{kind}/{item_type}", text=str(item.get("text", ""))),
+            ]
+        if item_type in _TOOL_ITEMS:
+            name, tool_input = self._tool(item_type, item)
+            if kind == "item.started":
+                return [
+                    AgentEvent(EventKind.TURN, at, raw_type=f"{kind}/{item_type}", model=self.model),
+                    AgentEvent(
+                        EventKind.TOOL_START,
+                        at,
+                        raw_type=f"{kind}/{item_type}",
+                        tool_id=item_id,
+                        tool_name=name,
+                        tool_input=tool_input,
+                    ),
+                ]
+            if kind == "item.completed":
+                exit_code = item.get("exit_code")
+                ok = item.get("status") == "completed" and exit_code in (0, None)
+                output = item.get("aggregated_output")
+                if output is None and item_type == "mcp_tool_call":
+                    output = str(item.get("result") or item.get("error") or "")
+                return [
+                    AgentEvent(
+                        EventKind.TOOL_END,
+                        at,
+                        raw_type=f"{kind}/{item_type}",
+                        tool_id=item_id,
+                        tool_name=name,
+                        tool_output=None if output is None else str(output),
+                        ok=ok,
+                        data={"exit_code": exit_code} if exit_code is not None else {},
+                    )
+                ]
+        if item_type == "error":
+            return [
+                AgentEvent(EventKind.ERROR, at, raw_type=f"{kind}/error", ok=False, text=str(item.get("message", "")))
+            ]
+        return [AgentEvent(EventKind.RAW, at, raw_type=f"{kind}/{item_type}", data={"item": item})]
+
+    @staticmethod
+    def _tool(item_type: str, item: dict[str, Any]) -> tuple[str, Any]:
+        if item_type == "command_execution":
+            return "exec_command", {"command": item.get("command")}
+        if item_type == "file_change":
+            return "apply_patch", {"changes": item.get("changes", [])}
+        if item_type == "mcp_tool_call":
+            return f"mcp:{item.get('server')}/{item.get('tool')}", item.get("arguments")
+        return item_type, {k: v for k, v in item.items() if k not in ("id", "type", "status")}

@@ -1,0 +1,193 @@
+"""Wiring of ``agentctl run`` and ``agentctl runs list|show``."""
+
+from __future__ import annotations
+
+import json
+import os
+import sys
+import time
+from dataclasses import dataclass, field
+from pathlib import Path
+from typing import Any
+
+from agentctl.cli.main import UsageError
+from agentctl.exitcodes import ExitCode
+
+
+@dataclass
+class RunArgs:
+    argv: list[str]
+    agent: str | None = None
+    max_usd: float | None = None
+    max_tokens: int | None = None
+    max_turns: int | None = None
+    max_tool_calls: int | None = None
+    timeout: str | None = None
+    idle_timeout: str | None = None
+    max_repeats: int = 5
+    max_errors: int = 5
+    prices: list[str] = field(default_factory=list)
+    json_output: bool = False
+    check: bool = True
+    fail_on: str = "high"
+    policies: list[Path] = field(default_factory=list)
+    grace: float = 5.0
+    quiet: bool = False
+
+
+def run(args: RunArgs) -> int:
+    from agentctl.agents.base import AgentError
+    from agentctl.cli.check import parse_severity
+    from agentctl.pipeline.run import RunOptions, execute
+    from agentctl.runner.limits import Limits, parse_duration
+    from agentctl.runner.pricing import PriceTable, parse_price
+    from agentctl.runner.view import LiveView, PlainView
+    from agentctl.store.sqlite import StoreError
+
+    try:
+        limits = Limits(
+            max_usd=args.max_usd,
+            max_tokens=args.max_tokens,
+            max_turns=args.max_turns,
+            max_tool_calls=args.max_tool_calls,
+            timeout=parse_duration(args.timeout) if args.timeout else None,
+            idle_timeout=parse_duration(args.idle_timeout) if args.idle_timeout else None,
+            max_repeats=args.max_repeats,
+            max_errors=args.max_errors,
+        )
+        prices = PriceTable(dict(parse_price(spec) for spec in args.prices))
+    except ValueError as exc:
+        raise UsageError(str(exc), "see agentctl run --help") from None
+    if args.max_repeats < 2 or args.max_errors < 1:
+        raise UsageError("--max-repeats must be at least 2 and --max-errors at least 1", "the defaults are 5 and 5")
+    options = RunOptions(
+        argv=args.argv,
+        agent=args.agent,
+        limits=limits,
+        prices=prices,
+        cwd=Path.cwd(),
+        check=args.check,
+        fail_on=parse_severity(args.fail_on),
+        policy_dirs=list(args.policies),
+        grace=args.grace,
+    )
+    interactive = sys.stderr.isatty() and not args.quiet and "NO_COLOR" not in os.environ
+    view = LiveView(limits) if interactive else PlainView(limits, quiet=args.quiet)
+    try:
+        outcome = execute(options, view)
+    except AgentError as exc:
+        raise UsageError(exc.message, exc.hint) from None
+    except StoreError as exc:
+        raise UsageError(exc.message, exc.hint) from None
+    except FileNotFoundError as exc:
+        raise UsageError(
+            f"cannot start the agent: {exc.filename or args.argv[0]} not found",
+            "install it (npm i -g @anthropic-ai/claude-code, or npm i -g @openai/codex) or give its full path",
+        ) from None
+    record = outcome.record
+    if args.json_output:
+        sys.stdout.write(json.dumps(summary(record, outcome.check), indent=2) + "\n")
+    elif not args.quiet:
+        _print_summary(record, outcome.check)
+    return outcome.exit_code
+
+
+def summary(record: Any, check: Any) -> dict[str, Any]:
+    return {
+        "schema": "agentctl/run-summary",
+        "version": 1,
+        "run_id": record.id,
+        "agent": record.agent,
+        "model": record.model,
+        "session_id": record.session_id,
+        "status": record.status,
+        "stop_reason": record.stop_reason,
+        "exit_code": record.exit_code,
+        "duration_s": round(record.duration or 0.0, 3),
+        "turns": record.turns,
+        "tool_calls": record.tool_calls,
+        "tool_errors": record.tool_errors,
+        "usage": {
+            "input_tokens": record.input_tokens,
+            "output_tokens": record.output_tokens,
+            "cache_read_tokens": record.cache_read_tokens,
+            "cache_write_tokens": record.cache_write_tokens,
+        },
+        "cost_usd": record.cost_usd,
+        "cost_source": record.cost_source,
+        "limits": record.limits,
+        "check": {"verdict": record.verdict, "findings": record.findings} if check is not None else None,
+    }
+
+
+def _print_summary(record: Any, check: Any) -> None:
+    lines = [
+        f"agentctl run {record.id}: {record.status}" + (f" — {record.stop_reason}" if record.stop_reason else ""),
+        f"  {record.turns} turns · {record.tool_calls} tool calls ({record.tool_errors} failed) · "
+        f"{record.tokens:,} tokens · ${record.cost_usd:.4f} ({record.cost_source}) · {record.duration or 0:.1f}s",
+    ]
+    if check is not None:
+        active = [f for f in record.findings if f.get("status") == "open"]
+        lines.append(f"  post-run check: {record.verdict} ({len(active)} findings)")
+        lines += [
+            f"    {f['severity']:<8} {f['rule_id']}  {f['path']}:{f['line']}  {f['message']}" for f in active[:20]
+        ]
+    sys.stderr.write("\n".join(lines) + "\n")
+
+
+def runs_list(limit: int, json_output: bool) -> int:
+    from agentctl.pipeline.run import open_store
+    from agentctl.store.sqlite import StoreError
+
+    try:
+        store = open_store(Path.cwd())
+        records = store.list_runs(limit)
+    except StoreError as exc:
+        raise UsageError(exc.message, exc.hint) from None
+    if json_output:
+        sys.stdout.write(json.dumps([summary(r, r.findings or None) for r in records], indent=2) + "\n")
+        return int(ExitCode.PASSED)
+    if not records:
+        sys.stderr.write(f"no runs recorded in {store.path}\n")
+        return int(ExitCode.PASSED)
+    header = ("ID", "AGENT", "MODEL", "STATUS", "TURNS", "TOOLS", "TOKENS", "COST", "DURATION", "FINDINGS", "STARTED")
+    rows = [
+        (
+            r.id,
+            r.agent,
+            r.model or "-",
+            r.status,
+            str(r.turns),
+            str(r.tool_calls),
+            f"{r.tokens:,}",
+            f"${r.cost_usd:.4f}",
+            f"{r.duration:.1f}s" if r.duration is not None else "-",
+            str(len([f for f in r.findings if f.get("status") == "open"])) if r.verdict else "-",
+            time.strftime("%Y-%m-%d %H:%M", time.localtime(r.started_at)),
+        )
+        for r in records
+    ]
+    widths = [max(len(row[i]) for row in [header, *rows]) for i in range(len(header))]
+    for row in [header, *rows]:
+        sys.stdout.write("  ".join(cell.ljust(w) for cell, w in zip(row, widths, strict=True)).rstrip() + "\n")
+    return int(ExitCode.PASSED)
+
+
+def runs_show(ident: str, json_output: bool) -> int:
+    from agentctl.pipeline.run import open_store
+    from agentctl.runner.tree import render_tree
+    from agentctl.store.sqlite import StoreError
+
+    try:
+        store = open_store(Path.cwd())
+        record = store.get_run(ident)
+        events = list(store.events(record.id))
+    except StoreError as exc:
+        raise UsageError(exc.message, exc.hint) from None
+    if json_output:
+        sys.stdout.write(
+            json.dumps({"run": summary(record, record.findings or None), "events": events}, indent=2) + "\n"
+        )
+    else:
+        sys.stdout.write(render_tree(record, events))
+    return int(ExitCode.PASSED)

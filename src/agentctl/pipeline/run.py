@@ -1,0 +1,146 @@
+"""``agentctl run`` end to end: record the agent's run, then check the diff it left.
+
+The post-run check is exactly ``agentctl check --diff <commit the run started
+from>`` (working tree, untracked files included); its findings become part of
+the run record and of the exit code.
+"""
+
+from __future__ import annotations
+
+import os
+import subprocess
+from dataclasses import dataclass, field
+from pathlib import Path
+
+from agentctl.exitcodes import ExitCode
+from agentctl.model.common import Severity
+from agentctl.model.finding import CheckResult, Verdict
+from agentctl.model.run import RunStatus
+from agentctl.runner.limits import Limits
+from agentctl.runner.pricing import PriceTable
+from agentctl.runner.supervisor import RunRequest, RunResult, Supervisor, View
+from agentctl.store.sqlite import RunRecord, Store, default_path
+
+
+@dataclass
+class RunOptions:
+    argv: list[str]
+    agent: str | None = None
+    limits: Limits = field(default_factory=Limits)
+    prices: PriceTable = field(default_factory=PriceTable)
+    cwd: Path = field(default_factory=Path.cwd)
+    check: bool = True
+    fail_on: Severity = Severity.HIGH
+    policy_dirs: list[Path] = field(default_factory=list)
+    grace: float = 5.0
+
+
+@dataclass
+class RunOutcome:
+    record: RunRecord
+    exit_code: int
+    check: CheckResult | None
+
+
+def git_state(cwd: Path) -> tuple[Path | None, str | None]:
+    """Repository root and HEAD commit (``None`` outside git or before the first commit)."""
+    try:
+        root = subprocess.run(
+            ["git", "rev-parse", "--show-toplevel"], cwd=cwd, capture_output=True, text=True, check=True
+        ).stdout.strip()
+    except (OSError, subprocess.CalledProcessError):
+        return None, None
+    head = subprocess.run(["git", "rev-parse", "--verify", "-q", "HEAD"], cwd=cwd, capture_output=True, text=True)
+    return Path(root), (head.stdout.strip() or None) if head.returncode == 0 else None
+
+
+def open_store(cwd: Path) -> Store:
+    root, _ = git_state(cwd)
+    store = Store(default_path(root or cwd))
+    store.mark_orphans()
+    return store
+
+
+def execute(options: RunOptions, view: View) -> RunOutcome:
+    from agentctl.agents.registry import detect
+
+    adapter = detect(options.argv, options.agent)
+    repo_root, base_commit = git_state(options.cwd)
+    store = Store(default_path(repo_root or options.cwd))
+    try:
+        store.mark_orphans()
+        request = RunRequest(
+            argv=options.argv,
+            adapter=adapter,
+            limits=options.limits,
+            prices=options.prices,
+            cwd=options.cwd,
+            repo_root=repo_root,
+            base_commit=base_commit,
+            store=store,
+            view=view,
+            env=dict(os.environ),
+            grace=options.grace,
+        )
+        result = Supervisor(request).run()
+        check = None
+        if options.check and repo_root is not None and not result.interrupted:
+            check = _post_run_check(options, repo_root, base_commit)
+            store.update_run(
+                result.record.id,
+                verdict=check.verdict(options.fail_on).value,
+                findings=[
+                    {
+                        "rule_id": f.rule_id,
+                        "severity": f.severity.value,
+                        "action": f.action.value,
+                        "path": f.location.path,
+                        "line": f.location.start_line,
+                        "address": f.address,
+                        "message": f.message,
+                        "status": f.status.value,
+                    }
+                    for f in check.findings
+                ],
+            )
+        code = exit_code(result, check, options.fail_on)
+        store.update_run(result.record.id, exit_code=code)
+        record = store.get_run(result.record.id)
+        view.finished(record)
+        return RunOutcome(record, code, check)
+    finally:
+        store.close()
+
+
+def _post_run_check(options: RunOptions, repo_root: Path, base_commit: str | None) -> CheckResult:
+    from agentctl.pipeline.check import CheckOptions, default_policy_dirs, run_check
+    from agentctl.sources.loader import default_cache_dir
+
+    policy_dirs = options.policy_dirs or default_policy_dirs(repo_root)
+    check_options = CheckOptions(
+        paths=[] if base_commit else [repo_root],
+        diff=base_commit,
+        policy_dirs=policy_dirs,
+        cache_dir=default_cache_dir(),
+        cwd=repo_root,
+    )
+    return run_check(check_options)
+
+
+def exit_code(result: RunResult, check: CheckResult | None, fail_on: Severity) -> int:
+    status = RunStatus(result.record.status)
+    if status is RunStatus.INTERRUPTED:
+        return ExitCode.INTERRUPTED
+    if status is RunStatus.BUDGET_EXHAUSTED:
+        return ExitCode.BUDGET_EXHAUSTED
+    if status is RunStatus.BREAKER_TRIPPED:
+        return ExitCode.BREAKER_TRIPPED
+    if status in (RunStatus.AGENT_FAILED, RunStatus.GATE_FAILED):
+        return ExitCode.AGENT_FAILED
+    if check is not None:
+        verdict = check.verdict(fail_on)
+        if verdict is Verdict.BLOCKED:
+            return ExitCode.BLOCKED
+        if verdict is Verdict.APPROVAL_REQUIRED:
+            return ExitCode.APPROVAL_REQUIRED
+    return ExitCode.PASSED

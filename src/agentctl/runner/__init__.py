@@ -1,0 +1,1 @@
+"""Supervising an agent run: budgets, circuit breakers, the live view, the record."""

@@ -1,0 +1,266 @@
+"""Run one agent under budgets and breakers, recording every event as it arrives.
+
+The agent runs in its own process group with stdin closed (``codex exec``
+otherwise waits on "Reading additional input from stdin…"). Its stdout is read
+line by line on a thread; the main loop folds events into the tracker, writes
+them to the store, updates the view, and checks the clocks. Stopping is
+graceful first: SIGINT, then SIGTERM, then SIGKILL of the whole group.
+"""
+
+from __future__ import annotations
+
+import contextlib
+import os
+import queue
+import secrets
+import signal
+import subprocess
+import threading
+import time
+from dataclasses import dataclass, field
+from datetime import UTC, datetime
+from pathlib import Path
+from typing import Any, Protocol
+
+from agentctl.agents.base import Adapter
+from agentctl.model.run import AgentEvent, EventKind, RunStatus
+from agentctl.redact import Redactor
+from agentctl.runner.limits import Limits, Tracker, Trip
+from agentctl.runner.pricing import PriceTable
+from agentctl.store.sqlite import RunRecord, Store
+
+STDERR_KEEP = 200
+"""Last stderr lines kept in the record of a failed run."""
+
+
+class View(Protocol):
+    def started(self, run_id: str, command: list[str]) -> None: ...
+
+    def event(self, event: AgentEvent, tracker: Tracker) -> None: ...
+
+    def finished(self, record: RunRecord) -> None: ...
+
+
+@dataclass
+class RunRequest:
+    argv: list[str]
+    adapter: Adapter
+    limits: Limits
+    prices: PriceTable
+    cwd: Path
+    repo_root: Path | None
+    base_commit: str | None
+    store: Store
+    view: View
+    env: dict[str, str] = field(default_factory=lambda: dict(os.environ))
+    grace: float = 5.0
+    redactor: Redactor = field(default_factory=Redactor)
+
+
+@dataclass
+class RunResult:
+    record: RunRecord
+    trip: Trip | None
+    agent_exit: int | None
+    interrupted: bool
+
+
+def new_run_id() -> str:
+    return datetime.now(UTC).strftime("%Y%m%d-%H%M%S-") + secrets.token_hex(3)
+
+
+class _Interrupt:
+    """SIGINT/SIGTERM to agentctl become a flag the main loop acts on."""
+
+    def __init__(self) -> None:
+        self.signum: int | None = None
+        self._previous: dict[int, Any] = {}
+
+    def __enter__(self) -> _Interrupt:
+        if threading.current_thread() is threading.main_thread():
+            for signum in (signal.SIGINT, signal.SIGTERM):
+                self._previous[signum] = signal.signal(signum, self._handle)
+        return self
+
+    def _handle(self, signum: int, _frame: Any) -> None:
+        self.signum = signum
+
+    def __exit__(self, *_: Any) -> None:
+        for signum, handler in self._previous.items():
+            signal.signal(signum, handler)
+
+
+class Supervisor:
+    def __init__(self, request: RunRequest) -> None:
+        self.request = request
+        self.run_id = new_run_id()
+        self.tracker = Tracker(request.limits, request.prices)
+        self.seq = 0
+        self.stderr_tail: list[str] = []
+        self.failure: str | None = None
+        self._lines: queue.Queue[tuple[str, str | None]] = queue.Queue()
+
+    def record_event(self, event: AgentEvent) -> Trip | None:
+        """Fold, redact, store, show: every event goes through here."""
+        trip = self.tracker.observe(event)
+        if (
+            event.kind in (EventKind.RESULT, EventKind.ERROR)
+            and not event.ok
+            and not event.raw_type.startswith("agentctl")
+        ):
+            self.failure = self.failure or str(event.text or event.raw_type)[:300]
+        record = self.request.redactor.value(event.to_record())
+        self.seq += 1
+        self.request.store.append_event(self.run_id, self.seq, record, self.tracker.counters())
+        self.request.view.event(event, self.tracker)
+        return trip
+
+    def run(self) -> RunResult:
+        req = self.request
+        command = req.adapter.command(req.argv)
+        record = RunRecord(
+            id=self.run_id,
+            agent=req.adapter.name,
+            status=RunStatus.RUNNING.value,
+            started_at=time.time(),
+            cwd=str(req.cwd),
+            repo_root=str(req.repo_root) if req.repo_root else None,
+            base_commit=req.base_commit,
+            command=[req.redactor.text(a) for a in command],
+            pid=os.getpid(),
+            limits=req.limits.as_dict(),
+        )
+        process = subprocess.Popen(
+            command,
+            cwd=req.cwd,
+            env=req.env,
+            stdin=subprocess.DEVNULL,
+            stdout=subprocess.PIPE,
+            stderr=subprocess.PIPE,
+            start_new_session=True,
+        )
+        req.store.create_run(record)
+        req.view.started(self.run_id, record.command)
+        readers = [
+            threading.Thread(target=self._pump, args=("out", process.stdout), daemon=True),
+            threading.Thread(target=self._pump, args=("err", process.stderr), daemon=True),
+        ]
+        for reader in readers:
+            reader.start()
+
+        trip: Trip | None = None
+        interrupted = False
+        open_streams = 2
+        with _Interrupt() as interrupt:
+            while open_streams:
+                if interrupt.signum is not None and not interrupted:
+                    interrupted = True
+                    self._note(f"agentctl received {signal.Signals(interrupt.signum).name}; stopping the agent")
+                    self._stop(process)
+                try:
+                    stream, line = self._lines.get(timeout=0.1)
+                except queue.Empty:
+                    if trip is None and not interrupted:
+                        trip = self.tracker.tick()
+                        if trip is not None:
+                            self._trip(trip, process)
+                    continue
+                if line is None:
+                    open_streams -= 1
+                    continue
+                if stream == "err":
+                    self._stderr(line)
+                    continue
+                if trip is not None or interrupted:
+                    # Still record what the agent says while it shuts down.
+                    for event in req.adapter.feed(line):
+                        self.record_event(event)
+                    continue
+                for event in req.adapter.feed(line):
+                    found = self.record_event(event)
+                    if found is not None and trip is None:
+                        trip = found
+                        self._trip(trip, process)
+            agent_exit = self._wait(process)
+        if interrupt.signum is not None:
+            interrupted = True
+        status, reason = self._status(trip, interrupted, agent_exit)
+        req.store.update_run(
+            self.run_id,
+            status=status.value,
+            stop_reason=reason,
+            ended_at=time.time(),
+            **self.tracker.counters(),
+        )
+        return RunResult(req.store.get_run(self.run_id), trip, agent_exit, interrupted)
+
+    # -- internals -------------------------------------------------------
+    def _pump(self, name: str, stream: Any) -> None:
+        try:
+            for raw in iter(stream.readline, b""):
+                self._lines.put((name, raw.decode("utf-8", errors="replace")))
+        except (OSError, ValueError):
+            pass
+        finally:
+            self._lines.put((name, None))
+
+    def _stderr(self, line: str) -> None:
+        text = self.request.redactor.text(line.rstrip("\n"))
+        if not text:
+            return
+        self.stderr_tail = [*self.stderr_tail[-(STDERR_KEEP - 1) :], text]
+
+    def _note(self, text: str) -> None:
+        self.record_event(AgentEvent(EventKind.RAW, time.time(), raw_type="agentctl", text=text))
+
+    def _trip(self, trip: Trip, process: subprocess.Popen[bytes]) -> None:
+        self.record_event(
+            AgentEvent(
+                EventKind.ERROR,
+                time.time(),
+                raw_type=f"agentctl/{trip.kind}",
+                ok=False,
+                text=trip.message,
+                data={"limit": trip.name},
+            )
+        )
+        self._stop(process)
+
+    def _stop(self, process: subprocess.Popen[bytes]) -> None:
+        """SIGINT, then SIGTERM, then SIGKILL to the agent's whole process group."""
+        threading.Thread(target=self._escalate, args=(process,), daemon=True).start()
+
+    def _escalate(self, process: subprocess.Popen[bytes]) -> None:
+        for signum in (signal.SIGINT, signal.SIGTERM, signal.SIGKILL):
+            if process.poll() is not None:
+                break
+            try:
+                os.killpg(process.pid, signum)
+            except (ProcessLookupError, PermissionError):
+                break
+            try:
+                process.wait(timeout=self.request.grace)
+                break
+            except subprocess.TimeoutExpired:
+                continue
+        # Children the agent left behind in its group go too.
+        with contextlib.suppress(ProcessLookupError, PermissionError):
+            os.killpg(process.pid, signal.SIGKILL)
+
+    def _wait(self, process: subprocess.Popen[bytes]) -> int:
+        while True:
+            try:
+                return process.wait(timeout=0.2)
+            except subprocess.TimeoutExpired:
+                continue
+
+    def _status(self, trip: Trip | None, interrupted: bool, agent_exit: int) -> tuple[RunStatus, str | None]:
+        if interrupted:
+            return RunStatus.INTERRUPTED, "interrupted by the user"
+        if trip is not None:
+            status = RunStatus.BUDGET_EXHAUSTED if trip.kind == "budget" else RunStatus.BREAKER_TRIPPED
+            return status, trip.message
+        if agent_exit != 0 or self.failure:
+            detail = self.failure or (self.stderr_tail[-1] if self.stderr_tail else "")
+            return RunStatus.AGENT_FAILED, f"agent exited with {agent_exit}" + (f": {detail}" if detail else "")
+        return RunStatus.COMPLETED, None

@@ -1,0 +1,273 @@
+"""Crash-safe run records in SQLite.
+
+WAL mode with one transaction per event: a run killed at any point is a
+complete record up to its last event, and concurrent runs in one repository
+(separate processes) never corrupt each other. A run whose recording process
+died without finishing it is marked ``interrupted`` by the next command.
+"""
+
+from __future__ import annotations
+
+import json
+import os
+import socket
+import sqlite3
+import time
+from collections.abc import Iterator
+from dataclasses import dataclass, field
+from pathlib import Path
+from typing import Any
+
+from agentctl.model.run import RunStatus
+
+SCHEMA = """
+CREATE TABLE IF NOT EXISTS runs (
+    id TEXT PRIMARY KEY,
+    agent TEXT NOT NULL,
+    model TEXT,
+    session_id TEXT,
+    status TEXT NOT NULL,
+    exit_code INTEGER,
+    stop_reason TEXT,
+    started_at REAL NOT NULL,
+    ended_at REAL,
+    cwd TEXT,
+    repo_root TEXT,
+    base_commit TEXT,
+    command TEXT,
+    pid INTEGER,
+    host TEXT,
+    limits TEXT,
+    input_tokens INTEGER DEFAULT 0,
+    output_tokens INTEGER DEFAULT 0,
+    cache_read_tokens INTEGER DEFAULT 0,
+    cache_write_tokens INTEGER DEFAULT 0,
+    cost_usd REAL DEFAULT 0,
+    cost_source TEXT DEFAULT 'estimate',
+    turns INTEGER DEFAULT 0,
+    tool_calls INTEGER DEFAULT 0,
+    tool_errors INTEGER DEFAULT 0,
+    verdict TEXT,
+    findings TEXT,
+    export_state TEXT DEFAULT 'pending'
+);
+CREATE TABLE IF NOT EXISTS events (
+    run_id TEXT NOT NULL REFERENCES runs(id),
+    seq INTEGER NOT NULL,
+    at REAL NOT NULL,
+    kind TEXT NOT NULL,
+    payload TEXT NOT NULL,
+    PRIMARY KEY (run_id, seq)
+);
+CREATE INDEX IF NOT EXISTS runs_started ON runs(started_at);
+CREATE TABLE IF NOT EXISTS meta (key TEXT PRIMARY KEY, value TEXT);
+"""
+SCHEMA_VERSION = "1"
+
+COUNTERS = (
+    "input_tokens",
+    "output_tokens",
+    "cache_read_tokens",
+    "cache_write_tokens",
+    "cost_usd",
+    "turns",
+    "tool_calls",
+    "tool_errors",
+)
+
+
+_COLUMNS = {
+    line.split()[0]
+    for line in SCHEMA.split("CREATE TABLE IF NOT EXISTS events")[0].splitlines()[2:]
+    if line.strip() and not line.strip().startswith(")")
+}
+
+
+class StoreError(Exception):
+    def __init__(self, message: str, hint: str = "") -> None:
+        super().__init__(message)
+        self.message = message
+        self.hint = hint
+
+
+@dataclass
+class RunRecord:
+    id: str
+    agent: str
+    status: str
+    started_at: float
+    model: str | None = None
+    session_id: str | None = None
+    exit_code: int | None = None
+    stop_reason: str | None = None
+    ended_at: float | None = None
+    cwd: str | None = None
+    repo_root: str | None = None
+    base_commit: str | None = None
+    command: list[str] = field(default_factory=list)
+    pid: int | None = None
+    host: str | None = None
+    limits: dict[str, Any] = field(default_factory=dict)
+    input_tokens: int = 0
+    output_tokens: int = 0
+    cache_read_tokens: int = 0
+    cache_write_tokens: int = 0
+    cost_usd: float = 0.0
+    cost_source: str = "estimate"
+    turns: int = 0
+    tool_calls: int = 0
+    tool_errors: int = 0
+    verdict: str | None = None
+    findings: list[dict[str, Any]] = field(default_factory=list)
+    export_state: str = "pending"
+
+    @property
+    def duration(self) -> float | None:
+        return (self.ended_at - self.started_at) if self.ended_at else None
+
+    @property
+    def tokens(self) -> int:
+        return self.input_tokens + self.output_tokens + self.cache_read_tokens + self.cache_write_tokens
+
+
+def default_path(repo_root: Path) -> Path:
+    explicit = os.environ.get("AGENTCTL_STORE")
+    return Path(explicit) if explicit else repo_root / ".agentctl" / "agentctl.db"
+
+
+class Store:
+    def __init__(self, path: Path) -> None:
+        self.path = path
+        try:
+            path.parent.mkdir(parents=True, exist_ok=True)
+            self.db = sqlite3.connect(str(path), timeout=30, isolation_level=None, check_same_thread=False)
+            self.db.execute("PRAGMA journal_mode=WAL")
+            self.db.execute("PRAGMA synchronous=NORMAL")
+            self.db.execute("PRAGMA busy_timeout=30000")
+            self.db.executescript(SCHEMA)
+            self.db.execute("INSERT OR IGNORE INTO meta(key, value) VALUES ('schema', ?)", (SCHEMA_VERSION,))
+        except sqlite3.DatabaseError as exc:
+            raise StoreError(
+                f"cannot open the run store {path}: {exc}", "set AGENTCTL_STORE to a writable path"
+            ) from None
+
+    def close(self) -> None:
+        self.db.close()
+
+    # -- writing ---------------------------------------------------------
+    def create_run(self, run: RunRecord) -> None:
+        self.db.execute(
+            "INSERT INTO runs (id, agent, model, status, started_at, cwd, repo_root, base_commit, command, pid, host,"
+            " limits) VALUES (?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?)",
+            (
+                run.id,
+                run.agent,
+                run.model,
+                run.status,
+                run.started_at,
+                run.cwd,
+                run.repo_root,
+                run.base_commit,
+                json.dumps(run.command),
+                run.pid,
+                run.host or socket.gethostname(),
+                json.dumps(run.limits),
+            ),
+        )
+
+    def append_event(
+        self, run_id: str, seq: int, record: dict[str, Any], counters: dict[str, Any] | None = None
+    ) -> None:
+        """One event and the run's running totals, in one transaction."""
+        payload = json.dumps(record, default=str)
+        with self._transaction():
+            self.db.execute(
+                "INSERT INTO events (run_id, seq, at, kind, payload) VALUES (?, ?, ?, ?, ?)",
+                (run_id, seq, record.get("at", time.time()), record["kind"], payload),
+            )
+            if counters:
+                self._update(run_id, counters)
+
+    def update_run(self, run_id: str, **fields: Any) -> None:
+        with self._transaction():
+            self._update(run_id, fields)
+
+    def _update(self, run_id: str, fields: dict[str, Any]) -> None:
+        unknown = set(fields) - _COLUMNS
+        if unknown:
+            raise ValueError(f"not run columns: {sorted(unknown)}")
+        encoded = {k: json.dumps(v) if isinstance(v, (list, dict)) else v for k, v in fields.items()}
+        columns = ", ".join(f"{k} = ?" for k in encoded)
+        self.db.execute(f"UPDATE runs SET {columns} WHERE id = ?", (*encoded.values(), run_id))
+
+    def _transaction(self) -> Any:
+        store = self
+
+        class _Tx:
+            def __enter__(self) -> None:
+                store.db.execute("BEGIN IMMEDIATE")
+
+            def __exit__(self, kind: Any, *_: Any) -> None:
+                store.db.execute("ROLLBACK" if kind else "COMMIT")
+
+        return _Tx()
+
+    def mark_orphans(self) -> list[str]:
+        """Runs still 'running' whose recording process is gone become 'interrupted'."""
+        host = socket.gethostname()
+        rows = self.db.execute("SELECT id, pid, host FROM runs WHERE status = ?", (RunStatus.RUNNING.value,)).fetchall()
+        orphans = [run_id for run_id, pid, run_host in rows if run_host == host and not _alive(pid)]
+        for run_id in orphans:
+            last = self.db.execute("SELECT MAX(at) FROM events WHERE run_id = ?", (run_id,)).fetchone()[0]
+            self.update_run(
+                run_id,
+                status=RunStatus.INTERRUPTED.value,
+                stop_reason="agentctl was killed before it could finish the record",
+                ended_at=last,
+            )
+        return orphans
+
+    # -- reading ---------------------------------------------------------
+    def get_run(self, ident: str) -> RunRecord:
+        rows = self.db.execute(
+            "SELECT * FROM runs WHERE id = ? OR id LIKE ? ORDER BY started_at", (ident, f"{ident}%")
+        ).fetchall()
+        exact = [r for r in rows if r[0] == ident]
+        if exact:
+            rows = exact
+        if not rows:
+            raise StoreError(f"no run '{ident}' in {self.path}", "list runs with: agentctl runs list")
+        if len(rows) > 1:
+            raise StoreError(f"'{ident}' matches {len(rows)} runs", "give more characters of the run id")
+        return self._record(rows[0])
+
+    def list_runs(self, limit: int = 50) -> list[RunRecord]:
+        rows = self.db.execute("SELECT * FROM runs ORDER BY started_at DESC LIMIT ?", (limit,)).fetchall()
+        return [self._record(r) for r in rows]
+
+    def events(self, run_id: str) -> Iterator[dict[str, Any]]:
+        for (payload,) in self.db.execute("SELECT payload FROM events WHERE run_id = ? ORDER BY seq", (run_id,)):
+            yield json.loads(payload)
+
+    def _record(self, row: tuple[Any, ...]) -> RunRecord:
+        names = [d[0] for d in self.db.execute("SELECT * FROM runs LIMIT 0").description]
+        values = dict(zip(names, row, strict=True))
+        for key in ("command", "limits", "findings"):
+            values[key] = json.loads(values[key]) if values.get(key) else ([] if key != "limits" else {})
+        return RunRecord(**{k: v for k, v in values.items() if v is not None or k in ("model", "session_id")})
+
+
+def _alive(pid: int | None) -> bool:
+    if not pid:
+        return False
+    try:
+        os.kill(pid, 0)
+    except ProcessLookupError:
+        return False
+    except PermissionError:
+        return True
+    try:
+        cmdline = Path(f"/proc/{pid}/cmdline").read_bytes()
+    except OSError:
+        return True  # no /proc (macOS): trust the pid
+    return b"agentctl" in cmdline

@@ -1,0 +1,266 @@
+"""A scripted model server for driving the real Claude Code and Codex CLIs offline.
+
+It speaks the Anthropic Messages API (``POST /v1/messages``, SSE streaming) and
+the OpenAI Responses API (``POST /v1/responses``, SSE streaming) on 127.0.0.1.
+Each request of the agent's main loop (one that offers tools) takes the next
+step of a script; side requests (titles, summaries) get a short text answer.
+
+A step is a dict:
+
+* ``{"tool": NAME, "input": {...}}``: call a tool (Claude ``tool_use``; Codex
+  ``function_call`` with ``input`` as JSON arguments, or ``custom`` for freeform
+  tools such as ``apply_patch`` when ``input`` is a string).
+* ``{"text": "..."}``: answer with text and end the turn.
+* ``{"hang": seconds}``: accept the request and send nothing for that long.
+* ``{"status": 500}``: fail the request with that HTTP status.
+* ``"usage": {"input_tokens": N, "output_tokens": M}`` may accompany any step.
+* ``{"repeat": STEP}``: the last step, repeated forever (loops, cost overruns).
+
+Every request is recorded in ``server.requests`` for assertions.
+"""
+
+from __future__ import annotations
+
+import itertools
+import json
+import threading
+import time
+from collections.abc import Iterator
+from http.server import BaseHTTPRequestHandler, ThreadingHTTPServer
+from typing import Any
+
+DEFAULT_USAGE = {"input_tokens": 1200, "output_tokens": 80}
+
+
+class Script:
+    def __init__(self, steps: list[dict[str, Any]]) -> None:
+        self._steps = list(steps)
+        self._lock = threading.Lock()
+        self._index = 0
+        self._ids = itertools.count(1)
+
+    def next_step(self) -> dict[str, Any]:
+        with self._lock:
+            if self._index < len(self._steps):
+                step = self._steps[self._index]
+                if "repeat" in step:
+                    return dict(step["repeat"])
+                self._index += 1
+                return step
+            return {"text": "Done."}
+
+    def new_id(self) -> int:
+        return next(self._ids)
+
+
+def _sse(event: str, data: dict[str, Any]) -> bytes:
+    return f"event: {event}\ndata: {json.dumps(data)}\n\n".encode()
+
+
+def anthropic_events(step: dict[str, Any], model: str, ident: int) -> Iterator[bytes]:
+    usage = {**DEFAULT_USAGE, **step.get("usage", {})}
+    yield _sse(
+        "message_start",
+        {
+            "type": "message_start",
+            "message": {
+                "id": f"msg_{ident:04d}",
+                "type": "message",
+                "role": "assistant",
+                "model": model,
+                "content": [],
+                "stop_reason": None,
+                "stop_sequence": None,
+                "usage": {"input_tokens": usage["input_tokens"], "output_tokens": 1},
+            },
+        },
+    )
+    if "tool" in step:
+        block = {"type": "tool_use", "id": f"toolu_{ident:04d}", "name": step["tool"], "input": {}}
+        yield _sse("content_block_start", {"type": "content_block_start", "index": 0, "content_block": block})
+        delta = {"type": "input_json_delta", "partial_json": json.dumps(step.get("input", {}))}
+        yield _sse("content_block_delta", {"type": "content_block_delta", "index": 0, "delta": delta})
+        stop_reason = "tool_use"
+    else:
+        block = {"type": "text", "text": ""}
+        yield _sse("content_block_start", {"type": "content_block_start", "index": 0, "content_block": block})
+        delta = {"type": "text_delta", "text": step.get("text", "Done.")}
+        yield _sse("content_block_delta", {"type": "content_block_delta", "index": 0, "delta": delta})
+        stop_reason = "end_turn"
+    yield _sse("content_block_stop", {"type": "content_block_stop", "index": 0})
+    yield _sse(
+        "message_delta",
+        {
+            "type": "message_delta",
+            "delta": {"stop_reason": stop_reason, "stop_sequence": None},
+            "usage": {"output_tokens": usage["output_tokens"]},
+        },
+    )
+    yield _sse("message_stop", {"type": "message_stop"})
+
+
+def openai_events(step: dict[str, Any], model: str, ident: int) -> Iterator[bytes]:
+    usage = {**DEFAULT_USAGE, **step.get("usage", {})}
+    response_id = f"resp_{ident:04d}"
+    base = {"id": response_id, "object": "response", "created_at": int(time.time()), "model": model}
+    yield _sse("response.created", {"type": "response.created", "response": {**base, "status": "in_progress"}})
+    if "tool" in step:
+        payload = step.get("input", {})
+        if isinstance(payload, str):
+            item: dict[str, Any] = {
+                "type": "custom_tool_call",
+                "id": f"ctc_{ident:04d}",
+                "call_id": f"call_{ident:04d}",
+                "name": step["tool"],
+                "input": payload,
+                "status": "completed",
+            }
+        else:
+            item = {
+                "type": "function_call",
+                "id": f"fc_{ident:04d}",
+                "call_id": f"call_{ident:04d}",
+                "name": step["tool"],
+                "arguments": json.dumps(payload),
+                "status": "completed",
+            }
+    else:
+        item = {
+            "type": "message",
+            "id": f"msg_{ident:04d}",
+            "role": "assistant",
+            "status": "completed",
+            "content": [{"type": "output_text", "text": step.get("text", "Done."), "annotations": []}],
+        }
+    yield _sse("response.output_item.added", {"type": "response.output_item.added", "output_index": 0, "item": item})
+    yield _sse("response.output_item.done", {"type": "response.output_item.done", "output_index": 0, "item": item})
+    total = usage["input_tokens"] + usage["output_tokens"]
+    completed = {
+        **base,
+        "status": "completed",
+        "output": [item],
+        "usage": {
+            "input_tokens": usage["input_tokens"],
+            "input_tokens_details": {"cached_tokens": usage.get("cached_tokens", 0)},
+            "output_tokens": usage["output_tokens"],
+            "output_tokens_details": {"reasoning_tokens": 0},
+            "total_tokens": total,
+        },
+    }
+    yield _sse("response.completed", {"type": "response.completed", "response": completed})
+
+
+class ModelServer:
+    """Start with ``with ModelServer(steps) as server:``; ``server.url`` is the base URL."""
+
+    def __init__(self, steps: list[dict[str, Any]]) -> None:
+        self.script = Script(steps)
+        self.requests: list[dict[str, Any]] = []
+        self._httpd = ThreadingHTTPServer(("127.0.0.1", 0), self._handler())
+        self._httpd.daemon_threads = True
+        self._thread = threading.Thread(target=self._httpd.serve_forever, daemon=True)
+
+    @property
+    def url(self) -> str:
+        host, port = self._httpd.server_address[:2]
+        return f"http://{host}:{port}"
+
+    def __enter__(self) -> ModelServer:
+        self._thread.start()
+        return self
+
+    def __exit__(self, *exc: object) -> None:
+        self._httpd.shutdown()
+        self._httpd.server_close()
+
+    def main_loop_requests(self) -> list[dict[str, Any]]:
+        return [r for r in self.requests if r["body"].get("tools")]
+
+    def _handler(self) -> type[BaseHTTPRequestHandler]:
+        server = self
+
+        class Handler(BaseHTTPRequestHandler):
+            protocol_version = "HTTP/1.1"
+
+            def log_message(self, format: str, *args: Any) -> None:
+                return
+
+            def do_GET(self) -> None:
+                self._json(200, {"data": [], "object": "list"})
+
+            def do_HEAD(self) -> None:
+                self.send_response(200)
+                self.send_header("Content-Length", "0")
+                self.end_headers()
+
+            def do_POST(self) -> None:
+                length = int(self.headers.get("Content-Length") or 0)
+                raw = self.rfile.read(length) if length else b""
+                try:
+                    body = json.loads(raw or b"{}")
+                except ValueError:
+                    body = {}
+                server.requests.append({"path": self.path, "body": body, "headers": dict(self.headers)})
+                path = self.path.split("?")[0]
+                if path.endswith("/messages/count_tokens"):
+                    self._json(200, {"input_tokens": 1000})
+                    return
+                if not (path.endswith("/messages") or path.endswith("/responses")):
+                    self._json(404, {"error": {"type": "not_found", "message": path}})
+                    return
+                step = server.script.next_step() if body.get("tools") else {"text": "ok"}
+                if "hang" in step:
+                    time.sleep(float(step["hang"]))
+                    return
+                if "status" in step:
+                    self._json(int(step["status"]), {"type": "error", "error": {"type": "api_error", "message": "scripted"}})
+                    return
+                model = str(body.get("model", "scripted-model"))
+                ident = server.script.new_id()
+                if not body.get("stream"):
+                    self._json(200, _non_streaming(path, step, model, ident))
+                    return
+                events = anthropic_events if path.endswith("/messages") else openai_events
+                self.send_response(200)
+                self.send_header("Content-Type", "text/event-stream")
+                self.send_header("Cache-Control", "no-cache")
+                self.send_header("Connection", "close")
+                self.end_headers()
+                try:
+                    for chunk in events(step, model, ident):
+                        self.wfile.write(chunk)
+                        self.wfile.flush()
+                except (BrokenPipeError, ConnectionResetError):
+                    return
+                self.close_connection = True
+
+            def _json(self, status: int, payload: dict[str, Any]) -> None:
+                data = json.dumps(payload).encode()
+                self.send_response(status)
+                self.send_header("Content-Type", "application/json")
+                self.send_header("Content-Length", str(len(data)))
+                self.end_headers()
+                self.wfile.write(data)
+
+        return Handler
+
+
+def _non_streaming(path: str, step: dict[str, Any], model: str, ident: int) -> dict[str, Any]:
+    usage = {**DEFAULT_USAGE, **step.get("usage", {})}
+    if path.endswith("/messages"):
+        content: list[dict[str, Any]]
+        if "tool" in step:
+            content = [{"type": "tool_use", "id": f"toolu_{ident:04d}", "name": step["tool"], "input": step.get("input", {})}]
+        else:
+            content = [{"type": "text", "text": step.get("text", "ok")}]
+        return {
+            "id": f"msg_{ident:04d}",
+            "type": "message",
+            "role": "assistant",
+            "model": model,
+            "content": content,
+            "stop_reason": "tool_use" if "tool" in step else "end_turn",
+            "stop_sequence": None,
+            "usage": usage,
+        }
+    return {"id": f"resp_{ident:04d}", "object": "response", "status": "completed", "output": [], "usage": usage}
