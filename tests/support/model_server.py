@@ -213,7 +213,9 @@ class ModelServer:
                     time.sleep(float(step["hang"]))
                     return
                 if "status" in step:
-                    self._json(int(step["status"]), {"type": "error", "error": {"type": "api_error", "message": "scripted"}})
+                    self._json(
+                        int(step["status"]), {"type": "error", "error": {"type": "api_error", "message": "scripted"}}
+                    )
                     return
                 model = str(body.get("model", "scripted-model"))
                 ident = server.script.new_id()
@@ -250,7 +252,9 @@ def _non_streaming(path: str, step: dict[str, Any], model: str, ident: int) -> d
     if path.endswith("/messages"):
         content: list[dict[str, Any]]
         if "tool" in step:
-            content = [{"type": "tool_use", "id": f"toolu_{ident:04d}", "name": step["tool"], "input": step.get("input", {})}]
+            content = [
+                {"type": "tool_use", "id": f"toolu_{ident:04d}", "name": step["tool"], "input": step.get("input", {})}
+            ]
         else:
             content = [{"type": "text", "text": step.get("text", "ok")}]
         return {

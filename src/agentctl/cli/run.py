@@ -100,6 +100,7 @@ def summary(record: Any, check: Any) -> dict[str, Any]:
         "agent": record.agent,
         "model": record.model,
         "session_id": record.session_id,
+        "command": record.command,
         "status": record.status,
         "stop_reason": record.stop_reason,
         "exit_code": record.exit_code,

@@ -15,6 +15,7 @@ import queue
 import secrets
 import signal
 import subprocess
+import sys
 import threading
 import time
 from dataclasses import dataclass, field
@@ -138,6 +139,7 @@ class Supervisor:
             stdout=subprocess.PIPE,
             stderr=subprocess.PIPE,
             start_new_session=True,
+            preexec_fn=_die_with_parent,
         )
         req.store.create_run(record)
         req.view.started(self.run_id, record.command)
@@ -264,3 +266,17 @@ class Supervisor:
             detail = self.failure or (self.stderr_tail[-1] if self.stderr_tail else "")
             return RunStatus.AGENT_FAILED, f"agent exited with {agent_exit}" + (f": {detail}" if detail else "")
         return RunStatus.COMPLETED, None
+
+
+def _die_with_parent() -> None:
+    """Linux: the agent gets SIGKILL if agentctl itself is SIGKILLed (no orphaned agents)."""
+    if not sys.platform.startswith("linux"):
+        return
+    try:
+        import ctypes
+
+        libc = ctypes.CDLL(None, use_errno=True)
+        pr_set_pdeathsig = 1
+        libc.prctl(pr_set_pdeathsig, signal.SIGKILL, 0, 0, 0)
+    except (OSError, AttributeError):
+        return
