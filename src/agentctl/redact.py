@@ -8,6 +8,7 @@ newlines) or the ``redact:`` list in ``agentctl.yaml``.
 
 from __future__ import annotations
 
+import json
 import os
 import re
 from collections.abc import Iterable
@@ -39,22 +40,60 @@ _BUILTIN = [
 ]
 
 
+_SECRET_KEY = re.compile(r"(?i)(passw(or)?d|secret|token|api_?key|private_?key|credential|authorization)")
+"""Map keys whose values are secrets whatever they look like."""
+
+# Every built-in pattern needs one of these (lower-cased) substrings: a cheap test
+# that lets the common case (no secret at all) skip the full expression.
+_TRIGGERS = (
+    "sk-", "akia", "asia", "abia", "acca", "ghp_", "gho_", "ghu_", "ghs_", "ghr_", "github_pat_", "glpat-",
+    "xox", "hooks.slack.com", "aiza", "ya29.", "private key", "eyj", "://", "npm_", "sk_live_", "hf_",
+    "authorization", "password", "aws_secret_access_key",
+)  # fmt: skip
+
+
 class Redactor:
     def __init__(self, extra: Iterable[str] = ()) -> None:
-        patterns = [*_BUILTIN, *extra]
-        env = os.environ.get("AGENTCTL_REDACT_PATTERNS", "")
-        patterns += [p for p in env.splitlines() if p.strip()]
-        self._regex = re.compile("|".join(f"(?:{p})" for p in patterns))
+        custom = [*extra, *(p for p in os.environ.get("AGENTCTL_REDACT_PATTERNS", "").splitlines() if p.strip())]
+        self._regex = re.compile("|".join(f"(?:{p})" for p in [*_BUILTIN, *custom]))
+        self._always = bool(custom)  # custom patterns have no known trigger: always run the expression
+
+    def _may_hold_secret(self, value: str) -> bool:
+        if self._always:
+            return True
+        lowered = value.lower()
+        return any(trigger in lowered for trigger in _TRIGGERS)
 
     def text(self, value: str) -> str:
-        return self._regex.sub(MASK, value)
+        return self._regex.sub(MASK, value) if self._may_hold_secret(value) else value
+
+    def json(self, value: Any) -> str:
+        """``value`` serialised to JSON with every secret masked.
+
+        One pass over the serialised text (fast: most events hold no secret); if a
+        mask happened to cut through JSON syntax, fall back to masking each string.
+        """
+        text = json.dumps(value, default=str)
+        if not self._may_hold_secret(text):
+            return text
+        redacted, count = self._regex.subn(MASK, text)
+        if not count:
+            return text
+        try:
+            json.loads(redacted)
+        except ValueError:
+            return json.dumps(self.value(value), default=str)
+        return redacted
 
     def value(self, value: Any) -> Any:
         """Redact every string inside a JSON-like value (keys included)."""
         if isinstance(value, str):
             return self.text(value)
         if isinstance(value, dict):
-            return {self.text(str(k)): self.value(v) for k, v in value.items()}
+            return {
+                self.text(str(k)): MASK if isinstance(v, str) and v and _SECRET_KEY.search(str(k)) else self.value(v)
+                for k, v in value.items()
+            }
         if isinstance(value, list):
             return [self.value(v) for v in value]
         return value

@@ -42,7 +42,8 @@ class ClaudeAdapter(Adapter):
     provider = "anthropic"
 
     def __init__(self) -> None:
-        self._seen_messages: set[str] = set()
+        self._last_message: str | None = None
+        """Claude Code repeats an assistant message once per content block; they arrive together."""
 
     def command(self, argv: list[str]) -> list[str]:
         out = list(argv)
@@ -112,8 +113,8 @@ class ClaudeAdapter(Adapter):
         message = payload.get("message") or {}
         events: list[AgentEvent] = []
         message_id = str(message.get("id") or "")
-        if message_id not in self._seen_messages:
-            self._seen_messages.add(message_id)
+        if message_id != self._last_message:
+            self._last_message = message_id
             events.append(
                 AgentEvent(
                     EventKind.TURN,

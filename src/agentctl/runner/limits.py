@@ -11,12 +11,14 @@ from __future__ import annotations
 import hashlib
 import json
 import time
-from collections import Counter
+from collections import OrderedDict
 from dataclasses import dataclass, field
 from typing import Any
 
 from agentctl.model.run import AgentEvent, EventKind, Usage
 from agentctl.runner.pricing import PriceTable
+
+MAX_DISTINCT_CALLS = 4096
 
 
 @dataclass(frozen=True)
@@ -56,7 +58,8 @@ class Tracker:
     consecutive_errors: int = 0
     model: str | None = None
     session_id: str | None = None
-    calls: Counter[str] = field(default_factory=Counter)
+    calls: OrderedDict[bytes, int] = field(default_factory=OrderedDict)
+    """Occurrences per distinct call, most recent last; capped so memory stays flat."""
     last_tool: str | None = None
 
     def counters(self) -> dict[str, Any]:
@@ -91,13 +94,15 @@ class Tracker:
             self.tool_calls += 1
             self.last_tool = event.tool_name
             key = _call_key(event.tool_name, event.tool_input)
-            self.calls[key] += 1
-            if self.calls[key] >= self.limits.max_repeats:
+            count = self.calls.pop(key, 0) + 1
+            self.calls[key] = count
+            if len(self.calls) > MAX_DISTINCT_CALLS:
+                self.calls.popitem(last=False)  # a call not seen for thousands of calls is not a loop
+            if count >= self.limits.max_repeats:
                 return Trip(
                     "breaker",
                     "max_repeats",
-                    f"the same {event.tool_name} call was made {self.calls[key]} times "
-                    f"(--max-repeats {self.limits.max_repeats})",
+                    f"the same {event.tool_name} call was made {count} times (--max-repeats {self.limits.max_repeats})",
                 )
         elif event.kind is EventKind.TOOL_END:
             if event.ok:
@@ -159,9 +164,9 @@ class Tracker:
         return None
 
 
-def _call_key(name: str | None, tool_input: Any) -> str:
-    digest = hashlib.sha256(json.dumps(tool_input, sort_keys=True, default=str).encode()).hexdigest()
-    return f"{name}:{digest}"
+def _call_key(name: str | None, tool_input: Any) -> bytes:
+    payload = f"{name}\0{json.dumps(tool_input, sort_keys=True, default=str)}"
+    return hashlib.blake2b(payload.encode(), digest_size=16).digest()
 
 
 def _duration(seconds: float) -> str:

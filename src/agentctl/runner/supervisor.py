@@ -28,10 +28,15 @@ from agentctl.model.run import AgentEvent, EventKind, RunStatus
 from agentctl.redact import Redactor
 from agentctl.runner.limits import Limits, Tracker, Trip
 from agentctl.runner.pricing import PriceTable
-from agentctl.store.sqlite import RunRecord, Store
+from agentctl.store.sqlite import EventWriter, RunRecord, Store
 
+FLUSH_SECONDS = 0.5
+"""Run totals are written at most this often (every event is written at once)."""
 STDERR_KEEP = 200
 """Last stderr lines kept in the record of a failed run."""
+
+
+_FLUSH_KINDS = frozenset({EventKind.SESSION, EventKind.RESULT, EventKind.ERROR, EventKind.GATE})
 
 
 class View(Protocol):
@@ -99,6 +104,7 @@ class Supervisor:
         self.seq = 0
         self.stderr_tail: list[str] = []
         self.failure: str | None = None
+        self._flushed = 0.0
         self._lines: queue.Queue[tuple[str, str | None]] = queue.Queue()
 
     def record_event(self, event: AgentEvent) -> Trip | None:
@@ -110,9 +116,15 @@ class Supervisor:
             and not event.raw_type.startswith("agentctl")
         ):
             self.failure = self.failure or str(event.text or event.raw_type)[:300]
-        record = self.request.redactor.value(event.to_record())
+        payload = self.request.redactor.json(event.to_record())
         self.seq += 1
-        self.request.store.append_event(self.run_id, self.seq, record, self.tracker.counters())
+        now = time.monotonic()
+        flush = trip is not None or event.kind in _FLUSH_KINDS or now - self._flushed > FLUSH_SECONDS
+        if flush:
+            self._flushed = now
+        self.writer.append(
+            self.run_id, self.seq, event.kind.value, event.at, payload, self.tracker.counters() if flush else None
+        )
         self.request.view.event(event, self.tracker)
         return trip
 
@@ -142,6 +154,7 @@ class Supervisor:
             preexec_fn=_die_with_parent,
         )
         req.store.create_run(record)
+        self.writer = EventWriter(req.store.path)
         req.view.started(self.run_id, record.command)
         readers = [
             threading.Thread(target=self._pump, args=("out", process.stdout), daemon=True),
@@ -186,6 +199,7 @@ class Supervisor:
             agent_exit = self._wait(process)
         if interrupt.signum is not None:
             interrupted = True
+        self.writer.close()
         status, reason = self._status(trip, interrupted, agent_exit)
         req.store.update_run(
             self.run_id,

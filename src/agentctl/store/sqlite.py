@@ -8,11 +8,13 @@ died without finishing it is marked ``interrupted`` by the next command.
 
 from __future__ import annotations
 
+import contextlib
 import json
 import os
+import queue
 import socket
 import sqlite3
-import time
+import threading
 from collections.abc import Iterator
 from dataclasses import dataclass, field
 from pathlib import Path
@@ -176,17 +178,21 @@ class Store:
         )
 
     def append_event(
-        self, run_id: str, seq: int, record: dict[str, Any], counters: dict[str, Any] | None = None
+        self, run_id: str, seq: int, kind: str, at: float, payload: str, counters: dict[str, Any] | None = None
     ) -> None:
-        """One event and the run's running totals, in one transaction."""
-        payload = json.dumps(record, default=str)
+        """One event (already serialised and redacted); with ``counters``, the run's totals in the same transaction."""
+        if counters is None:
+            self.db.execute(
+                "INSERT INTO events (run_id, seq, at, kind, payload) VALUES (?, ?, ?, ?, ?)",
+                (run_id, seq, at, kind, payload),
+            )
+            return
         with self._transaction():
             self.db.execute(
                 "INSERT INTO events (run_id, seq, at, kind, payload) VALUES (?, ?, ?, ?, ?)",
-                (run_id, seq, record.get("at", time.time()), record["kind"], payload),
+                (run_id, seq, at, kind, payload),
             )
-            if counters:
-                self._update(run_id, counters)
+            self._update(run_id, counters)
 
     def update_run(self, run_id: str, **fields: Any) -> None:
         with self._transaction():
@@ -200,17 +206,15 @@ class Store:
         columns = ", ".join(f"{k} = ?" for k in encoded)
         self.db.execute(f"UPDATE runs SET {columns} WHERE id = ?", (*encoded.values(), run_id))
 
-    def _transaction(self) -> Any:
-        store = self
-
-        class _Tx:
-            def __enter__(self) -> None:
-                store.db.execute("BEGIN IMMEDIATE")
-
-            def __exit__(self, kind: Any, *_: Any) -> None:
-                store.db.execute("ROLLBACK" if kind else "COMMIT")
-
-        return _Tx()
+    @contextlib.contextmanager
+    def _transaction(self) -> Iterator[None]:
+        self.db.execute("BEGIN IMMEDIATE")
+        try:
+            yield
+        except BaseException:
+            self.db.execute("ROLLBACK")
+            raise
+        self.db.execute("COMMIT")
 
     def mark_orphans(self) -> list[str]:
         """Runs still 'running' whose recording process is gone become 'interrupted'."""
@@ -224,8 +228,20 @@ class Store:
                 status=RunStatus.INTERRUPTED.value,
                 stop_reason="agentctl was killed before it could finish the record",
                 ended_at=last,
+                **self.recount(run_id),
             )
         return orphans
+
+    def recount(self, run_id: str) -> dict[str, Any]:
+        """Tool-call counters rebuilt from the events (totals are flushed in batches)."""
+        counts = dict(
+            self.db.execute(
+                "SELECT kind || CASE WHEN kind = 'tool_end' AND payload LIKE '%\"ok\": false%'"
+                " THEN ':fail' ELSE '' END, COUNT(*) FROM events WHERE run_id = ? GROUP BY 1",
+                (run_id,),
+            ).fetchall()
+        )
+        return {"tool_calls": counts.get("tool_start", 0), "tool_errors": counts.get("tool_end:fail", 0)}
 
     # -- reading ---------------------------------------------------------
     def get_run(self, ident: str) -> RunRecord:
@@ -255,6 +271,83 @@ class Store:
         for key in ("command", "limits", "findings"):
             values[key] = json.loads(values[key]) if values.get(key) else ([] if key != "limits" else {})
         return RunRecord(**{k: v for k, v in values.items() if v is not None or k in ("model", "session_id")})
+
+
+QUEUE_LIMIT = 2000
+
+
+class EventWriter:
+    """Writes a run's events from a thread with its own connection.
+
+    Each event is committed as soon as the writer gets to it (no deliberate
+    delay); when events arrive faster than SQLite commits, the ones waiting are
+    committed together. The agent's stream is never slowed by the disk, and a
+    SIGKILL loses at most the events still queued (microseconds' worth).
+    """
+
+    _STOP = object()
+
+    def __init__(self, path: Path) -> None:
+        self._store = Store(path)
+        # Bounded: if the disk falls behind, the reader waits instead of memory growing.
+        self._queue: queue.Queue[Any] = queue.Queue(maxsize=QUEUE_LIMIT)
+        self._error: BaseException | None = None
+        self._thread = threading.Thread(target=self._loop, name="agentctl-store", daemon=True)
+        self._thread.start()
+
+    def append(
+        self, run_id: str, seq: int, kind: str, at: float, payload: str, counters: dict[str, Any] | None
+    ) -> None:
+        self._queue.put((run_id, seq, kind, at, payload, counters))
+
+    def flush(self) -> None:
+        """Block until everything queued so far is committed."""
+        done = threading.Event()
+        self._queue.put(done)
+        done.wait()
+        if self._error is not None:
+            raise StoreError(f"cannot write the run record: {self._error}", "check disk space and permissions")
+
+    def close(self) -> None:
+        self.flush()
+        self._queue.put(self._STOP)
+        self._thread.join()
+        self._store.close()
+
+    def _loop(self) -> None:
+        while True:
+            item = self._queue.get()
+            batch = [item]
+            while len(batch) < 1000:
+                try:
+                    batch.append(self._queue.get_nowait())
+                except queue.Empty:
+                    break
+            events = [b for b in batch if isinstance(b, tuple)]
+            if events and self._error is None:
+                try:
+                    self._write(events)
+                except sqlite3.Error as exc:
+                    self._error = exc
+            for marker in batch:
+                if isinstance(marker, threading.Event):
+                    marker.set()
+            if any(b is self._STOP for b in batch):
+                return
+
+    def _write(self, events: list[tuple[Any, ...]]) -> None:
+        store = self._store
+        with store._transaction():
+            store.db.executemany(
+                "INSERT INTO events (run_id, seq, at, kind, payload) VALUES (?, ?, ?, ?, ?)",
+                [(run_id, seq, at, kind, payload) for run_id, seq, kind, at, payload, _ in events],
+            )
+            latest: dict[str, dict[str, Any]] = {}
+            for run_id, *_, counters in events:
+                if counters:
+                    latest[run_id] = counters
+            for run_id, counters in latest.items():
+                store._update(run_id, counters)
 
 
 def _alive(pid: int | None) -> bool:
