@@ -101,6 +101,7 @@ def test_codex_run_is_recorded_and_its_diff_checked(harness: AgentHarness, serve
     assert result.code == 1, result.stderr
     summary = result.summary
     assert summary["status"] == "completed" and summary["agent"] == "codex"
+    assert summary["model"] == "gpt-5.5"  # from $CODEX_HOME/config.toml
     assert summary["tool_calls"] == 2
     assert summary["usage"]["input_tokens"] > 0 and summary["cost_source"] == "estimate" and summary["cost_usd"] > 0
     assert summary["session_id"]

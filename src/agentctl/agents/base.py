@@ -5,6 +5,7 @@ from __future__ import annotations
 import json
 import time
 from abc import ABC, abstractmethod
+from pathlib import Path
 from typing import Any
 
 from agentctl.model.run import AgentEvent, EventKind
@@ -29,6 +30,10 @@ class Adapter(ABC):
     @abstractmethod
     def command(self, argv: list[str]) -> list[str]:
         """The user's command plus what agentctl needs (machine-readable stream)."""
+
+    @abstractmethod
+    def gate(self, command: list[str], hook: str, workdir: Path) -> list[str]:
+        """``command`` with the PreToolUse hook ``hook`` (a shell command) wired in."""
 
     @abstractmethod
     def parse(self, payload: dict[str, Any]) -> list[AgentEvent]:

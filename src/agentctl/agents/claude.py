@@ -7,10 +7,12 @@ in its final ``result`` event.
 
 from __future__ import annotations
 
+import json
 import time
+from pathlib import Path
 from typing import Any
 
-from agentctl.agents.base import Adapter, text_of
+from agentctl.agents.base import Adapter, AgentError, text_of
 from agentctl.model.run import AgentEvent, EventKind, Usage
 
 
@@ -37,6 +39,25 @@ def _usage(raw: Any) -> Usage | None:
     )
 
 
+def _load_settings(value: str) -> dict[str, Any]:
+    """``--settings`` takes a JSON string or a file path."""
+    text = value
+    if not value.lstrip().startswith("{"):
+        try:
+            text = Path(value).read_text(encoding="utf-8")
+        except OSError as exc:
+            raise AgentError(
+                f"cannot read --settings {value}: {exc.strerror}", "pass an existing settings file"
+            ) from None
+    try:
+        loaded = json.loads(text)
+    except ValueError:
+        raise AgentError(f"--settings {value} is not valid JSON", "fix the settings file") from None
+    if not isinstance(loaded, dict):
+        raise AgentError(f"--settings {value} is not a JSON object", "fix the settings file")
+    return loaded
+
+
 class ClaudeAdapter(Adapter):
     name = "claude"
     provider = "anthropic"
@@ -54,6 +75,30 @@ class ClaudeAdapter(Adapter):
         if "--verbose" not in out:
             out.append("--verbose")
         return out
+
+    def gate(self, command: list[str], hook: str, workdir: Path) -> list[str]:
+        """Add our hook through ``--settings``, merged into the user's own ``--settings`` if any.
+
+        Claude Code combines hooks from every settings source, so the user's and
+        the project's own hooks keep running next to ours.
+        """
+        out = list(command)
+        settings: dict[str, Any] = {}
+        for flag_index, arg in enumerate(out):
+            if arg == "--settings" and flag_index + 1 < len(out):
+                settings = _load_settings(out[flag_index + 1])
+                del out[flag_index : flag_index + 2]
+                break
+            if arg.startswith("--settings="):
+                settings = _load_settings(arg.split("=", 1)[1])
+                del out[flag_index]
+                break
+        hooks = settings.setdefault("hooks", {})
+        pre = hooks.setdefault("PreToolUse", [])
+        pre.append({"matcher": "*", "hooks": [{"type": "command", "command": hook, "timeout": 60}]})
+        path = workdir / "claude-settings.json"
+        path.write_text(json.dumps(settings, indent=2), encoding="utf-8")
+        return [*out, "--settings", str(path)]
 
     def parse(self, payload: dict[str, Any]) -> list[AgentEvent]:
         kind = payload.get("type")

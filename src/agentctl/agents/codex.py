@@ -6,7 +6,9 @@ live budget works from those figures and a price table.
 
 from __future__ import annotations
 
+import json
 import time
+from pathlib import Path
 from typing import Any
 
 from agentctl.agents.base import Adapter
@@ -37,7 +39,26 @@ class CodexAdapter(Adapter):
         for flag in ("-m", "--model"):
             if flag in out and out.index(flag) + 1 < len(out):
                 self.model = out[out.index(flag) + 1]
+        if self.model is None:
+            self.model = configured_model()
         return out
+
+    def gate(self, command: list[str], hook: str, workdir: Path) -> list[str]:
+        """Add our hook with a ``-c`` override for this invocation only.
+
+        Codex runs a hook it does not manage only once its exact definition is
+        trusted; ours is generated per run, so the run passes
+        ``--dangerously-bypass-hook-trust`` (this invocation only; the user's
+        config, trust records and auth stay untouched).
+        """
+        out = list(command)
+        index = next(i for i, a in enumerate(out) if a in ("exec", "e"))
+        quoted = json.dumps(hook)
+        override = f'hooks.PreToolUse=[{{matcher="*", hooks=[{{type="command", command={quoted}, timeout=60}}]}}]'
+        extra = ["-c", override]
+        if "--dangerously-bypass-hook-trust" not in out:
+            extra.append("--dangerously-bypass-hook-trust")
+        return [*out[: index + 1], *extra, *out[index + 1 :]]
 
     def parse(self, payload: dict[str, Any]) -> list[AgentEvent]:
         kind = str(payload.get("type"))
@@ -110,9 +131,8 @@ class CodexAdapter(Adapter):
                     )
                 ]
         if item_type == "error":
-            return [
-                AgentEvent(EventKind.ERROR, at, raw_type=f"{kind}/error", ok=False, text=str(item.get("message", "")))
-            ]
+            # Codex reports warnings as error items; a failed turn is turn.failed. Kept, not fatal.
+            return [AgentEvent(EventKind.RAW, at, raw_type=f"{kind}/error", text=str(item.get("message", "")))]
         return [AgentEvent(EventKind.RAW, at, raw_type=f"{kind}/{item_type}", data={"item": item})]
 
     @staticmethod
@@ -124,3 +144,18 @@ class CodexAdapter(Adapter):
         if item_type == "mcp_tool_call":
             return f"mcp:{item.get('server')}/{item.get('tool')}", item.get("arguments")
         return item_type, {k: v for k, v in item.items() if k not in ("id", "type", "status")}
+
+
+def configured_model() -> str | None:
+    """The ``model`` of Codex's own config ($CODEX_HOME/config.toml), if it names one."""
+    import os
+    import tomllib
+    from pathlib import Path
+
+    home = Path(os.environ.get("CODEX_HOME") or Path.home() / ".codex")
+    try:
+        config = tomllib.loads((home / "config.toml").read_text(encoding="utf-8"))
+    except (OSError, ValueError):
+        return None
+    model = config.get("model")
+    return model if isinstance(model, str) else None

@@ -134,6 +134,17 @@ def init_command(
     raise typer.Exit(init(path, write=write, force=force))
 
 
+@app.command(
+    "gate",
+    help="The PreToolUse hook Claude Code and Codex call before each tool use (agentctl run wires it up). "
+    "Reads the hook payload on stdin and denies calls that policy forbids; fails closed.",
+)
+def gate_command(agent: Annotated[str, typer.Option("--agent", help="claude or codex.")] = "claude") -> None:
+    from agentctl.gate.hook import main as hook
+
+    raise typer.Exit(hook(["--agent", agent]))
+
+
 runs_app = typer.Typer(help="Browse recorded agent runs.", no_args_is_help=True)
 app.add_typer(runs_app, name="runs")
 
@@ -176,6 +187,12 @@ def run_command(
     ] = None,
     grace: Annotated[float, typer.Option("--grace", help="Seconds between SIGINT, SIGTERM and SIGKILL.")] = 5.0,
     quiet: Annotated[bool, typer.Option("--quiet", "-q", help="No progress lines or summary.")] = False,
+    no_gate: Annotated[
+        bool,
+        typer.Option(
+            "--no-gate", help="Do not gate tool calls by policy (budgets and the post-run check still apply)."
+        ),
+    ] = False,
 ) -> None:
     from agentctl.cli.run import RunArgs, run
 
@@ -198,6 +215,7 @@ def run_command(
             policies=policies or [],
             grace=grace,
             quiet=quiet,
+            gate=not no_gate,
         )
     )
     raise typer.Exit(code)

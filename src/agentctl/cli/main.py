@@ -29,6 +29,28 @@ def fail(message: str, hint: str = "", code: int = ExitCode.USAGE) -> int:
     return code
 
 
+def _gate(args: list[str]) -> int:
+    if args[:1] != ["serve"]:
+        from agentctl.gate.hook import main as hook
+
+        return hook(args)
+    import argparse
+    from pathlib import Path
+
+    from agentctl.gate.server import serve
+
+    parser = argparse.ArgumentParser(
+        prog="agentctl gate serve", description="Per-run gate server (started by agentctl run)."
+    )
+    parser.add_argument("--socket", type=Path, required=True)
+    parser.add_argument("--root", type=Path, required=True)
+    parser.add_argument("--policies", type=Path, action="append", default=[])
+    parser.add_argument("--no-builtin", action="store_true")
+    parser.add_argument("--run-id")
+    options = parser.parse_args(args[1:])
+    return serve(options.socket, options.root, options.policies, not options.no_builtin, options.run_id)
+
+
 def main(argv: list[str] | None = None) -> int:
     args = sys.argv[1:] if argv is None else argv
     if args in (["--version"], ["-V"]):
@@ -36,6 +58,9 @@ def main(argv: list[str] | None = None) -> int:
         sys.stdout.write(f"agentctl {__version__}\n")
         return 0
     try:
+        if args[:1] == ["gate"]:
+            # The hook the agents run before every tool call: stays out of the CLI framework.
+            return _gate(args[1:])
         from agentctl.cli.app import run_app
 
         return run_app(args)

@@ -33,6 +33,7 @@ class RunArgs:
     policies: list[Path] = field(default_factory=list)
     grace: float = 5.0
     quiet: bool = False
+    gate: bool = True
 
 
 def run(args: RunArgs) -> int:
@@ -41,6 +42,7 @@ def run(args: RunArgs) -> int:
     from agentctl.pipeline.run import RunOptions, execute
     from agentctl.runner.limits import Limits, parse_duration
     from agentctl.runner.pricing import PriceTable, parse_price
+    from agentctl.runner.supervisor import GateStartError
     from agentctl.runner.view import LiveView, PlainView
     from agentctl.store.sqlite import StoreError
 
@@ -70,6 +72,7 @@ def run(args: RunArgs) -> int:
         fail_on=parse_severity(args.fail_on),
         policy_dirs=list(args.policies),
         grace=args.grace,
+        gate=args.gate,
     )
     interactive = sys.stderr.isatty() and not args.quiet and "NO_COLOR" not in os.environ
     view = LiveView(limits) if interactive else PlainView(limits, quiet=args.quiet)
@@ -79,6 +82,10 @@ def run(args: RunArgs) -> int:
         raise UsageError(exc.message, exc.hint) from None
     except StoreError as exc:
         raise UsageError(exc.message, exc.hint) from None
+    except GateStartError as exc:
+        raise UsageError(
+            f"the policy gate could not start: {exc}", "fix the policy files (agentctl rules shows them)"
+        ) from None
     except FileNotFoundError as exc:
         raise UsageError(
             f"cannot start the agent: {exc.filename or args.argv[0]} not found",

@@ -16,6 +16,7 @@ from agentctl.exitcodes import ExitCode
 from agentctl.model.common import Severity
 from agentctl.model.finding import CheckResult, Verdict
 from agentctl.model.run import RunStatus
+from agentctl.pipeline.check import default_policy_dirs
 from agentctl.runner.limits import Limits
 from agentctl.runner.pricing import PriceTable
 from agentctl.runner.supervisor import RunRequest, RunResult, Supervisor, View
@@ -33,6 +34,7 @@ class RunOptions:
     fail_on: Severity = Severity.HIGH
     policy_dirs: list[Path] = field(default_factory=list)
     grace: float = 5.0
+    gate: bool = True
 
 
 @dataclass
@@ -81,6 +83,8 @@ def execute(options: RunOptions, view: View) -> RunOutcome:
             view=view,
             env=dict(os.environ),
             grace=options.grace,
+            gate=options.gate,
+            policy_dirs=options.policy_dirs or default_policy_dirs(repo_root or options.cwd),
         )
         result = Supervisor(request).run()
         check = None

@@ -10,12 +10,16 @@ graceful first: SIGINT, then SIGTERM, then SIGKILL of the whole group.
 from __future__ import annotations
 
 import contextlib
+import json
 import os
 import queue
 import secrets
+import shlex
+import shutil
 import signal
 import subprocess
 import sys
+import tempfile
 import threading
 import time
 from dataclasses import dataclass, field
@@ -61,6 +65,8 @@ class RunRequest:
     env: dict[str, str] = field(default_factory=lambda: dict(os.environ))
     grace: float = 5.0
     redactor: Redactor = field(default_factory=Redactor)
+    gate: bool = True
+    policy_dirs: list[Path] = field(default_factory=list)
 
 
 @dataclass
@@ -104,6 +110,7 @@ class Supervisor:
         self.seq = 0
         self.stderr_tail: list[str] = []
         self.failure: str | None = None
+        self.gate_failed = False
         self._flushed = 0.0
         self._lines: queue.Queue[tuple[str, str | None]] = queue.Queue()
 
@@ -131,6 +138,19 @@ class Supervisor:
     def run(self) -> RunResult:
         req = self.request
         command = req.adapter.command(req.argv)
+        env = dict(req.env)
+        gate = _GateServer.start(req, self.run_id) if req.gate else None
+        if gate is not None:
+            command = req.adapter.gate(command, gate.hook_command(req.adapter.name), gate.workdir)
+            env["AGENTCTL_GATE_SOCKET"] = str(gate.socket)
+        try:
+            return self._run(command, env, gate)
+        finally:
+            if gate is not None:
+                gate.stop()
+
+    def _run(self, command: list[str], env: dict[str, str], gate: _GateServer | None) -> RunResult:
+        req = self.request
         record = RunRecord(
             id=self.run_id,
             agent=req.adapter.name,
@@ -146,7 +166,7 @@ class Supervisor:
         process = subprocess.Popen(
             command,
             cwd=req.cwd,
-            env=req.env,
+            env=env,
             stdin=subprocess.DEVNULL,
             stdout=subprocess.PIPE,
             stderr=subprocess.PIPE,
@@ -160,6 +180,8 @@ class Supervisor:
             threading.Thread(target=self._pump, args=("out", process.stdout), daemon=True),
             threading.Thread(target=self._pump, args=("err", process.stderr), daemon=True),
         ]
+        if gate is not None:
+            readers.append(threading.Thread(target=self._pump, args=("gate", gate.process.stdout), daemon=True))
         for reader in readers:
             reader.start()
 
@@ -179,6 +201,9 @@ class Supervisor:
                         trip = self.tracker.tick()
                         if trip is not None:
                             self._trip(trip, process)
+                    continue
+                if stream == "gate":
+                    self._gate_line(line, process)
                     continue
                 if line is None:
                     open_streams -= 1
@@ -219,6 +244,41 @@ class Supervisor:
             pass
         finally:
             self._lines.put((name, None))
+
+    def _gate_line(self, line: str | None, process: subprocess.Popen[bytes]) -> None:
+        if line is None:
+            if process.poll() is None:
+                self.gate_failed = True
+                self.record_event(
+                    AgentEvent(
+                        EventKind.ERROR,
+                        time.time(),
+                        raw_type="agentctl/gate",
+                        ok=False,
+                        text="the gate server stopped mid-run; every further tool call is denied (fail closed)",
+                    )
+                )
+            return
+        try:
+            record = json.loads(line)
+        except ValueError:
+            return
+        if record.get("kind") != "gate":
+            return
+        decision = str(record.get("decision"))
+        self.record_event(
+            AgentEvent(
+                EventKind.GATE,
+                float(record.get("at") or time.time()),
+                raw_type="agentctl/gate",
+                tool_name=record.get("tool_name"),
+                tool_id=record.get("tool_id"),
+                tool_input=record.get("tool_input"),
+                text=record.get("reason"),
+                ok=decision == "allow",
+                data={"decision": decision, "findings": record.get("findings", []), "paths": record.get("paths", [])},
+            )
+        )
 
     def _stderr(self, line: str) -> None:
         text = self.request.redactor.text(line.rstrip("\n"))
@@ -276,10 +336,62 @@ class Supervisor:
         if trip is not None:
             status = RunStatus.BUDGET_EXHAUSTED if trip.kind == "budget" else RunStatus.BREAKER_TRIPPED
             return status, trip.message
+        if self.gate_failed:
+            return RunStatus.GATE_FAILED, "the gate server stopped mid-run; tool calls after that were denied"
         if agent_exit != 0 or self.failure:
             detail = self.failure or (self.stderr_tail[-1] if self.stderr_tail else "")
             return RunStatus.AGENT_FAILED, f"agent exited with {agent_exit}" + (f": {detail}" if detail else "")
         return RunStatus.COMPLETED, None
+
+
+class _GateServer:
+    """The per-run ``agentctl gate serve`` process and its private socket directory."""
+
+    def __init__(self, process: subprocess.Popen[bytes], workdir: Path) -> None:
+        self.process = process
+        self.workdir = workdir
+        self.socket = workdir / "gate.sock"
+
+    @classmethod
+    def start(cls, req: RunRequest, run_id: str) -> _GateServer:
+        workdir = Path(tempfile.mkdtemp(prefix="agentctl-"))
+        os.chmod(workdir, 0o700)
+        command = [sys.executable, "-m", "agentctl", "gate", "serve", "--socket", str(workdir / "gate.sock")]
+        command += ["--root", str(req.repo_root or req.cwd), "--run-id", run_id]
+        for directory in req.policy_dirs:
+            command += ["--policies", str(directory)]
+        process = subprocess.Popen(
+            command,
+            stdin=subprocess.DEVNULL,
+            stdout=subprocess.PIPE,
+            stderr=subprocess.PIPE,
+            start_new_session=True,
+            preexec_fn=_die_with_parent,
+        )
+        assert process.stdout is not None
+        ready = process.stdout.readline()
+        if not ready.startswith(b'{"kind": "ready"'):
+            error = process.stderr.read().decode(errors="replace") if process.stderr else ""
+            process.kill()
+            shutil.rmtree(workdir, ignore_errors=True)
+            raise GateStartError(error.strip().splitlines()[-1] if error.strip() else "the gate server did not start")
+        return cls(process, workdir)
+
+    def hook_command(self, agent: str) -> str:
+        return shlex.join([sys.executable, "-m", "agentctl", "gate", "--agent", agent])
+
+    def stop(self) -> None:
+        if self.process.poll() is None:
+            self.process.terminate()
+            try:
+                self.process.wait(timeout=5)
+            except subprocess.TimeoutExpired:
+                self.process.kill()
+        shutil.rmtree(self.workdir, ignore_errors=True)
+
+
+class GateStartError(Exception):
+    """The gate server could not start (for example a broken policy file)."""
 
 
 def _die_with_parent() -> None:

@@ -68,10 +68,12 @@ class PlainView:
             self._write(f"API retry: {_short(event.data.get('error') or event.text or '', 100)}")
         elif event.kind is EventKind.ERROR:
             self._write(f"error: {_short(event.text or '', 140)}")
-        elif event.kind is EventKind.GATE:
-            self._write(
-                f"gate {event.data.get('decision')}: {describe_tool(event.tool_name, event.tool_input)} — {event.text}"
+        elif event.kind is EventKind.GATE and (not event.ok or event.data.get("findings")):
+            paths = event.data.get("paths") or []
+            what = (
+                f"{event.tool_name} {', '.join(paths)}" if paths else describe_tool(event.tool_name, event.tool_input)
             )
+            self._write(f"gate {event.data.get('decision')}: {_short(what, 80)} — {event.text}")
         elif event.kind is EventKind.RESULT:
             self._write(f"result: {budget_line(tracker, self.limits)}")
 

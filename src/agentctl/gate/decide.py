@@ -1,0 +1,160 @@
+"""Judge one proposed tool call: tool rules, plus the IaC a write would produce.
+
+A Write/Edit/apply_patch aimed at Terraform or a Kubernetes manifest is judged
+as the file would be after the call, against the file as it is now, with the
+same terraform/kubernetes rules ``agentctl check`` uses.
+"""
+
+from __future__ import annotations
+
+import json
+from dataclasses import dataclass, field
+from pathlib import Path
+from typing import Any
+
+from agentctl.engine import cel, pairing
+from agentctl.engine.catalog import engine_finding
+from agentctl.engine.evaluate import Evaluator, render_message
+from agentctl.gate.toolcall import PayloadError, ToolCall, normalise
+from agentctl.model.common import Action, Location, Target
+from agentctl.model.finding import Finding
+from agentctl.policy import loader as policy_loader
+from agentctl.policy.loader import CompiledRule, PolicySetFile, RuleBook
+from agentctl.sources import files
+from agentctl.sources.files import SourceFile
+from agentctl.sources.loader import parse_source
+
+
+@dataclass
+class Decision:
+    decision: str  # "allow" | "deny"
+    reason: str
+    findings: list[Finding] = field(default_factory=list)
+    tool: ToolCall | None = None
+
+    def event(self) -> dict[str, Any]:
+        """The line the gate server reports to ``agentctl run`` for the record."""
+        return {
+            "kind": "gate",
+            "decision": self.decision,
+            "reason": self.reason,
+            "tool_name": self.tool.name if self.tool else None,
+            "tool_id": self.tool.tool_id if self.tool else None,
+            "tool_input": self.tool.input if self.tool else None,
+            "paths": self.tool.paths if self.tool else [],
+            "findings": [
+                {"rule_id": f.rule_id, "action": f.action.value, "severity": f.severity.value, "message": f.message}
+                for f in self.findings
+            ],
+        }
+
+
+def load_book(root: Path, policy_dirs: list[Path], builtin: bool = True) -> RuleBook:
+    sources: list[PolicySetFile] = policy_loader.builtin_files() if builtin else []
+    for directory in policy_dirs:
+        for path in sorted(directory.glob("*.y*ml")):
+            sources.append(PolicySetFile(str(path), path.read_text(encoding="utf-8")))
+    return policy_loader.build(sources)
+
+
+class Gatekeeper:
+    def __init__(self, root: Path, book: RuleBook, run_id: str | None = None) -> None:
+        self.root = root.resolve()
+        self.run_id = run_id
+        self.tool_rules = [r for r in book.rules if r.rule.target is Target.TOOL]
+        self.evaluator = Evaluator(book)
+
+    def decide_raw(self, raw: str, agent: str) -> Decision:
+        try:
+            payload = json.loads(raw)
+        except ValueError:
+            return Decision("deny", "agentctl gate: the hook payload is not valid JSON; denying this tool call")
+        return self.decide(payload, agent)
+
+    def decide(self, payload: Any, agent: str) -> Decision:
+        try:
+            call = normalise(payload, agent, self.root)
+        except PayloadError as exc:
+            return Decision("deny", f"agentctl gate: malformed hook payload ({exc}); denying this tool call")
+        findings = self._tool_findings(call) + self._iac_findings(call)
+        active = [f for f in findings if f.active]
+        blocking = [f for f in active if f.action is Action.DENY]
+        approval = [f for f in active if f.action is Action.REQUIRE_APPROVAL]
+        if not blocking and not approval:
+            warnings = "; ".join(f"[{f.rule_id}] {f.message}" for f in active)
+            return Decision("allow", f"allowed with warnings: {warnings}" if warnings else "allowed", active, call)
+        parts = [
+            f"[{f.rule_id}] {f.message}" + (f" Remediation: {f.remediation}" if f.remediation else "") for f in blocking
+        ]
+        if approval:
+            where = (
+                f'agentctl approve {self.run_id} --reason "…"'
+                if self.run_id
+                else 'agentctl approve <run-id> --reason "…"'
+            )
+            parts += [f"[{f.rule_id}] {f.message} (requires a human's approval: {where})" for f in approval]
+        return Decision("deny", f"agentctl policy denied this {call.name} call: " + " ".join(parts), active, call)
+
+    def _tool_findings(self, call: ToolCall) -> list[Finding]:
+        context: Any = None
+        out: list[Finding] = []
+        location = Location(path=call.paths[0] if call.paths else "(tool call)")
+        for rule in self.tool_rules:
+            if not _matches(rule, call):
+                continue
+            if context is None:
+                context = cel.context({"tool": call.as_cel(), "path": call.paths[0] if call.paths else ""})
+            try:
+                verdict = rule.program.execute(context)
+            except Exception as exc:  # a broken rule is a finding, never a crash of the gate
+                out.append(engine_finding("rule-error", f"rule {rule.rule.id} failed on {call.name}: {exc}", location))
+                continue
+            if verdict is True:
+                out.append(
+                    Finding(
+                        rule_id=rule.rule.id,
+                        title=rule.rule.title,
+                        severity=rule.rule.severity,
+                        action=rule.rule.action,
+                        message=render_message(rule, context),
+                        remediation=rule.rule.remediation,
+                        location=location,
+                        address=call.name,
+                        resource_type="tool",
+                        source=rule.loaded.source,
+                    )
+                )
+        return out
+
+    def _iac_findings(self, call: ToolCall) -> list[Finding]:
+        out: list[Finding] = []
+        for write in call.writes:
+            kind = files.classify(write.path)
+            if kind is None or not write.absolute.is_relative_to(self.root):
+                continue
+            if write.content is None and not write.deleted:
+                continue  # the new content could not be built: tool rules still apply
+            before = parse_source(
+                SourceFile(write.path, kind, write.before.encode() if write.before is not None else None)
+            )
+            after = parse_source(
+                SourceFile(write.path, kind, write.content.encode() if write.content is not None else None)
+            )
+            changes = pairing.pair(before.resources, after.resources)
+            out += [f for f in self.evaluator.judge(changes, diff_mode=True)]
+            out += [
+                engine_finding(
+                    issue.rule_id, f"{issue.path}: {issue.message}", Location(path=issue.path, start_line=issue.line)
+                )
+                for issue in after.issues
+            ]
+        return out
+
+
+def _matches(rule: CompiledRule, call: ToolCall) -> bool:
+    match = rule.rule.match
+    if match.types and call.name not in match.types and call.kind not in match.types:
+        return False
+    if match.paths and not any(cel.glob_match(p, g) for p in call.paths for g in match.paths):
+        return False
+    return not any(cel.glob_match(p, g) for p in call.paths for g in match.exclude_paths)

@@ -1,0 +1,235 @@
+"""Normalise a PreToolUse hook payload (Claude Code or Codex) into one tool-call model.
+
+Rules see ``tool.name``, ``tool.kind`` (shell, write, read, fetch, other),
+``tool.command`` (shell text, "" otherwise), ``tool.paths`` (repository-relative
+when inside the repository, absolute when outside, with ``..`` and symlinks
+resolved), ``tool.outside_repo``, ``tool.content`` (a write's full new file
+content, when it can be built) and ``tool.input`` (as the agent sent it).
+"""
+
+from __future__ import annotations
+
+import os
+import re
+from dataclasses import dataclass, field
+from pathlib import Path
+from typing import Any
+
+_SHELL = {"Bash", "exec_command", "shell", "local_shell"}
+_WRITE = {"Write", "Edit", "MultiEdit", "NotebookEdit", "apply_patch"}
+_READ = {"Read", "Glob", "Grep", "LS", "NotebookRead", "view_image"}
+_FETCH = {"WebFetch", "WebSearch", "web_search"}
+
+
+class PayloadError(Exception):
+    """The hook payload is not a tool call we can judge (the gate denies)."""
+
+
+@dataclass
+class FileWrite:
+    path: str
+    """Repository-relative (or absolute when outside)."""
+    absolute: Path
+    content: str | None
+    """The file's full content after the call; ``None`` if it could not be built."""
+    before: str | None
+    deleted: bool = False
+
+
+@dataclass
+class ToolCall:
+    name: str
+    kind: str
+    input: Any
+    agent: str
+    tool_id: str | None = None
+    command: str = ""
+    paths: list[str] = field(default_factory=list)
+    outside_repo: bool = False
+    writes: list[FileWrite] = field(default_factory=list)
+
+    def as_cel(self) -> dict[str, Any]:
+        content = self.writes[0].content if len(self.writes) == 1 else None
+        return {
+            "name": self.name,
+            "kind": self.kind,
+            "input": self.input if self.input is not None else {},
+            "agent": self.agent,
+            "command": self.command,
+            "paths": self.paths,
+            "outside_repo": self.outside_repo,
+            "content": content if content is not None else "",
+        }
+
+
+def normalise(payload: Any, agent: str, root: Path) -> ToolCall:
+    if not isinstance(payload, dict) or not isinstance(payload.get("tool_name"), str):
+        raise PayloadError("hook payload has no tool_name")
+    name = payload["tool_name"]
+    tool_input = payload.get("tool_input")
+    if tool_input is not None and not isinstance(tool_input, dict):
+        raise PayloadError("hook payload's tool_input is not an object")
+    tool_input = tool_input or {}
+    cwd = Path(str(payload.get("cwd") or root))
+    call = ToolCall(
+        name=name, kind=_kind(name, tool_input), input=tool_input, agent=agent, tool_id=payload.get("tool_use_id")
+    )
+    root = root.resolve()
+
+    if name == "apply_patch":
+        patch = str(tool_input.get("command") or tool_input.get("input") or tool_input.get("patch") or "")
+        call.writes = _patch_writes(patch, cwd, root)
+    elif call.kind == "shell":
+        command = tool_input.get("command", tool_input.get("cmd", ""))
+        call.command = " ".join(map(str, command)) if isinstance(command, list) else str(command)
+    elif name in ("Write", "Edit", "MultiEdit", "NotebookEdit"):
+        target = tool_input.get("file_path") or tool_input.get("notebook_path")
+        if not isinstance(target, str) or not target:
+            raise PayloadError(f"{name} call without a file_path")
+        absolute = _resolve(target, cwd)
+        before = _read(absolute)
+        call.writes = [FileWrite(_display(absolute, root), absolute, _after(name, tool_input, before), before)]
+    else:
+        for key in ("file_path", "path", "notebook_path"):
+            value = tool_input.get(key)
+            if isinstance(value, str) and value:
+                absolute = _resolve(value, cwd)
+                call.paths.append(_display(absolute, root))
+                call.outside_repo |= not absolute.is_relative_to(root)
+
+    for write in call.writes:
+        call.paths.append(write.path)
+        call.outside_repo |= not write.absolute.is_relative_to(root)
+    return call
+
+
+def _kind(name: str, tool_input: dict[str, Any]) -> str:
+    if name in _SHELL:
+        return "shell"
+    if name in _WRITE:
+        return "write"
+    if name in _READ:
+        return "read"
+    if name in _FETCH:
+        return "fetch"
+    return "other"
+
+
+def _resolve(path: str, cwd: Path) -> Path:
+    expanded = os.path.expanduser(path)
+    return Path(os.path.realpath(expanded if os.path.isabs(expanded) else cwd / expanded))
+
+
+def _display(absolute: Path, root: Path) -> str:
+    return absolute.relative_to(root).as_posix() if absolute.is_relative_to(root) else str(absolute)
+
+
+def _read(path: Path) -> str | None:
+    try:
+        if path.is_file() and path.stat().st_size <= 10 * 1024 * 1024:
+            return path.read_text(encoding="utf-8")
+    except (OSError, UnicodeDecodeError):
+        return None
+    return None
+
+
+def _after(name: str, tool_input: dict[str, Any], before: str | None) -> str | None:
+    if name == "Write":
+        content = tool_input.get("content")
+        return content if isinstance(content, str) else None
+    if name == "Edit":
+        return _edit(before, tool_input)
+    if name == "MultiEdit":
+        text = before
+        for edit in tool_input.get("edits") or []:
+            text = _edit(text, edit if isinstance(edit, dict) else {})
+            if text is None:
+                return None
+        return text
+    return None
+
+
+def _edit(text: str | None, edit: dict[str, Any]) -> str | None:
+    old, new = edit.get("old_string"), edit.get("new_string")
+    if not isinstance(old, str) or not isinstance(new, str):
+        return None
+    if text is None:
+        return new if old == "" else None
+    if old == "":
+        return new + text
+    if old not in text:
+        return None
+    return text.replace(old, new) if edit.get("replace_all") else text.replace(old, new, 1)
+
+
+_PATCH_FILE = re.compile(r"^\*\*\* (Add|Update|Delete) File: (.+)$")
+
+
+def _patch_writes(patch: str, cwd: Path, root: Path) -> list[FileWrite]:
+    """Files an ``apply_patch`` touches, with their content after the patch where it can be built."""
+    writes: list[FileWrite] = []
+    lines = patch.splitlines()
+    index = 0
+    while index < len(lines):
+        match = _PATCH_FILE.match(lines[index])
+        index += 1
+        if not match:
+            continue
+        action, target = match.group(1), match.group(2).strip()
+        body: list[str] = []
+        while (
+            index < len(lines) and not _PATCH_FILE.match(lines[index]) and not lines[index].startswith("*** End Patch")
+        ):
+            body.append(lines[index])
+            index += 1
+        absolute = _resolve(target, cwd)
+        before = _read(absolute)
+        moved = next((b[len("*** Move to: ") :].strip() for b in body if b.startswith("*** Move to: ")), None)
+        if action == "Add":
+            content: str | None = "\n".join(b[1:] for b in body if b.startswith("+")) + "\n"
+            writes.append(FileWrite(_display(absolute, root), absolute, content, before))
+        elif action == "Delete":
+            writes.append(FileWrite(_display(absolute, root), absolute, None, before, deleted=True))
+        else:
+            content = _apply_hunks(before, body)
+            if moved:
+                writes.append(FileWrite(_display(absolute, root), absolute, None, before, deleted=True))
+                absolute = _resolve(moved, cwd)
+                before = _read(absolute)
+            writes.append(FileWrite(_display(absolute, root), absolute, content, before))
+    return writes
+
+
+def _apply_hunks(before: str | None, body: list[str]) -> str | None:
+    if before is None:
+        return None
+    lines = before.splitlines()
+    cursor = 0
+    hunks: list[list[str]] = [[]]
+    for line in body:
+        if line.startswith("@@"):
+            hunks.append([])
+        elif line[:1] in (" ", "+", "-") or line == "":
+            hunks[-1].append(line if line else " ")
+    for hunk in (h for h in hunks if h):
+        old = [h[1:] for h in hunk if h[0] in (" ", "-")]
+        new = [h[1:] for h in hunk if h[0] in (" ", "+")]
+        position = _find(lines, old, cursor)
+        if position is None:
+            return None
+        lines[position : position + len(old)] = new
+        cursor = position + len(new)
+    return "\n".join(lines) + "\n"
+
+
+def _find(lines: list[str], needle: list[str], start: int) -> int | None:
+    if not needle:
+        return len(lines)
+    for position in range(start, len(lines) - len(needle) + 1):
+        if lines[position : position + len(needle)] == needle:
+            return position
+    stripped = [n.strip() for n in needle]
+    for position in range(0, len(lines) - len(needle) + 1):
+        if [x.strip() for x in lines[position : position + len(needle)]] == stripped:
+            return position
+    return None
