@@ -54,7 +54,9 @@ def test_claude_run_is_recorded_and_its_diff_checked(harness: AgentHarness, serv
             {"text": "Added the site bucket ACL."},
         ]
     )
-    result = harness.run(server, "claude", "--max-usd", "5")
+    # --no-gate: the gate would stop this write before it happens (tests/agents/test_gate.py);
+    # here the post-run check must catch it instead.
+    result = harness.run(server, "claude", "--max-usd", "5", "--no-gate")
 
     assert result.code == 1, result.stderr  # the agent succeeded, the post-run check blocks
     summary = result.summary
@@ -97,7 +99,7 @@ def test_codex_run_is_recorded_and_its_diff_checked(harness: AgentHarness, serve
             {"text": "Added a debug pod."},
         ]
     )
-    result = harness.run(server, "codex")
+    result = harness.run(server, "codex", "--no-gate")
     assert result.code == 1, result.stderr
     summary = result.summary
     assert summary["status"] == "completed" and summary["agent"] == "codex"

@@ -20,7 +20,21 @@ FIXTURES = Path(__file__).resolve().parent.parent / "fixtures" / "rules"
 BUILTIN_IDS = sorted(r.rule.id for r in build(builtin_files()).rules)
 
 
+def run_hook_case(rule_dir: Path, case: str, root: Path) -> set[str]:
+    """A tool rule: the fixture is a PreToolUse hook payload; ``{root}`` is the repository."""
+    from agentctl.gate.decide import Gatekeeper, load_book
+
+    root.mkdir(parents=True, exist_ok=True)
+    text = (rule_dir / f"{case}.hook.json").read_text().replace("{root}", str(root))
+    decision = Gatekeeper(root, load_book(root, [])).decide_raw(text, "claude")
+    errors = [f.message for f in decision.findings if f.rule_id == "rule-error"]
+    assert not errors, errors
+    return {f.rule_id for f in decision.findings}
+
+
 def run_case(rule_dir: Path, case: str, root: Path) -> set[str]:
+    if (rule_dir / f"{case}.hook.json").exists():
+        return run_hook_case(rule_dir, case, root)
     [after] = [p for p in rule_dir.iterdir() if p.name.startswith(f"{case}.") and ".before." not in p.name] or [None]
     before = next((p for p in rule_dir.iterdir() if p.name.startswith(f"{case}.before.")), None)
     ext = (after or before).suffix  # type: ignore[union-attr]

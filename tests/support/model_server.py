@@ -211,6 +211,7 @@ class ModelServer:
                 step = server.script.next_step() if body.get("tools") else {"text": "ok"}
                 if "hang" in step:
                     time.sleep(float(step["hang"]))
+                    self.close_connection = True  # then drop the connection: the client retries
                     return
                 if "status" in step:
                     self._json(

@@ -49,6 +49,20 @@ class Decision:
         }
 
 
+def hook_output(decision: Decision) -> bytes:
+    """What the hook prints: a PreToolUse deny, or nothing (the agent's own permissions apply)."""
+    if decision.decision == "allow":
+        return b""
+    output = {
+        "hookSpecificOutput": {
+            "hookEventName": "PreToolUse",
+            "permissionDecision": "deny",
+            "permissionDecisionReason": decision.reason,
+        }
+    }
+    return (json.dumps(output) + "\n").encode()
+
+
 def load_book(root: Path, policy_dirs: list[Path], builtin: bool = True) -> RuleBook:
     sources: list[PolicySetFile] = policy_loader.builtin_files() if builtin else []
     for directory in policy_dirs:

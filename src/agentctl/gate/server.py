@@ -14,9 +14,9 @@ import sys
 import threading
 import time
 from pathlib import Path
-from typing import Any
 
-from agentctl.gate.decide import Decision, Gatekeeper, load_book
+from agentctl.gate import client
+from agentctl.gate.decide import Decision, Gatekeeper, hook_output, load_book
 from agentctl.redact import Redactor
 
 MAX_REQUEST = 16 * 1024 * 1024
@@ -35,17 +35,20 @@ def serve(socket_path: Path, root: Path, policy_dirs: list[Path], builtin: bool,
 
     class Handler(socketserver.StreamRequestHandler):
         def handle(self) -> None:
-            raw = self.rfile.readline(MAX_REQUEST + 1)
-            try:
-                request: Any = json.loads(raw)
-                decision = keeper.decide_raw(str(request["payload"]), str(request.get("agent", "claude")))
-            except (ValueError, KeyError, TypeError):
+            header = self.rfile.readline(256)
+            raw = self.rfile.read(MAX_REQUEST + 1)
+            parts = header.split()
+            if len(parts) != 2 or parts[0] != client.PROTOCOL:
                 decision = Decision("deny", "agentctl gate: malformed request from the hook; denying this tool call")
-            except Exception as exc:  # fail closed, never crash the server
-                decision = Decision(
-                    "deny", f"agentctl gate error ({type(exc).__name__}: {exc}); denying this tool call"
-                )
-            self.wfile.write((json.dumps({"decision": decision.decision, "reason": decision.reason}) + "\n").encode())
+            elif len(raw) > MAX_REQUEST:
+                decision = Decision("deny", "agentctl gate: hook payload over 16 MiB; denying this tool call")
+            else:
+                try:
+                    decision = keeper.decide_raw(raw.decode("utf-8", errors="replace"), parts[1].decode())
+                except Exception as exc:  # fail closed, never crash the server
+                    reason = f"agentctl gate error ({type(exc).__name__}: {exc}); denying this tool call"
+                    decision = Decision("deny", reason)
+            self.wfile.write(b"OK\n" + hook_output(decision))
             report(decision)
 
     if socket_path.exists():

@@ -378,7 +378,10 @@ class _GateServer:
         return cls(process, workdir)
 
     def hook_command(self, agent: str) -> str:
-        return shlex.join([sys.executable, "-m", "agentctl", "gate", "--agent", agent])
+        """``python -S gate/client.py``: no site, no agentctl import; a few milliseconds per call."""
+        from agentctl.gate import client
+
+        return shlex.join([sys.executable, "-S", client.__file__, "--agent", agent])
 
     def stop(self) -> None:
         if self.process.poll() is None:

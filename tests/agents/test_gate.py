@@ -1,0 +1,225 @@
+"""The execution gateway, live: the real Claude Code and Codex CLIs call ``agentctl gate``
+before each tool use, and policy decides before anything runs."""
+
+from __future__ import annotations
+
+import json
+import os
+import signal
+import subprocess
+import sys
+import time
+
+import pytest
+
+from tests.agents.conftest import AgentHarness
+from tests.conftest import agentctl_binary
+
+GPU_TF = 'resource "aws_instance" "trainer" {\n  ami           = "ami-123"\n  instance_type = "p4d.24xlarge"\n}\n'
+CPU_TF = 'resource "aws_instance" "web" {\n  ami           = "ami-123"\n  instance_type = "m6i.large"\n}\n'
+
+
+def patch_add(path: str, text: str) -> str:
+    return (
+        f"*** Begin Patch\n*** Add File: {path}\n"
+        + "".join(f"+{line}\n" for line in text.splitlines())
+        + "*** End Patch\n"
+    )
+
+
+def gate_events(harness: AgentHarness, run_id: str) -> list[dict]:
+    return [e for e in harness.show(run_id)["events"] if e["kind"] == "gate"]
+
+
+def write_call(agent: str, root, rel: str, text: str) -> dict:  # type: ignore[no-untyped-def]
+    if agent == "claude":
+        return {"tool": "Write", "input": {"file_path": str(root / rel), "content": text}}
+    return {"tool": "apply_patch", "input": patch_add(rel, text)}
+
+
+def shell_call(agent: str, command: str) -> dict:
+    if agent == "claude":
+        return {"tool": "Bash", "input": {"command": command, "description": "run"}}
+    return {"tool": "exec_command", "input": {"cmd": command}}
+
+
+@pytest.mark.parametrize("agent", ["claude", "codex"])
+def test_policy_decides_before_each_tool_call(harness: AgentHarness, server_factory, agent: str) -> None:
+    root = harness.repo.root
+    server = server_factory(
+        [
+            write_call(agent, root, "envs/dev/main.tf", GPU_TF),
+            shell_call(agent, "terraform destroy -auto-approve"),
+            write_call(agent, root, "policies/allow-all.yaml", "rules: []\n"),
+            write_call(agent, root, "envs/dev/web.tf", CPU_TF),
+            {"text": "done"},
+        ]
+    )
+    result = harness.run(server, agent)
+    assert result.code == 0, result.stderr
+    assert not (root / "envs" / "dev" / "main.tf").exists()  # denied before it was written
+    assert not (root / "policies").exists()
+    assert (root / "envs" / "dev" / "web.tf").read_text() == CPU_TF  # allowed write went through
+
+    decisions = gate_events(harness, result.summary["run_id"])
+    denied = [d for d in decisions if d["data"]["decision"] == "deny"]
+    rules = [[f["rule_id"] for f in d["data"]["findings"]] for d in denied]
+    assert rules == [
+        ["gpu-instance-outside-production"],
+        ["tool-terraform-apply-destroy"],
+        ["tool-write-protected-path"],
+    ]
+    assert "agentctl approve" in denied[0]["text"]  # require_approval names the way out
+    assert any(d["data"]["decision"] == "allow" for d in decisions)
+
+    # the agent was told why: the denial reason reached the model in the next request
+    bodies = json.dumps([r["body"] for r in server.main_loop_requests()])
+    assert "gpu-instance-outside-production" in bodies and "tool-terraform-apply-destroy" in bodies
+
+    tree = harness.agentctl("runs", "show", result.summary["run_id"]).stdout
+    assert "gate deny" in tree and "tool-write-protected-path" in tree
+
+
+def test_claude_users_own_settings_and_hooks_are_kept(harness: AgentHarness, server_factory) -> None:
+    marker = harness.tmp / "user-hook-ran"
+    user_settings = harness.tmp / "my-settings.json"
+    user_settings.write_text(
+        json.dumps(
+            {
+                "hooks": {
+                    "PreToolUse": [
+                        {"matcher": "Bash", "hooks": [{"type": "command", "command": f"touch {marker}"}]},
+                    ]
+                }
+            }
+        )
+    )
+    server = server_factory([shell_call("claude", "terraform apply"), {"text": "done"}])
+    process = subprocess.run(
+        [
+            agentctl_binary(),
+            "run",
+            "--json",
+            "--",
+            "claude",
+            "-p",
+            "go",
+            "--allowedTools",
+            "Bash",
+            "--settings",
+            str(user_settings),
+        ],
+        cwd=harness.repo.root,
+        env=harness.env(server),
+        capture_output=True,
+        text=True,
+        timeout=120,
+    )
+    assert process.returncode == 0, process.stderr
+    assert marker.exists()  # the user's hook still ran
+    assert json.loads(user_settings.read_text())["hooks"]["PreToolUse"][0]["matcher"] == "Bash"  # file untouched
+    run_id = json.loads(process.stdout)["run_id"]
+    [decision] = gate_events(harness, run_id)
+    assert decision["data"]["decision"] == "deny"
+
+
+def test_killed_gate_server_fails_closed(harness: AgentHarness, server_factory) -> None:
+    root = harness.repo.root
+    server = server_factory(
+        [
+            shell_call("claude", "echo first > first.txt"),
+            {"hang": 4},
+            shell_call("claude", "echo second > second.txt"),
+            {"text": "done"},
+        ]
+    )
+    process = harness.start(server, "claude", "--json")
+    deadline = time.monotonic() + 60
+    while len(server.main_loop_requests()) < 2 and time.monotonic() < deadline:
+        time.sleep(0.1)
+    servers = subprocess.run(["pgrep", "-f", "agentctl gate serve"], capture_output=True, text=True).stdout.split()
+    mine = [pid for pid in servers if str(process.pid) in _parent_chain(int(pid))]
+    assert mine, "gate server not found"
+    for pid in mine:
+        os.kill(int(pid), signal.SIGKILL)
+    stdout, stderr = process.communicate(timeout=120)
+    assert (root / "first.txt").exists()
+    assert not (root / "second.txt").exists()  # denied: the gate was gone
+    assert process.returncode == 4, stderr
+    summary = json.loads(stdout)
+    assert summary["status"] == "gate_failed"
+    events = harness.show(summary["run_id"])["events"]
+    assert any(e["kind"] == "error" and "gate server stopped" in e.get("text", "") for e in events)
+    results = [e for e in events if e["kind"] == "tool_end"]
+    assert results[-1].get("ok") is False and "fail closed" in results[-1]["tool_output"]
+
+
+def _parent_chain(pid: int) -> str:
+    chain = []
+    while pid > 1:
+        try:
+            with open(f"/proc/{pid}/stat") as handle:
+                stat = handle.read()
+        except OSError:
+            break
+        pid = int(stat.rsplit(")", 1)[1].split()[1])
+        chain.append(str(pid))
+    return " ".join(chain)
+
+
+@pytest.mark.parametrize(
+    ("payload", "expected"),
+    [
+        ("this is not json", "not valid JSON"),
+        ('{"tool_input": {"command": "ls"}}', "malformed hook payload"),
+        ('{"tool_name": "Write", "tool_input": {"content": "x"}}', "without a file_path"),
+    ],
+)
+def test_malformed_hook_payload_is_denied_with_a_reason(harness: AgentHarness, payload: str, expected: str) -> None:
+    proc = subprocess.run(
+        [sys.executable, "-m", "agentctl", "gate", "--agent", "claude"],
+        input=payload,
+        cwd=harness.repo.root,
+        capture_output=True,
+        text=True,
+        timeout=60,
+        env={k: v for k, v in os.environ.items() if k != "AGENTCTL_GATE_SOCKET"},
+    )
+    assert proc.returncode == 0
+    decision = json.loads(proc.stdout)["hookSpecificOutput"]
+    assert decision["permissionDecision"] == "deny"
+    assert expected in decision["permissionDecisionReason"]
+
+
+def test_unreachable_gate_server_denies(harness: AgentHarness) -> None:
+    payload = json.dumps({"tool_name": "Bash", "tool_input": {"command": "ls"}, "cwd": str(harness.repo.root)})
+    proc = subprocess.run(
+        [sys.executable, "-m", "agentctl", "gate"],
+        input=payload,
+        capture_output=True,
+        text=True,
+        timeout=60,
+        env={**os.environ, "AGENTCTL_GATE_SOCKET": str(harness.tmp / "no-such.sock")},
+    )
+    decision = json.loads(proc.stdout)["hookSpecificOutput"]
+    assert decision["permissionDecision"] == "deny"
+    assert (
+        "unreachable" in decision["permissionDecisionReason"] and "fail closed" in decision["permissionDecisionReason"]
+    )
+
+
+def test_standalone_gate_uses_the_repository_policies(harness: AgentHarness) -> None:
+    allowed = json.dumps({"tool_name": "Bash", "tool_input": {"command": "ls -la"}, "cwd": str(harness.repo.root)})
+    denied = json.dumps(
+        {"tool_name": "Bash", "tool_input": {"command": "helm uninstall api"}, "cwd": str(harness.repo.root)}
+    )
+    env = {k: v for k, v in os.environ.items() if k != "AGENTCTL_GATE_SOCKET"}
+    ok = subprocess.run(
+        [agentctl_binary(), "gate"], input=allowed, cwd=harness.repo.root, capture_output=True, text=True, env=env
+    )
+    assert ok.returncode == 0 and ok.stdout == ""  # no opinion: the agent's own permissions apply
+    no = subprocess.run(
+        [agentctl_binary(), "gate"], input=denied, cwd=harness.repo.root, capture_output=True, text=True, env=env
+    )
+    assert json.loads(no.stdout)["hookSpecificOutput"]["permissionDecision"] == "deny"
+    assert "tool-helm-uninstall" in no.stdout
