@@ -88,3 +88,10 @@ def test_ordinary_text_is_untouched() -> None:
 def test_user_patterns(monkeypatch: pytest.MonkeyPatch) -> None:
     monkeypatch.setenv("AGENTCTL_REDACT_PATTERNS", r"ACME-[0-9]{6}")
     assert Redactor().text("ticket ACME-123456 done") == f"ticket {MASK} done"
+
+
+def test_tokens_after_escaped_newlines_in_json_are_masked() -> None:
+    output = "line one\n" + SECRETS["aws-access-key"] + "\n" + SECRETS["github-pat"] + "\tend"
+    out = Redactor().json({"kind": "tool_end", "tool_output": output})
+    assert SECRETS["aws-access-key"] not in out and SECRETS["github-pat"] not in out
+    assert json.loads(out)["tool_output"].startswith("line one\n")

@@ -70,20 +70,14 @@ class Redactor:
     def json(self, value: Any) -> str:
         """``value`` serialised to JSON with every secret masked.
 
-        One pass over the serialised text (fast: most events hold no secret); if a
-        mask happened to cut through JSON syntax, fall back to masking each string.
+        The cheap trigger test runs on the serialised text (most events hold no
+        secret); only then is each string masked on its own, before escaping: a
+        token after an escaped newline (``\\nAKIA…``) would defeat word boundaries.
         """
         text = json.dumps(value, default=str)
         if not self._may_hold_secret(text):
             return text
-        redacted, count = self._regex.subn(MASK, text)
-        if not count:
-            return text
-        try:
-            json.loads(redacted)
-        except ValueError:
-            return json.dumps(self.value(value), default=str)
-        return redacted
+        return json.dumps(self.value(value), default=str)
 
     def value(self, value: Any) -> Any:
         """Redact every string inside a JSON-like value (keys included)."""

@@ -221,6 +221,26 @@ def run_command(
     raise typer.Exit(code)
 
 
+@app.command(
+    "export",
+    help="Send recorded runs as OTLP traces (GenAI semantic conventions) to the collector in OTEL_EXPORTER_OTLP_*.",
+)
+def export_command(
+    run_ids: Annotated[
+        list[str] | None, typer.Argument(metavar="[ID...]", help="Runs to export (id prefixes).")
+    ] = None,
+    pending: Annotated[bool, typer.Option("--pending", help="Every run not delivered yet.")] = False,
+    capture_content: Annotated[
+        bool,
+        typer.Option("--capture-content", help="Include tool arguments/results and messages (truncated, redacted)."),
+    ] = False,
+    json_output: Annotated[bool, typer.Option("--json", help="Machine-readable result.")] = False,
+) -> None:
+    from agentctl.cli.run import export
+
+    raise typer.Exit(export(run_ids or [], pending, capture_content, json_output))
+
+
 @runs_app.command("list", help="Recorded runs, newest first.")
 def runs_list_command(
     limit: Annotated[int, typer.Option("--limit", "-n", help="How many runs.")] = 50,

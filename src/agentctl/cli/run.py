@@ -199,3 +199,41 @@ def runs_show(ident: str, json_output: bool) -> int:
     else:
         sys.stdout.write(render_tree(record, events))
     return int(ExitCode.PASSED)
+
+
+def export(run_ids: list[str], pending: bool, capture_content: bool, json_output: bool) -> int:
+    from agentctl.export import otlp
+    from agentctl.pipeline.export import export_runs
+    from agentctl.pipeline.run import open_store
+    from agentctl.store.sqlite import StoreError
+
+    if not run_ids and not pending:
+        raise UsageError("nothing to export", "name run ids, or pass --pending for every run not delivered yet")
+    if not otlp.endpoint_configured():
+        raise UsageError(
+            "no OTLP endpoint configured", "set OTEL_EXPORTER_OTLP_ENDPOINT (or OTEL_EXPORTER_OTLP_TRACES_ENDPOINT)"
+        )
+    try:
+        store = open_store(Path.cwd())
+        runs = [store.get_run(i) for i in run_ids]
+        if pending:
+            runs += [r for r in store.pending_exports(10_000) if r.id not in {x.id for x in runs}]
+        deliveries = export_runs(store, runs, capture_content=capture_content or otlp.capture_content_default())
+    except StoreError as exc:
+        raise UsageError(exc.message, exc.hint) from None
+    except otlp.ExportError as exc:
+        raise UsageError(exc.message, exc.hint) from None
+    delivered = [d for d in deliveries if d.delivered]
+    if json_output:
+        sys.stdout.write(json.dumps([vars(d) for d in deliveries], indent=2) + "\n")
+    for delivery in deliveries:
+        state = "delivered" if delivery.delivered else "NOT delivered (stays pending)"
+        sys.stderr.write(f"{delivery.run_id}: {delivery.spans} spans {state} in {delivery.seconds:.2f}s\n")
+    if len(delivered) < len(runs):
+        raise UsageError(
+            f"{len(runs) - len(delivered)} of {len(runs)} runs not delivered: the collector did not accept them",
+            "check OTEL_EXPORTER_OTLP_ENDPOINT and that the collector is up; agentctl export --pending retries",
+        )
+    if not runs:
+        sys.stderr.write("nothing pending\n")
+    return int(ExitCode.PASSED)

@@ -68,6 +68,12 @@ def execute(options: RunOptions, view: View) -> RunOutcome:
 
     adapter = detect(options.argv, options.agent)
     repo_root, base_commit = git_state(options.cwd)
+    from agentctl.export.otlp import endpoint_configured
+
+    if endpoint_configured():
+        from agentctl.pipeline.export import warm_up
+
+        warm_up()
     store = Store(default_path(repo_root or options.cwd))
     try:
         store.mark_orphans()
@@ -109,6 +115,9 @@ def execute(options: RunOptions, view: View) -> RunOutcome:
             )
         code = exit_code(result, check, options.fail_on)
         store.update_run(result.record.id, exit_code=code)
+        from agentctl.pipeline.export import auto_export
+
+        auto_export(store, result.record.id)
         record = store.get_run(result.record.id)
         view.finished(record)
         return RunOutcome(record, code, check)

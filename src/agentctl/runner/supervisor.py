@@ -28,6 +28,7 @@ from pathlib import Path
 from typing import Any, Protocol
 
 from agentctl.agents.base import Adapter
+from agentctl.export.otlp import trace_ids
 from agentctl.model.run import AgentEvent, EventKind, RunStatus
 from agentctl.redact import Redactor
 from agentctl.runner.limits import Limits, Tracker, Trip
@@ -139,6 +140,8 @@ class Supervisor:
         req = self.request
         command = req.adapter.command(req.argv)
         env = dict(req.env)
+        self.trace = trace_ids(self.run_id, env.get("TRACEPARENT"))
+        env["TRACEPARENT"] = self.trace.traceparent  # the agent's own telemetry joins the run's trace
         gate = _GateServer.start(req, self.run_id) if req.gate else None
         if gate is not None:
             command = req.adapter.gate(command, gate.hook_command(req.adapter.name), gate.workdir)
@@ -162,6 +165,8 @@ class Supervisor:
             command=[req.redactor.text(a) for a in command],
             pid=os.getpid(),
             limits=req.limits.as_dict(),
+            trace_id=self.trace.trace_id,
+            parent_span_id=self.trace.parent_span_id,
         )
         process = subprocess.Popen(
             command,

@@ -51,7 +51,9 @@ CREATE TABLE IF NOT EXISTS runs (
     tool_errors INTEGER DEFAULT 0,
     verdict TEXT,
     findings TEXT,
-    export_state TEXT DEFAULT 'pending'
+    export_state TEXT DEFAULT 'pending',
+    trace_id TEXT,
+    parent_span_id TEXT
 );
 CREATE TABLE IF NOT EXISTS events (
     run_id TEXT NOT NULL REFERENCES runs(id),
@@ -78,10 +80,9 @@ COUNTERS = (
 )
 
 
+_RUNS_SCHEMA = SCHEMA.split("CREATE TABLE IF NOT EXISTS events")[0]
 _COLUMNS = {
-    line.split()[0]
-    for line in SCHEMA.split("CREATE TABLE IF NOT EXISTS events")[0].splitlines()[2:]
-    if line.strip() and not line.strip().startswith(")")
+    line.split()[0] for line in _RUNS_SCHEMA.splitlines()[2:] if line.strip() and not line.strip().startswith(")")
 }
 
 
@@ -122,6 +123,8 @@ class RunRecord:
     verdict: str | None = None
     findings: list[dict[str, Any]] = field(default_factory=list)
     export_state: str = "pending"
+    trace_id: str | None = None
+    parent_span_id: str | None = None
 
     @property
     def duration(self) -> float | None:
@@ -147,6 +150,7 @@ class Store:
             self.db.execute("PRAGMA synchronous=NORMAL")
             self.db.execute("PRAGMA busy_timeout=30000")
             self.db.executescript(SCHEMA)
+            self._migrate()
             self.db.execute("INSERT OR IGNORE INTO meta(key, value) VALUES ('schema', ?)", (SCHEMA_VERSION,))
         except sqlite3.DatabaseError as exc:
             raise StoreError(
@@ -156,11 +160,19 @@ class Store:
     def close(self) -> None:
         self.db.close()
 
+    def _migrate(self) -> None:
+        """Add columns newer versions introduced to a store an older version created."""
+        present = {row[1] for row in self.db.execute("PRAGMA table_info(runs)")}
+        for line in _RUNS_SCHEMA.splitlines()[2:]:
+            parts = line.strip().rstrip(",").split(None, 1)
+            if len(parts) == 2 and parts[0] not in present and parts[0] in _COLUMNS:
+                self.db.execute(f"ALTER TABLE runs ADD COLUMN {parts[0]} {parts[1]}")
+
     # -- writing ---------------------------------------------------------
     def create_run(self, run: RunRecord) -> None:
         self.db.execute(
             "INSERT INTO runs (id, agent, model, status, started_at, cwd, repo_root, base_commit, command, pid, host,"
-            " limits) VALUES (?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?)",
+            " limits, trace_id, parent_span_id) VALUES (?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?)",
             (
                 run.id,
                 run.agent,
@@ -174,6 +186,8 @@ class Store:
                 run.pid,
                 run.host or socket.gethostname(),
                 json.dumps(run.limits),
+                run.trace_id,
+                run.parent_span_id,
             ),
         )
 
@@ -256,6 +270,13 @@ class Store:
         if len(rows) > 1:
             raise StoreError(f"'{ident}' matches {len(rows)} runs", "give more characters of the run id")
         return self._record(rows[0])
+
+    def pending_exports(self, limit: int = 50) -> list[RunRecord]:
+        rows = self.db.execute(
+            "SELECT * FROM runs WHERE export_state = 'pending' AND status != ? ORDER BY started_at LIMIT ?",
+            (RunStatus.RUNNING.value, limit),
+        ).fetchall()
+        return [self._record(r) for r in rows]
 
     def list_runs(self, limit: int = 50) -> list[RunRecord]:
         rows = self.db.execute("SELECT * FROM runs ORDER BY started_at DESC LIMIT ?", (limit,)).fetchall()

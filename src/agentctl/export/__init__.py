@@ -1,0 +1,1 @@
+"""Exporting recorded runs: OpenTelemetry traces over OTLP."""

@@ -1,0 +1,351 @@
+"""Recorded runs as OpenTelemetry traces (GenAI semantic conventions), over OTLP.
+
+One trace per run: an ``invoke_agent {agent}`` root span, a ``chat {model}``
+span per model turn and an ``execute_tool {tool}`` span per tool call, with
+gate decisions, budget/breaker trips and post-run findings as span events.
+Times are the events' own, not the export's. Span ids derive from the run id,
+so a span re-sent after a lost acknowledgement is the same span.
+
+Configuration is the standard ``OTEL_EXPORTER_OTLP_*`` environment
+(``…_ENDPOINT``, ``…_TRACES_ENDPOINT``, ``…_HEADERS``, ``…_PROTOCOL`` =
+``http/protobuf`` or ``grpc``), ``OTEL_SERVICE_NAME`` and
+``OTEL_RESOURCE_ATTRIBUTES``. Message content (tool arguments and results, the
+agent's final text) is only sent with
+``OTEL_INSTRUMENTATION_GENAI_CAPTURE_MESSAGE_CONTENT=true`` (or
+``--capture-content``), truncated to ``CONTENT_LIMIT`` characters; it was
+redacted before it was stored.
+"""
+
+from __future__ import annotations
+
+import hashlib
+import os
+import re
+from collections.abc import Iterable, Iterator, Sequence
+from dataclasses import dataclass
+from typing import Any
+
+from agentctl.store.sqlite import RunRecord
+
+CONTENT_LIMIT = 4096
+"""Characters of message content kept per attribute when content capture is on."""
+BATCH = 1000
+
+_PROVIDERS = {"claude": "anthropic", "codex": "openai"}
+_TRACEPARENT = re.compile(r"^00-([0-9a-f]{32})-([0-9a-f]{16})-([0-9a-f]{2})$")
+
+
+class ExportError(Exception):
+    def __init__(self, message: str, hint: str = "") -> None:
+        super().__init__(message)
+        self.message = message
+        self.hint = hint
+
+
+@dataclass(frozen=True)
+class TraceIds:
+    trace_id: str
+    root_span_id: str
+    parent_span_id: str | None
+
+    @property
+    def traceparent(self) -> str:
+        """W3C ``traceparent`` of the run's root span, handed to the agent."""
+        return f"00-{self.trace_id}-{self.root_span_id}-01"
+
+
+def _hex(seed: str, length: int) -> str:
+    return hashlib.blake2b(seed.encode(), digest_size=length // 2).hexdigest()
+
+
+def trace_ids(run_id: str, traceparent: str | None = None) -> TraceIds:
+    """The run's trace; a valid ``TRACEPARENT`` (a CI job's trace) becomes its parent."""
+    match = _TRACEPARENT.match((traceparent or "").strip().lower())
+    if match and match.group(1) != "0" * 32 and match.group(2) != "0" * 16:
+        return TraceIds(match.group(1), _hex(f"{run_id}:root", 16), match.group(2))
+    return TraceIds(_hex(f"{run_id}:trace", 32), _hex(f"{run_id}:root", 16), None)
+
+
+def endpoint_configured(env: dict[str, str] | None = None) -> bool:
+    env = dict(os.environ) if env is None else env
+    return bool(env.get("OTEL_EXPORTER_OTLP_TRACES_ENDPOINT") or env.get("OTEL_EXPORTER_OTLP_ENDPOINT"))
+
+
+def capture_content_default() -> bool:
+    return os.environ.get("OTEL_INSTRUMENTATION_GENAI_CAPTURE_MESSAGE_CONTENT", "").lower() in ("1", "true", "yes")
+
+
+def _ns(seconds: float) -> int:
+    return int(seconds * 1_000_000_000)
+
+
+def _truncate(value: Any) -> str:
+    import json
+
+    text = value if isinstance(value, str) else json.dumps(value, default=str)
+    return text if len(text) <= CONTENT_LIMIT else text[:CONTENT_LIMIT] + "…[truncated]"
+
+
+class _Spans:
+    """Builds finished ``ReadableSpan`` values directly: no tracer, sampler or processors.
+
+    The SDK's span lifecycle (attribute cleaning, locks, processors) costs about
+    40 µs a span; a stored run is already complete, so its spans are made whole.
+    """
+
+    def __init__(self, trace_id: int) -> None:
+        from opentelemetry.sdk.resources import Resource
+        from opentelemetry.sdk.util.instrumentation import InstrumentationScope
+        from opentelemetry.trace import Status, StatusCode, TraceFlags
+
+        from agentctl import __version__
+
+        self.trace_id = trace_id
+        self.sampled = TraceFlags(1)
+        self.unset = Status(StatusCode.UNSET)
+        self.resource = Resource.create({"service.name": os.environ.get("OTEL_SERVICE_NAME", "agentctl")})
+        self.scope = InstrumentationScope("agentctl", __version__)
+
+    def context(self, span_id: str) -> Any:
+        from opentelemetry.trace import SpanContext
+
+        return SpanContext(self.trace_id, int(span_id, 16), is_remote=False, trace_flags=self.sampled)
+
+    def make(
+        self,
+        span_id: str,
+        name: str,
+        start: float,
+        end: float,
+        parent: Any,
+        kind: Any,
+        attributes: dict[str, Any],
+        events: Sequence[Any] = (),
+        error: str | None = None,
+    ) -> Any:
+        from opentelemetry.sdk.trace import ReadableSpan
+        from opentelemetry.trace import Status, StatusCode
+
+        return ReadableSpan(
+            name=name,
+            context=self.context(span_id),
+            parent=parent,
+            resource=self.resource,
+            attributes={k: v for k, v in attributes.items() if v is not None},
+            events=tuple(events),
+            kind=kind,
+            status=Status(StatusCode.ERROR, error) if error is not None else self.unset,
+            start_time=_ns(start),
+            end_time=_ns(max(end, start)),
+            instrumentation_scope=self.scope,
+        )
+
+
+def _event(name: str, attributes: dict[str, Any], at: float) -> Any:
+    from opentelemetry.sdk.trace import Event
+
+    return Event(name, attributes, timestamp=_ns(at))
+
+
+def build_spans(record: RunRecord, events: Sequence[dict[str, Any]], capture_content: bool) -> Iterator[Any]:
+    """The run's finished spans (SDK ``ReadableSpan`` values), in order, ready for an exporter."""
+    from opentelemetry.trace import SpanContext, SpanKind, TraceFlags
+
+    ids = trace_ids(record.id, None)
+    trace_id_hex = record.trace_id or ids.trace_id
+    spans = _Spans(int(trace_id_hex, 16))
+    provider_name = _PROVIDERS.get(record.agent, record.agent)
+    end = record.ended_at or max((e["at"] for e in events), default=record.started_at)
+    root_context = spans.context(ids.root_span_id)
+    root_events: list[Any] = []
+
+    ends = {e.get("tool_id"): e for e in events if e["kind"] == "tool_end" and e.get("tool_id")}
+    started = {e.get("tool_id") for e in events if e["kind"] == "tool_start" and e.get("tool_id")}
+    gates: dict[Any, list[dict[str, Any]]] = {}
+    for event in events:
+        if event["kind"] == "gate" and event.get("tool_id"):
+            gates.setdefault(event["tool_id"], []).append(event)
+    turn_times = [e["at"] for e in events if e["kind"] == "turn"]
+    turn_number = 0
+    for index, event in enumerate(events):
+        kind = event["kind"]
+        if kind == "turn":
+            turn_number += 1
+            nxt = turn_times[turn_number] if turn_number < len(turn_times) else end
+            usage = event.get("usage") or {}
+            model = event.get("model") or record.model or "unknown"
+            yield spans.make(
+                _hex(f"{record.id}:turn:{index}", 16),
+                f"chat {model}",
+                event["at"],
+                min(nxt, end),
+                root_context,
+                SpanKind.CLIENT,
+                {
+                    # conversation id and response model live on the root span: said once, not per turn
+                    "gen_ai.operation.name": "chat",
+                    "gen_ai.provider.name": provider_name,
+                    "gen_ai.request.model": model,
+                    "gen_ai.response.id": event.get("data", {}).get("message_id"),
+                    "gen_ai.usage.input_tokens": usage.get("input_tokens"),
+                    "gen_ai.usage.output_tokens": usage.get("output_tokens"),
+                },
+            )
+        elif kind == "tool_start":
+            result = ends.get(event.get("tool_id"))
+            attributes: dict[str, Any] = {
+                "gen_ai.operation.name": "execute_tool",
+                "gen_ai.tool.name": event.get("tool_name"),
+                "gen_ai.tool.call.id": event.get("tool_id"),
+                "gen_ai.tool.type": "extension" if str(event.get("tool_name", "")).startswith("mcp") else "function",
+            }
+            if capture_content:
+                attributes["gen_ai.tool.call.arguments"] = _truncate(event.get("tool_input"))
+                if result is not None and result.get("tool_output") is not None:
+                    attributes["gen_ai.tool.call.result"] = _truncate(result["tool_output"])
+            failed = result is not None and result.get("ok") is False
+            if failed:
+                attributes["error.type"] = "tool_error"
+            yield spans.make(
+                _hex(f"{record.id}:tool:{index}", 16),
+                f"execute_tool {event.get('tool_name')}",
+                event["at"],
+                result["at"] if result else end,
+                root_context,
+                SpanKind.INTERNAL,
+                attributes,
+                [
+                    _event("agentctl.gate.decision", _gate_attributes(g), g["at"])
+                    for g in gates.get(event.get("tool_id"), [])
+                ],
+                error="tool call failed" if failed else None,
+            )
+        elif kind == "gate" and event.get("tool_id") not in started:
+            # Calls denied before the agent reported them: the decision is an event on the run.
+            root_events.append(_event("agentctl.gate.decision", _gate_attributes(event), event["at"]))
+        elif kind == "error" and str(event.get("raw_type", "")).startswith("agentctl/"):
+            name = (
+                "agentctl.trip"
+                if event.get("raw_type") in ("agentctl/budget", "agentctl/breaker")
+                else "agentctl.error"
+            )
+            detail = {
+                "agentctl.limit": event.get("data", {}).get("limit", ""),
+                "agentctl.message": str(event.get("text", "")),
+            }
+            root_events.append(_event(name, detail, event["at"]))
+        elif kind == "message" and capture_content and event.get("text"):
+            root_events.append(
+                _event("gen_ai.assistant.message", {"gen_ai.content": _truncate(event["text"])}, event["at"])
+            )
+    for finding in record.findings:
+        if finding.get("status") == "open":
+            detail = {
+                "agentctl.rule_id": finding["rule_id"],
+                "agentctl.severity": finding["severity"],
+                "agentctl.action": finding["action"],
+                "agentctl.path": f"{finding['path']}:{finding['line']}",
+                "agentctl.message": finding["message"],
+            }
+            root_events.append(_event("agentctl.finding", detail, end))
+
+    parent = None
+    if record.parent_span_id:
+        parent = SpanContext(
+            int(trace_id_hex, 16), int(record.parent_span_id, 16), is_remote=True, trace_flags=TraceFlags(1)
+        )
+    finish_reasons = [
+        str(e["data"]["stop_reason"]) for e in events if e["kind"] == "result" and e.get("data", {}).get("stop_reason")
+    ]
+    failed_run = record.status not in ("completed", "running")
+    yield spans.make(
+        ids.root_span_id,
+        f"invoke_agent {record.agent}",
+        record.started_at,
+        end,
+        parent,
+        SpanKind.INTERNAL,
+        {
+            "gen_ai.operation.name": "invoke_agent",
+            "gen_ai.provider.name": provider_name,
+            "gen_ai.agent.name": record.agent,
+            "gen_ai.agent.id": record.id,
+            "gen_ai.conversation.id": record.session_id,
+            "gen_ai.request.model": record.model,
+            "gen_ai.response.model": record.model,
+            "gen_ai.usage.input_tokens": record.input_tokens,
+            "gen_ai.usage.output_tokens": record.output_tokens,
+            "gen_ai.usage.cache_read.input_tokens": record.cache_read_tokens,
+            "gen_ai.usage.cache_creation.input_tokens": record.cache_write_tokens,
+            "gen_ai.response.finish_reasons": finish_reasons or None,
+            "error.type": record.status if failed_run else None,
+            "agentctl.run.id": record.id,
+            "agentctl.run.status": record.status,
+            "agentctl.run.exit_code": record.exit_code,
+            "agentctl.run.stop_reason": record.stop_reason,
+            "agentctl.cost.usd": record.cost_usd,
+            "agentctl.cost.source": record.cost_source,
+            "agentctl.turns": record.turns,
+            "agentctl.tool_calls": record.tool_calls,
+            "agentctl.check.verdict": record.verdict,
+            **{f"agentctl.limit.{k}": v for k, v in record.limits.items()},
+        },
+        root_events,
+        error=(record.stop_reason or record.status) if failed_run else None,
+    )
+
+
+def _gate_attributes(event: dict[str, Any]) -> dict[str, Any]:
+    data = event.get("data", {})
+    return {
+        "agentctl.gate.decision": str(data.get("decision")),
+        "agentctl.gate.rules": [str(f.get("rule_id")) for f in data.get("findings", [])],
+        "agentctl.gate.reason": str(event.get("text", ""))[:1000],
+        "gen_ai.tool.name": str(event.get("tool_name")),
+    }
+
+
+def exporter(timeout: float | None = None) -> Any:
+    """The OTLP span exporter the environment asks for (protocol, endpoint, headers)."""
+    protocol = (
+        os.environ.get("OTEL_EXPORTER_OTLP_TRACES_PROTOCOL")
+        or os.environ.get("OTEL_EXPORTER_OTLP_PROTOCOL")
+        or "http/protobuf"
+    )
+    kwargs: dict[str, Any] = {} if timeout is None else {"timeout": timeout}
+    if protocol == "grpc":
+        from opentelemetry.exporter.otlp.proto.grpc.trace_exporter import OTLPSpanExporter as GrpcExporter
+
+        return GrpcExporter(**kwargs)
+    if protocol in ("http/protobuf", "http"):
+        from opentelemetry.exporter.otlp.proto.http.trace_exporter import OTLPSpanExporter as HttpExporter
+
+        return HttpExporter(**kwargs)
+    raise ExportError(f"unsupported OTEL_EXPORTER_OTLP_PROTOCOL '{protocol}'", "use http/protobuf or grpc")
+
+
+def send(spans: Iterable[Any], span_exporter: Any) -> tuple[bool, int]:
+    """Export in batches, building the next batch while the last one is on the wire.
+
+    Returns whether the collector acknowledged every batch, and how many spans were sent.
+    """
+    from concurrent.futures import Future, ThreadPoolExecutor
+
+    from opentelemetry.sdk.trace.export import SpanExportResult
+
+    count = 0
+    in_flight: Future[Any] | None = None
+    with ThreadPoolExecutor(max_workers=1, thread_name_prefix="agentctl-otlp") as pool:
+        batch: list[Any] = []
+        for span in spans:
+            batch.append(span)
+            count += 1
+            if len(batch) >= BATCH:
+                if in_flight is not None and in_flight.result() is not SpanExportResult.SUCCESS:
+                    return False, count
+                in_flight, batch = pool.submit(span_exporter.export, batch), []
+        if in_flight is not None and in_flight.result() is not SpanExportResult.SUCCESS:
+            return False, count
+        if batch and span_exporter.export(batch) is not SpanExportResult.SUCCESS:
+            return False, count
+    return True, count

@@ -1,0 +1,78 @@
+"""``agentctl export`` and the automatic export at the end of ``agentctl run``.
+
+A run is marked ``delivered`` only after the collector acknowledged all its
+spans; otherwise it stays ``pending`` and is retried by ``agentctl export
+--pending`` or the next ``agentctl run``. Export never fails a run.
+"""
+
+from __future__ import annotations
+
+import time
+from dataclasses import dataclass
+
+from agentctl.export import otlp
+from agentctl.store.sqlite import RunRecord, Store
+
+AUTO_TIMEOUT = 3.0
+"""Seconds ``agentctl run`` gives the collector at the end of a run (then the run stays pending)."""
+AUTO_PENDING = 20
+"""Earlier pending runs ``agentctl run`` retries after its own."""
+
+
+@dataclass
+class Delivery:
+    run_id: str
+    delivered: bool
+    spans: int
+    seconds: float
+
+
+def export_runs(
+    store: Store, runs: list[RunRecord], *, capture_content: bool, timeout: float | None = None
+) -> list[Delivery]:
+    span_exporter = otlp.exporter(timeout)
+    deliveries = []
+    try:
+        for record in runs:
+            start = time.perf_counter()
+            spans = otlp.build_spans(record, list(store.events(record.id)), capture_content)
+            ok, count = otlp.send(spans, span_exporter)
+            if ok:
+                store.update_run(record.id, export_state="delivered")
+            deliveries.append(Delivery(record.id, ok, count, time.perf_counter() - start))
+            if not ok:
+                break  # the collector is down: leave the rest pending
+    finally:
+        span_exporter.shutdown()
+    return deliveries
+
+
+def warm_up() -> None:
+    """Import the OpenTelemetry SDK and exporters (~0.15 s) while the agent works, not after it."""
+    import threading
+
+    def load() -> None:
+        try:
+            otlp.exporter(AUTO_TIMEOUT).shutdown()
+            import opentelemetry.sdk.trace  # noqa: F401
+        except Exception:
+            return
+
+    threading.Thread(target=load, name="agentctl-otlp-warmup", daemon=True).start()
+
+
+def auto_export(store: Store, run_id: str) -> Delivery | None:
+    """Called by ``agentctl run`` when an OTLP endpoint is configured. Never raises."""
+    if not otlp.endpoint_configured():
+        return None
+    try:
+        own = export_runs(
+            store, [store.get_run(run_id)], capture_content=otlp.capture_content_default(), timeout=AUTO_TIMEOUT
+        )
+        if own and own[0].delivered:
+            pending = [r for r in store.pending_exports(AUTO_PENDING) if r.id != run_id]
+            if pending:
+                export_runs(store, pending, capture_content=otlp.capture_content_default(), timeout=AUTO_TIMEOUT)
+        return own[0] if own else None
+    except Exception:  # export must never break or fail a run: it stays pending
+        return None
