@@ -8,16 +8,12 @@ from abc import ABC, abstractmethod
 from pathlib import Path
 from typing import Any
 
+from agentctl.errors import AgentctlError
 from agentctl.model.run import AgentEvent, EventKind
 
 
-class AgentError(Exception):
+class AgentError(AgentctlError):
     """The command cannot be run as the requested agent (exit 2)."""
-
-    def __init__(self, message: str, hint: str = "") -> None:
-        super().__init__(message)
-        self.message = message
-        self.hint = hint
 
 
 class Adapter(ABC):

@@ -65,8 +65,6 @@ def parse_severity(value: str) -> Severity:
 
 def check(args: CheckArgs) -> int:
     from agentctl.pipeline.check import CheckOptions, default_policy_dirs, run_check
-    from agentctl.policy.loader import PolicyError
-    from agentctl.sources.interface import SourceError
     from agentctl.sources.loader import default_cache_dir
 
     outputs = parse_formats(args.formats)
@@ -90,12 +88,7 @@ def check(args: CheckArgs) -> int:
     )
     if not options.builtin and not options.policy_dirs:
         raise UsageError("no rules to check against", "drop --no-builtin or pass --policies DIR")
-    try:
-        result = run_check(options)
-    except PolicyError as exc:
-        raise UsageError(str(exc), exc.hint) from None
-    except SourceError as exc:
-        raise UsageError(exc.message, exc.hint) from None
+    result = run_check(options)
 
     if not args.include_all:
         result = result.model_copy(
@@ -152,7 +145,6 @@ def summary(result: CheckResult, context: ReportContext) -> str:
 def list_rules(policies: list[Path] | None, builtin: bool, fmt: str) -> int:
     from agentctl.pipeline.check import CheckOptions, default_policy_dirs
     from agentctl.pipeline.check import list_rules as collect
-    from agentctl.policy.loader import PolicyError
     from agentctl.reports import rules as render
 
     renderers = {"table": render.table, "json": render.as_json, "markdown": render.markdown}
@@ -162,9 +154,6 @@ def list_rules(policies: list[Path] | None, builtin: bool, fmt: str) -> int:
     options = CheckOptions(
         policy_dirs=list(policies) if policies else default_policy_dirs(cwd), builtin=builtin, cwd=cwd
     )
-    try:
-        infos = collect(options)
-    except PolicyError as exc:
-        raise UsageError(str(exc), exc.hint) from None
+    infos = collect(options)
     sys.stdout.write(renderers[fmt](list(infos)))
     return int(ExitCode.PASSED)

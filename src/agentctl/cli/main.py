@@ -10,16 +10,12 @@ import os
 import sys
 
 from agentctl import __version__
+from agentctl.errors import AgentctlError
 from agentctl.exitcodes import ExitCode
 
 
-class UsageError(Exception):
+class UsageError(AgentctlError):
     """Bad flags or configuration detected by a command (exit 2)."""
-
-    def __init__(self, message: str, hint: str = "") -> None:
-        super().__init__(message)
-        self.message = message
-        self.hint = hint
 
 
 def fail(message: str, hint: str = "", code: int = ExitCode.USAGE) -> int:
@@ -67,7 +63,7 @@ def main(argv: list[str] | None = None) -> int:
     except KeyboardInterrupt:
         sys.stderr.write("agentctl: interrupted\n")
         return ExitCode.INTERRUPTED
-    except UsageError as exc:
+    except AgentctlError as exc:  # every layer's own errors: one line, a hint, exit 2
         return fail(exc.message, exc.hint)
     except BrokenPipeError:
         return 0

@@ -37,14 +37,11 @@ class RunArgs:
 
 
 def run(args: RunArgs) -> int:
-    from agentctl.agents.base import AgentError
     from agentctl.cli.check import parse_severity
     from agentctl.pipeline.run import RunOptions, execute
     from agentctl.runner.limits import Limits, parse_duration
     from agentctl.runner.pricing import PriceTable, parse_price
-    from agentctl.runner.supervisor import GateStartError
     from agentctl.runner.view import LiveView, PlainView
-    from agentctl.store.sqlite import StoreError
 
     try:
         limits = Limits(
@@ -78,14 +75,6 @@ def run(args: RunArgs) -> int:
     view = LiveView(limits) if interactive else PlainView(limits, quiet=args.quiet)
     try:
         outcome = execute(options, view)
-    except AgentError as exc:
-        raise UsageError(exc.message, exc.hint) from None
-    except StoreError as exc:
-        raise UsageError(exc.message, exc.hint) from None
-    except GateStartError as exc:
-        raise UsageError(
-            f"the policy gate could not start: {exc}", "fix the policy files (agentctl rules shows them)"
-        ) from None
     except FileNotFoundError as exc:
         raise UsageError(
             f"cannot start the agent: {exc.filename or args.argv[0]} not found",
@@ -145,13 +134,9 @@ def _print_summary(record: Any, check: Any) -> None:
 
 def runs_list(limit: int, json_output: bool) -> int:
     from agentctl.pipeline.run import open_store
-    from agentctl.store.sqlite import StoreError
 
-    try:
-        store = open_store(Path.cwd())
-        records = store.list_runs(limit)
-    except StoreError as exc:
-        raise UsageError(exc.message, exc.hint) from None
+    store = open_store(Path.cwd())
+    records = store.list_runs(limit)
     if json_output:
         sys.stdout.write(json.dumps([summary(r, r.findings or None) for r in records], indent=2) + "\n")
         return int(ExitCode.PASSED)
@@ -184,14 +169,10 @@ def runs_list(limit: int, json_output: bool) -> int:
 def runs_show(ident: str, json_output: bool) -> int:
     from agentctl.pipeline.run import open_store
     from agentctl.runner.tree import render_tree
-    from agentctl.store.sqlite import StoreError
 
-    try:
-        store = open_store(Path.cwd())
-        record = store.get_run(ident)
-        events = list(store.events(record.id))
-    except StoreError as exc:
-        raise UsageError(exc.message, exc.hint) from None
+    store = open_store(Path.cwd())
+    record = store.get_run(ident)
+    events = list(store.events(record.id))
     if json_output:
         sys.stdout.write(
             json.dumps({"run": summary(record, record.findings or None), "events": events}, indent=2) + "\n"
@@ -205,7 +186,6 @@ def export(run_ids: list[str], pending: bool, capture_content: bool, json_output
     from agentctl.export import otlp
     from agentctl.pipeline.export import export_runs
     from agentctl.pipeline.run import open_store
-    from agentctl.store.sqlite import StoreError
 
     if not run_ids and not pending:
         raise UsageError("nothing to export", "name run ids, or pass --pending for every run not delivered yet")
@@ -213,16 +193,11 @@ def export(run_ids: list[str], pending: bool, capture_content: bool, json_output
         raise UsageError(
             "no OTLP endpoint configured", "set OTEL_EXPORTER_OTLP_ENDPOINT (or OTEL_EXPORTER_OTLP_TRACES_ENDPOINT)"
         )
-    try:
-        store = open_store(Path.cwd())
-        runs = [store.get_run(i) for i in run_ids]
-        if pending:
-            runs += [r for r in store.pending_exports(10_000) if r.id not in {x.id for x in runs}]
-        deliveries = export_runs(store, runs, capture_content=capture_content or otlp.capture_content_default())
-    except StoreError as exc:
-        raise UsageError(exc.message, exc.hint) from None
-    except otlp.ExportError as exc:
-        raise UsageError(exc.message, exc.hint) from None
+    store = open_store(Path.cwd())
+    runs = [store.get_run(i) for i in run_ids]
+    if pending:
+        runs += [r for r in store.pending_exports(10_000) if r.id not in {x.id for x in runs}]
+    deliveries = export_runs(store, runs, capture_content=capture_content or otlp.capture_content_default())
     delivered = [d for d in deliveries if d.delivered]
     if json_output:
         sys.stdout.write(json.dumps([vars(d) for d in deliveries], indent=2) + "\n")

@@ -169,17 +169,31 @@ def _run(rule: CompiledRule, change: ResourceChange, context: Any) -> Finding | 
         return None
     if verdict is not True:
         return _rule_error(rule, current, change, f"condition returned {type(verdict).__name__}, not a bool")
+    return rule_finding(
+        rule, render_message(rule, context), current.location, current.address, current.type, change.change
+    )
+
+
+def rule_finding(
+    rule: CompiledRule,
+    message: str,
+    location: Location,
+    address: str | None,
+    resource_type: str | None,
+    change: ChangeKind = ChangeKind.NONE,
+) -> Finding:
+    """A policy rule's finding; its metadata (title, severity, action, remediation) comes from the rule."""
     return Finding(
         rule_id=rule.rule.id,
         title=rule.rule.title,
         severity=rule.rule.severity,
         action=rule.rule.action,
-        message=render_message(rule, context),
+        message=message,
         remediation=rule.rule.remediation,
-        location=current.location,
-        address=current.address,
-        resource_type=current.type,
-        change=change.change,
+        location=location,
+        address=address,
+        resource_type=resource_type,
+        change=change,
         source=rule.loaded.source,
     )
 

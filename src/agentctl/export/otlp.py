@@ -25,6 +25,7 @@ from collections.abc import Iterable, Iterator, Sequence
 from dataclasses import dataclass
 from typing import Any
 
+from agentctl.errors import AgentctlError
 from agentctl.store.sqlite import RunRecord
 
 CONTENT_LIMIT = 4096
@@ -35,11 +36,8 @@ _PROVIDERS = {"claude": "anthropic", "codex": "openai"}
 _TRACEPARENT = re.compile(r"^00-([0-9a-f]{32})-([0-9a-f]{16})-([0-9a-f]{2})$")
 
 
-class ExportError(Exception):
-    def __init__(self, message: str, hint: str = "") -> None:
-        super().__init__(message)
-        self.message = message
-        self.hint = hint
+class ExportError(AgentctlError):
+    """See :class:`agentctl.errors.AgentctlError`."""
 
 
 @dataclass(frozen=True)

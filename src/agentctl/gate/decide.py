@@ -14,7 +14,7 @@ from typing import Any
 
 from agentctl.engine import cel, pairing
 from agentctl.engine.catalog import engine_finding
-from agentctl.engine.evaluate import Evaluator, render_message
+from agentctl.engine.evaluate import Evaluator, render_message, rule_finding
 from agentctl.gate.toolcall import PayloadError, ToolCall, normalise
 from agentctl.model.common import Action, Location, Target
 from agentctl.model.finding import Finding
@@ -124,20 +124,7 @@ class Gatekeeper:
                 out.append(engine_finding("rule-error", f"rule {rule.rule.id} failed on {call.name}: {exc}", location))
                 continue
             if verdict is True:
-                out.append(
-                    Finding(
-                        rule_id=rule.rule.id,
-                        title=rule.rule.title,
-                        severity=rule.rule.severity,
-                        action=rule.rule.action,
-                        message=render_message(rule, context),
-                        remediation=rule.rule.remediation,
-                        location=location,
-                        address=call.name,
-                        resource_type="tool",
-                        source=rule.loaded.source,
-                    )
-                )
+                out.append(rule_finding(rule, render_message(rule, context), location, call.name, "tool"))
         return out
 
     def _iac_findings(self, call: ToolCall) -> list[Finding]:

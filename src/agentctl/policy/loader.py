@@ -18,6 +18,7 @@ from pydantic import ValidationError
 
 from agentctl import __version__
 from agentctl.engine import cel
+from agentctl.errors import AgentctlError
 from agentctl.model.common import Target
 from agentctl.model.rule import LoadedRule, PolicySet, Rule
 from agentctl.sources.yamldoc import YamlDocument, YamlError, load_documents
@@ -26,16 +27,18 @@ _PLACEHOLDER = re.compile(r"\{([^{}]+)\}")
 BUILTIN_PREFIX = "builtin:"
 
 
-class PolicyError(Exception):
+class PolicyError(AgentctlError):
     """A policy file is unusable; the check must not run with it."""
 
     def __init__(self, source: str, line: int, message: str, fieldname: str = "") -> None:
         where = f"{source}:{line}"
-        super().__init__(f"{where}: {fieldname + ': ' if fieldname else ''}{message}")
+        super().__init__(
+            f"{where}: {fieldname + ': ' if fieldname else ''}{message}",
+            "fix the policy file; the format is described in docs/policies.md",
+        )
         self.source = source
         self.line = line
         self.field = fieldname
-        self.hint = "fix the policy file; the format is described in docs/policies.md"
 
 
 @dataclass

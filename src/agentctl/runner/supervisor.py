@@ -28,6 +28,7 @@ from pathlib import Path
 from typing import Any, Protocol
 
 from agentctl.agents.base import Adapter
+from agentctl.errors import AgentctlError
 from agentctl.export.otlp import trace_ids
 from agentctl.model.run import AgentEvent, EventKind, RunStatus
 from agentctl.redact import Redactor
@@ -379,7 +380,10 @@ class _GateServer:
             error = process.stderr.read().decode(errors="replace") if process.stderr else ""
             process.kill()
             shutil.rmtree(workdir, ignore_errors=True)
-            raise GateStartError(error.strip().splitlines()[-1] if error.strip() else "the gate server did not start")
+            detail = error.strip().splitlines()[-1] if error.strip() else "the gate server did not start"
+            raise GateStartError(
+                f"the policy gate could not start: {detail}", "fix the policy files (agentctl rules shows them)"
+            )
         return cls(process, workdir)
 
     def hook_command(self, agent: str) -> str:
@@ -398,7 +402,7 @@ class _GateServer:
         shutil.rmtree(self.workdir, ignore_errors=True)
 
 
-class GateStartError(Exception):
+class GateStartError(AgentctlError):
     """The gate server could not start (for example a broken policy file)."""
 
 

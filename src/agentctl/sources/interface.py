@@ -4,16 +4,12 @@ from __future__ import annotations
 
 from dataclasses import dataclass, field
 
+from agentctl.errors import AgentctlError
 from agentctl.model.resource import Note, Resource
 
 
-class SourceError(Exception):
+class SourceError(AgentctlError):
     """A source could not be read at all (bad git ref, unreadable repository)."""
-
-    def __init__(self, message: str, hint: str = "") -> None:
-        super().__init__(message)
-        self.message = message
-        self.hint = hint
 
 
 @dataclass(frozen=True)

@@ -20,6 +20,7 @@ from dataclasses import dataclass, field
 from pathlib import Path
 from typing import Any
 
+from agentctl.errors import AgentctlError
 from agentctl.model.run import RunStatus
 
 SCHEMA = """
@@ -86,11 +87,8 @@ _COLUMNS = {
 }
 
 
-class StoreError(Exception):
-    def __init__(self, message: str, hint: str = "") -> None:
-        super().__init__(message)
-        self.message = message
-        self.hint = hint
+class StoreError(AgentctlError):
+    """See :class:`agentctl.errors.AgentctlError`."""
 
 
 @dataclass
