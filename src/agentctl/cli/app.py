@@ -145,6 +145,65 @@ def gate_command(agent: Annotated[str, typer.Option("--agent", help="claude or c
     raise typer.Exit(hook(["--agent", agent]))
 
 
+@app.command("approve", help="Record a human approval (who, when, why) for a run whose changes need one.")
+def approve_command(
+    run_id: Annotated[str, typer.Argument(metavar="ID", help="The run (an id prefix is enough).")],
+    reason: Annotated[str, typer.Option("--reason", help="Why this is acceptable (required).")],
+    deny: Annotated[
+        bool, typer.Option("--deny", help="Record a refusal instead (it demotes the agent's trust).")
+    ] = False,
+) -> None:
+    import json
+    import sys
+
+    from agentctl.pipeline.trust import approve
+
+    record = approve(Path.cwd(), run_id, reason, deny)
+    sys.stdout.write(json.dumps(record) + "\n")
+    sys.stderr.write(f"{record['decision']}d run {record['run_id']} as {record['approver']}\n")
+    raise typer.Exit(0)
+
+
+trust_app = typer.Typer(help="Trust evidence per agent and path scope, from run history.", invoke_without_command=True)
+app.add_typer(trust_app, name="trust")
+
+
+@trust_app.callback()
+def trust_command(
+    ctx: typer.Context,
+    fmt: Annotated[str, typer.Option("--format", "-f", help="table, json, markdown or intoto.")] = "table",
+    key: Annotated[
+        Path | None, typer.Option("--key", help="Ed25519 private key (PEM) to sign --format intoto.")
+    ] = None,
+) -> None:
+    if ctx.invoked_subcommand is not None:
+        return
+    from agentctl.cli.trust import show
+
+    raise typer.Exit(show(fmt, key))
+
+
+@trust_app.command("decide", help="Exit 0 if the agent may act alone on these paths (autonomous), 3 otherwise.")
+def trust_decide_command(
+    agent: Annotated[str, typer.Option("--agent", help="claude or codex.")],
+    paths: Annotated[list[str], typer.Option("--paths", help="Paths the change touches (repeatable).")],
+) -> None:
+    from agentctl.cli.trust import decide
+
+    raise typer.Exit(decide(agent, paths))
+
+
+@app.command("verify", help="Verify a signed in-toto statement (--format intoto) against a public key and the commit.")
+def verify_command(
+    statement: Annotated[Path, typer.Argument(metavar="FILE")],
+    key: Annotated[Path, typer.Option("--key", help="Ed25519 public key (PEM).")],
+    commit: Annotated[str | None, typer.Option("--commit", help="Expected subject commit (default: HEAD).")] = None,
+) -> None:
+    from agentctl.cli.trust import verify
+
+    raise typer.Exit(verify(statement, key, commit))
+
+
 runs_app = typer.Typer(help="Browse recorded agent runs.", no_args_is_help=True)
 app.add_typer(runs_app, name="runs")
 

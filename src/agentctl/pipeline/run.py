@@ -113,6 +113,9 @@ def execute(options: RunOptions, view: View) -> RunOutcome:
                     for f in check.findings
                 ],
             )
+        if repo_root is not None:
+            changed, end_commit = _changes(repo_root, base_commit)
+            store.update_run(result.record.id, changed_paths=changed, end_commit=end_commit)
         code = exit_code(result, check, options.fail_on)
         store.update_run(result.record.id, exit_code=code)
         from agentctl.pipeline.export import auto_export
@@ -123,6 +126,18 @@ def execute(options: RunOptions, view: View) -> RunOutcome:
         return RunOutcome(record, code, check)
     finally:
         store.close()
+
+
+def _changes(repo_root: Path, base_commit: str | None) -> tuple[list[str], str | None]:
+    """Files the run changed (committed, staged, working tree, untracked) and HEAD at its end."""
+    _, end_commit = git_state(repo_root)
+    base = base_commit or "4b825dc642cb6eb9a060e54bf8d69288fbee4904"
+    listed = subprocess.run(["git", "diff", "--name-only", "-z", base], cwd=repo_root, capture_output=True, text=True)
+    untracked = subprocess.run(
+        ["git", "ls-files", "-z", "--others", "--exclude-standard"], cwd=repo_root, capture_output=True, text=True
+    )
+    paths = {p for p in (listed.stdout + "\0" + untracked.stdout).split("\0") if p and not p.startswith(".agentctl/")}
+    return sorted(paths), end_commit
 
 
 def _post_run_check(options: RunOptions, repo_root: Path, base_commit: str | None) -> CheckResult:

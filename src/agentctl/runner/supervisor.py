@@ -27,6 +27,7 @@ from datetime import UTC, datetime
 from pathlib import Path
 from typing import Any, Protocol
 
+from agentctl import identity
 from agentctl.agents.base import Adapter
 from agentctl.errors import AgentctlError
 from agentctl.export.otlp import trace_ids
@@ -168,6 +169,7 @@ class Supervisor:
             limits=req.limits.as_dict(),
             trace_id=self.trace.trace_id,
             parent_span_id=self.trace.parent_span_id,
+            started_by=identity.current(req.cwd),
         )
         process = subprocess.Popen(
             command,

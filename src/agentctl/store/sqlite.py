@@ -15,6 +15,7 @@ import queue
 import socket
 import sqlite3
 import threading
+import time
 from collections.abc import Iterator
 from dataclasses import dataclass, field
 from pathlib import Path
@@ -54,7 +55,10 @@ CREATE TABLE IF NOT EXISTS runs (
     findings TEXT,
     export_state TEXT DEFAULT 'pending',
     trace_id TEXT,
-    parent_span_id TEXT
+    parent_span_id TEXT,
+    started_by TEXT,
+    changed_paths TEXT,
+    end_commit TEXT
 );
 CREATE TABLE IF NOT EXISTS events (
     run_id TEXT NOT NULL REFERENCES runs(id),
@@ -65,6 +69,13 @@ CREATE TABLE IF NOT EXISTS events (
     PRIMARY KEY (run_id, seq)
 );
 CREATE INDEX IF NOT EXISTS runs_started ON runs(started_at);
+CREATE TABLE IF NOT EXISTS approvals (
+    run_id TEXT NOT NULL REFERENCES runs(id),
+    approver TEXT NOT NULL,
+    decision TEXT NOT NULL,
+    reason TEXT NOT NULL,
+    at REAL NOT NULL
+);
 CREATE TABLE IF NOT EXISTS meta (key TEXT PRIMARY KEY, value TEXT);
 """
 SCHEMA_VERSION = "1"
@@ -123,6 +134,9 @@ class RunRecord:
     export_state: str = "pending"
     trace_id: str | None = None
     parent_span_id: str | None = None
+    started_by: str | None = None
+    changed_paths: list[str] = field(default_factory=list)
+    end_commit: str | None = None
 
     @property
     def duration(self) -> float | None:
@@ -170,7 +184,7 @@ class Store:
     def create_run(self, run: RunRecord) -> None:
         self.db.execute(
             "INSERT INTO runs (id, agent, model, status, started_at, cwd, repo_root, base_commit, command, pid, host,"
-            " limits, trace_id, parent_span_id) VALUES (?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?)",
+            " limits, trace_id, parent_span_id, started_by) VALUES (?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?)",
             (
                 run.id,
                 run.agent,
@@ -186,6 +200,7 @@ class Store:
                 json.dumps(run.limits),
                 run.trace_id,
                 run.parent_span_id,
+                run.started_by,
             ),
         )
 
@@ -269,6 +284,23 @@ class Store:
             raise StoreError(f"'{ident}' matches {len(rows)} runs", "give more characters of the run id")
         return self._record(rows[0])
 
+    def add_approval(self, run_id: str, approver: str, decision: str, reason: str) -> None:
+        with self._transaction():
+            self.db.execute(
+                "INSERT INTO approvals (run_id, approver, decision, reason, at) VALUES (?, ?, ?, ?, ?)",
+                (run_id, approver, decision, reason, time.time()),
+            )
+
+    def approvals(self, run_id: str | None = None) -> list[dict[str, Any]]:
+        query = "SELECT run_id, approver, decision, reason, at FROM approvals"
+        rows = self.db.execute(
+            query + (" WHERE run_id = ?" if run_id else "") + " ORDER BY at", (run_id,) if run_id else ()
+        )
+        return [dict(zip(("run_id", "approver", "decision", "reason", "at"), row, strict=True)) for row in rows]
+
+    def all_runs(self) -> list[RunRecord]:
+        return [self._record(r) for r in self.db.execute("SELECT * FROM runs ORDER BY started_at").fetchall()]
+
     def pending_exports(self, limit: int = 50) -> list[RunRecord]:
         rows = self.db.execute(
             "SELECT * FROM runs WHERE export_state = 'pending' AND status != ? ORDER BY started_at LIMIT ?",
@@ -287,7 +319,7 @@ class Store:
     def _record(self, row: tuple[Any, ...]) -> RunRecord:
         names = [d[0] for d in self.db.execute("SELECT * FROM runs LIMIT 0").description]
         values = dict(zip(names, row, strict=True))
-        for key in ("command", "limits", "findings"):
+        for key in ("command", "limits", "findings", "changed_paths"):
             values[key] = json.loads(values[key]) if values.get(key) else ([] if key != "limits" else {})
         return RunRecord(**{k: v for k, v in values.items() if v is not None or k in ("model", "session_id")})
 

@@ -1,0 +1,1 @@
+"""Signed, verifiable evidence: in-toto statements in DSSE envelopes, signed with Ed25519."""

@@ -1,0 +1,67 @@
+"""``agentctl.yaml`` at the repository root: settings shared by the team.
+
+Only the ``trust`` section exists so far; validation is strict (exit 2 with
+file, line and field).
+"""
+
+from __future__ import annotations
+
+from pathlib import Path
+
+from pydantic import BaseModel, ConfigDict, Field, ValidationError
+
+from agentctl.errors import AgentctlError
+from agentctl.sources.yamldoc import YamlError, load_documents
+
+CONFIG_NAME = "agentctl.yaml"
+
+
+class TrustScope(BaseModel):
+    model_config = ConfigDict(extra="forbid", frozen=True)
+
+    name: str = Field(min_length=1)
+    paths: tuple[str, ...] = Field(min_length=1)
+
+
+class TrustConfig(BaseModel):
+    model_config = ConfigDict(extra="forbid", frozen=True)
+
+    confidence: float = Field(default=0.95, gt=0, lt=1)
+    threshold: float = Field(default=0.90, gt=0, le=1)
+    min_runs: int = Field(default=20, ge=1)
+    revert_window_days: int = Field(default=7, ge=0)
+    scopes: tuple[TrustScope, ...] = (TrustScope(name="repository", paths=("**",)),)
+
+
+class Config(BaseModel):
+    model_config = ConfigDict(extra="forbid", frozen=True)
+
+    trust: TrustConfig = TrustConfig()
+
+
+class ConfigError(AgentctlError):
+    pass
+
+
+def load(root: Path) -> tuple[Config, str]:
+    """The configuration and its raw text ("" when the file does not exist)."""
+    path = root / CONFIG_NAME
+    if not path.is_file():
+        return Config(), ""
+    text = path.read_text(encoding="utf-8")
+    try:
+        documents = [d for d in load_documents(text) if d.value is not None]
+    except YamlError as exc:
+        raise ConfigError(f"{CONFIG_NAME}:{exc.line}: {exc.message}", "fix the YAML") from None
+    if not documents:
+        return Config(), text
+    try:
+        return Config.model_validate(documents[0].value), text
+    except ValidationError as exc:
+        error = exc.errors()[0]
+        loc = tuple(error["loc"])
+        field = ".".join(str(p) for p in loc)
+        line = documents[0].line_of(loc)
+        raise ConfigError(
+            f"{CONFIG_NAME}:{line}: {field}: {error['msg']}", "see the trust section in README.md"
+        ) from None

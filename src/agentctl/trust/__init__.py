@@ -1,0 +1,1 @@
+"""Trust evidence: from run history, where may an agent act without a human?"""

@@ -1,0 +1,186 @@
+"""Trust per agent and path scope, from the run store and git history.
+
+A run counts for a scope when every file it changed lies in the scope. It is
+a success when it completed, its post-run check passed (or a human approved
+it), no deny finding or denied approval is on record, and none of its commits
+was reverted within the window. The decision uses the Wilson lower bound, not
+the raw rate: ``autonomous`` when at least ``min_runs`` runs and the bound
+reaches the threshold, ``supervised`` when there are enough runs but not
+enough evidence, ``insufficient-data`` otherwise.
+"""
+
+from __future__ import annotations
+
+import re
+import subprocess
+from dataclasses import dataclass, field
+from pathlib import Path
+from typing import Any
+
+from agentctl.config import TrustConfig, TrustScope
+from agentctl.engine.cel import glob_match
+from agentctl.store.sqlite import RunRecord
+from agentctl.trust.wilson import clean_runs_needed, lower_bound
+
+_REVERT = re.compile(r"This reverts commit ([0-9a-f]{7,40})")
+
+
+@dataclass
+class Outcome:
+    run_id: str
+    success: bool
+    reasons: list[str] = field(default_factory=list)
+
+
+@dataclass
+class ScopeTrust:
+    agent: str
+    scope: str
+    paths: tuple[str, ...]
+    n: int
+    successes: int
+    lower_bound: float
+    threshold: float
+    min_runs: int
+    confidence: float
+    decision: str
+    runs_needed: int | None
+    demotions: list[dict[str, str]]
+    run_ids: list[str]
+
+    def as_dict(self) -> dict[str, Any]:
+        return {
+            "agent": self.agent,
+            "scope": self.scope,
+            "paths": list(self.paths),
+            "n": self.n,
+            "successes": self.successes,
+            "success_rate": round(self.successes / self.n, 4) if self.n else None,
+            "wilson_lower_bound": round(self.lower_bound, 4),
+            "confidence": self.confidence,
+            "threshold": self.threshold,
+            "min_runs": self.min_runs,
+            "decision": self.decision,
+            "clean_runs_needed": self.runs_needed,
+            "demotions": self.demotions,
+            "runs": self.run_ids,
+        }
+
+
+def in_scope(paths: list[str], scope: TrustScope) -> bool:
+    return bool(paths) and all(any(glob_match(p, g) for g in scope.paths) for p in paths)
+
+
+def reverted_commits(root: Path, config: TrustConfig) -> dict[str, float]:
+    """Commit sha (full) → time of the commit that reverted it."""
+    try:
+        log = subprocess.run(
+            ["git", "log", "--all", "--format=%H%x00%ct%x00%B%x01"],
+            cwd=root,
+            capture_output=True,
+            text=True,
+            timeout=60,
+        ).stdout
+    except (OSError, subprocess.SubprocessError):
+        return {}
+    reverted: dict[str, float] = {}
+    for entry in log.split("\x01"):
+        parts = entry.strip().split("\x00")
+        if len(parts) < 3:
+            continue
+        for short in _REVERT.findall(parts[2]):
+            full = _resolve(root, short)
+            if full:
+                reverted[full] = float(parts[1])
+    return reverted
+
+
+def _resolve(root: Path, sha: str) -> str | None:
+    proc = subprocess.run(
+        ["git", "rev-parse", "--verify", "-q", f"{sha}^{{commit}}"], cwd=root, capture_output=True, text=True
+    )
+    return proc.stdout.strip() or None
+
+
+def run_commits(root: Path, run: RunRecord) -> list[str]:
+    if not run.base_commit or not run.end_commit or run.base_commit == run.end_commit:
+        return []
+    proc = subprocess.run(
+        ["git", "rev-list", f"{run.base_commit}..{run.end_commit}"], cwd=root, capture_output=True, text=True
+    )
+    return proc.stdout.split()
+
+
+def judge_run(
+    run: RunRecord, approvals: list[dict[str, Any]], reverted: dict[str, float], commits: list[str], window_days: int
+) -> Outcome:
+    reasons = []
+    if run.status != "completed":
+        reasons.append(f"run {run.status}")
+    approved = any(a["decision"] == "approve" for a in approvals)
+    if run.verdict == "blocked":
+        reasons.append("post-run check blocked")
+    elif run.verdict == "approval_required" and not approved:
+        reasons.append("approval required and never given")
+    elif run.verdict == "approval_required":
+        reasons.append("needed a human's approval (override)")
+    if any(a["decision"] == "deny" for a in approvals):
+        reasons.append("a human denied approval")
+    if any(f.get("action") == "deny" and f.get("status") == "open" for f in run.findings):
+        reasons.append("deny finding")
+    end = run.ended_at or run.started_at
+    for sha in commits:
+        when = reverted.get(sha)
+        if when is not None and when - end <= window_days * 86400:
+            reasons.append(f"commit {sha[:10]} reverted within {window_days} days")
+    return Outcome(run.id, not reasons, reasons)
+
+
+def evaluate(
+    root: Path, runs: list[RunRecord], approvals: list[dict[str, Any]], config: TrustConfig
+) -> list[ScopeTrust]:
+    reverted = reverted_commits(root, config)
+    by_run: dict[str, list[dict[str, Any]]] = {}
+    for approval in approvals:
+        by_run.setdefault(approval["run_id"], []).append(approval)
+    finished = [r for r in runs if r.status != "running"]
+    agents = sorted({r.agent for r in finished})
+    results = []
+    for agent in agents:
+        for scope in config.scopes:
+            members = [r for r in finished if r.agent == agent and in_scope(r.changed_paths, scope)]
+            outcomes = [
+                judge_run(r, by_run.get(r.id, []), reverted, run_commits(root, r), config.revert_window_days)
+                for r in members
+            ]
+            results.append(_summarise(agent, scope, outcomes, config))
+    return results
+
+
+def _summarise(agent: str, scope: TrustScope, outcomes: list[Outcome], config: TrustConfig) -> ScopeTrust:
+    n = len(outcomes)
+    successes = sum(o.success for o in outcomes)
+    bound = lower_bound(successes, n, config.confidence)
+    if n < config.min_runs:
+        decision = "insufficient-data"
+    elif bound >= config.threshold:
+        decision = "autonomous"
+    else:
+        decision = "supervised"
+    return ScopeTrust(
+        agent=agent,
+        scope=scope.name,
+        paths=scope.paths,
+        n=n,
+        successes=successes,
+        lower_bound=bound,
+        threshold=config.threshold,
+        min_runs=config.min_runs,
+        confidence=config.confidence,
+        decision=decision,
+        runs_needed=None
+        if decision == "autonomous"
+        else clean_runs_needed(successes, n, config.threshold, config.min_runs, config.confidence),
+        demotions=[{"run": o.run_id, "reason": reason} for o in outcomes for reason in o.reasons],
+        run_ids=[o.run_id for o in outcomes],
+    )
