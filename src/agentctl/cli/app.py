@@ -193,6 +193,24 @@ def trust_decide_command(
     raise typer.Exit(decide(agent, paths))
 
 
+@app.command("score", help="Agentic-engineering maturity level (1-5) of a repository, from evidence only.")
+def score_command(
+    path: Annotated[Path, typer.Argument(help="Repository (default: current directory).")] = Path("."),
+    fmt: Annotated[str, typer.Option("--format", "-f", help="table, json, markdown or intoto.")] = "table",
+    key: Annotated[
+        Path | None, typer.Option("--key", help="Ed25519 private key (PEM) to sign --format intoto.")
+    ] = None,
+    deploy_tags: Annotated[str, typer.Option("--deploy-tags", help="Tag pattern marking deployments (DORA).")] = "v*",
+    window: Annotated[int, typer.Option("--window-days", help="DORA window, ending at HEAD's commit.")] = 90,
+    failure_days: Annotated[
+        int, typer.Option("--failure-days", help="A revert/hotfix within N days fails a deployment.")
+    ] = 7,
+) -> None:
+    from agentctl.cli.trust import show_score
+
+    raise typer.Exit(show_score(path, fmt, key, deploy_tags, window, failure_days))
+
+
 @app.command("verify", help="Verify a signed in-toto statement (--format intoto) against a public key and the commit.")
 def verify_command(
     statement: Annotated[Path, typer.Argument(metavar="FILE")],

@@ -1,0 +1,1 @@
+"""Agentic-engineering maturity: criteria declared as data, measured from evidence only."""
