@@ -23,42 +23,13 @@ HERE = Path(__file__).resolve().parent
 REPO = HERE.parent
 sys.path.insert(0, str(REPO))
 
-from tests.agents.test_export import Phoenix, free_port  # noqa: E402
+from tests.support.phoenix import start as start_phoenix  # noqa: E402
 
 from agentctl.model.run import AgentEvent, EventKind, RunStatus, Usage  # noqa: E402
 from agentctl.pipeline.export import export_runs  # noqa: E402
 from agentctl.redact import Redactor  # noqa: E402
 from agentctl.store.sqlite import RunRecord, Store  # noqa: E402
 from bench.run_bench import CLAUDE, timed_claude  # noqa: E402
-
-
-def start_phoenix(workdir: Path) -> tuple[subprocess.Popen[bytes], Phoenix]:
-    import urllib.request
-
-    http_port, grpc_port = free_port(), free_port()
-    env = {
-        **os.environ,
-        "PHOENIX_WORKING_DIR": str(workdir),
-        "PHOENIX_HOST": "127.0.0.1",
-        "PHOENIX_PORT": str(http_port),
-        "PHOENIX_GRPC_PORT": str(grpc_port),
-        "PHOENIX_TELEMETRY_ENABLED": "false",
-    }
-    process = subprocess.Popen(
-        [str(Path(sys.executable).parent / "phoenix"), "serve"],
-        env=env,
-        stdout=subprocess.DEVNULL,
-        stderr=subprocess.DEVNULL,
-    )
-    server = Phoenix(http_port, grpc_port)
-    for _ in range(360):
-        try:
-            with urllib.request.urlopen(f"{server.http}/v1/projects", timeout=2):
-                return process, server
-        except OSError:
-            time.sleep(0.5)
-    process.kill()
-    sys.exit("phoenix did not start")
 
 
 def big_run(store: Store, tool_calls: int) -> RunRecord:
@@ -126,6 +97,7 @@ def export_to_null_receiver(store: Store, record: RunRecord) -> float:
 def main() -> int:
     rows = []
     with tempfile.TemporaryDirectory(prefix="agentctl-export-bench-") as tmp:
+        (Path(tmp) / "phoenix").mkdir()
         process, phoenix = start_phoenix(Path(tmp) / "phoenix")
         try:
             os.environ["OTEL_EXPORTER_OTLP_ENDPOINT"] = phoenix.http

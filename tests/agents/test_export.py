@@ -8,11 +8,8 @@ from __future__ import annotations
 
 import json
 import os
-import socket
 import subprocess
-import sys
 import time
-import urllib.request
 import uuid
 from collections.abc import Iterator
 from pathlib import Path
@@ -21,80 +18,23 @@ import pytest
 
 from tests.agents.conftest import AgentHarness
 from tests.conftest import agentctl_binary
-
-
-def free_port() -> int:
-    with socket.socket() as sock:
-        sock.bind(("127.0.0.1", 0))
-        return int(sock.getsockname()[1])
-
-
-class Phoenix:
-    def __init__(self, http_port: int, grpc_port: int) -> None:
-        self.http = f"http://127.0.0.1:{http_port}"
-        self.grpc = f"http://127.0.0.1:{grpc_port}"
-
-    def spans(self, project: str, expected: int = 1, timeout: float = 30) -> list[dict]:
-        """Every span of a project, waiting until at least ``expected`` arrived (ingestion is async)."""
-        deadline = time.monotonic() + timeout
-        spans: list[dict] = []
-        while time.monotonic() < deadline:
-            spans = []
-            cursor = None
-            while True:
-                url = f"{self.http}/v1/projects/{project}/spans?limit=1000" + (f"&cursor={cursor}" if cursor else "")
-                try:
-                    with urllib.request.urlopen(url, timeout=10) as response:
-                        page = json.load(response)
-                except OSError:
-                    page = {"data": [], "next_cursor": None}
-                spans += page["data"]
-                cursor = page.get("next_cursor")
-                if not cursor:
-                    break
-            if len(spans) >= expected:
-                time.sleep(0.5)  # let stragglers land, so "exactly once" is meaningful
-                return spans
-            time.sleep(0.3)
-        return spans
+from tests.support.phoenix import Phoenix, free_port
+from tests.support.phoenix import start as start_phoenix
 
 
 @pytest.fixture(scope="session")
 def phoenix(tmp_path_factory: pytest.TempPathFactory) -> Iterator[Phoenix]:
-    binary = Path(sys.executable).parent / "phoenix"
-    if not binary.exists():
+    try:
+        process, server = start_phoenix(tmp_path_factory.mktemp("phoenix"))
+    except FileNotFoundError as exc:
         if os.environ.get("CI"):
-            pytest.fail("phoenix is not installed (pip install -e '.[test]')")
-        pytest.skip("phoenix is not installed")
-    http_port, grpc_port = free_port(), free_port()
-    workdir = tmp_path_factory.mktemp("phoenix")
-    env = {
-        **os.environ,
-        "PHOENIX_WORKING_DIR": str(workdir),
-        "PHOENIX_HOST": "127.0.0.1",
-        "PHOENIX_PORT": str(http_port),
-        "PHOENIX_GRPC_PORT": str(grpc_port),
-        "PHOENIX_TELEMETRY_ENABLED": "false",
-    }
-    log = open(workdir / "phoenix.log", "w")  # noqa: SIM115 - lives as long as the server
-    process = subprocess.Popen([str(binary), "serve"], env=env, stdout=log, stderr=subprocess.STDOUT)
-    server = Phoenix(http_port, grpc_port)
-    deadline = time.monotonic() + 180
-    while time.monotonic() < deadline:
-        try:
-            with urllib.request.urlopen(f"{server.http}/v1/projects", timeout=2):
-                break
-        except OSError:
-            if process.poll() is not None:
-                pytest.fail(f"phoenix exited: {(workdir / 'phoenix.log').read_text()[-2000:]}")
-            time.sleep(0.5)
-    else:
-        process.kill()
-        pytest.fail("phoenix did not start in 180 s")
+            pytest.fail(str(exc))
+        pytest.skip(str(exc))
+    except RuntimeError as exc:
+        pytest.fail(str(exc))
     yield server
     process.terminate()
     process.wait(timeout=30)
-    log.close()
 
 
 def otel_env(endpoint: str, project: str, **extra: str) -> dict[str, str]:
