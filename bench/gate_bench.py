@@ -25,6 +25,7 @@ import statistics
 import subprocess
 import sys
 import tempfile
+import threading
 import time
 from pathlib import Path
 
@@ -93,6 +94,8 @@ def main() -> int:
             assert server.stdout is not None
             if b'"ready"' not in server.stdout.readline():
                 sys.exit("gate server did not start")
+            # Drain the decision log the server writes (agentctl run reads it into the record).
+            threading.Thread(target=server.stdout.read, daemon=True).start()
             bodies = payloads(root)
             base_env = {k: v for k, v in os.environ.items() if k != "AGENTCTL_GATE_SOCKET"}
             server_env = {**base_env, "AGENTCTL_GATE_SOCKET": str(socket_path)}
