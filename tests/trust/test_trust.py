@@ -273,3 +273,35 @@ def test_broken_config_is_exit_2_with_line(repo: GitRepo) -> None:
     proc = subprocess.run([agentctl_binary(), "trust"], cwd=repo.root, capture_output=True, text=True)
     assert proc.returncode == 2
     assert "agentctl.yaml:2" in proc.stderr and "threshold" in proc.stderr
+
+
+def test_an_approved_run_no_longer_waits(history) -> None:  # type: ignore[no-untyped-def]
+    repo, store = history
+    add_run(store, repo, "r-needs-approval", ["envs/dev/lb.yaml"], verdict="approval_required")
+    add_run(store, repo, "r-to-refuse", ["envs/dev/gpu.tf"], verdict="approval_required")
+
+    def verdict(run_id: str) -> subprocess.CompletedProcess[str]:
+        return subprocess.run(
+            [agentctl_binary(), "runs", "verdict", run_id], cwd=repo.root, capture_output=True, text=True
+        )
+
+    assert verdict("r-needs-approval").returncode == 3
+    env = {**os.environ, "CI": "", "GITHUB_ACTOR": "", "GITLAB_USER_LOGIN": ""}
+    subprocess.run(
+        [agentctl_binary(), "approve", "r-needs-approval", "--reason", "LB for the demo"],
+        cwd=repo.root,
+        env=env,
+        check=True,
+        capture_output=True,
+    )
+    approved = verdict("r-needs-approval")
+    assert approved.returncode == 0 and "approved by" in approved.stdout and "LB for the demo" in approved.stdout
+    subprocess.run(
+        [agentctl_binary(), "approve", "r-to-refuse", "--deny", "--reason", "no GPUs"],
+        cwd=repo.root,
+        env=env,
+        check=True,
+        capture_output=True,
+    )
+    assert verdict("r-to-refuse").returncode == 1
+    assert verdict("r-dev-00").returncode == 0

@@ -328,6 +328,16 @@ def runs_list_command(
     raise typer.Exit(runs_list(limit, json_output))
 
 
+@runs_app.command(
+    "verdict",
+    help="The run's gate now: exit 0 passed (or approved by a human), 1 blocked, 3 still waiting for approval.",
+)
+def runs_verdict_command(run_id: Annotated[str, typer.Argument(metavar="ID")]) -> None:
+    from agentctl.cli.run import runs_verdict
+
+    raise typer.Exit(runs_verdict(run_id))
+
+
 @runs_app.command("show", help="One run as a tree of turns and tool calls (an id prefix is enough).")
 def runs_show_command(
     run_id: Annotated[str, typer.Argument(metavar="ID")],

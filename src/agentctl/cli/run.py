@@ -212,3 +212,31 @@ def export(run_ids: list[str], pending: bool, capture_content: bool, json_output
     if not runs:
         sys.stderr.write("nothing pending\n")
     return int(ExitCode.PASSED)
+
+
+def runs_verdict(ident: str) -> int:
+    """After ``agentctl approve``, a run whose only problem was a pending approval passes."""
+    from agentctl.pipeline.run import open_store
+
+    store = open_store(Path.cwd())
+    try:
+        record = store.get_run(ident)
+        approvals = store.approvals(record.id)
+    finally:
+        store.close()
+    refused = [a for a in approvals if a["decision"] == "deny"]
+    approved = [a for a in approvals if a["decision"] == "approve"]
+    if record.status != "completed" and record.exit_code not in (1, 3):
+        verdict, code = f"run {record.status}", record.exit_code or int(ExitCode.AGENT_FAILED)
+    elif refused:
+        verdict, code = f"refused by {refused[-1]['approver']}: {refused[-1]['reason']}", int(ExitCode.BLOCKED)
+    elif record.verdict == "blocked":
+        verdict, code = "blocked", int(ExitCode.BLOCKED)
+    elif record.verdict == "approval_required" and approved:
+        verdict, code = f"approved by {approved[-1]['approver']}: {approved[-1]['reason']}", int(ExitCode.PASSED)
+    elif record.verdict == "approval_required":
+        verdict, code = f'approval required: agentctl approve {record.id} --reason "…"', int(ExitCode.APPROVAL_REQUIRED)
+    else:
+        verdict, code = record.verdict or "passed", int(ExitCode.PASSED)
+    sys.stdout.write(verdict + "\n")
+    return code
