@@ -37,7 +37,6 @@ class RunArgs:
 
 
 def run(args: RunArgs) -> int:
-    from agentctl.cli.check import parse_severity
     from agentctl.pipeline.run import RunOptions, execute
     from agentctl.runner.limits import Limits, parse_duration
     from agentctl.runner.pricing import PriceTable, parse_price
@@ -66,7 +65,7 @@ def run(args: RunArgs) -> int:
         prices=prices,
         cwd=Path.cwd(),
         check=args.check,
-        fail_on=parse_severity(args.fail_on),
+        fail_on=_severity_name(args.fail_on),
         policy_dirs=list(args.policies),
         grace=args.grace,
         gate=args.gate,
@@ -240,3 +239,11 @@ def runs_verdict(ident: str) -> int:
         verdict, code = record.verdict or "passed", int(ExitCode.PASSED)
     sys.stdout.write(verdict + "\n")
     return code
+
+
+def _severity_name(value: str) -> str:
+    """Validated without importing the check's model: the agent should start at once."""
+    names = ("info", "low", "medium", "high", "critical")
+    if value.lower() not in names:
+        raise UsageError(f"unknown severity '{value}' for --fail-on", "use one of: " + ", ".join(names))
+    return value.lower()

@@ -11,16 +11,17 @@ import os
 import subprocess
 from dataclasses import dataclass, field
 from pathlib import Path
+from typing import TYPE_CHECKING, Any
 
 from agentctl.exitcodes import ExitCode
-from agentctl.model.common import Severity
-from agentctl.model.finding import CheckResult, Verdict
 from agentctl.model.run import RunStatus
-from agentctl.pipeline.check import default_policy_dirs
 from agentctl.runner.limits import Limits
 from agentctl.runner.pricing import PriceTable
 from agentctl.runner.supervisor import RunRequest, RunResult, Supervisor, View
 from agentctl.store.sqlite import RunRecord, Store, default_path
+
+if TYPE_CHECKING:  # the check's model (pydantic) is imported only once the agent has finished
+    from agentctl.model.finding import CheckResult
 
 
 @dataclass
@@ -31,7 +32,8 @@ class RunOptions:
     prices: PriceTable = field(default_factory=PriceTable)
     cwd: Path = field(default_factory=Path.cwd)
     check: bool = True
-    fail_on: Severity = Severity.HIGH
+    fail_on: str = "high"
+    """Severity name; validated by the CLI, converted only when the post-run check runs."""
     policy_dirs: list[Path] = field(default_factory=list)
     grace: float = 5.0
     gate: bool = True
@@ -90,7 +92,7 @@ def execute(options: RunOptions, view: View) -> RunOutcome:
             env=dict(os.environ),
             grace=options.grace,
             gate=options.gate,
-            policy_dirs=options.policy_dirs or default_policy_dirs(repo_root or options.cwd),
+            policy_dirs=options.policy_dirs or _default_policy_dirs(repo_root or options.cwd),
         )
         result = Supervisor(request).run()
         check = None
@@ -98,7 +100,7 @@ def execute(options: RunOptions, view: View) -> RunOutcome:
             check = _post_run_check(options, repo_root, base_commit)
             store.update_run(
                 result.record.id,
-                verdict=check.verdict(options.fail_on).value,
+                verdict=check.verdict(_severity(options.fail_on)).value,
                 findings=[
                     {
                         "rule_id": f.rule_id,
@@ -128,6 +130,17 @@ def execute(options: RunOptions, view: View) -> RunOutcome:
         store.close()
 
 
+def _default_policy_dirs(root: Path) -> list[Path]:
+    candidate = root / "policies"
+    return [candidate] if candidate.is_dir() else []
+
+
+def _severity(name: str) -> Any:
+    from agentctl.model.common import Severity
+
+    return Severity(name)
+
+
 def _changes(repo_root: Path, base_commit: str | None) -> tuple[list[str], str | None]:
     """Files the run changed (committed, staged, working tree, untracked) and HEAD at its end."""
     _, end_commit = git_state(repo_root)
@@ -141,10 +154,10 @@ def _changes(repo_root: Path, base_commit: str | None) -> tuple[list[str], str |
 
 
 def _post_run_check(options: RunOptions, repo_root: Path, base_commit: str | None) -> CheckResult:
-    from agentctl.pipeline.check import CheckOptions, default_policy_dirs, run_check
+    from agentctl.pipeline.check import CheckOptions, run_check
     from agentctl.sources.loader import default_cache_dir
 
-    policy_dirs = options.policy_dirs or default_policy_dirs(repo_root)
+    policy_dirs = options.policy_dirs or _default_policy_dirs(repo_root)
     check_options = CheckOptions(
         paths=[] if base_commit else [repo_root],
         diff=base_commit,
@@ -155,7 +168,7 @@ def _post_run_check(options: RunOptions, repo_root: Path, base_commit: str | Non
     return run_check(check_options)
 
 
-def exit_code(result: RunResult, check: CheckResult | None, fail_on: Severity) -> int:
+def exit_code(result: RunResult, check: CheckResult | None, fail_on: str) -> int:
     status = RunStatus(result.record.status)
     if status is RunStatus.INTERRUPTED:
         return ExitCode.INTERRUPTED
@@ -166,9 +179,9 @@ def exit_code(result: RunResult, check: CheckResult | None, fail_on: Severity) -
     if status in (RunStatus.AGENT_FAILED, RunStatus.GATE_FAILED):
         return ExitCode.AGENT_FAILED
     if check is not None:
-        verdict = check.verdict(fail_on)
-        if verdict is Verdict.BLOCKED:
+        verdict = check.verdict(_severity(fail_on)).value
+        if verdict == "blocked":
             return ExitCode.BLOCKED
-        if verdict is Verdict.APPROVAL_REQUIRED:
+        if verdict == "approval_required":
             return ExitCode.APPROVAL_REQUIRED
     return ExitCode.PASSED
