@@ -109,9 +109,10 @@ def main() -> int:
             elapsed = time.perf_counter() - start
             if not delivery.delivered:
                 sys.exit("the receiver did not accept the spans")
-            rows.append(
-                ("export, 10,000 tool calls", f"{elapsed:.2f} s for {delivery.spans:,} spans", "<= 2 s", elapsed <= 2)
-            )
+            result = f"{elapsed:.2f} s for {delivery.spans:,} spans"
+            rows.append(("export 10k calls, Phoenix", result, "<= 2 s", elapsed <= 2))
+            null_elapsed = export_to_null_receiver(store, record)
+            rows.append(("export 10k calls, null rcv", f"{null_elapsed:.2f} s (agentctl's own share)", "info", True))
 
             if CLAUDE.exists():
                 repo = Path(tmp) / "repo"

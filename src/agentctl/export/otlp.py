@@ -30,7 +30,7 @@ from agentctl.store.sqlite import RunRecord
 
 CONTENT_LIMIT = 4096
 """Characters of message content kept per attribute when content capture is on."""
-BATCH = 1000
+BATCH = 2000
 
 _PROVIDERS = {"claude": "anthropic", "codex": "openai"}
 _TRACEPARENT = re.compile(r"^00-([0-9a-f]{32})-([0-9a-f]{16})-([0-9a-f]{2})$")
@@ -322,8 +322,8 @@ def exporter(timeout: float | None = None) -> Any:
     raise ExportError(f"unsupported OTEL_EXPORTER_OTLP_PROTOCOL '{protocol}'", "use http/protobuf or grpc")
 
 
-def send(spans: Iterable[Any], span_exporter: Any) -> tuple[bool, int]:
-    """Export in batches, building the next batch while the last one is on the wire.
+def send(spans: Iterable[Any], span_exporter: Any, in_flight_limit: int = 2) -> tuple[bool, int]:
+    """Export in batches while the next ones are built: up to ``in_flight_limit`` on the wire.
 
     Returns whether the collector acknowledged every batch, and how many spans were sent.
     """
@@ -332,18 +332,18 @@ def send(spans: Iterable[Any], span_exporter: Any) -> tuple[bool, int]:
     from opentelemetry.sdk.trace.export import SpanExportResult
 
     count = 0
-    in_flight: Future[Any] | None = None
-    with ThreadPoolExecutor(max_workers=1, thread_name_prefix="agentctl-otlp") as pool:
+    pending: list[Future[Any]] = []
+    with ThreadPoolExecutor(max_workers=in_flight_limit, thread_name_prefix="agentctl-otlp") as pool:
         batch: list[Any] = []
         for span in spans:
             batch.append(span)
             count += 1
             if len(batch) >= BATCH:
-                if in_flight is not None and in_flight.result() is not SpanExportResult.SUCCESS:
+                if len(pending) >= in_flight_limit and pending.pop(0).result() is not SpanExportResult.SUCCESS:
                     return False, count
-                in_flight, batch = pool.submit(span_exporter.export, batch), []
-        if in_flight is not None and in_flight.result() is not SpanExportResult.SUCCESS:
-            return False, count
-        if batch and span_exporter.export(batch) is not SpanExportResult.SUCCESS:
-            return False, count
-    return True, count
+                pending.append(pool.submit(span_exporter.export, batch))
+                batch = []
+        if batch:
+            pending.append(pool.submit(span_exporter.export, batch))
+        results = [future.result() for future in pending]
+    return all(r is SpanExportResult.SUCCESS for r in results), count
