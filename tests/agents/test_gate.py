@@ -223,3 +223,55 @@ def test_standalone_gate_uses_the_repository_policies(harness: AgentHarness) -> 
     )
     assert json.loads(no.stdout)["hookSpecificOutput"]["permissionDecision"] == "deny"
     assert "tool-helm-uninstall" in no.stdout
+
+
+def run_on_a_terminal(harness: AgentHarness, server, answer: str) -> tuple[int, str]:  # type: ignore[no-untyped-def]
+    """agentctl run on a real pseudo-terminal; answers the approval prompt like a person would."""
+    import pty
+    import select
+
+    env = {**harness.env(server), "TERM": "dumb"}
+    argv = [agentctl_binary(), "run", "--json", "--", *harness.command("claude", "go")]
+    pid, fd = pty.fork()
+    if pid == 0:  # the child: a session whose controlling terminal is the pty
+        os.chdir(harness.repo.root)
+        os.execve(argv[0], argv, env)
+    output, answered = b"", False
+    deadline = time.monotonic() + 120
+    while time.monotonic() < deadline:
+        ready, _, _ = select.select([fd], [], [], 0.5)
+        if ready:
+            try:
+                chunk = os.read(fd, 4096)
+            except OSError:
+                break
+            if not chunk:
+                break
+            output += chunk
+            if not answered and b"Allow this call?" in output:
+                os.write(fd, answer.encode() + b"\n")
+                answered = True
+    _, status = os.waitpid(pid, 0)
+    os.close(fd)
+    return os.waitstatus_to_exitcode(status), output.decode(errors="replace")
+
+
+@pytest.mark.parametrize(("answer", "allowed"), [("y", True), ("n", False)])
+def test_require_approval_is_asked_on_a_terminal(
+    harness: AgentHarness, server_factory, answer: str, allowed: bool
+) -> None:
+    target = harness.repo.root / "envs" / "dev" / "main.tf"
+    server = server_factory([write_call("claude", harness.repo.root, "envs/dev/main.tf", GPU_TF), {"text": "done"}])
+    code, output = run_on_a_terminal(harness, server, answer)
+    assert "gpu-instance-outside-production" in output and "Allow this call?" in output, output[-3000:]
+    assert target.exists() is allowed
+    listed = json.loads(harness.agentctl("runs", "list", "--json").stdout)
+    [decision] = gate_events(harness, listed[0]["run_id"])
+    assert decision["data"]["decision"] == ("allow" if allowed else "deny")
+    if allowed:
+        assert decision["data"]["approver"]  # who approved, from git/CI identity
+        assert code == 0  # the post-run finding was approved by the person at the gate
+        verdict = harness.agentctl("runs", "verdict", listed[0]["run_id"])
+        assert verdict.returncode == 0 and "approved by" in verdict.stdout
+    else:
+        assert code == 0  # nothing was written: the post-run check is clean

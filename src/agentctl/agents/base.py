@@ -28,7 +28,7 @@ class Adapter(ABC):
         """The user's command plus what agentctl needs (machine-readable stream)."""
 
     @abstractmethod
-    def gate(self, command: list[str], hook: str, workdir: Path) -> list[str]:
+    def gate(self, command: list[str], hook: str, workdir: Path, interactive: bool = False) -> list[str]:
         """``command`` with the PreToolUse hook ``hook`` (a shell command) wired in."""
 
     @abstractmethod

@@ -76,7 +76,7 @@ class ClaudeAdapter(Adapter):
             out.append("--verbose")
         return out
 
-    def gate(self, command: list[str], hook: str, workdir: Path) -> list[str]:
+    def gate(self, command: list[str], hook: str, workdir: Path, interactive: bool = False) -> list[str]:
         """Add our hook through ``--settings``, merged into the user's own ``--settings`` if any.
 
         Claude Code combines hooks from every settings source, so the user's and
@@ -95,7 +95,9 @@ class ClaudeAdapter(Adapter):
                 break
         hooks = settings.setdefault("hooks", {})
         pre = hooks.setdefault("PreToolUse", [])
-        pre.append({"matcher": "*", "hooks": [{"type": "command", "command": hook, "timeout": 60}]})
+        pre.append(
+            {"matcher": "*", "hooks": [{"type": "command", "command": hook, "timeout": 600 if interactive else 60}]}
+        )
         path = workdir / "claude-settings.json"
         path.write_text(json.dumps(settings, indent=2), encoding="utf-8")
         return [*out, "--settings", str(path)]

@@ -43,7 +43,7 @@ class CodexAdapter(Adapter):
             self.model = configured_model()
         return out
 
-    def gate(self, command: list[str], hook: str, workdir: Path) -> list[str]:
+    def gate(self, command: list[str], hook: str, workdir: Path, interactive: bool = False) -> list[str]:
         """Add our hook with a ``-c`` override for this invocation only.
 
         Codex runs a hook it does not manage only once its exact definition is
@@ -54,7 +54,10 @@ class CodexAdapter(Adapter):
         out = list(command)
         index = next(i for i, a in enumerate(out) if a in ("exec", "e"))
         quoted = json.dumps(hook)
-        override = f'hooks.PreToolUse=[{{matcher="*", hooks=[{{type="command", command={quoted}, timeout=60}}]}}]'
+        timeout = 600 if interactive else 60
+        override = (
+            f'hooks.PreToolUse=[{{matcher="*", hooks=[{{type="command", command={quoted}, timeout={timeout}}}]}}]'
+        )
         extra = ["-c", override]
         if "--dangerously-bypass-hook-trust" not in out:
             extra.append("--dangerously-bypass-hook-trust")

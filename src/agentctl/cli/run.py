@@ -69,6 +69,7 @@ def run(args: RunArgs) -> int:
         policy_dirs=list(args.policies),
         grace=args.grace,
         gate=args.gate,
+        interactive=sys.stdin.isatty() and sys.stderr.isatty(),
     )
     interactive = sys.stderr.isatty() and not args.quiet and "NO_COLOR" not in os.environ
     view = LiveView(limits) if interactive else PlainView(limits, quiet=args.quiet)

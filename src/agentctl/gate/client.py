@@ -41,7 +41,7 @@ def ask(path: str, agent: str, payload: bytes) -> bytes:
 
     conn = _socket.socket(_socket.AF_UNIX, _socket.SOCK_STREAM)
     try:
-        conn.settimeout(TIMEOUT)
+        conn.settimeout(float(os.environ.get("AGENTCTL_GATE_TIMEOUT") or TIMEOUT))
         conn.connect(path)
         conn.sendall(PROTOCOL + b" " + agent.encode() + b"\n" + payload)
         conn.shutdown(_socket.SHUT_WR)

@@ -31,6 +31,17 @@ class Decision:
     reason: str
     findings: list[Finding] = field(default_factory=list)
     tool: ToolCall | None = None
+    approver: str | None = None
+
+    @property
+    def needs_approval_only(self) -> bool:
+        """Denied only because a human must approve (no ``deny`` rule fired)."""
+        actions = {f.action for f in self.findings if f.active}
+        return self.decision == "deny" and Action.REQUIRE_APPROVAL in actions and Action.DENY not in actions
+
+    def approved_by(self, approver: str) -> Decision:
+        rules = ", ".join(sorted({f.rule_id for f in self.findings if f.action is Action.REQUIRE_APPROVAL}))
+        return Decision("allow", f"approved at the terminal by {approver}: {rules}", self.findings, self.tool, approver)
 
     def event(self) -> dict[str, Any]:
         """The line the gate server reports to ``agentctl run`` for the record."""
@@ -42,6 +53,7 @@ class Decision:
             "tool_id": self.tool.tool_id if self.tool else None,
             "tool_input": self.tool.input if self.tool else None,
             "paths": self.tool.paths if self.tool else [],
+            "approver": self.approver,
             "findings": [
                 {"rule_id": f.rule_id, "action": f.action.value, "severity": f.severity.value, "message": f.message}
                 for f in self.findings

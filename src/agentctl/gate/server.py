@@ -15,6 +15,7 @@ import threading
 import time
 from pathlib import Path
 
+from agentctl import identity
 from agentctl.gate import client
 from agentctl.gate.decide import Decision, Gatekeeper, hook_output, load_book
 from agentctl.redact import Redactor
@@ -22,8 +23,52 @@ from agentctl.redact import Redactor
 MAX_REQUEST = 16 * 1024 * 1024
 
 
-def serve(socket_path: Path, root: Path, policy_dirs: list[Path], builtin: bool, run_id: str | None) -> int:
+PROMPT_TIMEOUT = 300.0
+"""Seconds a person has to answer an approval prompt; silence denies."""
+
+
+class _Terminal:
+    """The person at agentctl's terminal, asked before a require_approval call runs."""
+
+    def __init__(self) -> None:
+        self.lock = threading.Lock()
+        # A terminal is not seekable, so reading and writing get separate unbuffered handles.
+        self.reader = os.open("/dev/tty", os.O_RDONLY)
+        self.tty = open("/dev/tty", "w", encoding="utf-8", errors="replace")  # noqa: SIM115 - lives with the server
+
+    def ask(self, decision: Decision) -> bool:
+        import select
+
+        lines = [f"[{f.rule_id}] {f.message}" for f in decision.findings if f.action.value == "require_approval"]
+        tool = decision.tool.name if decision.tool else "tool"
+        paths = ", ".join(decision.tool.paths) if decision.tool and decision.tool.paths else ""
+        with self.lock:
+            self.tty.write(f"\n\a⏸  agentctl: the agent's {tool} {paths} needs approval:\n")
+            for line in lines:
+                self.tty.write(f"     {line}\n")
+            self.tty.write(f"   Allow this call? [y/N] ({PROMPT_TIMEOUT:.0f}s) ")
+            self.tty.flush()
+            ready, _, _ = select.select([self.reader], [], [], PROMPT_TIMEOUT)
+            answer = os.read(self.reader, 1024).decode(errors="replace").strip().lower() if ready else ""
+            self.tty.write("   → allowed\n" if answer in ("y", "yes") else "   → denied\n")
+            self.tty.flush()
+        return answer in ("y", "yes")
+
+
+def serve(
+    socket_path: Path, root: Path, policy_dirs: list[Path], builtin: bool, run_id: str | None, interactive: bool = False
+) -> int:
     keeper = Gatekeeper(root, load_book(root, policy_dirs, builtin), run_id)
+    terminal: _Terminal | None = None
+    if interactive:
+        import signal
+
+        signal.signal(signal.SIGINT, signal.SIG_IGN)  # Ctrl-C is agentctl's to handle; it stops us
+        try:
+            terminal = _Terminal()
+        except OSError:
+            terminal = None
+    approver = identity.current(root) if terminal is not None else ""
     redactor = Redactor()
     lock = threading.Lock()
 
@@ -45,6 +90,8 @@ def serve(socket_path: Path, root: Path, policy_dirs: list[Path], builtin: bool,
             else:
                 try:
                     decision = keeper.decide_raw(raw.decode("utf-8", errors="replace"), parts[1].decode())
+                    if terminal is not None and decision.needs_approval_only and terminal.ask(decision):
+                        decision = decision.approved_by(approver)
                 except Exception as exc:  # fail closed, never crash the server
                     reason = f"agentctl gate error ({type(exc).__name__}: {exc}); denying this tool call"
                     decision = Decision("deny", reason)

@@ -37,6 +37,7 @@ class RunOptions:
     policy_dirs: list[Path] = field(default_factory=list)
     grace: float = 5.0
     gate: bool = True
+    interactive: bool = False
 
 
 @dataclass
@@ -92,6 +93,7 @@ def execute(options: RunOptions, view: View) -> RunOutcome:
             env=dict(os.environ),
             grace=options.grace,
             gate=options.gate,
+            interactive=options.interactive,
             policy_dirs=options.policy_dirs or _default_policy_dirs(repo_root or options.cwd),
         )
         result = Supervisor(request).run()
@@ -118,7 +120,8 @@ def execute(options: RunOptions, view: View) -> RunOutcome:
         if repo_root is not None:
             changed, end_commit = _changes(repo_root, base_commit)
             store.update_run(result.record.id, changed_paths=changed, end_commit=end_commit)
-        code = exit_code(result, check, options.fail_on)
+        approved = any(a["decision"] == "approve" for a in store.approvals(result.record.id))
+        code = exit_code(result, check, options.fail_on, approved)
         store.update_run(result.record.id, exit_code=code)
         from agentctl.pipeline.export import auto_export
 
@@ -168,7 +171,8 @@ def _post_run_check(options: RunOptions, repo_root: Path, base_commit: str | Non
     return run_check(check_options)
 
 
-def exit_code(result: RunResult, check: CheckResult | None, fail_on: str) -> int:
+def exit_code(result: RunResult, check: CheckResult | None, fail_on: str, approved: bool = False) -> int:
+    """PRODUCT.md's exit codes; ``approved``: a person approved this run's calls at the gate."""
     status = RunStatus(result.record.status)
     if status is RunStatus.INTERRUPTED:
         return ExitCode.INTERRUPTED
@@ -182,6 +186,6 @@ def exit_code(result: RunResult, check: CheckResult | None, fail_on: str) -> int
         verdict = check.verdict(_severity(fail_on)).value
         if verdict == "blocked":
             return ExitCode.BLOCKED
-        if verdict == "approval_required":
+        if verdict == "approval_required" and not approved:
             return ExitCode.APPROVAL_REQUIRED
     return ExitCode.PASSED

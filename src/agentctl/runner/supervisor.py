@@ -70,6 +70,8 @@ class RunRequest:
     redactor: Redactor = field(default_factory=Redactor)
     gate: bool = True
     policy_dirs: list[Path] = field(default_factory=list)
+    interactive: bool = False
+    """A person is at the terminal: require_approval calls are asked, not denied."""
 
 
 @dataclass
@@ -146,8 +148,10 @@ class Supervisor:
         env["TRACEPARENT"] = self.trace.traceparent  # the agent's own telemetry joins the run's trace
         gate = _GateServer.start(req, self.run_id) if req.gate else None
         if gate is not None:
-            command = req.adapter.gate(command, gate.hook_command(req.adapter.name), gate.workdir)
+            command = req.adapter.gate(command, gate.hook_command(req.adapter.name), gate.workdir, req.interactive)
             env["AGENTCTL_GATE_SOCKET"] = str(gate.socket)
+            if req.interactive:
+                env["AGENTCTL_GATE_TIMEOUT"] = "330"  # a person may take a while to answer
         try:
             return self._run(command, env, gate)
         finally:
@@ -284,9 +288,16 @@ class Supervisor:
                 tool_input=record.get("tool_input"),
                 text=record.get("reason"),
                 ok=decision == "allow",
-                data={"decision": decision, "findings": record.get("findings", []), "paths": record.get("paths", [])},
+                data={
+                    "decision": decision,
+                    "findings": record.get("findings", []),
+                    "paths": record.get("paths", []),
+                    "approver": record.get("approver"),
+                },
             )
         )
+        if record.get("approver"):
+            self.request.store.add_approval(self.run_id, str(record["approver"]), "approve", str(record.get("reason")))
 
     def _stderr(self, line: str) -> None:
         text = self.request.redactor.text(line.rstrip("\n"))
@@ -366,6 +377,8 @@ class _GateServer:
         os.chmod(workdir, 0o700)
         command = [sys.executable, "-m", "agentctl", "gate", "serve", "--socket", str(workdir / "gate.sock")]
         command += ["--root", str(req.repo_root or req.cwd), "--run-id", run_id]
+        if req.interactive:
+            command.append("--interactive")
         for directory in req.policy_dirs:
             command += ["--policies", str(directory)]
         process = subprocess.Popen(
@@ -373,7 +386,8 @@ class _GateServer:
             stdin=subprocess.DEVNULL,
             stdout=subprocess.PIPE,
             stderr=subprocess.PIPE,
-            start_new_session=True,
+            # interactive: stay in agentctl's session so /dev/tty is the person's terminal
+            start_new_session=not req.interactive,
             preexec_fn=_die_with_parent,
         )
         assert process.stdout is not None
