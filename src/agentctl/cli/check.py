@@ -64,7 +64,8 @@ def parse_severity(value: str) -> Severity:
 
 
 def check(args: CheckArgs) -> int:
-    from agentctl.pipeline.check import CheckOptions, default_policy_dirs, run_check
+    from agentctl.pipeline.check import CheckOptions, run_check
+    from agentctl.policy import default_dirs
     from agentctl.sources.loader import default_cache_dir
 
     outputs = parse_formats(args.formats)
@@ -81,7 +82,7 @@ def check(args: CheckArgs) -> int:
         diff=args.diff,
         staged=args.staged,
         include_all=args.include_all,
-        policy_dirs=list(args.policies) if args.policies else default_policy_dirs(cwd),
+        policy_dirs=list(args.policies) if args.policies else default_dirs(cwd),
         builtin=args.builtin,
         cache_dir=default_cache_dir() if args.cache else None,
         cwd=cwd,
@@ -143,17 +144,16 @@ def summary(result: CheckResult, context: ReportContext) -> str:
 
 
 def list_rules(policies: list[Path] | None, builtin: bool, fmt: str) -> int:
-    from agentctl.pipeline.check import CheckOptions, default_policy_dirs
+    from agentctl.pipeline.check import CheckOptions
     from agentctl.pipeline.check import list_rules as collect
+    from agentctl.policy import default_dirs
     from agentctl.reports import rules as render
 
     renderers = {"table": render.table, "json": render.as_json, "markdown": render.markdown}
     if fmt not in renderers:
         raise UsageError(f"unknown format '{fmt}' for rules", "choose one of: table, json, markdown")
     cwd = Path.cwd()
-    options = CheckOptions(
-        policy_dirs=list(policies) if policies else default_policy_dirs(cwd), builtin=builtin, cwd=cwd
-    )
+    options = CheckOptions(policy_dirs=list(policies) if policies else default_dirs(cwd), builtin=builtin, cwd=cwd)
     infos = collect(options)
     sys.stdout.write(renderers[fmt](list(infos)))
     return int(ExitCode.PASSED)

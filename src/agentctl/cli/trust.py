@@ -65,14 +65,12 @@ def decide(agent: str, paths: list[str]) -> int:
 def verify(statement: Path, key: Path, commit: str | None) -> int:
     from agentctl.attest.intoto import AttestError
     from agentctl.attest.intoto import verify as verify_statement
-    from agentctl.pipeline.trust import head, repo_root
+    from agentctl.sources import gitcli
 
     expected = commit
     if expected is None:
-        try:
-            expected = head(repo_root(Path.cwd()))
-        except Exception:
-            expected = None
+        root = gitcli.toplevel(Path.cwd())
+        expected = gitcli.head(root) if root is not None else None
     try:
         stmt = verify_statement(statement.read_text(encoding="utf-8"), key, expected)
     except OSError as exc:

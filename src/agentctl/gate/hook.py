@@ -22,10 +22,10 @@ def _judge_locally(agent: str, raw: str) -> bytes:
     from pathlib import Path
 
     from agentctl.gate.decide import Gatekeeper, hook_output, load_book
+    from agentctl.policy import default_dirs
 
     root = Path(os.environ.get("CLAUDE_PROJECT_DIR") or os.getcwd())
-    policies = [root / "policies"] if (root / "policies").is_dir() else []
-    return hook_output(Gatekeeper(root, load_book(root, policies)).decide_raw(raw, agent))
+    return hook_output(Gatekeeper(root, load_book(root, default_dirs(root))).decide_raw(raw, agent))
 
 
 def main(argv: list[str]) -> int:

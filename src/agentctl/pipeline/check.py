@@ -38,11 +38,6 @@ class CheckOptions:
     cwd: Path = field(default_factory=Path.cwd)
 
 
-def default_policy_dirs(cwd: Path) -> list[Path]:
-    candidate = cwd / "policies"
-    return [candidate] if candidate.is_dir() else []
-
-
 def run_check(options: CheckOptions) -> CheckResult:
     if options.diff is not None or options.staged:
         return _diff_check(options)

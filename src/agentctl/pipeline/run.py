@@ -8,16 +8,17 @@ the run record and of the exit code.
 from __future__ import annotations
 
 import os
-import subprocess
 from dataclasses import dataclass, field
 from pathlib import Path
 from typing import TYPE_CHECKING, Any
 
 from agentctl.exitcodes import ExitCode
 from agentctl.model.run import RunStatus
+from agentctl.policy import default_dirs
 from agentctl.runner.limits import Limits
 from agentctl.runner.pricing import PriceTable
 from agentctl.runner.supervisor import RunRequest, RunResult, Supervisor, View
+from agentctl.sources import gitcli
 from agentctl.store.sqlite import RunRecord, Store, default_path
 
 if TYPE_CHECKING:  # the check's model (pydantic) is imported only once the agent has finished
@@ -49,14 +50,8 @@ class RunOutcome:
 
 def git_state(cwd: Path) -> tuple[Path | None, str | None]:
     """Repository root and HEAD commit (``None`` outside git or before the first commit)."""
-    try:
-        root = subprocess.run(
-            ["git", "rev-parse", "--show-toplevel"], cwd=cwd, capture_output=True, text=True, check=True
-        ).stdout.strip()
-    except (OSError, subprocess.CalledProcessError):
-        return None, None
-    head = subprocess.run(["git", "rev-parse", "--verify", "-q", "HEAD"], cwd=cwd, capture_output=True, text=True)
-    return Path(root), (head.stdout.strip() or None) if head.returncode == 0 else None
+    root = gitcli.toplevel(cwd)
+    return (root, gitcli.head(root)) if root is not None else (None, None)
 
 
 def open_store(cwd: Path) -> Store:
@@ -94,7 +89,7 @@ def execute(options: RunOptions, view: View) -> RunOutcome:
             grace=options.grace,
             gate=options.gate,
             interactive=options.interactive,
-            policy_dirs=options.policy_dirs or _default_policy_dirs(repo_root or options.cwd),
+            policy_dirs=options.policy_dirs or default_dirs(repo_root or options.cwd),
         )
         result = Supervisor(request).run()
         check = None
@@ -133,11 +128,6 @@ def execute(options: RunOptions, view: View) -> RunOutcome:
         store.close()
 
 
-def _default_policy_dirs(root: Path) -> list[Path]:
-    candidate = root / "policies"
-    return [candidate] if candidate.is_dir() else []
-
-
 def _severity(name: str) -> Any:
     from agentctl.model.common import Severity
 
@@ -146,21 +136,19 @@ def _severity(name: str) -> Any:
 
 def _changes(repo_root: Path, base_commit: str | None) -> tuple[list[str], str | None]:
     """Files the run changed (committed, staged, working tree, untracked) and HEAD at its end."""
-    _, end_commit = git_state(repo_root)
-    base = base_commit or "4b825dc642cb6eb9a060e54bf8d69288fbee4904"
-    listed = subprocess.run(["git", "diff", "--name-only", "-z", base], cwd=repo_root, capture_output=True, text=True)
-    untracked = subprocess.run(
-        ["git", "ls-files", "-z", "--others", "--exclude-standard"], cwd=repo_root, capture_output=True, text=True
-    )
-    paths = {p for p in (listed.stdout + "\0" + untracked.stdout).split("\0") if p and not p.startswith(".agentctl/")}
-    return sorted(paths), end_commit
+    from agentctl.sources.gitrepo import GitRepo, Side
+
+    repo = GitRepo(repo_root)
+    base = repo.commit(base_commit) if base_commit else repo.head_or_empty()
+    changed = repo.changed_paths(base, Side("worktree", label="working tree"))
+    return [p for p in changed if not p.startswith(".agentctl/")], gitcli.head(repo_root)
 
 
 def _post_run_check(options: RunOptions, repo_root: Path, base_commit: str | None) -> CheckResult:
     from agentctl.pipeline.check import CheckOptions, run_check
     from agentctl.sources.loader import default_cache_dir
 
-    policy_dirs = options.policy_dirs or _default_policy_dirs(repo_root)
+    policy_dirs = options.policy_dirs or default_dirs(repo_root)
     check_options = CheckOptions(
         paths=[] if base_commit else [repo_root],
         diff=base_commit,

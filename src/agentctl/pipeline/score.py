@@ -12,9 +12,10 @@ import yaml
 
 from agentctl import config as config_module
 from agentctl.attest import intoto
-from agentctl.pipeline.trust import head, repo_root
+from agentctl.pipeline.trust import repo_root
 from agentctl.score import dora, probes
 from agentctl.score.probes import Evidence, Outcome
+from agentctl.sources import gitcli
 from agentctl.store.sqlite import Store, default_path
 from agentctl.trust.evidence import evaluate
 
@@ -73,7 +74,7 @@ def collect(cwd: Path, tag_pattern: str, window_days: int, failure_days: int) ->
     root = repo_root(cwd)
     listed = subprocess.run(["git", "ls-files", "-z"], cwd=root, capture_output=True, text=True).stdout
     files = sorted(p for p in listed.split("\0") if p)
-    history = dora.commits(root) if head(root) else []
+    history = gitcli.commits(root) if gitcli.head(root) else []
     ci_files = {}
     for path in files:
         if path.startswith(CI_GLOBS) and (path.endswith((".yml", ".yaml", ".sh")) or path.startswith((".ci/", "ci/"))):
@@ -97,7 +98,7 @@ def collect(cwd: Path, tag_pattern: str, window_days: int, failure_days: int) ->
         root=root,
         commit_count=len(history),
         files=files,
-        agent_commits=sum(c.agent for c in history),
+        agent_commits=sum(map(dora.agent_authored, history)),
         runs=runs,
         approvals=approvals,
         trust_defined="trust:" in config_text,
@@ -147,7 +148,7 @@ def score(cwd: Path, tag_pattern: str = "v*", window_days: int = 90, failure_day
     if level < 5:
         blocking = [r for r in results if r["level"] <= level + 1 and r["outcome"] in ("FAIL", "UNKNOWN")]
         next_level = {"level": level + 1, "name": LEVEL_NAMES[level + 1], "blocked_by": [r["id"] for r in blocking]}
-    return ScoreReport(evidence.root, head(evidence.root), level, results, next_level, evidence.dora, inputs)
+    return ScoreReport(evidence.root, gitcli.head(evidence.root), level, results, next_level, evidence.dora, inputs)
 
 
 def attest(report: ScoreReport, key: Path | None) -> tuple[str, bool]:

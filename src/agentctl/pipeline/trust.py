@@ -3,7 +3,6 @@
 from __future__ import annotations
 
 import json
-import subprocess
 from dataclasses import dataclass
 from pathlib import Path
 from typing import Any
@@ -12,6 +11,7 @@ from agentctl import config as config_module
 from agentctl import identity
 from agentctl.attest import intoto
 from agentctl.errors import AgentctlError
+from agentctl.sources import gitcli
 from agentctl.store.sqlite import Store, default_path
 from agentctl.trust.evidence import ScopeTrust, evaluate, in_scope
 
@@ -30,17 +30,12 @@ class TrustReport:
 
 
 def repo_root(cwd: Path) -> Path:
-    proc = subprocess.run(["git", "rev-parse", "--show-toplevel"], cwd=cwd, capture_output=True, text=True)
-    if proc.returncode != 0:
+    root = gitcli.toplevel(cwd)
+    if root is None:
         raise AgentctlError(
-            f"{cwd} is not inside a git repository", "run agentctl trust in the repository the runs were made in"
+            f"{cwd} is not inside a git repository", "run agentctl in the repository the runs were made in"
         )
-    return Path(proc.stdout.strip())
-
-
-def head(root: Path) -> str | None:
-    proc = subprocess.run(["git", "rev-parse", "--verify", "-q", "HEAD"], cwd=root, capture_output=True, text=True)
-    return proc.stdout.strip() or None
+    return root
 
 
 def report(cwd: Path) -> TrustReport:
@@ -73,21 +68,16 @@ def report(cwd: Path) -> TrustReport:
             for run_id in used
         },
     }
-    return TrustReport(root, head(root), scopes, inputs)
+    return TrustReport(root, gitcli.head(root), scopes, inputs)
 
 
 def decide(cwd: Path, agent: str, paths: list[str]) -> tuple[str, ScopeTrust | None]:
     """The decision for an agent touching these paths: the first scope that holds them all."""
     trust = report(cwd)
     for scope in trust.scopes:
-        if scope.agent == agent and in_scope(paths, _scope(trust.root, scope.scope)):
+        if scope.agent == agent and in_scope(paths, scope.paths):
             return scope.decision, scope
     return "insufficient-data", None
-
-
-def _scope(root: Path, name: str) -> config_module.TrustScope:
-    config, _ = config_module.load(root)
-    return next(s for s in config.trust.scopes if s.name == name)
 
 
 def attest(trust: TrustReport, key: Path | None) -> tuple[str, bool]:

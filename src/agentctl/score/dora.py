@@ -22,20 +22,15 @@ from dataclasses import dataclass, field
 from pathlib import Path
 from typing import Any
 
+from agentctl.sources import gitcli
+from agentctl.sources.gitcli import Commit
+
 AGENT_TRAILER = re.compile(r"(?im)^co-authored-by:.*\b(claude|anthropic|codex|openai|copilot|cursor|agentctl)\b")
 FAILURE = re.compile(r"(?i)\b(revert|hotfix|rollback|roll back)\b")
-REVERTS = re.compile(r"This reverts commit ([0-9a-f]{7,40})")
 
 
-@dataclass
-class Commit:
-    sha: str
-    time: int
-    message: str
-
-    @property
-    def agent(self) -> bool:
-        return bool(AGENT_TRAILER.search(self.message))
+def agent_authored(commit: Commit) -> bool:
+    return bool(AGENT_TRAILER.search(commit.message))
 
 
 @dataclass
@@ -48,19 +43,7 @@ class Deployment:
 
     @property
     def agent(self) -> bool:
-        return bool(self.commits) and sum(c.agent for c in self.commits) * 2 > len(self.commits)
-
-
-def commits(root: Path, rev_range: str = "HEAD") -> list[Commit]:
-    out = subprocess.run(
-        ["git", "log", "--format=%H%x00%ct%x00%B%x01", rev_range], cwd=root, capture_output=True, text=True
-    ).stdout
-    found = []
-    for entry in out.split("\x01"):
-        parts = entry.strip().split("\x00")
-        if len(parts) == 3:
-            found.append(Commit(parts[0], int(parts[1]), parts[2]))
-    return found
+        return bool(self.commits) and sum(map(agent_authored, self.commits)) * 2 > len(self.commits)
 
 
 def deployments(root: Path, tag_pattern: str, failure_days: int, window_days: int) -> list[Deployment]:
@@ -97,9 +80,9 @@ def deployments(root: Path, tag_pattern: str, failure_days: int, window_days: in
     for name, sha, stamp in refs:
         # The first deployment is the baseline: what it shipped ("everything before") is unknowable.
         if previous is not None:
-            result.append(Deployment(name, stamp, commits(root, f"{previous}..{sha}")))
+            result.append(Deployment(name, stamp, gitcli.commits(root, f"{previous}..{sha}")))
         previous = sha
-    history = commits(root, "HEAD")
+    history = gitcli.commits(root)
     # The window ends at the newest commit or deployment (not "now": same repository, same result).
     end = max([c.time for c in history[:1]] + [d.time for d in result], default=0)
     result = [d for d in result if end - window_days * 86400 <= d.time <= end]
@@ -107,7 +90,7 @@ def deployments(root: Path, tag_pattern: str, failure_days: int, window_days: in
     for commit in history:
         if not FAILURE.search(commit.message):
             continue
-        reverted = [shipped_in[s] for s in _full_shas(root, REVERTS.findall(commit.message)) if s in shipped_in]
+        reverted = [shipped_in[s] for s in gitcli.reverted_by(root, commit) if s in shipped_in]
         earlier = [d for d in result if d.time <= commit.time]
         # A revert blames the deployment that shipped the reverted commit; a hotfix, the latest one before it.
         for deployment in reverted or earlier[-1:]:
@@ -117,17 +100,6 @@ def deployments(root: Path, tag_pattern: str, failure_days: int, window_days: in
         if deployment.failed and index + 1 < len(result):
             deployment.restored_after = (result[index + 1].time - deployment.time) / 3600
     return result
-
-
-def _full_shas(root: Path, shas: list[str]) -> list[str]:
-    out = []
-    for sha in shas:
-        proc = subprocess.run(
-            ["git", "rev-parse", "--verify", "-q", f"{sha}^{{commit}}"], cwd=root, capture_output=True, text=True
-        )
-        if proc.stdout.strip():
-            out.append(proc.stdout.strip())
-    return out
 
 
 def summary(deployed: list[Deployment], window_days: int) -> dict[str, Any]:

@@ -11,9 +11,9 @@ from typing import Any
 
 from agentctl.sources import files
 from agentctl.sources.files import FileProblem, ProblemKind, SourceFile
+from agentctl.sources.gitcli import EMPTY_TREE
 from agentctl.sources.interface import SourceError
 
-EMPTY_TREE = "4b825dc642cb6eb9a060e54bf8d69288fbee4904"
 _SYMLINK_MODE = 0o120000
 
 

@@ -11,7 +11,6 @@ enough evidence, ``insufficient-data`` otherwise.
 
 from __future__ import annotations
 
-import re
 import subprocess
 from dataclasses import dataclass, field
 from pathlib import Path
@@ -19,10 +18,9 @@ from typing import Any
 
 from agentctl.config import TrustConfig, TrustScope
 from agentctl.engine.cel import glob_match
+from agentctl.sources import gitcli
 from agentctl.store.sqlite import RunRecord
 from agentctl.trust.wilson import clean_runs_needed, lower_bound
-
-_REVERT = re.compile(r"This reverts commit ([0-9a-f]{7,40})")
 
 
 @dataclass
@@ -67,39 +65,18 @@ class ScopeTrust:
         }
 
 
-def in_scope(paths: list[str], scope: TrustScope) -> bool:
-    return bool(paths) and all(any(glob_match(p, g) for g in scope.paths) for p in paths)
+def in_scope(paths: list[str], globs: tuple[str, ...]) -> bool:
+    """Every path lies under one of the scope's globs (an empty change is in no scope)."""
+    return bool(paths) and all(any(glob_match(p, g) for g in globs) for p in paths)
 
 
-def reverted_commits(root: Path, config: TrustConfig) -> dict[str, float]:
+def reverted_commits(root: Path) -> dict[str, float]:
     """Commit sha (full) → time of the commit that reverted it."""
     try:
-        log = subprocess.run(
-            ["git", "log", "--all", "--format=%H%x00%ct%x00%B%x01"],
-            cwd=root,
-            capture_output=True,
-            text=True,
-            timeout=60,
-        ).stdout
-    except (OSError, subprocess.SubprocessError):
+        history = gitcli.commits(root, "--all")
+    except OSError:
         return {}
-    reverted: dict[str, float] = {}
-    for entry in log.split("\x01"):
-        parts = entry.strip().split("\x00")
-        if len(parts) < 3:
-            continue
-        for short in _REVERT.findall(parts[2]):
-            full = _resolve(root, short)
-            if full:
-                reverted[full] = float(parts[1])
-    return reverted
-
-
-def _resolve(root: Path, sha: str) -> str | None:
-    proc = subprocess.run(
-        ["git", "rev-parse", "--verify", "-q", f"{sha}^{{commit}}"], cwd=root, capture_output=True, text=True
-    )
-    return proc.stdout.strip() or None
+    return {sha: float(commit.time) for commit in history for sha in gitcli.reverted_by(root, commit)}
 
 
 def run_commits(root: Path, run: RunRecord) -> list[str]:
@@ -139,7 +116,7 @@ def judge_run(
 def evaluate(
     root: Path, runs: list[RunRecord], approvals: list[dict[str, Any]], config: TrustConfig
 ) -> list[ScopeTrust]:
-    reverted = reverted_commits(root, config)
+    reverted = reverted_commits(root)
     by_run: dict[str, list[dict[str, Any]]] = {}
     for approval in approvals:
         by_run.setdefault(approval["run_id"], []).append(approval)
@@ -148,7 +125,7 @@ def evaluate(
     results = []
     for agent in agents:
         for scope in config.scopes:
-            members = [r for r in finished if r.agent == agent and in_scope(r.changed_paths, scope)]
+            members = [r for r in finished if r.agent == agent and in_scope(r.changed_paths, scope.paths)]
             outcomes = [
                 judge_run(r, by_run.get(r.id, []), reverted, run_commits(root, r), config.revert_window_days)
                 for r in members
