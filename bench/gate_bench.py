@@ -59,7 +59,7 @@ def hook_command() -> list[str]:
 
     from agentctl.runner.supervisor import _GateServer
 
-    return shlex.split(_GateServer.hook_command(None, "claude"))  # type: ignore[arg-type]
+    return shlex.split(_GateServer.hook_command("claude"))
 
 
 def measure(env: dict[str, str], bodies: list[str], calls: int, root: Path, naive: bool) -> tuple[list[float], int]:

@@ -402,7 +402,8 @@ class _GateServer:
             )
         return cls(process, workdir)
 
-    def hook_command(self, agent: str) -> str:
+    @staticmethod
+    def hook_command(agent: str) -> str:
         """``python -S gate/client.py``: no site, no agentctl import; a few milliseconds per call."""
         from agentctl.gate import client
 
