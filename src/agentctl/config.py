@@ -1,6 +1,6 @@
 """``agentctl.yaml`` at the repository root: settings shared by the team.
 
-Only the ``trust`` section exists so far; validation is strict (exit 2 with
+Sections: ``trust`` and ``protect``; validation is strict (exit 2 with
 file, line and field).
 """
 
@@ -33,10 +33,22 @@ class TrustConfig(BaseModel):
     scopes: tuple[TrustScope, ...] = (TrustScope(name="repository", paths=("**",)),)
 
 
+class ProtectConfig(BaseModel):
+    """Paths added to the protected set (see ``agentctl.protect``); the built-in set cannot be reduced."""
+
+    model_config = ConfigDict(extra="forbid", frozen=True)
+
+    paths: tuple[str, ...] = ()
+    """Read-only for the agent (repository-relative, absolute or ``~/``)."""
+    hidden: tuple[str, ...] = ()
+    """Not visible to the agent at all."""
+
+
 class Config(BaseModel):
     model_config = ConfigDict(extra="forbid", frozen=True)
 
     trust: TrustConfig = TrustConfig()
+    protect: ProtectConfig = ProtectConfig()
 
 
 class ConfigError(AgentctlError):
