@@ -16,6 +16,8 @@ def show(fmt: str, key: Path | None) -> int:
     if fmt not in ("table", "json", "markdown", "intoto"):
         raise UsageError(f"unknown format '{fmt}'", "choose table, json, markdown or intoto")
     trust = report(Path.cwd())
+    for note in trust.notes():
+        sys.stderr.write(f"agentctl: {note}\n")
     if fmt == "json":
         sys.stdout.write(json.dumps({"schema": "agentctl/trust", **trust.predicate()}, indent=2) + "\n")
     elif fmt == "intoto":
@@ -53,7 +55,9 @@ def show(fmt: str, key: Path | None) -> int:
 def decide(agent: str, paths: list[str]) -> int:
     from agentctl.pipeline.trust import decide as decide_paths
 
-    decision, scope = decide_paths(Path.cwd(), agent, paths)
+    decision, scope, notes = decide_paths(Path.cwd(), agent, paths)
+    for note in notes:
+        sys.stderr.write(f"agentctl: {note}\n")
     detail = (
         f" in scope {scope.scope} ({scope.successes}/{scope.n}, lower bound {scope.lower_bound:.3f})" if scope else ""
     )

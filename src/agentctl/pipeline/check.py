@@ -12,6 +12,7 @@ import os
 from dataclasses import dataclass, field
 from pathlib import Path
 
+from agentctl.config import CONFIG_NAME
 from agentctl.engine import pairing
 from agentctl.engine.catalog import ENGINE_RULES, engine_finding
 from agentctl.engine.evaluate import Evaluator, location_of
@@ -192,7 +193,7 @@ def _policy_changes(root: Path, changed: list[str], directories: list[Path]) -> 
         absolute = Path(os.path.abspath(directory))
         if absolute.is_relative_to(root):
             prefixes.append(absolute.relative_to(root).as_posix().rstrip("/") + "/")
-    return [
+    policy = [
         engine_finding(
             "policy-file-changed",
             f"{path} is changed by this change; the check used the version from BASE",
@@ -201,6 +202,17 @@ def _policy_changes(root: Path, changed: list[str], directories: list[Path]) -> 
         for path in changed
         if any(path.startswith(prefix) for prefix in prefixes)
     ]
+    config = [
+        engine_finding(
+            "config-file-changed",
+            f"{path} is changed by this change (trust and protection settings); "
+            "agentctl trust keeps using the committed version until it is reviewed and merged",
+            location_of(path),
+        )
+        for path in changed
+        if path == CONFIG_NAME
+    ]
+    return policy + config
 
 
 def _issue_findings(parsed: list[ParsedFile]) -> list[Finding]:

@@ -35,7 +35,8 @@ from agentctl.model.run import AgentEvent, EventKind, RunStatus
 from agentctl.redact import Redactor
 from agentctl.runner.limits import Limits, Tracker, Trip
 from agentctl.runner.pricing import PriceTable
-from agentctl.store.sqlite import EventWriter, RunRecord, Store
+from agentctl.store.sqlite import RunRecord, Store
+from agentctl.store.writer import EventWriter
 
 FLUSH_SECONDS = 0.5
 """Run totals are written at most this often (every event is written at once)."""
@@ -152,6 +153,7 @@ class Supervisor:
             env["AGENTCTL_GATE_SOCKET"] = str(gate.socket)
             if req.interactive:
                 env["AGENTCTL_GATE_TIMEOUT"] = "330"  # a person may take a while to answer
+        env["AGENTCTL_RUN_ID"] = self.run_id  # inside a run: agentctl approve refuses
         try:
             return self._run(command, env, gate)
         finally:
@@ -297,7 +299,12 @@ class Supervisor:
             )
         )
         if record.get("approver"):
-            self.request.store.add_approval(self.run_id, str(record["approver"]), "approve", str(record.get("reason")))
+            from agentctl.trust.approvals import gate_binding
+
+            target, covers = gate_binding(record)  # this tool call, these rules on these paths: nothing else
+            self.request.store.add_approval(
+                self.run_id, str(record["approver"]), "approve", str(record.get("reason")), target=target, covers=covers
+            )
 
     def _stderr(self, line: str) -> None:
         text = self.request.redactor.text(line.rstrip("\n"))
