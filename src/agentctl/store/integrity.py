@@ -199,8 +199,12 @@ def verify_run(
     running = fields.get("status") == "running"
     rows = list(events)
     seal = fields.get("mac")
-    if not seal and not any(r.mac for r in rows) and not any(a.get("mac") for a in approvals):
-        return Integrity(LEGACY, ["written before records were sealed (no MAC)"])
+    if not seal and not any(r.mac for r in rows):
+        # Written before sealing: never clean evidence; approvals given since then are still checked.
+        legacy = Integrity(LEGACY, ["written before records were sealed (no MAC)"])
+        if sealer is not None:
+            legacy.approvals = _verify_approvals(sealer, run_id, approvals, legacy.problems)
+        return legacy
     if sealer is None:
         return Integrity(FAILED, [key_problem or "the store key is missing: nothing can be verified"])
     result = Integrity(VERIFIED)
