@@ -147,7 +147,7 @@ def test_deleted_gate_events_are_detected(repo: GitRepo, store: Store) -> None:
     sql(store.path, "DELETE FROM events WHERE run_id = 'r-del' AND kind = 'gate'")
     verdict = agentctl(repo, "runs", "verdict", "r-del")
     assert verdict.returncode == 1
-    assert "event 3 is missing (deleted)" in verdict.stdout and "event 6 is missing" in verdict.stdout
+    assert "events 3, 6 are missing (deleted)" in verdict.stdout and "does not match its seal" in verdict.stdout
     # the last events gone too: only the seal can tell, and it does
     record_run(store, "r-tail", events=9)
     sql(store.path, "DELETE FROM events WHERE run_id = 'r-tail' AND seq > 6")
@@ -164,7 +164,7 @@ def test_an_edited_or_reordered_event_is_detected(repo: GitRepo, store: Store) -
     shown = agentctl(repo, "runs", "show", "r-edit", "--json")
     record = json.loads(shown.stdout)["record"]
     assert record["state"] == "failed" and record["bad_events"] == [3]
-    assert "event 3 (gate) was changed or moved" in agentctl(repo, "runs", "show", "r-edit").stdout
+    assert "event 3 is changed or moved" in agentctl(repo, "runs", "show", "r-edit").stdout
 
     record_run(store, "r-swap")
     sql(
@@ -276,3 +276,26 @@ def test_records_from_before_sealing_are_unverified_legacy(repo: GitRepo) -> Non
     # a person can still accept an old run explicitly; the approval itself is sealed
     assert agentctl(repo, "approve", "r-old", "--reason", "reviewed by hand").returncode == 0
     assert agentctl(repo, "runs", "verdict", "r-old").returncode == 0
+
+
+def test_a_gate_approval_clears_only_what_that_tool_call_wrote(repo: GitRepo, store: Store) -> None:
+    """The person at the gate's prompt approved one Write of one file: a second file still waits."""
+    from agentctl.trust.approvals import gate_binding
+
+    other = {**GPU, "path": "envs/staging/main.tf", "address": "aws_instance.other"}
+    record_run(store, "r-gate", verdict="approval_required", findings=[GPU, other])
+    gate_line = {
+        "kind": "gate",
+        "decision": "allow",
+        "tool_name": "Write",
+        "tool_id": "toolu_01",
+        "tool_input": {"file_path": str(repo.root / "envs/dev/main.tf"), "content": "…"},
+        "paths": ["envs/dev/main.tf"],
+        "approver": "dev@example.com",
+        "findings": [{"rule_id": GPU["rule_id"], "action": "require_approval"}],
+    }
+    target, covers = gate_binding(gate_line)
+    store.add_approval("r-gate", "dev@example.com", "approve", "at the terminal", target=target, covers=covers)
+    assert target.startswith("tool:toolu_01:") and len(target) > len("tool:toolu_01:") + 16
+    waiting = agentctl(repo, "runs", "verdict", "r-gate")
+    assert waiting.returncode == 3 and "envs/staging/main.tf" in waiting.stdout and "envs/dev" not in waiting.stdout

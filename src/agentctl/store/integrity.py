@@ -208,10 +208,10 @@ def verify_run(
     if sealer is None:
         return Integrity(FAILED, [key_problem or "the store key is missing: nothing can be verified"])
     result = Integrity(VERIFIED)
+    result.approvals = _verify_approvals(sealer, run_id, approvals, result.problems)
     if not seal:
         result.problems.append("the run's seal is missing")
     result.bad_events = _verify_events(sealer, run_id, rows, result.problems)
-    result.approvals = _verify_approvals(sealer, run_id, approvals, result.problems)
     if seal:
         head = None if running else chain_head([r.mac for r in rows])
         expected = sealer.run(fields, head, chain_head([a.get("mac") for a in approvals]))
@@ -227,26 +227,38 @@ def verify_run(
 
 def _verify_events(sealer: Sealer, run_id: str, rows: list[EventRow], problems: list[str]) -> list[int]:
     bad: list[int] = []
+    missing: list[int] = []
+    changed: list[int] = []
+    unsigned: list[int] = []
     prev = ""
     expected_seq = 1
     for row in rows:
-        if row.seq != expected_seq:
-            if row.seq > expected_seq + 1:
-                problems.append(f"events {expected_seq} to {row.seq - 1} are missing (deleted)")
-            elif row.seq > expected_seq:
-                problems.append(f"event {expected_seq} is missing (deleted)")
-            else:
-                problems.append(f"event {row.seq} is out of order")
-            expected_seq = row.seq
+        after_gap = row.seq != expected_seq
+        if row.seq > expected_seq:
+            missing += range(expected_seq, row.seq)
+        elif row.seq < expected_seq:
+            changed.append(row.seq)
         if not row.mac:
-            problems.append(f"event {row.seq} ({row.kind}) has no MAC: not written by agentctl")
+            unsigned.append(row.seq)
             bad.append(row.seq)
         elif not hmac.compare_digest(sealer.event(run_id, row.seq, row.at, row.kind, row.payload, prev), row.mac):
-            problems.append(f"event {row.seq} ({row.kind}) was changed or moved (MAC mismatch)")
             bad.append(row.seq)
+            if not after_gap:  # right after a gap the chain cannot match: the gap is the finding
+                changed.append(row.seq)
         prev = row.mac or ""
-        expected_seq += 1
+        expected_seq = row.seq + 1
+    if missing:
+        problems.append(f"{_seqs('event', missing)} missing (deleted)")
+    if changed:
+        problems.append(f"{_seqs('event', changed)} changed or moved (MAC mismatch)")
+    if unsigned:
+        problems.append(f"{_seqs('event', unsigned)} without a MAC: not written by agentctl")
     return bad
+
+
+def _seqs(noun: str, numbers: list[int]) -> str:
+    shown = ", ".join(str(n) for n in numbers[:8]) + (f" and {len(numbers) - 8} more" if len(numbers) > 8 else "")
+    return f"{noun} {shown} is" if len(numbers) == 1 else f"{noun}s {shown} are"
 
 
 def _verify_approvals(
