@@ -8,7 +8,8 @@ import threading
 from pathlib import Path
 from typing import Any
 
-from agentctl.store.sqlite import Store, StoreError
+from agentctl.store.errors import StoreError
+from agentctl.store.sqlite import Store
 
 QUEUE_LIMIT = 2000
 
