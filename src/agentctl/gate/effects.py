@@ -134,7 +134,7 @@ def apply_shell(call: ToolCall, cwd: Path, root: Path) -> None:
             for absolute in _expand(raw, here):
                 shown = display(absolute, root)
                 call.written.append(shown)
-                if protected_hit(absolute, roots, cmd.name in _DELETERS):
+                if protected_hit(absolute, roots, cmd.name in _DELETERS and _unfiltered(cmd)):
                     call.protected.append(shown)
                 if not is_iac(shown, absolute) or not absolute.is_relative_to(root):
                     continue
@@ -158,6 +158,25 @@ def apply_shell(call: ToolCall, cwd: Path, root: Path) -> None:
         _unique(call.protected),
         _unique(call.blind_iac),
     )
+
+
+_PROTECTED_SAMPLES = [
+    *(p.rsplit("/", 1)[-1] for p in protect.REPO_PROTECTED),
+    *("tools.yaml", "policy.yml", "agentctl.db", "store.key", "settings.json", "settings.local.json"),
+    *("pre-commit", "config", "config.toml", "ci.yml", "hooks.json"),
+]
+
+
+def _unfiltered(cmd: Command) -> bool:
+    """A delete that could reach everything under its roots (``find -name '*.pyc' -delete`` cannot)."""
+    if cmd.name != "find":
+        return True
+    import fnmatch
+
+    names = [cmd.argv[i + 1] for i, a in enumerate(cmd.argv[:-1]) if a in ("-name", "-iname")]
+    if not names or any(a in ("-o", "-or", "!", "-not", "-path", "-regex") for a in cmd.argv):
+        return True
+    return any(fnmatch.fnmatch(sample, name) for sample in _PROTECTED_SAMPLES for name in names)
 
 
 def _norm(path: str) -> str:

@@ -242,7 +242,7 @@ def _script(cmd: Command, path: str, literal: bool, walker: Walker) -> None:
 
 
 def _shell(cmd: Command, args: list[str], walker: Walker) -> None:
-    c_mode, i = False, 0
+    c_mode, s_mode, i = False, False, 0
     literal = cmd.literal[1:]
     while i < len(args):
         arg = args[i]
@@ -254,15 +254,19 @@ def _shell(cmd: Command, args: list[str], walker: Walker) -> None:
             continue
         if arg[:1] in "-+" and len(arg) > 1:
             c_mode |= arg.startswith("-") and not arg.startswith("--") and "c" in arg[1:]
+            s_mode |= arg.startswith("-") and not arg.startswith("--") and "s" in arg[1:]
             i += 1
             continue
         break
-    if i < len(args):
+    if i < len(args) and (c_mode or not s_mode):
         if c_mode:
             _nested(cmd, args[i], literal[i], walker, f"{cmd.name} -c")
         else:
             cmd.reads.append(args[i])
             _script(cmd, args[i], literal[i], walker)
+        return
+    if cmd.reads and cmd.stdin is None:  # ``bash < script.sh``
+        _script(cmd, cmd.reads[0], True, walker)
         return
     _stdin_code(cmd, walker, lambda text: _nested(cmd, text, True, walker, f"{cmd.name} <stdin>"))
 
