@@ -17,6 +17,9 @@ Helper functions available in every condition and message:
 * ``port_in(spec, port)``: whether a port spec (``22``, ``"20-25"``, ``"*"`` or a
   list of them) covers ``port``.
 * ``lower(s)``, ``upper(s)``, ``split(s, sep)``: string helpers the runtime lacks.
+* ``args(argv)``, ``arg(argv, i)``, ``has_flag(argv, name)``, ``flag(argv, name)``:
+  a command's positional words and flags, read as the command reads them
+  (see :mod:`agentctl.engine.argv`).
 """
 
 from __future__ import annotations
@@ -27,6 +30,8 @@ import importlib.util
 import os
 import re
 from typing import Any
+
+from agentctl.engine import argv as _argv
 
 
 class CelError(Exception):
@@ -153,4 +158,5 @@ FUNCTIONS = {
     "lower": lambda text: str(text).lower(),
     "upper": lambda text: str(text).upper(),
     "split": lambda text, sep: str(text).split(str(sep)),
+    **_argv.FUNCTIONS,
 }

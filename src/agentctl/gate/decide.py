@@ -88,6 +88,7 @@ class Gatekeeper:
         self.root = root.resolve()
         self.run_id = run_id
         self.tool_rules = [r for r in book.rules if r.rule.target is Target.TOOL]
+        self.allow_tools = tuple(book.allow_tools)
         self.evaluator = Evaluator(book)
 
     def decide_raw(self, raw: str, agent: str) -> Decision:
@@ -99,7 +100,7 @@ class Gatekeeper:
 
     def decide(self, payload: Any, agent: str) -> Decision:
         try:
-            call = normalise(payload, agent, self.root)
+            call = normalise(payload, agent, self.root, self.allow_tools)
         except PayloadError as exc:
             return Decision("deny", f"agentctl gate: malformed hook payload ({exc}); denying this tool call")
         findings = self._tool_findings(call) + self._iac_findings(call)
