@@ -183,7 +183,7 @@ def test_malformed_hook_payload_is_denied_with_a_reason(harness: AgentHarness, p
         capture_output=True,
         text=True,
         timeout=60,
-        env={k: v for k, v in os.environ.items() if k != "AGENTCTL_GATE_SOCKET"},
+        env={**{k: v for k, v in os.environ.items() if k != "AGENTCTL_GATE_SOCKET"}, "AGENTCTL_GATE_SERVER": "off"},
     )
     assert proc.returncode == 0
     decision = json.loads(proc.stdout)["hookSpecificOutput"]
@@ -213,7 +213,7 @@ def test_standalone_gate_uses_the_repository_policies(harness: AgentHarness) -> 
     denied = json.dumps(
         {"tool_name": "Bash", "tool_input": {"command": "helm uninstall api"}, "cwd": str(harness.repo.root)}
     )
-    env = {k: v for k, v in os.environ.items() if k != "AGENTCTL_GATE_SOCKET"}
+    env = {**{k: v for k, v in os.environ.items() if k != "AGENTCTL_GATE_SOCKET"}, "AGENTCTL_GATE_SERVER": "off"}
     ok = subprocess.run(
         [agentctl_binary(), "gate"], input=allowed, cwd=harness.repo.root, capture_output=True, text=True, env=env
     )
