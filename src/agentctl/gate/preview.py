@@ -138,18 +138,72 @@ def _only(lines: list[str], keep: list[_Block]) -> str:
 def changed_blocks(path: str, before: str, after: str, memo: ParseMemo) -> tuple[ParsedFile, ParsedFile]:
     """Before/after parses holding (at least) every resource the edit can have changed."""
     if len(before) + len(after) >= SPLIT_MIN_BYTES and path.endswith(".tf"):
-        old_lines, new_lines = before.split("\n"), after.split("\n")
-        old_blocks, new_blocks = _blocks(old_lines), _blocks(new_lines)
-        if old_blocks is not None and new_blocks is not None:
-            old_left, new_left = Counter(b.text for b in old_blocks), Counter(b.text for b in new_blocks)
-            common = old_left & new_left
-            gone, added = _unmatched(old_blocks, common), _unmatched(new_blocks, common)
-            if all(b.kind in _SELF_CONTAINED for b in gone + added):
-                return (
-                    memo.parse(path, FileKind.TERRAFORM, _only(old_lines, gone)),
-                    memo.parse(path, FileKind.TERRAFORM, _only(new_lines, added)),
-                )
+        region = _changed_region(before, after)
+        if region is not None:
+            (old_start, old_end), (new_start, new_end) = region
+            offset = before.count("\n", 0, old_start)
+            old_lines = before[old_start:old_end].split("\n")
+            new_lines = after[new_start:new_end].split("\n")
+            old_blocks, new_blocks = _blocks(old_lines), _blocks(new_lines)
+            if old_blocks is not None and new_blocks is not None:
+                common = Counter(b.text for b in old_blocks) & Counter(b.text for b in new_blocks)
+                gone, added = _unmatched(old_blocks, common), _unmatched(new_blocks, common)
+                if all(b.kind in _SELF_CONTAINED for b in gone + added):
+                    pad = "\n" * offset
+                    old = memo.parse(path, FileKind.TERRAFORM, pad + _only(old_lines, gone))
+                    new = memo.parse(path, FileKind.TERRAFORM, pad + _only(new_lines, added))
+                    if not old.issues and not new.issues:
+                        return old, new
     return memo.parse(path, FileKind.TERRAFORM, before), memo.parse(path, FileKind.TERRAFORM, after)
+
+
+def _common_prefix(a: str, b: str, limit: int) -> int:
+    low, high = 0, limit
+    while low < high:
+        middle = (low + high + 1) // 2
+        if a[:middle] == b[:middle]:
+            low = middle
+        else:
+            high = middle - 1
+    return low
+
+
+def _common_suffix(a: str, b: str, limit: int) -> int:
+    low, high = 0, limit
+    while low < high:
+        middle = (low + high + 1) // 2
+        if a[len(a) - middle :] == b[len(b) - middle :]:
+            low = middle
+        else:
+            high = middle - 1
+    return low
+
+
+_CLOSE = "\n}\n"
+
+
+def _changed_region(before: str, after: str) -> tuple[tuple[int, int], tuple[int, int]] | None:
+    """The spans of whole top-level blocks around the text that differs (the rest is identical)."""
+    if "\r" in before or "\r" in after:
+        return None
+    shortest = min(len(before), len(after))
+    prefix = _common_prefix(before, after, shortest)
+    suffix = _common_suffix(before, after, shortest - prefix)
+    cut = before.rfind(_CLOSE, 0, prefix)
+    start = cut + len(_CLOSE) - 1 + 1 if cut >= 0 else 0  # just after the newline that ends a lone "}"
+    old_change_end = len(before) - suffix
+    close = before.find(_CLOSE, max(old_change_end - 1, start))
+    if close < 0:
+        return (start, len(before)), (start, len(after))
+    old_end = close + len(_CLOSE)
+    new_end = old_end + len(after) - len(before)
+    if (
+        new_end < start
+        or after[new_end - len(_CLOSE) : new_end] != _CLOSE
+        or old_end - len(_CLOSE) < old_change_end - 1
+    ):
+        return None
+    return (start, old_end), (start, new_end)
 
 
 def _unmatched(blocks: list[_Block], common: Counter[str]) -> list[_Block]:
