@@ -1,19 +1,26 @@
 """Benchmark the gate's decision latency as the agent sees it, in one run.
 
-    python bench/gate_bench.py [--calls 500] [--naive-calls 100]
+    python bench/gate_bench.py [--calls 500] [--naive-calls 50] [--big-calls 20] [--standalone-calls 200]
 
 For each call a hook process is started exactly as Claude Code / Codex start
 it, the PreToolUse payload is written to its stdin, and the clock stops when
 its decision has been read: process start to decision.
 
-* agentctl: ``python -m agentctl gate`` talking to the run's gate server
-  (policies compiled once).                 target: p95 <= 25 ms
-* naive: the same command without a server, so every call imports agentctl
-  and compiles the policies (what a hook that starts ``python -m agentctl``
-  per call does).                           target: agentctl p95 <= 1/10 of naive p95
-
-Payloads alternate a shell command and a Terraform write (which gets the IaC
-preview), half of them denied.
+* claude / codex: the command hook ``agentctl run`` wires in (``python -S
+  gate/client.py``) talking to the run's gate server; 500 calls of mixed shell
+  commands and IaC writes (Write/Edit for Claude, apply_patch and an
+  ``apply_patch`` heredoc through exec_command for Codex), half denied.
+                                                  target: p95 <= 20 ms each
+* 250 KB .tf: an edit of one block of a 250 KB Terraform file through the
+  same hook and server.                           target: p95 <= 150 ms
+* standalone: ``agentctl gate`` as wired into a user's own settings (no
+  ``agentctl run``): the per-repository server it starts on first use
+  (the first call is not counted).                target: p95 <= 100 ms
+* floor: starting ``python -S -c pass``, the least any command hook costs
+  on this machine right now (read the targets against it on a loaded machine).
+* naive (the peer): the same command without any server, so every call
+  imports agentctl, compiles the policies and judges in-process.
+                                                  target: claude p95 <= 1/10 of naive p95
 """
 
 from __future__ import annotations
@@ -21,6 +28,7 @@ from __future__ import annotations
 import argparse
 import json
 import os
+import shlex
 import statistics
 import subprocess
 import sys
@@ -31,21 +39,70 @@ from pathlib import Path
 
 import agentctl
 
-GPU_TF = 'resource "aws_instance" "t" {\n  instance_type = "p4d.24xlarge"\n}\n'
-CPU_TF = 'resource "aws_instance" "t" {\n  instance_type = "m6i.large"\n}\n'
+GPU = '  instance_type = "p4d.24xlarge"\n'
+CPU = '  instance_type = "m6i.large"\n'
 
 
-def payloads(root: Path) -> list[str]:
+def instance(name: str, body: str) -> str:
+    return f'resource "aws_instance" "{name}" {{\n  ami = "ami-1"\n{body}}}\n'
+
+
+def envelope(call: dict[str, object], root: Path, index: int) -> str:
+    return json.dumps(
+        {**call, "hook_event_name": "PreToolUse", "cwd": str(root), "session_id": "s", "tool_use_id": f"t{index}"}
+    )
+
+
+def patch_update(old: str, new: str) -> str:
+    return f"*** Begin Patch\n*** Update File: envs/dev/main.tf\n@@\n-{old.rstrip()}\n+{new.rstrip()}\n*** End Patch\n"
+
+
+def claude_payloads(root: Path) -> list[tuple[str, bool]]:
+    """(payload, should deny): shell commands and IaC writes, half denied."""
+    main = str(root / "envs/dev/main.tf")
     calls = [
-        {"tool_name": "Bash", "tool_input": {"command": "terraform plan -out tfplan"}},
-        {"tool_name": "Write", "tool_input": {"file_path": str(root / "envs/dev/main.tf"), "content": GPU_TF}},
-        {"tool_name": "Bash", "tool_input": {"command": "terraform destroy -auto-approve"}},
-        {"tool_name": "Write", "tool_input": {"file_path": str(root / "envs/dev/main.tf"), "content": CPU_TF}},
+        ({"tool_name": "Bash", "tool_input": {"command": "terraform plan -out tfplan"}}, False),
+        ({"tool_name": "Write", "tool_input": {"file_path": main, "content": instance("t", GPU)}}, True),
+        ({"tool_name": "Bash", "tool_input": {"command": "terraform destroy -auto-approve"}}, True),
+        (
+            {
+                "tool_name": "Edit",
+                "tool_input": {"file_path": main, "old_string": CPU, "new_string": CPU.replace("large", "xlarge")},
+            },
+            False,
+        ),
+        ({"tool_name": "Edit", "tool_input": {"file_path": main, "old_string": CPU, "new_string": GPU}}, True),
+        ({"tool_name": "Bash", "tool_input": {"command": "git status --short"}}, False),
     ]
-    return [
-        json.dumps({**c, "hook_event_name": "PreToolUse", "cwd": str(root), "session_id": "s", "tool_use_id": f"t{i}"})
-        for i, c in enumerate(calls)
+    return [(envelope(c, root, i), deny) for i, (c, deny) in enumerate(calls)]
+
+
+def codex_payloads(root: Path) -> list[tuple[str, bool]]:
+    heredoc = f"apply_patch <<'EOF'\n{patch_update(CPU, GPU)}EOF\n"
+    calls = [
+        ({"tool_name": "exec_command", "tool_input": {"cmd": "terraform plan -out tfplan"}}, False),
+        ({"tool_name": "apply_patch", "tool_input": {"command": patch_update(CPU, GPU)}}, True),
+        ({"tool_name": "exec_command", "tool_input": {"cmd": "helm uninstall api"}}, True),
+        (
+            {"tool_name": "apply_patch", "tool_input": {"command": patch_update(CPU, CPU.replace("large", "xlarge"))}},
+            False,
+        ),
+        ({"tool_name": "exec_command", "tool_input": {"cmd": heredoc}}, True),
+        ({"tool_name": "exec_command", "tool_input": {"cmd": "ls -la envs/dev"}}, False),
     ]
+    return [(envelope(c, root, i), deny) for i, (c, deny) in enumerate(calls)]
+
+
+def big_payloads(root: Path) -> list[tuple[str, bool]]:
+    """Edits of one block each of a ~250 KB file; alternately GPU (denied) and CPU."""
+    target = str(root / "envs/dev/big.tf")
+    out = []
+    for i in range(40):
+        old = f'resource "aws_instance" "web{i * 37}" {{\n  ami = "ami-1"\n{CPU}'
+        new = old.replace(CPU, GPU if i % 2 == 0 else CPU.replace("large", "2xlarge"))
+        call = {"tool_name": "Edit", "tool_input": {"file_path": target, "old_string": old, "new_string": new}}
+        out.append((envelope(call, root, i), i % 2 == 0))
+    return out
 
 
 def percentile(samples: list[float], q: float) -> float:
@@ -53,71 +110,134 @@ def percentile(samples: list[float], q: float) -> float:
     return ordered[min(len(ordered) - 1, round(q * (len(ordered) - 1)))]
 
 
-def hook_command() -> list[str]:
+def hook_command(agent: str) -> list[str]:
     """Exactly what agentctl run wires into the agent's settings."""
-    import shlex
-
     from agentctl.runner.supervisor import _GateServer
 
-    return shlex.split(_GateServer.hook_command("claude"))
+    return shlex.split(_GateServer.hook_command(agent))
 
 
-def measure(env: dict[str, str], bodies: list[str], calls: int, root: Path, naive: bool) -> tuple[list[float], int]:
-    samples, denied = [], 0
-    command = [sys.executable, "-m", "agentctl", "gate", "--agent", "claude"] if naive else hook_command()
+def measure(
+    command: list[str], env: dict[str, str], bodies: list[tuple[str, bool]], calls: int, root: Path
+) -> list[float]:
+    samples = []
     for i in range(calls):
+        body, should_deny = bodies[i % len(bodies)]
         start = time.perf_counter()
-        proc = subprocess.run(command, input=bodies[i % len(bodies)], capture_output=True, text=True, env=env, cwd=root)
+        proc = subprocess.run(command, input=body, capture_output=True, text=True, env=env, cwd=root)
         samples.append((time.perf_counter() - start) * 1000)
-        denied += '"deny"' in proc.stdout
-    return samples, denied
+        if ('"deny"' in proc.stdout) != should_deny:
+            sys.exit(f"unexpected decision for {body[:200]}…: {proc.stdout[:300]} {proc.stderr[:300]}")
+    return samples
+
+
+def setup(root: Path) -> None:
+    (root / "envs" / "dev").mkdir(parents=True)
+    subprocess.run(["git", "init", "-q"], cwd=root, check=True)
+    (root / "envs/dev/main.tf").write_text(instance("web", CPU))
+    blocks, size = [], 0
+    while size < 250_000:
+        text = instance(f"web{len(blocks)}", CPU + f'  tags = {{\n    Name = "web-{len(blocks)}"\n  }}\n') + "\n"
+        blocks.append(text)
+        size += len(text)
+    (root / "envs/dev/big.tf").write_text("".join(blocks))
+
+
+def start_server(tmp: Path, root: Path) -> subprocess.Popen[bytes]:
+    socket_path = tmp / "gate.sock"
+    server = subprocess.Popen(
+        [sys.executable, "-m", "agentctl", "gate", "serve", "--socket", str(socket_path), "--root", str(root)],
+        stdout=subprocess.PIPE,
+        stderr=subprocess.DEVNULL,
+    )
+    assert server.stdout is not None
+    if b'"ready"' not in server.stdout.readline():
+        sys.exit("gate server did not start")
+    threading.Thread(target=server.stdout.read, daemon=True).start()  # drain the decision log
+    return server
+
+
+def stop_standalone_servers(runtime: Path) -> None:
+    """Stop the per-repository server the standalone calls started (by pid, found by its socket directory)."""
+    import shutil
+    import signal
+
+    for entry in Path("/proc").iterdir():
+        try:
+            cmdline = (entry / "cmdline").read_bytes().replace(b"\0", b" ").decode(errors="replace")
+        except OSError:
+            continue
+        if entry.name.isdigit() and "gate serve --standalone" in cmdline and str(runtime) in cmdline:
+            os.kill(int(entry.name), signal.SIGTERM)
+    shutil.rmtree(runtime, ignore_errors=True)
+
+
+def row(name: str, samples: list[float], target: float | None) -> tuple[str, bool]:
+    p50, p95 = percentile(samples, 0.5), percentile(samples, 0.95)
+    ok = target is None or p95 <= target
+    goal = f"<= {target:.0f}" if target is not None else "peer"
+    verdict = "" if target is None else ("yes" if ok else "NO")
+    line = f"{name:<44}{len(samples):>6}{p50:>9.1f}{p95:>9.1f}{statistics.mean(samples):>9.1f}{goal:>10}{verdict:>5}"
+    return line, ok
 
 
 def main() -> int:
     parser = argparse.ArgumentParser(description=__doc__, formatter_class=argparse.RawDescriptionHelpFormatter)
     parser.add_argument("--calls", type=int, default=500)
-    parser.add_argument("--naive-calls", type=int, default=100)
+    parser.add_argument("--naive-calls", type=int, default=50)
+    parser.add_argument("--big-calls", type=int, default=20)
+    parser.add_argument("--standalone-calls", type=int, default=200)
     args = parser.parse_args()
     subprocess.run([sys.executable, "-m", "compileall", "-q", str(Path(agentctl.__file__).parent)], check=True)
 
-    with tempfile.TemporaryDirectory(prefix="agentctl-gate-bench-") as tmp:
-        root = Path(tmp) / "repo"
-        (root / "envs" / "dev").mkdir(parents=True)
-        subprocess.run(["git", "init", "-q"], cwd=root, check=True)
-        socket_path = Path(tmp) / "gate.sock"
-        server = subprocess.Popen(
-            [sys.executable, "-m", "agentctl", "gate", "serve", "--socket", str(socket_path), "--root", str(root)],
-            stdout=subprocess.PIPE,
-            stderr=subprocess.DEVNULL,
-        )
+    with tempfile.TemporaryDirectory(prefix="agentctl-gate-bench-") as tmp_name:
+        tmp = Path(tmp_name)
+        root = tmp / "repo"
+        setup(root)
+        base_env = {k: v for k, v in os.environ.items() if not k.startswith("AGENTCTL_GATE")}
+        server = start_server(tmp, root)
         try:
-            assert server.stdout is not None
-            if b'"ready"' not in server.stdout.readline():
-                sys.exit("gate server did not start")
-            # Drain the decision log the server writes (agentctl run reads it into the record).
-            threading.Thread(target=server.stdout.read, daemon=True).start()
-            bodies = payloads(root)
-            base_env = {k: v for k, v in os.environ.items() if k != "AGENTCTL_GATE_SOCKET"}
-            server_env = {**base_env, "AGENTCTL_GATE_SOCKET": str(socket_path)}
-            fast, fast_denied = measure(server_env, bodies, args.calls, root, naive=False)
-            naive, naive_denied = measure(base_env, bodies, args.naive_calls, root, naive=True)
+            server_env = {**base_env, "AGENTCTL_GATE_SOCKET": str(tmp / "gate.sock")}
+            claude = measure(hook_command("claude"), server_env, claude_payloads(root), args.calls, root)
+            codex = measure(hook_command("codex"), server_env, codex_payloads(root), args.calls, root)
+            big = measure(hook_command("claude"), server_env, big_payloads(root), args.big_calls, root)
         finally:
             server.terminate()
+        runtime = Path(tempfile.mkdtemp(prefix="agx-"))
+        standalone_env = {**base_env, "XDG_RUNTIME_DIR": str(runtime), "AGENTCTL_GATE_IDLE": "30"}
+        agentctl_bin = [str(Path(sys.executable).with_name("agentctl"))]
+        if not Path(agentctl_bin[0]).exists():
+            agentctl_bin = [sys.executable, "-m", "agentctl"]
+        standalone_cmd = [*agentctl_bin, "gate"]
+        measure(standalone_cmd, standalone_env, claude_payloads(root)[:1], 1, root)  # starts the server
+        time.sleep(3)
+        standalone = measure(standalone_cmd, standalone_env, claude_payloads(root), args.standalone_calls, root)
+        floor = []
+        for _ in range(100):
+            start = time.perf_counter()
+            subprocess.run([sys.executable, "-S", "-c", "pass"], check=True)
+            floor.append((time.perf_counter() - start) * 1000)
+        naive_env = {**base_env, "AGENTCTL_GATE_SERVER": "off"}
+        naive = measure(standalone_cmd, naive_env, claude_payloads(root), args.naive_calls, root)
+        stop_standalone_servers(runtime)
 
-    if fast_denied != args.calls // 2 or naive_denied != args.naive_calls // 2:
-        sys.exit(f"unexpected decisions: {fast_denied}/{args.calls} and {naive_denied}/{args.naive_calls} denied")
-    f50, f95, n50, n95 = percentile(fast, 0.5), percentile(fast, 0.95), percentile(naive, 0.5), percentile(naive, 0.95)
-    print(f"\n{'hook':<34}{'calls':>6}{'p50 ms':>9}{'p95 ms':>9}{'mean ms':>9}")
-    print(f"{'agentctl gate (per-run server)':<34}{args.calls:>6}{f50:>9.1f}{f95:>9.1f}{statistics.mean(fast):>9.1f}")
-    naive_mean = statistics.mean(naive)
-    print(f"{'naive (python -m agentctl, no server)':<34}{args.naive_calls:>6}{n50:>9.1f}{n95:>9.1f}{naive_mean:>9.1f}")
-    ratio = n95 / f95
-    ok_abs, ok_rel = f95 <= 25, f95 <= n95 / 10
-    print(
-        f"\np95 <= 25 ms: {'yes' if ok_abs else 'NO'} ({f95:.1f} ms); p95 ratio naive/agentctl = {ratio:.1f}x "
-        f"(target >= 10x): {'yes' if ok_rel else 'NO'}"
-    )
-    return 0 if ok_abs and ok_rel else 1
+    header = f"{'hook (process start to decision)':<44}{'calls':>6}{'p50 ms':>9}{'p95 ms':>9}{'mean ms':>9}"
+    print(f"\n{header}{'target':>10}{'ok':>5}")
+    results = [
+        row("claude: command hook -> per-run server", claude, 20),
+        row("codex: command hook -> per-run server", codex, 20),
+        row("250 KB .tf edit -> per-run server", big, 150),
+        row("standalone agentctl gate (repo server)", standalone, 100),
+        row("naive: agentctl gate, no server (peer)", naive, None),
+        row("floor: python -S -c pass (process start)", floor, None),
+    ]
+    for line, _ in results:
+        print(line)
+    print(f"load average while measuring: {' '.join(f'{x:.1f}' for x in os.getloadavg())} on {os.cpu_count()} CPUs")
+    ratio = percentile(naive, 0.95) / percentile(claude, 0.95)
+    ok_ratio = ratio >= 10
+    print(f"\np95 ratio naive/claude = {ratio:.1f}x (target >= 10x): {'yes' if ok_ratio else 'NO'}")
+    return 0 if all(ok for _, ok in results) and ok_ratio else 1
 
 
 if __name__ == "__main__":

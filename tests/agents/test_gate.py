@@ -9,6 +9,7 @@ import signal
 import subprocess
 import sys
 import time
+from pathlib import Path
 
 import pytest
 
@@ -183,7 +184,7 @@ def test_malformed_hook_payload_is_denied_with_a_reason(harness: AgentHarness, p
         capture_output=True,
         text=True,
         timeout=60,
-        env={k: v for k, v in os.environ.items() if k != "AGENTCTL_GATE_SOCKET"},
+        env={**{k: v for k, v in os.environ.items() if k != "AGENTCTL_GATE_SOCKET"}, "AGENTCTL_GATE_SERVER": "off"},
     )
     assert proc.returncode == 0
     decision = json.loads(proc.stdout)["hookSpecificOutput"]
@@ -213,7 +214,7 @@ def test_standalone_gate_uses_the_repository_policies(harness: AgentHarness) -> 
     denied = json.dumps(
         {"tool_name": "Bash", "tool_input": {"command": "helm uninstall api"}, "cwd": str(harness.repo.root)}
     )
-    env = {k: v for k, v in os.environ.items() if k != "AGENTCTL_GATE_SOCKET"}
+    env = {**{k: v for k, v in os.environ.items() if k != "AGENTCTL_GATE_SOCKET"}, "AGENTCTL_GATE_SERVER": "off"}
     ok = subprocess.run(
         [agentctl_binary(), "gate"], input=allowed, cwd=harness.repo.root, capture_output=True, text=True, env=env
     )
@@ -275,3 +276,147 @@ def test_require_approval_is_asked_on_a_terminal(
         assert verdict.returncode == 0 and "approved by" in verdict.stdout
     else:
         assert code == 0  # nothing was written: the post-run check is clean
+
+
+# ---------------------------------------------------------------- IaC previews with the real CLIs
+
+TF_JSON_GPU = json.dumps(
+    {"resource": {"aws_instance": {"trainer": {"ami": "ami-123", "instance_type": "p4d.24xlarge"}}}}, indent=2
+)
+
+
+@pytest.mark.parametrize("agent", ["claude", "codex"])
+def test_tf_json_gpu_write_is_denied(harness: AgentHarness, server_factory, agent: str) -> None:
+    root = harness.repo.root
+    server = server_factory([write_call(agent, root, "envs/dev/gpu.tf.json", TF_JSON_GPU + "\n"), {"text": "done"}])
+    result = harness.run(server, agent)
+    assert not (root / "envs" / "dev" / "gpu.tf.json").exists(), result.stderr  # denied before it was written
+    [decision] = gate_events(harness, result.summary["run_id"])
+    assert decision["data"]["decision"] == "deny"
+    assert "gpu.tf.json" in decision["text"] or "gpu-instance-outside-production" in decision["text"]
+
+
+def test_claude_edit_with_curly_quotes_is_judged_on_the_real_content(harness: AgentHarness, server_factory) -> None:
+    root = harness.repo.root
+    harness.repo.write("envs/dev/web.tf", CPU_TF)
+    harness.repo.commit("web")
+    target = str(root / "envs" / "dev" / "web.tf")
+    curly = "instance_type = \u201cm6i.large\u201d"
+    server = server_factory(
+        [
+            {"tool": "Read", "input": {"file_path": target}},
+            {
+                "tool": "Edit",
+                "input": {"file_path": target, "old_string": curly, "new_string": 'instance_type = "g5.12xlarge"'},
+            },
+            {
+                "tool": "Edit",
+                "input": {"file_path": target, "old_string": curly, "new_string": 'instance_type = "m6i.xlarge"'},
+            },
+            {"text": "done"},
+        ]
+    )
+    result = harness.run(server, "claude")
+    assert result.code == 0, result.stderr
+    # Claude matched the curly old_string against the straight quotes: the CPU edit landed, the GPU one did not
+    assert (root / "envs" / "dev" / "web.tf").read_text() == CPU_TF.replace("m6i.large", "m6i.xlarge")
+    decisions = [d for d in gate_events(harness, result.summary["run_id"]) if d.get("tool_name") == "Edit"]
+    assert [d["data"]["decision"] for d in decisions] == ["deny", "allow"]
+    assert [f["rule_id"] for f in decisions[0]["data"]["findings"]] == ["gpu-instance-outside-production"]
+
+
+def test_codex_patch_with_an_anchor_is_judged(harness: AgentHarness, server_factory) -> None:
+    root = harness.repo.root
+    harness.repo.write("envs/dev/main.tf", CPU_TF + "\n" + CPU_TF.replace('"web"', '"worker"'))
+    harness.repo.commit("two instances")
+    patch = (
+        "*** Begin Patch\n*** Update File: envs/dev/main.tf\n"
+        '@@ resource "aws_instance" "worker" {\n'
+        '   ami           = "ami-123"\n-  instance_type = "m6i.large"\n+  instance_type = "p5.48xlarge"\n'
+        "*** End Patch\n"
+    )
+    fine = patch.replace("p5.48xlarge", "m6i.2xlarge")
+    server = server_factory(
+        [{"tool": "apply_patch", "input": patch}, {"tool": "apply_patch", "input": fine}, {"text": "done"}]
+    )
+    result = harness.run(server, "codex")
+    assert result.code == 0, result.stderr
+    text = (root / "envs" / "dev" / "main.tf").read_text()
+    assert "p5.48xlarge" not in text and text.count("m6i.2xlarge") == 1
+    assert text.index("m6i.2xlarge") > text.index('"worker"')  # the anchor picked the second block
+    decisions = gate_events(harness, result.summary["run_id"])
+    assert [d["data"]["decision"] for d in decisions] == ["deny", "allow"]
+    assert "aws_instance.worker" in decisions[0]["text"]
+
+
+# ---------------------------------------------------------------- §8: why the Claude hook is a command hook
+
+
+def _hook_endpoint(mode: str):  # type: ignore[no-untyped-def]
+    import threading
+    from http.server import BaseHTTPRequestHandler, ThreadingHTTPServer
+
+    class Handler(BaseHTTPRequestHandler):
+        def do_POST(self) -> None:
+            self.rfile.read(int(self.headers.get("content-length") or 0))
+            if mode == "slow":
+                time.sleep(6)
+            self.send_response(500 if mode == "error" else 200)
+            self.end_headers()
+            self.wfile.write(b"not a decision")
+
+        def log_message(self, *args: object) -> None:
+            return
+
+    server = ThreadingHTTPServer(("127.0.0.1", 0), Handler)
+    threading.Thread(target=server.serve_forever, daemon=True).start()
+    return server
+
+
+@pytest.mark.parametrize("mode", ["unreachable", "error", "slow"])
+def test_claude_http_hooks_fail_open_so_agentctl_keeps_a_command_hook(
+    harness: AgentHarness, server_factory, mode: str
+) -> None:
+    """Evidence for docs/decisions.md: Claude Code runs the tool when an HTTP hook is
+    unreachable, answers 500 or times out. If this test starts failing, Claude Code
+    has made HTTP hooks fail closed and the faster HTTP hook can be reconsidered."""
+    endpoint = None if mode == "unreachable" else _hook_endpoint(mode)
+    port = endpoint.server_address[1] if endpoint else 9  # port 9 (discard): nothing listens
+    settings = harness.tmp / "http-hook.json"
+    settings.write_text(
+        json.dumps(
+            {
+                "allowedHttpHookUrls": ["http://127.0.0.1:*"],
+                "hooks": {
+                    "PreToolUse": [
+                        {
+                            "matcher": "*",
+                            "hooks": [{"type": "http", "url": f"http://127.0.0.1:{port}/gate", "timeout": 2}],
+                        }
+                    ]
+                },
+            }
+        )
+    )
+    marker = harness.repo.root / "ran.txt"
+    server = server_factory([shell_call("claude", f"echo ran > {marker}"), {"text": "done"}])
+    try:
+        proc = subprocess.run(
+            [*harness.command("claude", "go"), "--settings", str(settings)],
+            cwd=harness.repo.root,
+            env=harness.env(server),
+            capture_output=True,
+            text=True,
+            timeout=120,
+        )
+    finally:
+        if endpoint is not None:
+            endpoint.shutdown()
+    assert proc.returncode == 0, proc.stderr
+    assert marker.exists()  # the tool ran although the hook never decided: HTTP hooks fail open
+
+    from agentctl.agents.claude import ClaudeAdapter
+
+    wired = ClaudeAdapter().gate(["claude", "-p", "x"], "HOOK", harness.tmp)
+    ours = json.loads(Path(wired[-1]).read_text())["hooks"]["PreToolUse"][-1]["hooks"]
+    assert [h["type"] for h in ours] == ["command"]  # so agentctl wires a command hook

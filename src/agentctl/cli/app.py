@@ -139,10 +139,20 @@ def init_command(
     help="The PreToolUse hook Claude Code and Codex call before each tool use (agentctl run wires it up). "
     "Reads the hook payload on stdin and denies calls that policy forbids; fails closed.",
 )
-def gate_command(agent: Annotated[str, typer.Option("--agent", help="claude or codex.")] = "claude") -> None:
+def gate_command(
+    agent: Annotated[str, typer.Option("--agent", help="claude or codex.")] = "claude",
+    deadline: Annotated[
+        float | None,
+        typer.Option(
+            "--deadline",
+            help="Seconds to decide in before denying (default 5, or AGENTCTL_GATE_DEADLINE); "
+            "keep it below the agent's hook timeout.",
+        ),
+    ] = None,
+) -> None:
     from agentctl.gate.hook import main as hook
 
-    raise typer.Exit(hook(["--agent", agent]))
+    raise typer.Exit(hook(["--agent", agent] + (["--deadline", str(deadline)] if deadline is not None else [])))
 
 
 @app.command("approve", help="Record a human approval (who, when, why) for a run whose changes need one.")

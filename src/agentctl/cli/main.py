@@ -44,9 +44,21 @@ def _gate(args: list[str]) -> int:
     parser.add_argument("--no-builtin", action="store_true")
     parser.add_argument("--run-id")
     parser.add_argument("--interactive", action="store_true", help="ask on /dev/tty for require_approval calls")
+    parser.add_argument("--standalone", action="store_true", help="per-repository server for standalone hooks")
+    parser.add_argument("--fingerprint", default="", help="policy fingerprint the standalone server serves")
     options = parser.parse_args(args[1:])
+    if options.standalone:
+        from agentctl.policy import default_dirs
+
+        options.policies = options.policies or default_dirs(options.root)
     return serve(
-        options.socket, options.root, options.policies, not options.no_builtin, options.run_id, options.interactive
+        options.socket,
+        options.root,
+        options.policies,
+        not options.no_builtin,
+        options.run_id,
+        options.interactive,
+        standalone=options.fingerprint if options.standalone else None,
     )
 
 

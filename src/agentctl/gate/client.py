@@ -35,13 +35,13 @@ def deny_output(reason: str) -> bytes:
     return body.encode("utf-8")
 
 
-def ask(path: str, agent: str, payload: bytes) -> bytes:
+def ask(path: str, agent: str, payload: bytes, timeout: float | None = None) -> bytes:
     """The server's hook output for this payload (may be empty: no objection)."""
     import _socket
 
     conn = _socket.socket(_socket.AF_UNIX, _socket.SOCK_STREAM)
     try:
-        conn.settimeout(float(os.environ.get("AGENTCTL_GATE_TIMEOUT") or TIMEOUT))
+        conn.settimeout(timeout if timeout is not None else float(os.environ.get("AGENTCTL_GATE_TIMEOUT") or TIMEOUT))
         conn.connect(path)
         conn.sendall(PROTOCOL + b" " + agent.encode() + b"\n" + payload)
         conn.shutdown(_socket.SHUT_WR)

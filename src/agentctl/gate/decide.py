@@ -12,17 +12,16 @@ from dataclasses import dataclass, field
 from pathlib import Path
 from typing import Any
 
-from agentctl.engine import cel, pairing
+from agentctl.engine import cel
 from agentctl.engine.catalog import engine_finding
 from agentctl.engine.evaluate import Evaluator, render_message, rule_finding
+from agentctl.gate import preview, writes
 from agentctl.gate.toolcall import PayloadError, ToolCall, normalise
 from agentctl.model.common import Action, Location, Target
 from agentctl.model.finding import Finding
 from agentctl.policy import loader as policy_loader
 from agentctl.policy.loader import CompiledRule, PolicySetFile, RuleBook
 from agentctl.sources import files
-from agentctl.sources.files import SourceFile
-from agentctl.sources.loader import parse_source
 
 
 @dataclass
@@ -90,6 +89,7 @@ class Gatekeeper:
         self.tool_rules = [r for r in book.rules if r.rule.target is Target.TOOL]
         self.allow_tools = tuple(book.allow_tools)
         self.evaluator = Evaluator(book)
+        self.previewer = preview.Previewer(self.root, self.evaluator)
 
     def decide_raw(self, raw: str, agent: str) -> Decision:
         try:
@@ -103,8 +103,24 @@ class Gatekeeper:
             call = normalise(payload, agent, self.root, self.allow_tools)
         except PayloadError as exc:
             return Decision("deny", f"agentctl gate: malformed hook payload ({exc}); denying this tool call")
-        findings = self._tool_findings(call) + self._iac_findings(call)
+        problems = writes.refine(call, payload, self.root)
+        findings = self._tool_findings(call)
+        for extra in writes.shell_patch_calls(call, payload, self.root, problems):
+            findings += self._tool_findings(extra)
+            call.writes += extra.writes
+        iac = self._iac(call)
+        findings += iac.findings
+        problems += iac.problems
         active = [f for f in findings if f.active]
+        if problems:
+            shown = "; ".join(problems[:5]) + (f" (and {len(problems) - 5} more)" if len(problems) > 5 else "")
+            return Decision(
+                "deny",
+                f"agentctl gate cannot judge this {call.name} call, so it is denied (fail closed): {shown}. "
+                "Make the change so that it applies exactly and the file parses, then retry.",
+                active,
+                call,
+            )
         blocking = [f for f in active if f.action is Action.DENY]
         approval = [f for f in active if f.action is Action.REQUIRE_APPROVAL]
         if not blocking and not approval:
@@ -140,29 +156,17 @@ class Gatekeeper:
                 out.append(rule_finding(rule, render_message(rule, context), location, call.name, "tool"))
         return out
 
-    def _iac_findings(self, call: ToolCall) -> list[Finding]:
-        out: list[Finding] = []
-        for write in call.writes:
-            kind = files.classify(write.path)
-            if kind is None or not write.absolute.is_relative_to(self.root):
-                continue
-            if write.content is None and not write.deleted:
-                continue  # the new content could not be built: tool rules still apply
-            before = parse_source(
-                SourceFile(write.path, kind, write.before.encode() if write.before is not None else None)
-            )
-            after = parse_source(
-                SourceFile(write.path, kind, write.content.encode() if write.content is not None else None)
-            )
-            changes = pairing.pair(before.resources, after.resources)
-            out += [f for f in self.evaluator.judge(changes, diff_mode=True)]
-            out += [
-                engine_finding(
-                    issue.rule_id, f"{issue.path}: {issue.message}", Location(path=issue.path, start_line=issue.line)
-                )
-                for issue in after.issues
-            ]
-        return out
+    def _iac(self, call: ToolCall) -> preview.Outcome:
+        writes = [
+            preview.Write(w.path, w.absolute, w.before, None if w.deleted else w.content)
+            for w in call.writes
+            if w.absolute.is_relative_to(self.root) and _previewed(w.path)
+        ]
+        return self.previewer.judge(writes)
+
+
+def _previewed(path: str) -> bool:
+    return files.classify(path) is not None or preview.is_terraform(path)
 
 
 def _matches(rule: CompiledRule, call: ToolCall) -> bool:

@@ -56,9 +56,17 @@ class _Terminal:
 
 
 def serve(
-    socket_path: Path, root: Path, policy_dirs: list[Path], builtin: bool, run_id: str | None, interactive: bool = False
+    socket_path: Path,
+    root: Path,
+    policy_dirs: list[Path],
+    builtin: bool,
+    run_id: str | None,
+    interactive: bool = False,
+    standalone: str | None = None,
 ) -> int:
+    """Serve decisions on ``socket_path``; ``standalone`` is the policy fingerprint of a per-repository server."""
     keeper = Gatekeeper(root, load_book(root, policy_dirs, builtin), run_id)
+    threading.Thread(target=_preload, daemon=True).start()
     terminal: _Terminal | None = None
     if interactive:
         import signal
@@ -72,7 +80,12 @@ def serve(
     redactor = Redactor()
     lock = threading.Lock()
 
+    last_request = [time.monotonic()]
+
     def report(decision: Decision) -> None:
+        last_request[0] = time.monotonic()
+        if standalone is not None:
+            return  # nobody records a standalone server's decisions
         line = redactor.json({**decision.event(), "at": time.time()})
         with lock:
             sys.stdout.write(line + "\n")
@@ -98,6 +111,8 @@ def serve(
             self.wfile.write(b"OK\n" + hook_output(decision))
             report(decision)
 
+    if standalone is not None:
+        return _serve_standalone(socket_path, root, standalone, Handler, last_request)
     if socket_path.exists():
         socket_path.unlink()
     server = socketserver.ThreadingUnixStreamServer(str(socket_path), Handler)
@@ -112,3 +127,75 @@ def serve(
     finally:
         server.server_close()
     return 0
+
+
+def _preload() -> None:
+    """Load the HCL grammar before the first Terraform write needs it."""
+    try:
+        from agentctl.sources import terraform
+
+        terraform.preload()
+    except Exception:
+        return
+
+
+IDLE_SECONDS = 900.0
+
+
+def _serve_standalone(
+    socket_path: Path,
+    root: Path,
+    print_: str,
+    handler: type[socketserver.StreamRequestHandler],
+    last_request: list[float],
+) -> int:
+    """A per-repository server for standalone hooks: atomic start, exits when idle or when policies change."""
+    from agentctl.gate import standalone
+
+    if _alive(socket_path):
+        return 0  # another hook started one first
+    temporary = socket_path.with_name(f".{os.getpid()}.tmp")
+    server = socketserver.ThreadingUnixStreamServer(str(temporary), handler)
+    server.daemon_threads = True
+    os.chmod(temporary, 0o600)
+    os.replace(temporary, socket_path)
+    inode = os.stat(socket_path).st_ino
+    idle = float(os.environ.get("AGENTCTL_GATE_IDLE") or IDLE_SECONDS)
+
+    def watch() -> None:
+        while True:
+            time.sleep(min(5.0, idle))
+            stale = standalone.fingerprint(root) != print_
+            if stale or time.monotonic() - last_request[0] > idle or _inode(socket_path) != inode:
+                break
+        if _inode(socket_path) == inode:
+            socket_path.unlink(missing_ok=True)
+        server.shutdown()
+
+    threading.Thread(target=watch, daemon=True).start()
+    try:
+        server.serve_forever(poll_interval=0.2)
+    finally:
+        server.server_close()
+    return 0
+
+
+def _inode(path: Path) -> int | None:
+    try:
+        return os.stat(path).st_ino
+    except OSError:
+        return None
+
+
+def _alive(path: Path) -> bool:
+    import socket
+
+    probe = socket.socket(socket.AF_UNIX, socket.SOCK_STREAM)
+    probe.settimeout(1.0)
+    try:
+        probe.connect(str(path))
+        return True
+    except OSError:
+        return False
+    finally:
+        probe.close()

@@ -93,3 +93,13 @@ def _resource(path: str, obj: dict[str, Any], start: int, end: int, lines: list[
         suppressions=suppressions.find(lines, start, end),
         origin="yaml",
     )
+
+
+def manifest_objects(value: Any) -> list[dict[str, Any]]:
+    """The Kubernetes objects in one YAML document's value (for callers that read YAML themselves)."""
+    return _objects(value)
+
+
+def manifest_resource(path: str, obj: dict[str, Any], start: int, end: int, lines: list[str]) -> Resource:
+    """One Kubernetes object as a resource (for callers that read YAML themselves)."""
+    return _resource(path, obj, start, end, lines)

@@ -1,0 +1,410 @@
+"""The IaC a write would leave behind, judged before the write happens, failing closed.
+
+For every Terraform / Kubernetes / plan file a tool call writes, the preview
+parses the file as it is and as it would be, pairs the two, and judges the
+changes with the same rules ``agentctl check`` uses. What it cannot read is
+never waved through: a result that cannot be built or parsed is a *problem*,
+and the gate denies the call with the reason.
+
+Speed: a large ``.tf`` is split into its top-level blocks; blocks whose text
+(with the comments above them) is the same before and after cannot change any
+resource, so only the changed blocks are parsed (with the rest of the file
+blanked out, keeping line numbers). Whole-file parses are cached by content
+hash for the life of the gate server.
+
+Terraform merges ``override.tf`` / ``*_override.tf`` into the blocks of the
+other files of its module; when a written file is, or sits beside, an override
+file, the module's merged resources are compared. A resource created in a new
+file while a sibling file still has the same address (a move) is judged both as
+a create (absolute limits) and as an update of the sibling's version.
+"""
+
+from __future__ import annotations
+
+import hashlib
+import json
+import posixpath
+import re
+from collections import Counter, OrderedDict
+from dataclasses import dataclass, field
+from pathlib import Path
+
+from agentctl.engine import pairing
+from agentctl.engine.evaluate import Evaluator
+from agentctl.model.common import ChangeKind, Target
+from agentctl.model.finding import Finding
+from agentctl.model.resource import Resource, ResourceChange
+from agentctl.sources import files, kubernetes
+from agentctl.sources.files import FileKind, SourceFile
+from agentctl.sources.interface import ParsedFile
+from agentctl.sources.loader import parse_source
+from agentctl.sources.yamldoc import YamlError, load_documents
+
+SPLIT_MIN_BYTES = 16 * 1024
+"""Below this, a .tf file is simply parsed whole (a few milliseconds)."""
+
+_BLOCK_OPEN = re.compile(r'^([A-Za-z_][\w-]*)(?:[ \t]+(?:"[^"\n]*"|[A-Za-z_][\w-]*))*[ \t]*\{[ \t]*(\}[ \t]*)?$')
+_SELF_CONTAINED = frozenset({"resource", "data"})
+_TEMPLATE_LINE = re.compile(r"^\s*\{\{-?.*-?\}\}\s*$")
+_TEMPLATE_EXPR = re.compile(r"\{\{-?.*?-?\}\}")
+
+
+@dataclass
+class Write:
+    path: str
+    absolute: Path
+    before: str | None
+    after: str | None
+    """``None``: the file is deleted by the call."""
+
+
+@dataclass
+class Outcome:
+    findings: list[Finding] = field(default_factory=list)
+    problems: list[str] = field(default_factory=list)
+
+
+class ParseMemo:
+    """Whole-file parse results by content hash (bounded; lives as long as the gate server)."""
+
+    def __init__(self, size: int = 256) -> None:
+        self.size = size
+        self.entries: OrderedDict[str, ParsedFile] = OrderedDict()
+
+    def parse(self, path: str, kind: FileKind, text: str) -> ParsedFile:
+        key = hashlib.sha256(f"{path}\0{kind}\0".encode() + text.encode("utf-8", "surrogatepass")).hexdigest()
+        hit = self.entries.get(key)
+        if hit is not None:
+            self.entries.move_to_end(key)
+            return hit
+        parsed = parse_source(SourceFile(path, kind, text.encode("utf-8", "surrogatepass")))
+        self.entries[key] = parsed
+        if len(self.entries) > self.size:
+            self.entries.popitem(last=False)
+        return parsed
+
+
+def is_override(path: str) -> bool:
+    name = path.rsplit("/", 1)[-1]
+    stem = name.removesuffix(".json")
+    return stem == "override.tf" or stem.endswith("_override.tf")
+
+
+def is_terraform(path: str) -> bool:
+    return path.endswith((".tf", ".tf.json"))
+
+
+# ---------------------------------------------------------------------------- Terraform, block by block
+
+
+@dataclass(frozen=True)
+class _Block:
+    start: int
+    end: int
+    kind: str
+    text: str
+
+
+def _blocks(lines: list[str]) -> list[_Block] | None:
+    """Top-level blocks (with the comments above them), or ``None`` for a layout we do not split."""
+    out: list[_Block] = []
+    lead, start, kind = 0, None, ""
+    for number, line in enumerate(lines):
+        bare = line.rstrip()
+        if start is None:
+            if not bare or bare.lstrip().startswith(("#", "//")):
+                continue
+            match = _BLOCK_OPEN.match(bare)
+            if match is None:
+                return None
+            if match.group(2):
+                out.append(_Block(lead, number + 1, match.group(1), "\n".join(lines[lead : number + 1])))
+                lead = number + 1
+            else:
+                start, kind = number, match.group(1)
+        elif bare == "}":
+            out.append(_Block(lead, number + 1, kind, "\n".join(lines[lead : number + 1])))
+            lead, start = number + 1, None
+    return None if start is not None else out
+
+
+def _only(lines: list[str], keep: list[_Block]) -> str:
+    kept = [""] * len(lines)
+    for block in keep:
+        kept[block.start : block.end] = lines[block.start : block.end]
+    return "\n".join(kept)
+
+
+def changed_blocks(path: str, before: str, after: str, memo: ParseMemo) -> tuple[ParsedFile, ParsedFile]:
+    """Before/after parses holding (at least) every resource the edit can have changed."""
+    if len(before) + len(after) >= SPLIT_MIN_BYTES and path.endswith(".tf"):
+        region = _changed_region(before, after)
+        if region is not None:
+            (old_start, old_end), (new_start, new_end) = region
+            offset = before.count("\n", 0, old_start)
+            old_lines = before[old_start:old_end].split("\n")
+            new_lines = after[new_start:new_end].split("\n")
+            old_blocks, new_blocks = _blocks(old_lines), _blocks(new_lines)
+            if old_blocks is not None and new_blocks is not None:
+                common = Counter(b.text for b in old_blocks) & Counter(b.text for b in new_blocks)
+                gone, added = _unmatched(old_blocks, common), _unmatched(new_blocks, common)
+                if all(b.kind in _SELF_CONTAINED for b in gone + added):
+                    pad = "\n" * offset
+                    old = memo.parse(path, FileKind.TERRAFORM, pad + _only(old_lines, gone))
+                    new = memo.parse(path, FileKind.TERRAFORM, pad + _only(new_lines, added))
+                    if not old.issues and not new.issues:
+                        return old, new
+    return memo.parse(path, FileKind.TERRAFORM, before), memo.parse(path, FileKind.TERRAFORM, after)
+
+
+def _common_prefix(a: str, b: str, limit: int) -> int:
+    low, high = 0, limit
+    while low < high:
+        middle = (low + high + 1) // 2
+        if a[:middle] == b[:middle]:
+            low = middle
+        else:
+            high = middle - 1
+    return low
+
+
+def _common_suffix(a: str, b: str, limit: int) -> int:
+    low, high = 0, limit
+    while low < high:
+        middle = (low + high + 1) // 2
+        if a[len(a) - middle :] == b[len(b) - middle :]:
+            low = middle
+        else:
+            high = middle - 1
+    return low
+
+
+_CLOSE = "\n}\n"
+
+
+def _changed_region(before: str, after: str) -> tuple[tuple[int, int], tuple[int, int]] | None:
+    """The spans of whole top-level blocks around the text that differs (the rest is identical)."""
+    if "\r" in before or "\r" in after:
+        return None
+    shortest = min(len(before), len(after))
+    prefix = _common_prefix(before, after, shortest)
+    suffix = _common_suffix(before, after, shortest - prefix)
+    cut = before.rfind(_CLOSE, 0, prefix)
+    start = cut + len(_CLOSE) - 1 + 1 if cut >= 0 else 0  # just after the newline that ends a lone "}"
+    old_change_end = len(before) - suffix
+    close = before.find(_CLOSE, max(old_change_end - 1, start))
+    if close < 0:
+        return (start, len(before)), (start, len(after))
+    old_end = close + len(_CLOSE)
+    new_end = old_end + len(after) - len(before)
+    if (
+        new_end < start
+        or after[new_end - len(_CLOSE) : new_end] != _CLOSE
+        or old_end - len(_CLOSE) < old_change_end - 1
+    ):
+        return None
+    return (start, old_end), (start, new_end)
+
+
+def _unmatched(blocks: list[_Block], common: Counter[str]) -> list[_Block]:
+    left = Counter(common)
+    out = []
+    for block in blocks:
+        if left[block.text] > 0:
+            left[block.text] -= 1
+        else:
+            out.append(block)
+    return out
+
+
+# ---------------------------------------------------------------------------- the preview
+
+
+class Previewer:
+    def __init__(self, root: Path, evaluator: Evaluator) -> None:
+        self.root = root
+        self.evaluator = evaluator
+        self.memo = ParseMemo()
+
+    def judge(self, writes: list[Write]) -> Outcome:
+        outcome = Outcome()
+        terraform: dict[str, list[Write]] = {}
+        for write in writes:
+            if is_terraform(write.path):
+                terraform.setdefault(posixpath.dirname(write.path), []).append(write)
+                continue
+            kind = files.classify(write.path)
+            if kind is None:
+                continue
+            before = self._other(write, write.before, kind, outcome, judged=False)
+            after = self._other(write, write.after, kind, outcome, judged=True)
+            self._judge(pairing.pair(before, after), outcome)
+        for directory, group in terraform.items():
+            self._terraform_module(directory, group, outcome)
+        return outcome
+
+    def _judge(self, changes: list[ResourceChange], outcome: Outcome) -> None:
+        seen = {(f.rule_id, f.message) for f in outcome.findings}
+        for finding in self.evaluator.judge(changes, diff_mode=True):
+            if (finding.rule_id, finding.message) not in seen:
+                seen.add((finding.rule_id, finding.message))
+                outcome.findings.append(finding)
+
+    # -- Kubernetes manifests and plan JSON
+
+    def _other(self, write: Write, text: str | None, kind: FileKind, outcome: Outcome, judged: bool) -> list[Resource]:
+        if text is None:
+            return []
+        parsed = self.memo.parse(write.path, kind, text)
+        if judged:
+            outcome.problems += [f"{i.path}:{i.line}: {i.message}" for i in parsed.issues]
+        if kind is FileKind.YAML and not parsed.resources and not parsed.issues and parsed.notes:
+            return self._skipped_yaml(write.path, text, outcome if judged else None)
+        return list(parsed.resources)
+
+    def _skipped_yaml(self, path: str, text: str, outcome: Outcome | None) -> list[Resource]:
+        """YAML the manifest reader skipped by name or for ``{{``: judged by what it holds."""
+        for candidate in (text, _detemplate(text)):
+            try:
+                documents = load_documents(candidate)
+            except YamlError:
+                continue
+            resources = []
+            for document in documents:
+                for obj in kubernetes.manifest_objects(document.value):
+                    resources.append(
+                        kubernetes.manifest_resource(
+                            path, obj, document.start_line, document.end_line, candidate.splitlines()
+                        )
+                    )
+            return resources
+        if outcome is not None:
+            outcome.problems.append(
+                f"{path}: templated YAML that cannot be read even with the template expressions blanked out; "
+                "the gate cannot tell whether it is a Kubernetes manifest"
+            )
+        return []
+
+    # -- Terraform, per module directory
+
+    def _terraform_module(self, directory: str, group: list[Write], outcome: Outcome) -> None:
+        written = {w.path for w in group}
+        siblings = self._siblings(directory, written)
+        if any(is_override(p) for p in written | set(siblings)):
+            self._merged_module(group, siblings, outcome)
+            return
+        before: list[Resource] = []
+        after: list[Resource] = []
+        for write in group:
+            old, new = self._terraform_pair(write, outcome)
+            before += old
+            after += new
+        changes = pairing.pair(before, after)
+        changes += self._moves(changes, siblings)
+        self._judge(changes, outcome)
+
+    def _terraform_pair(self, write: Write, outcome: Outcome) -> tuple[list[Resource], list[Resource]]:
+        if write.path.endswith(".tf") and write.before is not None and write.after is not None:
+            old, new = changed_blocks(write.path, write.before, write.after, self.memo)
+        else:
+            old = self._terraform_file(write.path, write.before)
+            new = self._terraform_file(write.path, write.after)
+        if write.after is not None:
+            outcome.problems += _terraform_problems(write.path, write.after, new)
+        return list(old.resources), list(new.resources)
+
+    def _terraform_file(self, path: str, text: str | None) -> ParsedFile:
+        if text is None:
+            return ParsedFile(path)
+        kind = files.classify(path) or FileKind.TERRAFORM
+        return self.memo.parse(path, kind, text)
+
+    def _siblings(self, directory: str, written: set[str]) -> dict[str, str]:
+        """Other Terraform files of the module, by repository path, with their text."""
+        folder = self.root / directory if directory else self.root
+        out: dict[str, str] = {}
+        try:
+            entries = sorted(folder.iterdir())
+        except OSError:
+            return out
+        for entry in entries:
+            rel = f"{directory}/{entry.name}" if directory else entry.name
+            if rel in written or not is_terraform(entry.name) or entry.is_symlink() or not entry.is_file():
+                continue
+            try:
+                if entry.stat().st_size <= files.MAX_FILE_BYTES:
+                    out[rel] = entry.read_text(encoding="utf-8", errors="replace")
+            except OSError:
+                continue
+        return out
+
+    def _moves(self, changes: list[ResourceChange], siblings: dict[str, str]) -> list[ResourceChange]:
+        """A create whose address a sibling file already has: also judged as an update of that version."""
+        extra: list[ResourceChange] = []
+        for change in changes:
+            if change.change is not ChangeKind.CREATE or change.after is None:
+                continue
+            new = change.after
+            name = new.address.rsplit(".", 1)[-1]
+            for path, text in siblings.items():
+                if new.type not in text or name not in text:
+                    continue
+                for old in self._terraform_file(path, text).resources:
+                    if old.key == new.key and old.attributes != new.attributes:
+                        extra.append(ResourceChange(change=ChangeKind.UPDATE, before=old, after=new))
+        return extra
+
+    def _merged_module(self, group: list[Write], siblings: dict[str, str], outcome: Outcome) -> None:
+        before_files = {p: self._terraform_file(p, t) for p, t in siblings.items()}
+        after_files = dict(before_files)
+        for write in group:
+            before_files[write.path] = self._terraform_file(write.path, write.before)
+            after_files[write.path] = parsed = self._terraform_file(write.path, write.after)
+            if write.after is not None:
+                outcome.problems += _terraform_problems(write.path, write.after, parsed)
+        self._judge(pairing.pair(merge_overrides(before_files), merge_overrides(after_files)), outcome)
+
+
+def merge_overrides(parsed: dict[str, ParsedFile]) -> list[Resource]:
+    """A module's resources as Terraform sees them: override files merged into the others, by address."""
+    base = [r for path, p in sorted(parsed.items()) if not is_override(path) for r in p.resources]
+    merged: dict[str, Resource] = {}
+    order: list[str] = []
+    for resource in base:
+        key = resource.key if resource.key not in merged else f"{resource.key}@{resource.location.path}"
+        merged[key] = resource
+        order.append(key)
+    for path in sorted((p for p in parsed if is_override(p)), key=lambda p: p.rsplit("/", 1)[-1]):
+        for resource in parsed[path].resources:
+            target = merged.get(resource.key)
+            if target is None:
+                merged[resource.key] = resource
+                order.append(resource.key)
+            else:
+                attributes = {**target.attributes, **resource.attributes}
+                merged[resource.key] = target.model_copy(update={"attributes": attributes})
+    return [merged[k] for k in order]
+
+
+def _terraform_problems(path: str, text: str, parsed: ParsedFile) -> list[str]:
+    problems = [f"{i.path}:{i.line}: {i.message}" for i in parsed.issues]
+    if problems or not path.endswith(".tf.json"):
+        return problems
+    try:
+        document = json.loads(text)
+    except ValueError as exc:
+        return [f"{path}: invalid Terraform JSON ({exc})"]
+    wanted = {"resource", "data", "module"}
+    if (
+        isinstance(document, dict)
+        and wanted & set(document)
+        and not any(r.target is Target.TERRAFORM for r in parsed.resources)
+    ):
+        return [f"{path}: Terraform JSON configuration the gate could not read into resources"]
+    return problems
+
+
+def _detemplate(text: str) -> str:
+    """Template control lines dropped and ``{{ … }}`` expressions replaced by a placeholder."""
+    lines = ["" if _TEMPLATE_LINE.match(line) else _TEMPLATE_EXPR.sub("TEMPLATED", line) for line in text.split("\n")]
+    return "\n".join(lines)
