@@ -95,8 +95,8 @@ def serve(
                 except Exception as exc:  # fail closed, never crash the server
                     reason = f"agentctl gate error ({type(exc).__name__}: {exc}); denying this tool call"
                     decision = Decision("deny", reason)
+            report(decision)  # on record before the agent can run the tool: the tripwire counts on it
             self.wfile.write(b"OK\n" + hook_output(decision))
-            report(decision)
 
     if socket_path.exists():
         socket_path.unlink()
