@@ -126,3 +126,77 @@ def test_writing_a_policy_file_from_a_script_is_tamper_detected(
     assert not (root / "after.txt").exists()  # the run stopped before the next call
     [event] = tripwire_events(harness, result.summary["run_id"], "tamper_detected")
     assert str(root / "policies" / "x.yaml") in event["data"]["paths"]
+
+
+GPU_POOL = """resource "aws_eks_node_group" "train" {
+  cluster_name    = "dev"
+  node_group_name = "train"
+  instance_types  = ["g5.12xlarge"]
+  scaling_config {
+    desired_size = 12
+    max_size     = 12
+    min_size     = 12
+  }
+}
+"""
+GEN_SCRIPT = (
+    "import pathlib\n"
+    "target = pathlib.Path('envs', 'dev', 'gpu.tf')\n"
+    "target.parent.mkdir(parents=True, exist_ok=True)\n"
+    f"target.write_text({GPU_POOL!r})\n"
+)
+
+
+@pytest.mark.parametrize("agent", ["claude", "codex"])
+def test_iac_written_past_the_pre_check_stops_the_next_call(harness: AgentHarness, server_factory, agent: str) -> None:
+    root = harness.repo.root
+    server = server_factory(
+        [
+            write_call(agent, root, "tools/gen.py", GEN_SCRIPT),
+            shell_call(agent, "python3 tools/gen.py"),  # the gate cannot see what the script writes
+            shell_call(agent, "echo next > next.txt"),  # denied: the GPU pool is on disk
+            shell_call(agent, "rm envs/dev/gpu.tf"),  # the repair is allowed while blocked
+            shell_call(agent, "echo after > after.txt"),  # the block is lifted
+            {"text": "done"},
+        ]
+    )
+    result = harness.run(server, agent)
+    assert result.code == 0, result.stderr
+    assert not (root / "next.txt").exists()
+    assert not (root / "envs" / "dev" / "gpu.tf").exists()
+    assert (root / "after.txt").read_text() == "after\n"
+
+    events = harness.show(result.summary["run_id"])["events"]
+    verifies = [e for e in events if e.get("raw_type") == "agentctl/verify"]
+    assert [v["data"]["decision"] for v in verifies] == ["deny", "clear"]
+    [finding] = verifies[0]["data"]["findings"]
+    assert finding["rule_id"] == "gpu-instance-outside-production"
+    assert finding["path"] == "envs/dev/gpu.tf" and finding["line"] == 1
+    denied = [e for e in events if e.get("raw_type") == "agentctl/gate" and e["data"]["decision"] == "deny"]
+    assert len(denied) == 1 and "envs/dev/gpu.tf:1" in denied[0]["text"]
+
+    # the agent was told why, naming rule, file and line
+    requests = [json.dumps(r["body"]) for r in server.main_loop_requests()]
+    told = next(i for i, body in enumerate(requests) if "gpu-instance-outside-production" in body)
+    if agent == "claude":
+        assert told == 2  # the request right after the script ran: PostToolUse feedback
+    else:
+        assert told == 3  # the request after the next call was denied
+    assert "envs/dev/gpu.tf:1" in requests[told]
+
+
+def test_bash_heredoc_gpu_tf_is_stopped_at_the_next_call_at_the_latest(harness: AgentHarness, server_factory) -> None:
+    root = harness.repo.root
+    server = server_factory(
+        [
+            shell_call("claude", f"mkdir -p envs/dev && cat > envs/dev/gpu.tf <<'EOF'\n{GPU_POOL}EOF"),
+            shell_call("claude", "echo next > next.txt"),
+            {"text": "done"},
+        ]
+    )
+    result = harness.run(server, "claude")
+    written = (root / "envs" / "dev" / "gpu.tf").exists()
+    assert not written or not (root / "next.txt").exists()
+    assert "gpu-instance-outside-production" in json.dumps([r["body"] for r in server.main_loop_requests()])
+    if written:  # left behind: the post-run check judges it too
+        assert result.code == 3, result.stderr

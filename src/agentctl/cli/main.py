@@ -43,10 +43,17 @@ def _gate(args: list[str]) -> int:
     parser.add_argument("--policies", type=Path, action="append", default=[])
     parser.add_argument("--no-builtin", action="store_true")
     parser.add_argument("--run-id")
+    parser.add_argument("--base-commit", help="the run's start commit: IaC is verified against it after each tool")
     parser.add_argument("--interactive", action="store_true", help="ask on /dev/tty for require_approval calls")
     options = parser.parse_args(args[1:])
     return serve(
-        options.socket, options.root, options.policies, not options.no_builtin, options.run_id, options.interactive
+        options.socket,
+        options.root,
+        options.policies,
+        not options.no_builtin,
+        options.run_id,
+        options.interactive,
+        base_commit=options.base_commit,
     )
 
 

@@ -118,6 +118,7 @@ class Supervisor:
         self.failure: str | None = None
         self.gate_failed = False
         self.tripwire: Tripwire | None = None
+        self.gate: _GateServer | None = None
         self._flushed = 0.0
         self._lines: queue.Queue[tuple[str, str | None]] = queue.Queue()
 
@@ -148,7 +149,7 @@ class Supervisor:
         env = dict(req.env)
         self.trace = trace_ids(self.run_id, env.get("TRACEPARENT"))
         env["TRACEPARENT"] = self.trace.traceparent  # the agent's own telemetry joins the run's trace
-        gate = _GateServer.start(req, self.run_id) if req.gate else None
+        gate = self.gate = _GateServer.start(req, self.run_id) if req.gate else None
         if gate is not None:
             command = req.adapter.gate(command, gate.hook_command(req.adapter.name), gate.workdir, req.interactive)
             env["AGENTCTL_GATE_SOCKET"] = str(gate.socket)
@@ -284,6 +285,9 @@ class Supervisor:
             record = json.loads(line)
         except ValueError:
             return
+        if record.get("kind") == "verify":
+            self._verify_line(record)
+            return
         if record.get("kind") != "gate":
             return
         decision = str(record.get("decision"))
@@ -310,7 +314,27 @@ class Supervisor:
         if record.get("approver"):
             self.request.store.add_approval(self.run_id, str(record["approver"]), "approve", str(record.get("reason")))
 
+    def _verify_line(self, record: dict[str, Any]) -> None:
+        """The gate server's verify after a tool call: IaC that slipped past the pre-check, or the fix."""
+        self.record_event(
+            AgentEvent(
+                EventKind.GATE,
+                float(record.get("at") or time.time()),
+                raw_type="agentctl/verify",
+                tool_id=record.get("tool_id"),
+                text=record.get("reason"),
+                ok=record.get("decision") == "clear",
+                data={
+                    "decision": str(record.get("decision")),
+                    "findings": record.get("findings", []),
+                    "paths": record.get("paths", []),
+                },
+            )
+        )
+
     def _watch(self, event: AgentEvent, process: subprocess.Popen[bytes]) -> None:
+        if event.kind is EventKind.TOOL_END and self.gate is not None:
+            self.gate.nudge()
         if self.tripwire is not None:
             self._tripped(self.tripwire.event(event) or self.tripwire.tick(), process)
 
@@ -431,6 +455,8 @@ class _GateServer:
         os.chmod(workdir, 0o700)
         command = [sys.executable, "-m", "agentctl", "gate", "serve", "--socket", str(workdir / "gate.sock")]
         command += ["--root", str(req.repo_root or req.cwd), "--run-id", run_id]
+        if req.base_commit:
+            command += ["--base-commit", req.base_commit]
         if req.interactive:
             command.append("--interactive")
         for directory in req.policy_dirs:
@@ -462,6 +488,17 @@ class _GateServer:
         from agentctl.gate import client
 
         return shlex.join([sys.executable, "-S", client.__file__, "--agent", agent])
+
+    def nudge(self) -> None:
+        """After a tool result: the server verifies the worktree (Codex has no PostToolUse hook of ours)."""
+
+        def send() -> None:
+            from agentctl.gate import client
+
+            with contextlib.suppress(Exception):
+                client.ask(str(self.socket), "agentctl", b"{}", client.POST_PROTOCOL)
+
+        threading.Thread(target=send, daemon=True).start()
 
     def stop(self) -> None:
         if self.process.poll() is None:
