@@ -5,11 +5,14 @@ from __future__ import annotations
 
 import json
 import subprocess
+import uuid
 from typing import Any
 
 import pytest
 
 from tests.agents.conftest import AgentHarness
+from tests.agents.test_export import by_name, otel_env
+from tests.agents.test_export import phoenix as phoenix  # the session's Phoenix receiver
 from tests.agents.test_gate import shell_call, write_call
 from tests.conftest import agentctl_binary
 
@@ -70,6 +73,25 @@ def test_claude_with_hooks_switched_off_is_gate_bypassed(harness: AgentHarness, 
     assert "gate_bypassed" in shown
     listed = harness.agentctl("runs", "list").stdout
     assert "gate_bypassed" in listed
+
+
+def test_a_bypass_is_in_the_trace(harness: AgentHarness, server_factory, phoenix) -> None:  # type: ignore[no-untyped-def]
+    settings = harness.home / ".claude" / "settings.json"
+    settings.parent.mkdir(parents=True)
+    settings.write_text(json.dumps({"disableAllHooks": True}))
+    server = server_factory([shell_call("claude", "echo ran > ran.txt"), {"text": "ok"}])
+    project = f"tripwire-{uuid.uuid4().hex[:8]}"
+    env = {**harness.env(server), **otel_env(phoenix.http, project)}
+    code, _, stderr = run_with(harness, env, harness.command("claude", "go"))
+    assert code == 4, stderr
+    names = by_name(phoenix.spans(project, expected=1 + 2 + 1))
+    [root_span] = names["invoke_agent claude"]
+    assert root_span["attributes"]["agentctl.tripwire"] == "gate_bypassed"
+    assert root_span["attributes"]["agentctl.tripwire.tool"] == "Bash"
+    assert root_span["attributes"]["agentctl.run.status"] == "gate_bypassed"
+    [tool] = names["execute_tool Bash"]
+    [event] = [e for e in tool["events"] if e["name"] == "agentctl.tripwire"]
+    assert event["attributes"]["agentctl.tripwire"] == "gate_bypassed"
 
 
 def test_codex_with_hooks_switched_off_is_gate_bypassed(harness: AgentHarness, server_factory) -> None:
