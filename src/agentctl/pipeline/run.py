@@ -179,7 +179,7 @@ def exit_code(result: RunResult, check: CheckResult | None, fail_on: str, approv
         return ExitCode.BUDGET_EXHAUSTED
     if status is RunStatus.BREAKER_TRIPPED:
         return ExitCode.BREAKER_TRIPPED
-    if status in (RunStatus.AGENT_FAILED, RunStatus.GATE_FAILED):
+    if status in (RunStatus.AGENT_FAILED, RunStatus.GATE_FAILED, RunStatus.GATE_BYPASSED, RunStatus.TAMPER_DETECTED):
         return ExitCode.AGENT_FAILED
     if check is not None:
         verdict = check.verdict(_severity(fail_on)).value
