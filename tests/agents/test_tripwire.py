@@ -219,6 +219,8 @@ def test_bash_heredoc_gpu_tf_is_stopped_at_the_next_call_at_the_latest(harness: 
     result = harness.run(server, "claude")
     written = (root / "envs" / "dev" / "gpu.tf").exists()
     assert not written or not (root / "next.txt").exists()
-    assert "gpu-instance-outside-production" in json.dumps([r["body"] for r in server.main_loop_requests()])
+    told = json.dumps([r["body"] for r in server.main_loop_requests()])
+    # Stopped before it runs (the shell parse sees the heredoc) or, at the latest, at the next call.
+    assert "gpu-instance-outside-production" in told or "tool-shell-writes-iac" in told
     if written:  # left behind: the post-run check judges it too
         assert result.code == 3, result.stderr

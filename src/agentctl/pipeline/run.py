@@ -74,6 +74,7 @@ def execute(options: RunOptions, view: View) -> RunOutcome:
         warm_up()
     store = Store(default_path(repo_root or options.cwd))
     try:
+        store.sealer(create=True)  # the key exists before the protected set is fingerprinted
         store.mark_orphans()
         request = RunRequest(
             argv=options.argv,
