@@ -34,6 +34,21 @@ class Suppression(BaseModel):
         return self.until is not None and self.until < today
 
 
+class InputSite(BaseModel):
+    """Where a value a Terraform resource depends on is defined: a variable, tfvars entry, module argument, local."""
+
+    model_config = ConfigDict(frozen=True)
+
+    name: str
+    """``var.node_count``, ``module.eks.node_groups``, ``local.tags``."""
+    path: str
+    line: int
+    digest: str
+    """Of the defining text: it differs between BASE and HEAD exactly when the definition was edited."""
+    attrs: tuple[str, ...] = ()
+    """The resource's top-level attributes whose value used it."""
+
+
 class Resource(BaseModel):
     """One Terraform resource/data/module block, plan entry or Kubernetes object."""
 
@@ -51,6 +66,10 @@ class Resource(BaseModel):
     suppressions: tuple[Suppression, ...] = ()
     origin: str = "hcl"
     """``hcl``, ``plan`` or ``yaml``: which source produced it."""
+    inputs: tuple[InputSite, ...] = ()
+    """Terraform: the inputs its evaluated attributes came from (see ``sources.terraform.evaluate``)."""
+    block_digest: str = ""
+    """Terraform: a digest of the block's own text, to tell an edit of the block from an edit of an input."""
     plan_before: dict[str, Any] | None = None
     plan_change: ChangeKind | None = None
     """Plan JSON carries its own before/after and action; other sources leave these unset."""
@@ -64,6 +83,8 @@ class ResourceChange(BaseModel):
     change: ChangeKind
     before: Resource | None
     after: Resource | None
+    changed_inputs: tuple[InputSite, ...] = ()
+    """An update made through inputs only (the block itself unchanged): the inputs that were edited."""
 
     @property
     def current(self) -> Resource:

@@ -8,21 +8,24 @@ pure engine.
 from __future__ import annotations
 
 import datetime as dt
+import functools
 import os
 from dataclasses import dataclass, field
 from pathlib import Path
 
-from agentctl.engine import pairing
+from agentctl import config as repo_config
+from agentctl.engine import pairing, provenance
 from agentctl.engine.catalog import ENGINE_RULES, engine_finding
 from agentctl.engine.evaluate import Evaluator, location_of
-from agentctl.model.common import Location
+from agentctl.model.common import ChangeKind, Location, Target
 from agentctl.model.finding import CheckResult, Finding, RuleInfo
-from agentctl.model.resource import Note, ResourceChange
+from agentctl.model.resource import Note, Resource, ResourceChange
 from agentctl.policy import loader as policy_loader
 from agentctl.policy.loader import PolicyError, PolicySetFile, RuleBook
 from agentctl.sources import files
 from agentctl.sources.interface import ParsedFile, SourceError
-from agentctl.sources.loader import ParseCache, parse_all
+from agentctl.sources.loader import ParseCache, evaluate_terraform, parse_all
+from agentctl.sources.terraform.context import related as terraform_context
 
 
 @dataclass
@@ -51,8 +54,10 @@ def _full_check(options: CheckOptions) -> CheckResult:
             raise SourceError(f"path not found: {path}", "pass existing files or directories")
     root = files.find_root(paths[0] if paths[0].is_dir() else paths[0].parent)
     book = _book(options, _disk_policy_files(options.policy_dirs))
+    settings = repo_config.load(root)[0].terraform
     sources = [files.read_worktree(full, rel, root) for full, rel in files.walk(paths, root)]
     parsed = parse_all(sources, ParseCache(options.cache_dir))
+    evaluate_terraform(parsed, settings.var_files)
     changes = pairing.as_new(r for p in parsed for r in p.resources)
     findings = _issue_findings(parsed) + _judge(book, changes, options, diff_mode=False)
     return _result(findings, parsed, len(sources), len(changes), book, None)
@@ -83,40 +88,76 @@ def _diff_check(options: CheckOptions) -> CheckResult:
     book = _book(options, _base_policy_files(repo, base, policy_dirs))
     policy_findings = _policy_changes(repo.root, all_changed, policy_dirs)
 
+    settings = repo_config.load(repo.root)[0].terraform
     candidates = [p for p in changed if files.classify(p) is not None]
+    context: list[str] = []
+    if any(files.classify(p) is files.FileKind.TERRAFORM for p in candidates) or options.include_all:
+        # Inputs reach resources declared elsewhere: read the whole configurations involved.
+        for side in (base, head):
+            listing = [p for p in repo.list_files(side) if files.classify(p) is files.FileKind.TERRAFORM]
+            if options.include_all:
+                context += [p for p in listing if _in_scope(p, scopes)]
+            else:
+                context += terraform_context(candidates, listing, functools.partial(repo.read_text, side))
+    wanted = sorted(set(candidates) | set(context))
     cache = ParseCache(options.cache_dir)
-    base_sources = [s for s in (repo.read(base, p) for p in candidates) if s is not None]
-    head_sources = [s for s in (repo.read(head, p) for p in candidates) if s is not None]
-    both = parse_all(base_sources + head_sources, cache)  # one batch: both sides share the workers
+    base_sources = [s for s in (repo.read(base, p) for p in wanted) if s is not None]
+    head_sources = [s for s in (repo.read(head, p) for p in wanted) if s is not None]
+    both = parse_all(base_sources + head_sources, cache)
     base_parsed, head_parsed = both[: len(base_sources)], both[len(base_sources) :]
+    evaluate_terraform(base_parsed, settings.var_files)
+    evaluate_terraform(head_parsed, settings.var_files)
     base_resources = [r for p in base_parsed for r in p.resources]
     head_resources = [r for p in head_parsed for r in p.resources]
+    changed_set = set(candidates)
+    reported = [p for p in head_parsed if p.path in changed_set]
 
     if options.include_all:
         # Unchanged files too, so findings BASE already had can be listed (never blocking).
-        extra = _unchanged_sources(repo, head, scopes, set(candidates))
+        extra = _unchanged_sources(repo, head, scopes, set(wanted))
         extra_parsed = parse_all(extra, cache)
         unchanged = [r for p in extra_parsed for r in p.resources]
         base_resources += unchanged
         head_resources += unchanged
-        head_parsed += extra_parsed
+        reported += extra_parsed + [p for p in head_parsed if p.path not in changed_set]
         head_sources += extra
 
     changes: list[ResourceChange] = pairing.pair(base_resources, head_resources, include_unchanged=options.include_all)
-    findings = policy_findings + _issue_findings(head_parsed) + _judge(book, changes, options, diff_mode=True)
+    deletions = [c for c in changes if c.change is ChangeKind.DELETE]
+    if deletions:
+        changes.append(_change_set(deletions, settings.mass_change_threshold))
+    findings = policy_findings + _issue_findings(reported) + _judge(book, changes, options, diff_mode=True)
     label = f"{base.label}..{head.label}"
-    return _result(findings, head_parsed, len(head_sources) + len(base_sources), len(changes), book, label)
+    return _result(findings, reported, len(head_sources) + len(base_sources), len(changes), book, label)
 
 
 def _judge(book: RuleBook, changes: list[ResourceChange], options: CheckOptions, *, diff_mode: bool) -> list[Finding]:
+    evaluator = Evaluator(book)
     if options.cache_dir is None:
-        return Evaluator(book).judge(changes, options.today, diff_mode=diff_mode)
-    from agentctl.pipeline.resultcache import FileResultCache
+        findings = evaluator.judge(changes, options.today, diff_mode=diff_mode)
+    else:
+        from agentctl.pipeline.resultcache import FileResultCache
 
-    cache = FileResultCache(options.cache_dir.parent / "results", book.digest)
-    findings = Evaluator(book).judge(changes, options.today, diff_mode=diff_mode, cache=cache)
-    cache.save()
-    return findings
+        cache = FileResultCache(options.cache_dir.parent / "results", book.digest)
+        findings = evaluator.judge(changes, options.today, diff_mode=diff_mode, cache=cache)
+        cache.save()
+    return provenance.relocate(findings, changes, evaluator) if diff_mode else findings
+
+
+def _change_set(deletions: list[ResourceChange], threshold: int) -> ResourceChange:
+    """The whole change as one resource, for rules on its size (``mass-deletion``)."""
+    first = deletions[0].current
+    addresses = sorted(c.current.address for c in deletions)
+    summary = Resource(
+        target=Target.TERRAFORM,
+        type="agentctl_change_set",
+        address="change-set",
+        key="agentctl:change-set",
+        attributes={"deleted": len(addresses), "deleted_addresses": addresses[:20], "threshold": threshold},
+        location=first.location,
+        origin="summary",
+    )
+    return ResourceChange(change=ChangeKind.CREATE, before=None, after=summary)
 
 
 def _scope(root: Path, path: Path) -> str:

@@ -9,24 +9,18 @@ from __future__ import annotations
 
 import hashlib
 import json
-import multiprocessing
 import os
 import tempfile
-from collections.abc import Callable, Sequence
+from collections.abc import Sequence
 from pathlib import Path
-from types import TracebackType
-from typing import Any
 
 from agentctl.model.resource import Note, Resource
 from agentctl.sources import files, kubernetes, plan, terraform
 from agentctl.sources.files import FileKind, FileProblem, SourceFile
 from agentctl.sources.interface import ParsedFile, ParseIssue
 
-PARSER_VERSION = "3"
+PARSER_VERSION = "4"
 """Bump whenever normalisation changes, so stale cache entries are ignored."""
-
-PARALLEL_MIN_BYTES = 48 * 1024
-"""Below this much uncached HCL, forking workers costs more than it saves (HCL parses at ~5 µs/byte)."""
 
 
 def parse_source(source: SourceFile) -> ParsedFile:
@@ -39,7 +33,7 @@ def parse_source(source: SourceFile) -> ParsedFile:
     if isinstance(text, FileProblem):
         return _problem(source.path, text)
     if source.kind is FileKind.TERRAFORM:
-        return terraform.parse(source.path, text)
+        return terraform.parse(source.path, text)  # evaluated on its own: a preview of one file
     if source.kind is FileKind.PLAN:
         return plan.parse(source.path, text)
     return kubernetes.parse(source.path, text)
@@ -80,6 +74,7 @@ class ParseCache:
                 resources=[Resource.model_validate(r) for r in raw["resources"]],
                 notes=[Note.model_validate(n) for n in raw["notes"]],
                 issues=[ParseIssue(**i) for i in raw["issues"]],
+                terraform=raw.get("terraform"),
             )
         except (OSError, ValueError, KeyError, TypeError):
             return None
@@ -91,6 +86,7 @@ class ParseCache:
             "resources": [r.model_dump(mode="json") for r in parsed.resources],
             "notes": [n.model_dump(mode="json") for n in parsed.notes],
             "issues": [vars(i) for i in parsed.issues],
+            "terraform": parsed.terraform,
         }
         try:
             self.directory.mkdir(parents=True, exist_ok=True)
@@ -102,76 +98,43 @@ class ParseCache:
             return
 
 
-class ParserPool:
-    """Worker processes for HCL parsing. The grammar is loaded before forking, so
-    workers inherit it; leaving the ``with`` block terminates them at once."""
-
-    def __init__(self, enabled: bool = True) -> None:
-        self.workers = min(os.cpu_count() or 1, 4)
-        self._pool: Any = None
-        if enabled and self.workers > 1:
-            terraform.preload()
-            try:
-                self._pool = multiprocessing.get_context().Pool(self.workers)
-            except OSError:
-                self._pool = None  # no worker processes here (sandbox, limits): parse in-process
-
-    def map(self, function: Callable[[str], terraform.ChunkResult], texts: list[str]) -> list[terraform.ChunkResult]:
-        if self._pool is None or len(texts) < 2 or sum(len(t) for t in texts) < PARALLEL_MIN_BYTES:
-            return [function(t) for t in texts]
-        try:
-            return list(self._pool.map(function, texts, chunksize=1))
-        except (OSError, multiprocessing.ProcessError):
-            return [function(t) for t in texts]
-
-    def close(self) -> None:
-        if self._pool is not None:
-            self._pool.terminate()
-            self._pool = None
-
-    def __enter__(self) -> ParserPool:
-        return self
-
-    def __exit__(
-        self, kind: type[BaseException] | None, value: BaseException | None, traceback: TracebackType | None
-    ) -> None:
-        self.close()
-
-
 def parse_all(sources: Sequence[SourceFile], cache: ParseCache) -> list[ParsedFile]:
-    """Parse many files, from the cache where possible and on all cores otherwise.
+    """Parse many files, from the cache where possible; identical Terraform texts are parsed once.
 
-    Terraform files are parsed block by block: identical blocks (the unchanged
-    part of a file at BASE and HEAD) are parsed once, and a large file's blocks
-    spread over the workers.
+    Terraform files come back as syntax trees without resources: call
+    :func:`evaluate_terraform` on one side's files to instantiate them.
     """
     results: list[ParsedFile | None] = [cache.get(s) for s in sources]
-    fresh = [i for i, r in enumerate(results) if r is None]
-    hcl_jobs: list[tuple[int, str, list[tuple[int, str]]]] = []
+    trees: dict[tuple[bool, str], ParsedFile] = {}
     for index, source in enumerate(sources):
         if results[index] is not None:
             continue
-        if source.kind is FileKind.TERRAFORM and source.problem is None and source.data is not None:
-            text = files.decode(source.data)
-            if isinstance(text, str):
-                hcl_jobs.append((index, text, terraform.chunks(text)))
-                continue
-        results[index] = parse_source(source)
-
-    unique = sorted({chunk for _, _, parts in hcl_jobs for _, chunk in parts}, key=len, reverse=True)
-    with ParserPool(enabled=len(unique) > 1 and sum(len(t) for t in unique) >= PARALLEL_MIN_BYTES) as pool:
-        chunk_results = pool.map(terraform.parse_chunk, unique)
-    trees = dict(zip(unique, chunk_results, strict=True))
-    for index, text, parts in hcl_jobs:
-        path = sources[index].path
-        parsed = terraform.assemble(path, text, [(offset, trees[chunk]) for offset, chunk in parts])
-        results[index] = parsed if parsed is not None else _whole(path, text)  # unsafe split: whole file
-    for index in fresh:
-        cache.put(sources[index], results[index])  # type: ignore[arg-type]
+        text = _terraform_text(source)
+        if text is None:
+            results[index] = parse_source(source)
+        else:
+            shape = (source.path.endswith(".json"), text)
+            if shape not in trees:
+                trees[shape] = terraform.parse_only(source.path, text)
+            results[index] = _relabel(trees[shape], source.path)
+        cache.put(source, results[index])  # type: ignore[arg-type]
     return [r for r in results if r is not None]
 
 
-def _whole(path: str, text: str) -> ParsedFile:
-    parsed = terraform.assemble(path, text, [(0, terraform.parse_chunk(text))])
-    assert parsed is not None
-    return parsed
+def evaluate_terraform(parsed: list[ParsedFile], var_files: Sequence[str] = ()) -> None:
+    """Instantiate the Terraform resources of one side (a working tree, a commit)."""
+    terraform.evaluate_files(parsed, tuple(var_files))
+
+
+def _terraform_text(source: SourceFile) -> str | None:
+    if source.kind is not FileKind.TERRAFORM or source.problem is not None or source.data is None:
+        return None
+    text = files.decode(source.data)
+    return text if isinstance(text, str) else None
+
+
+def _relabel(parsed: ParsedFile, path: str) -> ParsedFile:
+    if parsed.path == path:
+        return ParsedFile(path, [], list(parsed.notes), list(parsed.issues), parsed.terraform)
+    issues = [ParseIssue(path, i.line, i.message, i.rule_id) for i in parsed.issues]
+    return ParsedFile(path, [], list(parsed.notes), issues, parsed.terraform)

@@ -1,0 +1,74 @@
+"""Terraform sources: ``.tf``, ``.tf.json`` and ``.tfvars`` files into resources.
+
+Parsing (``hcl``, and ``module.from_json`` for Terraform's JSON syntax) is per
+file and cacheable; it yields each file's syntax tree. Evaluation
+(``evaluate``) needs every file of a configuration at once and turns the trees
+into :class:`Resource` values at their module-instantiated addresses.
+"""
+
+from __future__ import annotations
+
+from typing import Any
+
+from agentctl.model.resource import Suppression
+from agentctl.sources import suppressions
+from agentctl.sources.interface import ParsedFile, ParseIssue
+from agentctl.sources.terraform import hcl
+from agentctl.sources.terraform.evaluate import TfFile, Tree
+from agentctl.sources.terraform.module import from_json
+
+
+def parse_only(path: str, text: str) -> ParsedFile:
+    """One file's syntax tree (in ``ParsedFile.terraform``); malformed blocks become issues, the rest is kept."""
+    text = text.replace("\r\n", "\n")
+    if path.endswith(".json"):
+        body, errors = from_json(text)
+        label = "invalid Terraform JSON"
+    else:
+        body, errors = hcl.parse(text)
+        label = "invalid HCL"
+    result = ParsedFile(path)
+    result.issues.extend(ParseIssue(path, line, f"{label}: {message}") for line, message in errors)
+    lines = text.splitlines()
+    found: list[list[Any]] = []
+    for item in body:
+        if item[0] == "b":
+            marks = suppressions.find(lines, item[4], item[5])
+            if marks:
+                found.append([item[4], [m.model_dump(mode="json") for m in marks]])
+    result.terraform = {"body": body, "suppressions": found}
+    return result
+
+
+def tf_file(parsed: ParsedFile) -> TfFile | None:
+    payload = parsed.terraform
+    if not isinstance(payload, dict):
+        return None
+    marks = {int(line): tuple(Suppression.model_validate(m) for m in items) for line, items in payload["suppressions"]}
+    return TfFile(parsed.path, payload["body"], marks)
+
+
+def evaluate_files(parsed: list[ParsedFile], var_files: list[str] | tuple[str, ...] = ()) -> None:
+    """Evaluate every Terraform configuration among ``parsed`` and attach the resources to their files."""
+    files = [f for f in (tf_file(p) for p in parsed) if f is not None]
+    if not files:
+        return
+    tree = Tree(files, var_files)
+    by_path = {p.path: p for p in parsed if p.terraform is not None}
+    for path in by_path:
+        by_path[path].resources = [r for r in by_path[path].resources if r.origin != "hcl"]
+    for resource in tree.run():
+        target = by_path.get(resource.location.path)
+        if target is not None:
+            target.resources.append(resource)
+    if tree.notes and files:
+        by_path[files[0].path].notes.extend(tree.notes)
+    for file in by_path.values():
+        file.resources.sort(key=lambda r: (r.location.start_line, r.address))
+
+
+def parse(path: str, text: str) -> ParsedFile:
+    """Parse one file and evaluate it on its own (a preview: variables from defaults only)."""
+    parsed = parse_only(path, text)
+    evaluate_files([parsed])
+    return parsed
