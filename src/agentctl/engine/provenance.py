@@ -9,19 +9,26 @@ in turn and asking the rule again. Pure: findings and changes in, findings out.
 
 from __future__ import annotations
 
-from collections.abc import Iterable
+from collections.abc import Callable, Iterable
 from typing import Protocol
 
 from agentctl.model.common import Location
 from agentctl.model.finding import Finding
-from agentctl.model.resource import InputSite, ResourceChange
+from agentctl.model.resource import InputSite, Resource, ResourceChange
+
+WhatIf = Callable[[InputSite], dict[str, Resource]]
+"""HEAD's resources (by key) with one edited input put back as it was at BASE."""
+
+MAX_TRIALS = 8
 
 
 class Judge(Protocol):
     def rule_findings(self, change: ResourceChange) -> list[Finding]: ...
 
 
-def relocate(findings: list[Finding], changes: Iterable[ResourceChange], judge: Judge) -> list[Finding]:
+def relocate(
+    findings: list[Finding], changes: Iterable[ResourceChange], judge: Judge, what_if: WhatIf | None = None
+) -> list[Finding]:
     through_inputs = {
         (c.current.address, c.current.location.path): c for c in changes if c.changed_inputs and c.after is not None
     }
@@ -33,7 +40,7 @@ def relocate(findings: list[Finding], changes: Iterable[ResourceChange], judge: 
         if change is None:
             out.append(finding)
             continue
-        site = blame(finding.rule_id, change, judge)
+        site = blame(finding.rule_id, change, judge, what_if)
         out.append(
             finding.model_copy(
                 update={
@@ -45,23 +52,16 @@ def relocate(findings: list[Finding], changes: Iterable[ResourceChange], judge: 
     return out
 
 
-def blame(rule_id: str, change: ResourceChange, judge: Judge) -> InputSite:
-    """The changed input that the rule's verdict depends on (the first changed input otherwise)."""
-    assert change.before is not None and change.after is not None
-    before, after = change.before.attributes, change.after.attributes
-    differing = {k for k in set(before) | set(after) if before.get(k) != after.get(k)}
-    for site in change.changed_inputs:
-        attrs = differing.intersection(site.attrs)
-        if not attrs:
-            continue
-        reverted = dict(after)
-        for attr in attrs:
-            if attr in before:
-                reverted[attr] = before[attr]
-            else:
-                reverted.pop(attr, None)
-        trial = change.model_copy(update={"after": change.after.model_copy(update={"attributes": reverted})})
-        if rule_id not in {f.rule_id for f in judge.rule_findings(trial)}:
-            return site
-    touching = [s for s in change.changed_inputs if differing.intersection(s.attrs)]
-    return (touching or list(change.changed_inputs))[0]
+def blame(rule_id: str, change: ResourceChange, judge: Judge, what_if: WhatIf | None = None) -> InputSite:
+    """The edited input the rule's verdict depends on (the first edited input otherwise)."""
+    assert change.after is not None
+    sites = change.changed_inputs
+    if len(sites) > 1 and what_if is not None:
+        for site in sites[:MAX_TRIALS]:
+            alternative = what_if(site).get(change.after.key)
+            if alternative is None:
+                continue
+            trial = change.model_copy(update={"after": alternative})
+            if rule_id not in {f.rule_id for f in judge.rule_findings(trial)}:
+                return site
+    return sites[0]

@@ -25,6 +25,7 @@ from agentctl.policy.loader import PolicyError, PolicySetFile, RuleBook
 from agentctl.sources import files
 from agentctl.sources.interface import ParsedFile, SourceError
 from agentctl.sources.loader import ParseCache, evaluate_terraform, parse_all
+from agentctl.sources.terraform import WhatIf
 from agentctl.sources.terraform.context import related as terraform_context
 
 
@@ -126,12 +127,21 @@ def _diff_check(options: CheckOptions) -> CheckResult:
     deletions = [c for c in changes if c.change is ChangeKind.DELETE]
     if deletions:
         changes.append(_change_set(deletions, settings.mass_change_threshold))
-    findings = policy_findings + _issue_findings(reported) + _judge(book, changes, options, diff_mode=True)
+    what_if = WhatIf(base_parsed, head_parsed, settings.var_files)
+    judged = _judge(book, changes, options, diff_mode=True, what_if=what_if)
+    findings = policy_findings + _issue_findings(reported) + judged
     label = f"{base.label}..{head.label}"
     return _result(findings, reported, len(head_sources) + len(base_sources), len(changes), book, label)
 
 
-def _judge(book: RuleBook, changes: list[ResourceChange], options: CheckOptions, *, diff_mode: bool) -> list[Finding]:
+def _judge(
+    book: RuleBook,
+    changes: list[ResourceChange],
+    options: CheckOptions,
+    *,
+    diff_mode: bool,
+    what_if: provenance.WhatIf | None = None,
+) -> list[Finding]:
     evaluator = Evaluator(book)
     if options.cache_dir is None:
         findings = evaluator.judge(changes, options.today, diff_mode=diff_mode)
@@ -141,7 +151,7 @@ def _judge(book: RuleBook, changes: list[ResourceChange], options: CheckOptions,
         cache = FileResultCache(options.cache_dir.parent / "results", book.digest)
         findings = evaluator.judge(changes, options.today, diff_mode=diff_mode, cache=cache)
         cache.save()
-    return provenance.relocate(findings, changes, evaluator) if diff_mode else findings
+    return provenance.relocate(findings, changes, evaluator, what_if) if diff_mode else findings
 
 
 def _change_set(deletions: list[ResourceChange], threshold: int) -> ResourceChange:

@@ -10,7 +10,7 @@ from __future__ import annotations
 
 from typing import Any
 
-from agentctl.model.resource import Suppression
+from agentctl.model.resource import InputSite, Resource, Suppression
 from agentctl.sources import suppressions
 from agentctl.sources.interface import ParsedFile, ParseIssue
 from agentctl.sources.terraform import hcl
@@ -72,3 +72,25 @@ def parse(path: str, text: str) -> ParsedFile:
     parsed = parse_only(path, text)
     evaluate_files([parsed])
     return parsed
+
+
+class WhatIf:
+    """HEAD's resources as they would be with one edited input put back as it was at BASE."""
+
+    def __init__(self, base: list[ParsedFile], head: list[ParsedFile], var_files: tuple[str, ...] = ()) -> None:
+        self._base = [f for f in (tf_file(p) for p in base) if f is not None]
+        self._head = [f for f in (tf_file(p) for p in head) if f is not None]
+        self._var_files = var_files
+        self._base_nodes: dict[tuple[str, str], Any] | None = None
+        self._runs: dict[tuple[str, str], dict[str, Resource]] = {}
+
+    def __call__(self, site: InputSite) -> dict[str, Resource]:
+        if self._base_nodes is None:
+            tree = Tree(self._base, self._var_files)
+            tree.run()
+            self._base_nodes = tree.site_nodes
+        key = (site.name, site.path)
+        if key not in self._runs:
+            tree = Tree(self._head, self._var_files, overrides={key: self._base_nodes.get(key)})
+            self._runs[key] = {r.key: r for r in tree.run()}
+        return self._runs[key]
