@@ -29,7 +29,9 @@ def parse_source(source: SourceFile) -> ParsedFile:
         return _problem(source.path, source.problem)
     if source.data is None:
         return ParsedFile(source.path)
-    text = files.decode(source.data)
+    text = _terraform_text(source) if source.kind is FileKind.TERRAFORM else files.decode(source.data)
+    if text is None:
+        text = files.decode(source.data)
     if isinstance(text, FileProblem):
         return _problem(source.path, text)
     if source.kind is FileKind.TERRAFORM:
@@ -127,10 +129,13 @@ def evaluate_terraform(parsed: list[ParsedFile], var_files: Sequence[str] = ()) 
 
 
 def _terraform_text(source: SourceFile) -> str | None:
+    """Terraform reads NUL bytes and invalid UTF-8 inside comments; so do we (elsewhere they fail to parse)."""
     if source.kind is not FileKind.TERRAFORM or source.problem is not None or source.data is None:
         return None
     text = files.decode(source.data)
-    return text if isinstance(text, str) else None
+    if isinstance(text, str):
+        return text
+    return source.data.decode("utf-8", errors="replace").removeprefix("\ufeff")
 
 
 def _relabel(parsed: ParsedFile, path: str) -> ParsedFile:

@@ -139,7 +139,7 @@ def _format(spec: Any, *args: Any) -> str:
             raise EvalError("too few arguments to format")
         value = values.pop(0)
         if verb == "d":
-            return str(int(number(value)))
+            return ("%" + match.group(1) + "d") % int(number(value))
         if verb in ("f", "e", "g"):
             return ("%" + match.group(1) + verb) % float(number(value))
         if verb in ("q",):

@@ -28,12 +28,16 @@ class HclError(Exception):
 
 _IDENT = re.compile(r"[A-Za-z_][A-Za-z0-9_-]*")
 _NUMBER = re.compile(r"[0-9]+(?:\.[0-9]+)?(?:[eE][+-]?[0-9]+)?")
-_SPACE = re.compile(r"(?:[ \t\r\f\v\x00]+|#[^\n]*|//[^\n]*|/\*.*?\*/)*", re.S)
-_SPACE_NL = re.compile(r"(?:[ \t\r\n\f\v\x00]+|#[^\n]*|//[^\n]*|/\*.*?\*/)*", re.S)
+_SPACE = re.compile(r"(?:[ \t\r\f\v]+|#[^\n]*|//[^\n]*|/\*.*?\*/)*", re.S)
+_SPACE_NL = re.compile(r"(?:[ \t\r\n\f\v]+|#[^\n]*|//[^\n]*|/\*.*?\*/)*", re.S)
 _OPS = ("==", "!=", "<=", ">=", "&&", "||", "=>", "...")
 _BINARY = [("||",), ("&&",), ("==", "!="), ("<", ">", "<=", ">="), ("+", "-"), ("*", "/", "%")]
 _TOP_START = re.compile(r"^[A-Za-z_][\w-]*", re.M)
 _ESCAPES = {"n": "\n", "t": "\t", "r": "\r", '"': '"', "\\": "\\"}
+
+
+MAX_ERRORS = 20
+"""After this many malformed blocks the rest of a file is not worth reading (it is probably not HCL)."""
 
 
 def parse(text: str) -> tuple[Node, list[tuple[int, str]]]:
@@ -41,7 +45,7 @@ def parse(text: str) -> tuple[Node, list[tuple[int, str]]]:
     parser = _Parser(text)
     body: Node = []
     errors: list[tuple[int, str]] = []
-    while True:
+    while len(errors) < MAX_ERRORS:
         try:
             parser.skip(newlines=True)
             if parser.pos >= parser.n:
