@@ -94,16 +94,22 @@ def test_yaml_line_index_and_merge_keys() -> None:
 
 
 def test_parse_cache_returns_identical_results_and_survives_corruption(tmp_path: Path) -> None:
+    from agentctl.sources.loader import evaluate_terraform
+
     source = SourceFile("main.tf", FileKind.TERRAFORM, b'resource "aws_s3_bucket" "b" {\n  bucket = "x"\n}\n')
     cache = ParseCache(tmp_path)
-    [cold] = parse_all([source], cache)
-    entries = list(tmp_path.glob("*.json"))
-    assert len(entries) == 1
-    [warm] = parse_all([source], cache)
-    assert warm.resources == cold.resources
-    entries[0].write_text("{not json")
-    [again] = parse_all([source], cache)
-    assert again.resources == cold.resources
+
+    def resources() -> list[object]:
+        parsed = parse_all([source], cache)
+        evaluate_terraform(parsed, (), cache)
+        return list(parsed[0].resources)
+
+    cold = resources()
+    assert cold and len(list(tmp_path.glob("*.tree.json"))) == 1 and len(list(tmp_path.glob("eval-*.json"))) == 1
+    assert resources() == cold
+    for entry in tmp_path.glob("*.json"):
+        entry.write_text("{not json")
+    assert resources() == cold
 
 
 def test_every_corpus_file_parses_into_the_blocks_python_hcl2_sees(corpus: Path) -> None:

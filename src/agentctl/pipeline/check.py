@@ -8,7 +8,6 @@ pure engine.
 from __future__ import annotations
 
 import datetime as dt
-import functools
 import os
 from dataclasses import dataclass, field
 from pathlib import Path
@@ -57,8 +56,9 @@ def _full_check(options: CheckOptions) -> CheckResult:
     book = _book(options, _disk_policy_files(options.policy_dirs))
     settings = repo_config.load(root)[0].terraform
     sources = [files.read_worktree(full, rel, root) for full, rel in files.walk(paths, root)]
-    parsed = parse_all(sources, ParseCache(options.cache_dir))
-    evaluate_terraform(parsed, settings.var_files)
+    cache = ParseCache(options.cache_dir)
+    parsed = parse_all(sources, cache)
+    evaluate_terraform(parsed, settings.var_files, cache)
     changes = pairing.as_new(r for p in parsed for r in p.resources)
     findings = _issue_findings(parsed) + _judge(book, changes, options, diff_mode=False)
     return _result(findings, parsed, len(sources), len(changes), book, None)
@@ -91,23 +91,14 @@ def _diff_check(options: CheckOptions) -> CheckResult:
 
     settings = repo_config.load(repo.root)[0].terraform
     candidates = [p for p in changed if files.classify(p) is not None]
-    context: list[str] = []
-    if any(files.classify(p) is files.FileKind.TERRAFORM for p in candidates) or options.include_all:
-        # Inputs reach resources declared elsewhere: read the whole configurations involved.
-        for side in (base, head):
-            listing = [p for p in repo.list_files(side) if files.classify(p) is files.FileKind.TERRAFORM]
-            if options.include_all:
-                context += [p for p in listing if _in_scope(p, scopes)]
-            else:
-                context += terraform_context(candidates, listing, functools.partial(repo.read_text, side))
-    wanted = sorted(set(candidates) | set(context))
+    base_sources, base_context = _side_sources(repo, base, candidates, scopes, options.include_all)
+    head_sources, head_context = _side_sources(repo, head, candidates, scopes, options.include_all)
+    wanted = sorted(set(candidates) | base_context | head_context)
     cache = ParseCache(options.cache_dir)
-    base_sources = [s for s in (repo.read(base, p) for p in wanted) if s is not None]
-    head_sources = [s for s in (repo.read(head, p) for p in wanted) if s is not None]
     both = parse_all(base_sources + head_sources, cache)
     base_parsed, head_parsed = both[: len(base_sources)], both[len(base_sources) :]
-    evaluate_terraform(base_parsed, settings.var_files)
-    evaluate_terraform(head_parsed, settings.var_files)
+    evaluate_terraform(base_parsed, settings.var_files, cache)
+    evaluate_terraform(head_parsed, settings.var_files, cache)
     base_resources = [r for p in base_parsed for r in p.resources]
     head_resources = [r for p in head_parsed for r in p.resources]
     changed_set = set(candidates)
@@ -168,6 +159,33 @@ def _change_set(deletions: list[ResourceChange], threshold: int) -> ResourceChan
         origin="summary",
     )
     return ResourceChange(change=ChangeKind.CREATE, before=None, after=summary)
+
+
+def _side_sources(
+    repo: object, side: object, candidates: list[str], scopes: list[str], include_all: bool
+) -> tuple[list[files.SourceFile], set[str]]:
+    """The changed files on one side, plus the Terraform files needed to evaluate them."""
+    from agentctl.sources.gitrepo import GitRepo, Side
+
+    assert isinstance(repo, GitRepo) and isinstance(side, Side)
+    context: set[str] = set()
+    terraform_files: dict[str, files.SourceFile] = {}
+    if include_all or any(files.classify(p) is files.FileKind.TERRAFORM for p in candidates):
+        # Inputs reach resources declared elsewhere: read the whole configurations involved.
+        listing = [p for p in repo.list_files(side) if files.classify(p) is files.FileKind.TERRAFORM]
+        terraform_files = repo.read_many(side, listing)
+
+        def text(path: str) -> str | None:
+            data = terraform_files[path].data if path in terraform_files else None
+            return data.decode("utf-8", errors="replace") if data is not None else None
+
+        if include_all:
+            context = {p for p in terraform_files if _in_scope(p, scopes)}
+        else:
+            context = set(terraform_context(candidates, list(terraform_files), text))
+    wanted = sorted(set(candidates) | context)
+    sources = [terraform_files.get(p) or repo.read(side, p) for p in wanted]
+    return [s for s in sources if s is not None], context
 
 
 def _scope(root: Path, path: Path) -> str:

@@ -7,12 +7,14 @@ directory must not be a code-execution vector).
 
 from __future__ import annotations
 
+import functools
 import hashlib
 import json
 import os
 import tempfile
 from collections.abc import Sequence
 from pathlib import Path
+from typing import Any
 
 from agentctl.model.resource import Note, Resource
 from agentctl.sources import files, kubernetes, plan, terraform
@@ -69,35 +71,83 @@ class ParseCache:
     def get(self, source: SourceFile) -> ParsedFile | None:
         if self.directory is None or source.data is None or source.problem is not None:
             return None
+        key = self.key(source)
         try:
-            raw = json.loads((self.directory / f"{self.key(source)}.json").read_bytes())
+            raw = json.loads((self.directory / f"{key}.json").read_bytes())
+            terraform = raw.get("terraform")
+            if terraform is not None:  # the syntax tree is read only if evaluation needs it
+                terraform = {"digest": key, "load": functools.partial(self._tree, key, source)}
             return ParsedFile(
                 path=source.path,
                 resources=[Resource.model_validate(r) for r in raw["resources"]],
                 notes=[Note.model_validate(n) for n in raw["notes"]],
                 issues=[ParseIssue(**i) for i in raw["issues"]],
-                terraform=raw.get("terraform"),
+                terraform=terraform,
             )
         except (OSError, ValueError, KeyError, TypeError):
             return None
 
+    def _tree(self, key: str, source: SourceFile) -> dict[str, Any]:
+        assert self.directory is not None
+        try:
+            tree = json.loads((self.directory / f"{key}.tree.json").read_bytes())
+            if isinstance(tree, dict) and "body" in tree and "suppressions" in tree:
+                return tree
+        except (OSError, ValueError):
+            pass
+        text = _terraform_text(source) or ""
+        return terraform.parse_only(source.path, text).terraform  # type: ignore[no-any-return]
+
     def put(self, source: SourceFile, parsed: ParsedFile) -> None:
         if self.directory is None or source.data is None or source.problem is not None:
             return
+        key = self.key(source)
         payload = {
             "resources": [r.model_dump(mode="json") for r in parsed.resources],
             "notes": [n.model_dump(mode="json") for n in parsed.notes],
             "issues": [vars(i) for i in parsed.issues],
-            "terraform": parsed.terraform,
+            "terraform": None if parsed.terraform is None else {"digest": key},
         }
+        if parsed.terraform is not None:
+            tree = {k: parsed.terraform[k] for k in ("body", "suppressions")}
+            self._write(f"{key}.tree.json", tree)
+        self._write(f"{key}.json", payload)
+
+    def _write(self, name: str, payload: Any) -> None:
+        assert self.directory is not None
         try:
             self.directory.mkdir(parents=True, exist_ok=True)
             fd, tmp = tempfile.mkstemp(dir=self.directory, suffix=".tmp")
             with os.fdopen(fd, "w") as handle:
-                json.dump(payload, handle, separators=(",", ":"))
-            os.replace(tmp, self.directory / f"{self.key(source)}.json")
+                handle.write(json.dumps(payload, separators=(",", ":")))  # dumps: the C encoder, dump is not
+            os.replace(tmp, self.directory / name)
         except (OSError, TypeError, ValueError):
             return
+
+    def evaluation_key(self, parsed: list[ParsedFile], var_files: Sequence[str]) -> str | None:
+        """One configuration's evaluation depends only on its files' contents and the var files."""
+        digests = sorted((p.path, p.terraform.get("digest")) for p in parsed if p.terraform is not None)
+        if self.directory is None or not digests or any(d is None for _, d in digests):
+            return None
+        text = json.dumps([PARSER_VERSION, list(var_files), digests])
+        return hashlib.sha256(text.encode()).hexdigest()
+
+    def get_evaluation(self, key: str) -> tuple[list[Resource], list[Note]] | None:
+        assert self.directory is not None
+        try:
+            raw = json.loads((self.directory / f"eval-{key}.json").read_bytes())
+            return [Resource.model_validate(r) for r in raw["resources"]], [
+                Note.model_validate(n) for n in raw["notes"]
+            ]
+        except (OSError, ValueError, KeyError, TypeError):
+            return None
+
+    def put_evaluation(self, key: str, resources: list[Resource], notes: list[Note]) -> None:
+        payload = {
+            "resources": [r.model_dump(mode="json") for r in resources],
+            "notes": [n.model_dump(mode="json") for n in notes],
+        }
+        self._write(f"eval-{key}.json", payload)
 
 
 def parse_all(sources: Sequence[SourceFile], cache: ParseCache) -> list[ParsedFile]:
@@ -118,14 +168,23 @@ def parse_all(sources: Sequence[SourceFile], cache: ParseCache) -> list[ParsedFi
             shape = (source.path.endswith(".json"), text)
             if shape not in trees:
                 trees[shape] = terraform.parse_only(source.path, text)
-            results[index] = _relabel(trees[shape], source.path)
+            results[index] = _relabel(trees[shape], source.path, ParseCache.key(source))
         cache.put(source, results[index])  # type: ignore[arg-type]
     return [r for r in results if r is not None]
 
 
-def evaluate_terraform(parsed: list[ParsedFile], var_files: Sequence[str] = ()) -> None:
-    """Instantiate the Terraform resources of one side (a working tree, a commit)."""
-    terraform.evaluate_files(parsed, tuple(var_files))
+def evaluate_terraform(
+    parsed: list[ParsedFile], var_files: Sequence[str] = (), cache: ParseCache | None = None
+) -> None:
+    """Instantiate the Terraform resources of one side (a working tree, a commit); cached by content."""
+    key = cache.evaluation_key(parsed, var_files) if cache is not None else None
+    stored = cache.get_evaluation(key) if cache is not None and key is not None else None
+    if stored is not None:
+        terraform.attach(parsed, *stored)
+        return
+    resources, notes = terraform.evaluate_files(parsed, tuple(var_files))
+    if cache is not None and key is not None:
+        cache.put_evaluation(key, resources, notes)
 
 
 def _terraform_text(source: SourceFile) -> str | None:
@@ -138,8 +197,6 @@ def _terraform_text(source: SourceFile) -> str | None:
     return source.data.decode("utf-8", errors="replace").removeprefix("\ufeff")
 
 
-def _relabel(parsed: ParsedFile, path: str) -> ParsedFile:
-    if parsed.path == path:
-        return ParsedFile(path, [], list(parsed.notes), list(parsed.issues), parsed.terraform)
+def _relabel(parsed: ParsedFile, path: str, digest: str) -> ParsedFile:
     issues = [ParseIssue(path, i.line, i.message, i.rule_id) for i in parsed.issues]
-    return ParsedFile(path, [], list(parsed.notes), issues, parsed.terraform)
+    return ParsedFile(path, [], list(parsed.notes), issues, {**parsed.terraform, "digest": digest})

@@ -10,7 +10,7 @@ from __future__ import annotations
 
 from typing import Any
 
-from agentctl.model.resource import InputSite, Resource, Suppression
+from agentctl.model.resource import InputSite, Note, Resource, Suppression
 from agentctl.sources import suppressions
 from agentctl.sources.interface import ParsedFile, ParseIssue
 from agentctl.sources.terraform import hcl
@@ -44,25 +44,36 @@ def tf_file(parsed: ParsedFile) -> TfFile | None:
     payload = parsed.terraform
     if not isinstance(payload, dict):
         return None
+    if "body" not in payload and "load" in payload:
+        payload.update(payload.pop("load")())  # read from the cache only now that it is needed
     marks = {int(line): tuple(Suppression.model_validate(m) for m in items) for line, items in payload["suppressions"]}
     return TfFile(parsed.path, payload["body"], marks)
 
 
-def evaluate_files(parsed: list[ParsedFile], var_files: list[str] | tuple[str, ...] = ()) -> None:
-    """Evaluate every Terraform configuration among ``parsed`` and attach the resources to their files."""
+def evaluate_files(
+    parsed: list[ParsedFile], var_files: list[str] | tuple[str, ...] = ()
+) -> tuple[list[Resource], list[Note]]:
+    """Evaluate every Terraform configuration among ``parsed``, attach the resources to their files, return them."""
     files = [f for f in (tf_file(p) for p in parsed) if f is not None]
     if not files:
-        return
+        return [], []
     tree = Tree(files, var_files)
+    resources = tree.run()
+    attach(parsed, resources, tree.notes)
+    return resources, tree.notes
+
+
+def attach(parsed: list[ParsedFile], resources: list[Resource], notes: list[Note]) -> None:
+    """Give each Terraform file the resources declared in it (at their instantiated addresses)."""
     by_path = {p.path: p for p in parsed if p.terraform is not None}
-    for path in by_path:
-        by_path[path].resources = [r for r in by_path[path].resources if r.origin != "hcl"]
-    for resource in tree.run():
+    for file in by_path.values():
+        file.resources = [r for r in file.resources if r.origin != "hcl"]
+    for resource in resources:
         target = by_path.get(resource.location.path)
         if target is not None:
             target.resources.append(resource)
-    if tree.notes and files:
-        by_path[files[0].path].notes.extend(tree.notes)
+    if notes and by_path:
+        next(iter(by_path.values())).notes.extend(notes)
     for file in by_path.values():
         file.resources.sort(key=lambda r: (r.location.start_line, r.address))
 
@@ -78,14 +89,17 @@ class WhatIf:
     """HEAD's resources as they would be with one edited input put back as it was at BASE."""
 
     def __init__(self, base: list[ParsedFile], head: list[ParsedFile], var_files: tuple[str, ...] = ()) -> None:
-        self._base = [f for f in (tf_file(p) for p in base) if f is not None]
-        self._head = [f for f in (tf_file(p) for p in head) if f is not None]
+        self._base_parsed, self._head_parsed = base, head
+        self._base: list[TfFile] = []
+        self._head: list[TfFile] = []
         self._var_files = var_files
         self._base_nodes: dict[tuple[str, str], Any] | None = None
         self._runs: dict[tuple[str, str], dict[str, Resource]] = {}
 
     def __call__(self, site: InputSite) -> dict[str, Resource]:
-        if self._base_nodes is None:
+        if self._base_nodes is None:  # only now: most changes never need a what-if
+            self._base = [f for f in (tf_file(p) for p in self._base_parsed) if f is not None]
+            self._head = [f for f in (tf_file(p) for p in self._head_parsed) if f is not None]
             tree = Tree(self._base, self._var_files)
             tree.run()
             self._base_nodes = tree.site_nodes

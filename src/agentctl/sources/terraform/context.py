@@ -21,6 +21,10 @@ def _is_terraform(path: str) -> bool:
 
 def related(changed: Iterable[str], listing: Iterable[str], read: Callable[[str], str | None]) -> list[str]:
     """Repository paths (from ``listing``) to evaluate together with the ``changed`` ones."""
+    return _related(changed, listing, read)
+
+
+def _related(changed: Iterable[str], listing: Iterable[str], read: Callable[[str], str | None]) -> list[str]:
     starts = {posixpath.dirname(p) for p in changed if _is_terraform(p)}
     if not starts:
         return []

@@ -102,6 +102,7 @@ class Tree:
         self.overrides = overrides or {}
         """(site name, path) -> the definition to use instead (None: as if absent), for what-if runs."""
         self.site_nodes: dict[tuple[str, str], Node] = {}
+        self._digests: dict[int, tuple[Node, str]] = {}
 
     def roots(self) -> list[str]:
         called = {child for d in self.modules for child in self.children(d).values() if child != d}
@@ -125,6 +126,14 @@ class Tree:
         for root in self.roots():
             Instance(self, self.modules[root], "", root, self.root_inputs(root), 0).emit()
         return self.resources
+
+    def digest(self, node: Node) -> str:
+        """:func:`digest`, once per node (blocks are instantiated many times)."""
+        found = self._digests.get(id(node))
+        if found is None or found[0] is not node:
+            found = (node, digest(node))
+            self._digests[id(node)] = found
+        return found[1]
 
     def definition(self, name: str, path: str, node: Node) -> Node | None:
         """The defining node of an input site (or its what-if replacement; None when absent there)."""
@@ -156,7 +165,7 @@ class Tree:
                     continue
                 node = self.definition(f"var.{item[1]}", tf.path, item)
                 if node is not None:
-                    site = (f"var.{item[1]}", tf.path, item[3], digest(node))
+                    site = (f"var.{item[1]}", tf.path, item[3], self.digest(node))
                     inputs[item[1]] = (site, _constant(node[2]))
         return inputs
 

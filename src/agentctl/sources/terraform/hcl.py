@@ -31,7 +31,9 @@ _NUMBER = re.compile(r"[0-9]+(?:\.[0-9]+)?(?:[eE][+-]?[0-9]+)?")
 _SPACE = re.compile(r"(?:[ \t\r\f\v]+|#[^\n]*|//[^\n]*|/\*.*?\*/)*", re.S)
 _SPACE_NL = re.compile(r"(?:[ \t\r\n\f\v]+|#[^\n]*|//[^\n]*|/\*.*?\*/)*", re.S)
 _OPS = ("==", "!=", "<=", ">=", "&&", "||", "=>", "...")
-_BINARY = [("||",), ("&&",), ("==", "!="), ("<", ">", "<=", ">="), ("+", "-"), ("*", "/", "%")]
+_BINARY = [("||",), ("&&",), ("==", "!="), ("<=", ">=", "<", ">"), ("+", "-"), ("*", "/", "%")]
+_OP_START = frozenset("|&=!<>+-*/%")
+_SPACE_START = frozenset(" \t\r\n\f\v#/")
 _TOP_START = re.compile(r"^[A-Za-z_][\w-]*", re.M)
 _ESCAPES = {"n": "\n", "t": "\t", "r": "\r", '"': '"', "\\": "\\"}
 
@@ -97,6 +99,8 @@ class _Parser:
         return True
 
     def skip(self, newlines: bool = False) -> None:
+        if self.pos < self.n and self.src[self.pos] not in _SPACE_START:
+            return
         pattern = _SPACE_NL if newlines or self.nest > 0 else _SPACE
         self.pos = pattern.match(self.src, self.pos).end()  # type: ignore[union-attr]
 
@@ -191,16 +195,12 @@ class _Parser:
         if level == len(_BINARY):
             return self.unary()
         left = self.binary(level + 1)
+        ops = _BINARY[level]
         while True:
             self.skip()
-            op = next(
-                (
-                    o
-                    for o in sorted(_BINARY[level], key=len, reverse=True)
-                    if self.src.startswith(o, self.pos) and not self._longer_op(o)
-                ),
-                None,
-            )
+            if self.pos >= self.n or self.src[self.pos] not in _OP_START:
+                return left
+            op = next((o for o in ops if self.src.startswith(o, self.pos) and not self._longer_op(o)), None)
             if op is None:
                 return left
             self.pos += len(op)

@@ -20,7 +20,6 @@ from agentctl.sources.terraform.evaluate import (
     Site,
     Tree,
     bind,
-    digest,
     export,
     safe,
     suffix,
@@ -93,7 +92,7 @@ class Instance:
                 default = self.tree.definition(f"var.{name}", block.path, default)
             if default is None:
                 return Unknown(f"var.{name}")
-            self.tree.record([(f"var.{name}", block.path, default[3], digest(default))])
+            self.tree.record([(f"var.{name}", block.path, default[3], self.tree.digest(default))])
             return safe(default[2], {})
 
         return self._memo(f"var.{name}", compute)
@@ -108,7 +107,7 @@ class Instance:
             if replaced is None:
                 return Unknown(f"local.{name}")
             item = replaced
-            self.tree.record([(f"local.{name}", path, item[3], digest(item))])
+            self.tree.record([(f"local.{name}", path, item[3], self.tree.digest(item))])
             return safe(item[2], self.env)
 
         return self._memo(f"local.{name}", compute)
@@ -146,7 +145,7 @@ class Instance:
                 if item[0] == "a" and item[1] not in ("source", "version", "count", "for_each", "providers"):
                     node = self.tree.definition(f"module.{name}.{item[1]}", block.path, item)
                     if node is not None:
-                        site = (f"module.{name}.{item[1]}", block.path, node[3], digest(node))
+                        site = (f"module.{name}.{item[1]}", block.path, node[3], self.tree.digest(node))
                         inputs[item[1]] = (site, bind(node[2], env))
             prefix = f"{self.prefix}module.{name}{suffix(key)}."
             made.append(
@@ -214,7 +213,7 @@ class Instance:
                 InputSite(name=s[0], path=s[1], line=s[2], digest=s[3], attrs=tuple(sorted(a)))
                 for s, a in sorted(sites.items())
             ),
-            block_digest=digest(block.body),
+            block_digest=self.tree.digest(block.body),
         )
 
     def body(self, body: Node, env: dict[str, Any], by_attr: dict[str, set[Site]] | None = None) -> dict[str, Any]:
@@ -277,6 +276,6 @@ class Instance:
                     attributes=self.body(block.body, {**self.env, **extra}, by_attr),
                     location=Location(path=block.path, start_line=block.start, end_line=block.end),
                     suppressions=self.tree.suppressions.get((block.path, block.start), ()),
-                    block_digest=digest(block.body),
+                    block_digest=self.tree.digest(block.body),
                 )
             )
