@@ -127,9 +127,11 @@ def test_eks_examples_of_the_corpus_yield_findings_on_module_instantiated_resour
         for f in findings(result.stdout)
         if str(f["address"] or "").startswith("module.") and f["path"].endswith(".tf")
     ]
-    assert len(instantiated) >= 5
     rules = {f["rule_id"] for f in instantiated}
     assert "aws-eks-public-endpoint-open" in rules  # it comes from the module's default CIDR
+    assert "aws-iam-admin-policy-attached" in rules  # a policy map passed into a submodule's for_each
+    [endpoint] = [f for f in instantiated if f["address"] == "module.eks.aws_eks_cluster.this[0]"]
+    assert endpoint["path"] == "main.tf"
 
 
 @pytest.mark.skipif(TERRAFORM is None, reason="terraform is not installed")
@@ -145,3 +147,27 @@ def test_fixtures_are_valid_terraform_per_terraform_fmt(tmp_path: Path) -> None:
         )
         expect_valid = "malformed" not in path.name
         assert (proc.returncode == 0) == expect_valid, (path, proc.stderr.decode(errors="replace"))
+
+
+def test_rules_can_test_for_values_known_only_after_apply(agentctl, repo: GitRepo) -> None:
+    repo.write(
+        "policies/unknown.yaml",
+        "apiVersion: agentctl/v1\nkind: PolicySet\nmetadata:\n  name: team\nrules:\n"
+        "  - id: ami-must-be-pinned\n    title: AMI comes from a lookup\n    severity: medium\n    action: warn\n"
+        "    target: terraform\n    match:\n      types: [aws_instance]\n"
+        '    condition: is_unknown(get(resource, "ami", ""))\n'
+        "    message: \"{address} takes its AMI from {get(resource, 'ami', '')}\"\n"
+        "    remediation: Pin the AMI id.\n",
+    )
+    repo.write(
+        "main.tf",
+        'data "aws_ami" "ubuntu" {\n  most_recent = true\n}\n\n'
+        'resource "aws_instance" "looked_up" {\n  ami           = data.aws_ami.ubuntu.id\n'
+        '  instance_type = "t3.micro"\n}\n\n'
+        'resource "aws_instance" "pinned" {\n  ami           = "ami-0123456789abcdef0"\n'
+        '  instance_type = "t3.micro"\n}\n',
+    )
+    result = agentctl("check", "--format", "json", "--policies", "policies", ".", cwd=repo.root)
+    hits = [f for f in findings(result.stdout) if f["rule_id"] == "ami-must-be-pinned"]
+    assert [f["address"] for f in hits] == ["aws_instance.looked_up"]
+    assert "${data.aws_ami.ubuntu.id}" in str(hits[0]["message"])

@@ -10,11 +10,10 @@ from typing import Any
 
 import pytest
 
-from agentctl.model.resource import Resource
+from agentctl.model.resource import Resource, is_unknown
 from agentctl.sources.files import FileKind, SourceFile
 from agentctl.sources.interface import ParsedFile
 from agentctl.sources.loader import ParseCache, evaluate_terraform, parse_all
-from agentctl.sources.terraform.evaluate import is_unknown
 
 
 def evaluate(files: dict[str, str], var_files: tuple[str, ...] = ()) -> dict[str, Resource]:

@@ -17,6 +17,9 @@ Helper functions available in every condition and message:
 * ``port_in(spec, port)``: whether a port spec (``22``, ``"20-25"``, ``"*"`` or a
   list of them) covers ``port``.
 * ``lower(s)``, ``upper(s)``, ``split(s, sep)``: string helpers the runtime lacks.
+* ``is_unknown(value)``: whether a Terraform value (or anything inside it) is known
+  only after apply (a data source, another resource's attribute, an unset
+  variable); such values reach rules as their ``"${expression}"`` text.
 """
 
 from __future__ import annotations
@@ -27,6 +30,8 @@ import importlib.util
 import os
 import re
 from typing import Any
+
+from agentctl.model.resource import is_unknown
 
 
 class CelError(Exception):
@@ -153,4 +158,5 @@ FUNCTIONS = {
     "lower": lambda text: str(text).lower(),
     "upper": lambda text: str(text).upper(),
     "split": lambda text, sep: str(text).split(str(sep)),
+    "is_unknown": is_unknown,
 }

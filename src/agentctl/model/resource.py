@@ -15,6 +15,21 @@ from pydantic import BaseModel, ConfigDict
 from agentctl.model.common import ChangeKind, Location, Target
 
 
+def is_unknown(value: Any) -> bool:
+    """Whether a Terraform value (or anything inside it) is known only after apply.
+
+    Evaluation leaves such values as their ``"${expression}"`` text (a data
+    source, another resource's attribute, an unset variable), never a guess.
+    """
+    if isinstance(value, str):
+        return value.startswith("${") and value.endswith("}")
+    if isinstance(value, dict):
+        return any(is_unknown(v) for v in value.values())
+    if isinstance(value, list):
+        return any(is_unknown(v) for v in value)
+    return False
+
+
 class Suppression(BaseModel):
     """An inline ``agentctl:ignore=<rule-id> reason="…" until=YYYY-MM-DD`` comment."""
 

@@ -115,6 +115,12 @@ def _diff_check(options: CheckOptions) -> CheckResult:
         head_sources += extra
 
     changes: list[ResourceChange] = pairing.pair(base_resources, head_resources, include_unchanged=options.include_all)
+    if scopes:  # context files were read to evaluate; only what the scope covers is judged
+        changes = [
+            c
+            for c in changes
+            if _in_scope(c.current.location.path, scopes) or any(_in_scope(s.path, scopes) for s in c.changed_inputs)
+        ]
     deletions = [c for c in changes if c.change is ChangeKind.DELETE]
     if deletions:
         changes.append(_change_set(deletions, settings.mass_change_threshold))
@@ -293,8 +299,10 @@ def _result(
     diff: str | None,
 ) -> CheckResult:
     notes: list[Note] = [n for p in parsed for n in p.notes]
+    # One module instantiated by several roots the same way gives the same finding once.
+    unique = list({(f.rule_id, f.location, f.address, f.message, f.status): f for f in reversed(findings)}.values())
     ordered = sorted(
-        findings,
+        unique,
         key=lambda f: (-f.severity.rank, f.location.path, f.location.start_line, f.rule_id),
     )
     return CheckResult(

@@ -194,7 +194,36 @@ def _terraform_text(source: SourceFile) -> str | None:
     text = files.decode(source.data)
     if isinstance(text, str):
         return text
-    return source.data.decode("utf-8", errors="replace").removeprefix("\ufeff")
+    lossy = source.data.decode("utf-8", errors="replace").removeprefix("\ufeff")
+    return lossy if _odd_only_in_comments(lossy) else None
+
+
+def _odd_only_in_comments(text: str) -> bool:
+    """Whether every NUL and undecodable byte sits in a comment (anywhere else: a binary or mis-encoded file)."""
+    in_block = False
+    for line in text.split("\n"):
+        index, in_string = 0, False
+        while index < len(line):
+            if in_block:
+                if line.startswith("*/", index):
+                    in_block = False
+                    index += 1
+            elif line[index] in "\x00\ufffd":
+                return False
+            elif in_string:
+                if line[index] == "\\":
+                    index += 1
+                elif line[index] == '"':
+                    in_string = False
+            elif line[index] == '"':
+                in_string = True
+            elif line[index] == "#" or line.startswith("//", index):
+                break
+            elif line.startswith("/*", index):
+                in_block = True
+                index += 1
+            index += 1
+    return True
 
 
 def _relabel(parsed: ParsedFile, path: str, digest: str) -> ParsedFile:

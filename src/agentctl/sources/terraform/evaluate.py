@@ -37,17 +37,6 @@ Site = tuple[str, str, int, str]
 """(name, path, line, digest of the defining text)."""
 
 
-def is_unknown(value: Any) -> bool:
-    """Whether an evaluated attribute value is (or holds) something known only after apply."""
-    if isinstance(value, str):
-        return value.startswith("${") and value.endswith("}")
-    if isinstance(value, dict):
-        return any(is_unknown(v) for v in value.values())
-    if isinstance(value, list):
-        return any(is_unknown(v) for v in value)
-    return False
-
-
 @dataclass
 class TfFile:
     """One parsed Terraform file: its body and the suppressions of each top-level block."""

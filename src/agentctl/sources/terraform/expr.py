@@ -148,6 +148,8 @@ def _binary(node: Node, env: dict[str, Any]) -> Any:
         right = evaluate(node[3], env)
         return Unknown(render(node)) if isinstance(right, Unknown) else _truth(right)
     right = evaluate(node[3], env)
+    if op in ("==", "!=") and (left is None or right is None) and not isinstance(left or right, Unknown):
+        return (left is right) == (op == "==")  # a collection holding unknowns is still not null
     if contains_unknown(left) or contains_unknown(right):
         return Unknown(render(node))
     if op == "==":
@@ -266,3 +268,39 @@ def _splat(node: Node, env: dict[str, Any]) -> Any:
         return []
     items = value if isinstance(value, list) else [value]
     return [evaluate(node[2], {**env, "\0it": item}) for item in items]
+
+
+def conform(type_node: Node | None, value: Any) -> Any:
+    """Apply a variable's type constraint as Terraform does.
+
+    Absent ``optional()`` object attributes become null, or their default.
+    """
+    if type_node is None or value is None or isinstance(value, Unknown):
+        return value
+    if type_node[0] == "paren":
+        return conform(type_node[1], value)
+    if type_node[0] != "call":
+        return value
+    name, args = type_node[1], type_node[2]
+    if name in ("map",) and args and isinstance(value, dict):
+        return {k: conform(args[0], v) for k, v in value.items()}
+    if name in ("list", "set") and args and isinstance(value, list):
+        return [conform(args[0], v) for v in value]
+    if name == "object" and args and args[0][0] == "object" and isinstance(value, dict):
+        out = dict(value)
+        for key_node, attr_type in args[0][1]:
+            key = key_node[1] if key_node[0] == "lit" else (key_node[1] if key_node[0] == "ref" else None)
+            if not isinstance(key, str):
+                continue
+            inner, default = attr_type, None
+            if attr_type[0] == "call" and attr_type[1] == "optional" and attr_type[2]:
+                inner = attr_type[2][0]
+                if len(attr_type[2]) > 1:
+                    try:
+                        default = evaluate(attr_type[2][1], {})
+                    except EvalError:
+                        default = Unknown(render(attr_type[2][1]))
+            current = out.get(key)
+            out[key] = conform(inner, default if current is None else current)
+        return out
+    return value

@@ -24,7 +24,7 @@ from agentctl.sources.terraform.evaluate import (
     safe,
     suffix,
 )
-from agentctl.sources.terraform.expr import Namespace
+from agentctl.sources.terraform.expr import Namespace, conform
 from agentctl.sources.terraform.functions import Unknown
 from agentctl.sources.terraform.hcl import Node
 from agentctl.sources.terraform.module import Block, Module
@@ -77,6 +77,14 @@ class Instance:
         return value
 
     def var(self, name: str) -> Any:
+        block = self.module.variables.get(name)
+        type_item = block.attr("type") if block is not None else None
+        value = self._var(name)
+        if type_item is None:
+            return value
+        return self._memo(f"typed.{name}", lambda: conform(type_item[2], value))
+
+    def _var(self, name: str) -> Any:
         def compute() -> Any:
             if name in self.inputs:
                 site, thunk = self.inputs[name]
