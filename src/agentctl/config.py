@@ -87,5 +87,6 @@ def load(root: Path) -> tuple[Config, str]:
         field = ".".join(str(p) for p in loc)
         line = documents[0].line_of(loc)
         raise ConfigError(
-            f"{CONFIG_NAME}:{line}: {field}: {error['msg']}", "see the trust section in README.md"
+            f"{CONFIG_NAME}:{line}: {field}: {error['msg']}",
+            f"see the {loc[0] if loc else 'trust'} section in README.md",
         ) from None

@@ -171,3 +171,43 @@ def test_rules_can_test_for_values_known_only_after_apply(agentctl, repo: GitRep
     hits = [f for f in findings(result.stdout) if f["rule_id"] == "ami-must-be-pinned"]
     assert [f["address"] for f in hits] == ["aws_instance.looked_up"]
     assert "${data.aws_ami.ubuntu.id}" in str(hits[0]["message"])
+
+
+def test_a_bad_terraform_section_in_agentctl_yaml_is_a_usage_error(agentctl, repo: GitRepo) -> None:
+    repo.write("main.tf", 'resource "aws_sqs_queue" "q" {\n  name = "q"\n}\n')
+    repo.write("agentctl.yaml", "terraform:\n  mass_change_threshold: -1\n")
+    result = agentctl("check", ".", cwd=repo.root)
+    assert result.code == 2
+    assert "agentctl.yaml:2: terraform.mass_change_threshold" in result.stderr
+    assert "hint: see the terraform section" in result.stderr
+    assert "Traceback" not in result.stderr
+
+
+def test_modules_installed_by_terraform_init_are_evaluated(agentctl, tmp_path: Path) -> None:
+    root = tmp_path / "infra"
+    (root / ".terraform" / "modules" / "eks" / "modules" / "ng").mkdir(parents=True)
+    (root / "main.tf").write_text(
+        'module "eks" {\n  source  = "terraform-aws-modules/eks/aws"\n  version = "21.0.0"\n  size    = 80\n}\n'
+    )
+    (root / ".terraform" / "modules" / "modules.json").write_text(
+        json.dumps(
+            {
+                "Modules": [
+                    {"Key": "", "Source": "", "Dir": "."},
+                    {"Key": "eks", "Source": "registry.terraform.io/x/eks/aws", "Dir": ".terraform/modules/eks"},
+                    {"Key": "eks.ng", "Source": "./modules/ng", "Dir": ".terraform/modules/eks/modules/ng"},
+                ]
+            }
+        )
+    )
+    (root / ".terraform" / "modules" / "eks" / "main.tf").write_text(
+        'variable "size" {}\nmodule "ng" {\n  source = "./modules/ng"\n  nodes  = var.size\n}\n'
+    )
+    (root / ".terraform" / "modules" / "eks" / "modules" / "ng" / "main.tf").write_text(
+        'variable "nodes" {}\nresource "aws_eks_node_group" "this" {\n  scaling_config {\n'
+        "    max_size = var.nodes\n  }\n}\n"
+    )
+    result = agentctl("check", "--format", "json", ".", cwd=root)
+    [ceiling] = [f for f in findings(result.stdout) if f["rule_id"] == "node-count-ceiling"]
+    assert ceiling["address"] == "module.eks.module.ng.aws_eks_node_group.this"
+    assert ceiling["path"] == ".terraform/modules/eks/modules/ng/main.tf"

@@ -26,6 +26,7 @@ from agentctl.sources.interface import ParsedFile, SourceError
 from agentctl.sources.loader import ParseCache, evaluate_terraform, parse_all
 from agentctl.sources.terraform import WhatIf
 from agentctl.sources.terraform.context import related as terraform_context
+from agentctl.sources.terraform.installed import installed_modules
 
 
 @dataclass
@@ -56,9 +57,11 @@ def _full_check(options: CheckOptions) -> CheckResult:
     book = _book(options, _disk_policy_files(options.policy_dirs))
     settings = repo_config.load(root)[0].terraform
     sources = [files.read_worktree(full, rel, root) for full, rel in files.walk(paths, root)]
+    tf_dirs = {os.path.dirname(s.path) for s in sources if s.kind is files.FileKind.TERRAFORM}
+    extra, installed = installed_modules(root, tf_dirs)
     cache = ParseCache(options.cache_dir)
-    parsed = parse_all(sources, cache)
-    evaluate_terraform(parsed, settings.var_files, cache)
+    parsed = parse_all(sources + extra, cache)
+    evaluate_terraform(parsed, settings.var_files, cache, installed)
     changes = pairing.as_new(r for p in parsed for r in p.resources)
     findings = _issue_findings(parsed) + _judge(book, changes, options, diff_mode=False)
     return _result(findings, parsed, len(sources), len(changes), book, None)

@@ -174,15 +174,18 @@ def parse_all(sources: Sequence[SourceFile], cache: ParseCache) -> list[ParsedFi
 
 
 def evaluate_terraform(
-    parsed: list[ParsedFile], var_files: Sequence[str] = (), cache: ParseCache | None = None
+    parsed: list[ParsedFile],
+    var_files: Sequence[str] = (),
+    cache: ParseCache | None = None,
+    installed: dict[str, dict[str, str]] | None = None,
 ) -> None:
     """Instantiate the Terraform resources of one side (a working tree, a commit); cached by content."""
-    key = cache.evaluation_key(parsed, var_files) if cache is not None else None
+    key = cache.evaluation_key(parsed, [*var_files, json.dumps(installed or {})]) if cache is not None else None
     stored = cache.get_evaluation(key) if cache is not None and key is not None else None
     if stored is not None:
         terraform.attach(parsed, *stored)
         return
-    resources, notes = terraform.evaluate_files(parsed, tuple(var_files))
+    resources, notes = terraform.evaluate_files(parsed, tuple(var_files), installed)
     if cache is not None and key is not None:
         cache.put_evaluation(key, resources, notes)
 

@@ -51,13 +51,15 @@ def tf_file(parsed: ParsedFile) -> TfFile | None:
 
 
 def evaluate_files(
-    parsed: list[ParsedFile], var_files: list[str] | tuple[str, ...] = ()
+    parsed: list[ParsedFile],
+    var_files: list[str] | tuple[str, ...] = (),
+    installed: dict[str, dict[str, str]] | None = None,
 ) -> tuple[list[Resource], list[Note]]:
     """Evaluate every Terraform configuration among ``parsed``, attach the resources to their files, return them."""
     files = [f for f in (tf_file(p) for p in parsed) if f is not None]
     if not files:
         return [], []
-    tree = Tree(files, var_files)
+    tree = Tree(files, var_files, installed=installed)
     resources = tree.run()
     attach(parsed, resources, tree.notes)
     return resources, tree.notes

@@ -71,6 +71,7 @@ class Tree:
         files: Iterable[TfFile],
         var_files: Iterable[str] = (),
         overrides: dict[tuple[str, str], Node | None] | None = None,
+        installed: dict[str, dict[str, str]] | None = None,
     ) -> None:
         by_dir: dict[str, list[tuple[str, Node]]] = {}
         self.tfvars: dict[str, list[TfFile]] = {}
@@ -92,10 +93,12 @@ class Tree:
         """(site name, path) -> the definition to use instead (None: as if absent), for what-if runs."""
         self.site_nodes: dict[tuple[str, str], Node] = {}
         self._digests: dict[int, tuple[Node, str]] = {}
+        self.installed = installed or {}
+        """Per root directory: module call path (``eks.node_group``) -> directory ``terraform init`` put it in."""
 
     def roots(self) -> list[str]:
         called = {child for d in self.modules for child in self.children(d).values() if child != d}
-        return sorted(d for d in self.modules if d not in called)
+        return sorted(d for d in self.modules if d not in called and ".terraform/" not in f"{d}/")
 
     def children(self, directory: str) -> dict[str, str]:
         out: dict[str, str] = {}

@@ -53,6 +53,8 @@ class Instance:
         self._cache: dict[str, tuple[Any, set[Site]]] = {}
         self._busy: set[str] = set()
         self._children: dict[str, Any] = {}
+        self.call_path = ""
+        """``eks.node_group``: the module call path, as ``.terraform/modules/modules.json`` keys it."""
         self.env: dict[str, Any] = {
             "var": Namespace("var", self.var),
             "local": Namespace("local", self.local),
@@ -141,6 +143,10 @@ class Instance:
             return self._children[name]  # type: ignore[no-any-return]
         block = self.module.modules.get(name, None)
         target = self.tree.children(self.module.directory).get(name)
+        call_path = f"{self.call_path}.{name}".lstrip(".")
+        if target is None:
+            target = self.tree.installed.get(self.root, {}).get(call_path)
+            target = target if target in self.tree.modules else None
         if block is None or target is None or self.depth >= MAX_DEPTH:
             self._children[name] = None
             return None
@@ -156,9 +162,9 @@ class Instance:
                         site = (f"module.{name}.{item[1]}", block.path, node[3], self.tree.digest(node))
                         inputs[item[1]] = (site, bind(node[2], env))
             prefix = f"{self.prefix}module.{name}{suffix(key)}."
-            made.append(
-                (key, Instance(self.tree, self.tree.modules[target], prefix, self.root, inputs, self.depth + 1))
-            )
+            child = Instance(self.tree, self.tree.modules[target], prefix, self.root, inputs, self.depth + 1)
+            child.call_path = call_path
+            made.append((key, child))
         return made
 
     def expand(self, block: Block) -> list[tuple[Any, dict[str, Any]]]:
