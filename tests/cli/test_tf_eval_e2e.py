@@ -211,3 +211,34 @@ def test_modules_installed_by_terraform_init_are_evaluated(agentctl, tmp_path: P
     [ceiling] = [f for f in findings(result.stdout) if f["rule_id"] == "node-count-ceiling"]
     assert ceiling["address"] == "module.eks.module.ng.aws_eks_node_group.this"
     assert ceiling["path"] == ".terraform/modules/eks/modules/ng/main.tf"
+
+
+CLUSTER = (
+    'resource "aws_eks_cluster" "NAME" {\n  name     = "main"\n  role_arn = "arn:aws:iam::1:role/eks"\n\n'
+    '  vpc_config {\n    subnet_ids = ["subnet-1"]\n  }\n}\n'
+)
+
+
+def test_a_moved_block_is_a_rename_not_a_deletion(agentctl, repo: GitRepo) -> None:
+    repo.write("main.tf", CLUSTER.replace("NAME", "main"))
+    repo.commit("base")
+    repo.write(
+        "main.tf",
+        CLUSTER.replace("NAME", "primary")
+        + "\nmoved {\n  from = aws_eks_cluster.main\n  to   = aws_eks_cluster.primary\n}\n",
+    )
+    result = agentctl("check", "--diff", "HEAD", "--format", "json", cwd=repo.root)
+    assert result.code == 0, result.stdout
+    assert findings(result.stdout) == []
+
+
+def test_a_removed_block_that_keeps_the_resource_is_not_a_deletion(agentctl, repo: GitRepo) -> None:
+    repo.write("main.tf", CLUSTER.replace("NAME", "main"))
+    repo.commit("base")
+    repo.write("main.tf", "removed {\n  from = aws_eks_cluster.main\n\n  lifecycle {\n    destroy = false\n  }\n}\n")
+    kept = agentctl("check", "--diff", "HEAD", "--format", "json", cwd=repo.root)
+    assert kept.code == 0, kept.stdout
+    repo.write("main.tf", "removed {\n  from = aws_eks_cluster.main\n}\n")  # destroy defaults to true
+    destroyed = agentctl("check", "--diff", "HEAD", "--format", "json", cwd=repo.root)
+    assert destroyed.code == 3
+    assert "cluster-deleted" in {f["rule_id"] for f in findings(destroyed.stdout)}

@@ -308,3 +308,20 @@ def test_edge_case_fixtures_read_as_terraform_reads_them() -> None:
     assert found["aws_s3_bucket.json"].attributes == {"bucket": "json-6"}
     assert {"aws_s3_bucket.before_bad", "aws_s3_bucket.after_bad"} <= set(found)
     assert "aws_s3_bucket.bad" not in found
+
+
+def test_the_evaluation_cache_follows_every_input_file(tmp_path: Any) -> None:
+    cache = ParseCache(tmp_path)
+    main = SourceFile(
+        "main.tf", FileKind.TERRAFORM, b'variable "n" {}\nresource "null_resource" "r" {\n  n = var.n\n}\n'
+    )
+
+    def value(tfvars: bytes) -> Any:
+        parsed = parse_all([main, SourceFile("terraform.tfvars", FileKind.TERRAFORM, tfvars)], cache)
+        evaluate_terraform(parsed, (), cache)
+        return parsed[0].resources[0].attributes["n"]
+
+    assert value(b"n = 1\n") == 1
+    assert value(b"n = 2\n") == 2  # only the tfvars changed: a new evaluation, not the cached one
+    assert value(b"n = 1\n") == 1
+    assert len(list(tmp_path.glob("eval-*.json"))) == 2

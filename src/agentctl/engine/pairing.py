@@ -22,16 +22,19 @@ def as_new(resources: Iterable[Resource]) -> list[ResourceChange]:
     return [
         _plan_change(r) if r.origin == "plan" else ResourceChange(change=ChangeKind.CREATE, before=None, after=r)
         for r in resources
+        if r.origin != "forgotten"
     ]
 
 
 def pair(base: Iterable[Resource], head: Iterable[Resource], include_unchanged: bool = False) -> list[ResourceChange]:
     head_list = list(head)
     changes = [_plan_change(r) for r in head_list if r.origin == "plan"]
-    before = _by_key(r for r in base if r.origin != "plan")
-    after = _by_key(r for r in head_list if r.origin != "plan")
+    forgotten = [r.key for r in head_list if r.origin == "forgotten"]
+    before = _by_key(r for r in base if r.origin not in ("plan", "forgotten"))
+    after = _by_key(r for r in head_list if r.origin not in ("plan", "forgotten"))
+    renamed = {old: new.key for new in after.values() for old in new.moved_from if new.key not in before}
     for key, new in after.items():
-        old = before.get(key)
+        old = before.get(key) or next((before[k] for k in new.moved_from if k in before and k not in after), None)
         if old is None:
             changes.append(ResourceChange(change=ChangeKind.CREATE, before=None, after=new))
         elif old.attributes != new.attributes:
@@ -41,9 +44,14 @@ def pair(base: Iterable[Resource], head: Iterable[Resource], include_unchanged: 
         elif include_unchanged or old.suppressions != new.suppressions:
             changes.append(ResourceChange(change=ChangeKind.NONE, before=old, after=new))
     for key, old in before.items():
-        if key not in after:
-            changes.append(ResourceChange(change=ChangeKind.DELETE, before=old, after=None))
+        if key in after or key in renamed or any(_covers(f, key) for f in forgotten):
+            continue  # still there, renamed by a `moved` block, or left in place by a `removed` block
+        changes.append(ResourceChange(change=ChangeKind.DELETE, before=old, after=None))
     return changes
+
+
+def _covers(prefix: str, key: str) -> bool:
+    return key == prefix or key.startswith((prefix + ".", prefix + "["))
 
 
 def changed_inputs(old: Resource, new: Resource) -> tuple[InputSite, ...]:

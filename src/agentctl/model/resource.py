@@ -80,9 +80,11 @@ class Resource(BaseModel):
     location: Location
     suppressions: tuple[Suppression, ...] = ()
     origin: str = "hcl"
-    """``hcl``, ``plan`` or ``yaml``: which source produced it."""
+    """``hcl``, ``plan`` or ``yaml``: which source produced it (``forgotten``: a ``removed`` block's marker)."""
     inputs: tuple[InputSite, ...] = ()
     """Terraform: the inputs its evaluated attributes came from (see ``sources.terraform.evaluate``)."""
+    moved_from: tuple[str, ...] = ()
+    """Terraform: the keys ``moved`` blocks say it had before (paired with BASE under those)."""
     block_digest: str = ""
     """Terraform: a digest of the block's own text, to tell an edit of the block from an edit of an input."""
     plan_before: dict[str, Any] | None = None

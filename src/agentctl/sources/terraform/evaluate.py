@@ -23,11 +23,13 @@ from collections.abc import Callable, Iterable
 from dataclasses import dataclass, field
 from typing import Any
 
+from agentctl.model.common import Location, Target
 from agentctl.model.resource import Note, Resource, Suppression
 from agentctl.sources.terraform.expr import Namespace, evaluate
 from agentctl.sources.terraform.functions import EvalError, Unknown
-from agentctl.sources.terraform.hcl import Node, render
+from agentctl.sources.terraform.hcl import Node
 from agentctl.sources.terraform.module import build, is_tfvars
+from agentctl.sources.terraform.render import render
 
 MAX_DEPTH = 12
 MAX_INSTANCES = 1000
@@ -93,6 +95,10 @@ class Tree:
         """(site name, path) -> the definition to use instead (None: as if absent), for what-if runs."""
         self.site_nodes: dict[tuple[str, str], Node] = {}
         self._digests: dict[int, tuple[Node, str]] = {}
+        self.moves: list[tuple[str, str]] = []
+        """(old key, new key) from ``moved`` blocks; a key may be a prefix (a whole module)."""
+        self.forgotten: list[tuple[str, str, int]] = []
+        """Keys (or prefixes) that ``removed { lifecycle { destroy = false } }`` takes out of the state."""
         self.installed = installed or {}
         """Per root directory: module call path (``eks.node_group``) -> directory ``terraform init`` put it in."""
 
@@ -117,7 +123,36 @@ class Tree:
 
         for root in self.roots():
             Instance(self, self.modules[root], "", root, self.root_inputs(root), 0).emit()
+        if self.moves:
+            self.resources = [self._refactored(r) for r in self.resources]
+        for key, path, line in self.forgotten:  # markers for pairing: not a resource, never judged
+            address = key.split(":", 2)[2]
+            self.resources.append(
+                Resource(
+                    target=Target.TERRAFORM,
+                    type=address.split(".")[0],
+                    address=address,
+                    key=key,
+                    attributes={},
+                    location=Location(path=path, start_line=line, end_line=line),
+                    origin="forgotten",
+                )
+            )
         return self.resources
+
+    def _refactored(self, resource: Resource) -> Resource:
+        """Record the keys a resource had before ``moved`` blocks renamed it, and the keys ``removed`` forgets."""
+        previous: list[str] = []
+        key = resource.key
+        for _ in range(len(self.moves)):
+            step = next((old + key[len(new) :] for old, new in self.moves if _covers(new, key)), None)
+            if step is None or step in previous:
+                break
+            previous.append(step)
+            key = step
+        if not previous:
+            return resource
+        return resource.model_copy(update={"moved_from": tuple(previous)})
 
     def digest(self, node: Node) -> str:
         """:func:`digest`, once per node (blocks are instantiated many times)."""
@@ -187,6 +222,10 @@ def safe(node: Node, env: dict[str, Any]) -> Any:
         return Unknown(render(node))
     except RecursionError:
         return Unknown("(too deeply nested)")
+
+
+def _covers(prefix: str, key: str) -> bool:
+    return key == prefix or key.startswith((prefix + ".", prefix + "["))
 
 
 def bind(node: Node, env: dict[str, Any]) -> Callable[[], Any]:

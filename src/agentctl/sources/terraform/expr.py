@@ -12,7 +12,8 @@ from collections.abc import Callable
 from typing import Any
 
 from agentctl.sources.terraform.functions import FUNCTIONS, EvalError, Unknown, contains_unknown, number, tostring
-from agentctl.sources.terraform.hcl import Node, render
+from agentctl.sources.terraform.hcl import Node
+from agentctl.sources.terraform.render import render
 
 MAX_FOR_ITEMS = 10_000
 

@@ -28,6 +28,7 @@ from agentctl.sources.terraform.expr import Namespace, conform
 from agentctl.sources.terraform.functions import Unknown
 from agentctl.sources.terraform.hcl import Node
 from agentctl.sources.terraform.module import Block, Module
+from agentctl.sources.terraform.render import render
 
 
 class Instance:
@@ -191,6 +192,15 @@ class Instance:
 
     # -- resources -------------------------------------------------------
     def emit(self) -> None:
+        for block in self.module.refactors:
+            source, target = block.attr("from"), block.attr("to")
+            if source is None:
+                continue
+            origin = f"tf:{self.root}:{self.prefix}{render(source[2])}"
+            if block.kind == "moved" and target is not None:
+                self.tree.moves.append((origin, f"tf:{self.root}:{self.prefix}{render(target[2])}"))
+            elif block.kind == "removed" and not _destroys(block):
+                self.tree.forgotten.append((origin, block.path, block.start))
         for address, block in self.module.resources.items():
             expansion, sites = self.tree.collect(functools.partial(self.expand, block))
             for key, extra in expansion:
@@ -293,3 +303,13 @@ class Instance:
                     block_digest=self.tree.digest(block.body),
                 )
             )
+
+
+def _destroys(block: Block) -> bool:
+    """A ``removed`` block destroys the resource unless its lifecycle says ``destroy = false``."""
+    for item in block.body:
+        if item[0] == "b" and item[1] == "lifecycle":
+            for attr in item[3]:
+                if attr[0] == "a" and attr[1] == "destroy" and attr[2] == ["lit", False]:
+                    return False
+    return True

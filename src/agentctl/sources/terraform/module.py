@@ -45,6 +45,8 @@ class Module:
     resources: dict[str, Block] = field(default_factory=dict)
     """``type.name`` or ``data.type.name`` -> block."""
     modules: dict[str, Block] = field(default_factory=dict)
+    refactors: list[Block] = field(default_factory=list)
+    """``moved`` and ``removed`` blocks: renames, and resources that leave the state without being destroyed."""
 
 
 def is_override(path: str) -> bool:
@@ -72,6 +74,9 @@ def build(directory: str, files: list[tuple[str, Node]]) -> Module:
                 for attr in inner:
                     if attr[0] == "a":
                         module.locals[attr[1]] = (attr, path)
+                continue
+            if kind in ("moved", "removed"):
+                module.refactors.append(block)
                 continue
             table, key = _table(module, kind, labels)
             if table is None:
