@@ -325,3 +325,16 @@ def test_the_evaluation_cache_follows_every_input_file(tmp_path: Any) -> None:
     assert value(b"n = 2\n") == 2  # only the tfvars changed: a new evaluation, not the cached one
     assert value(b"n = 1\n") == 1
     assert len(list(tmp_path.glob("eval-*.json"))) == 2
+
+
+def test_hostile_expressions_stay_bounded() -> None:
+    doubling = "".join(f'  s{i} = "${{local.s{i - 1}}}${{local.s{i - 1}}}"\n' for i in range(1, 64))
+    lists = "".join(f"  l{i} = concat(local.l{i - 1}, local.l{i - 1})\n" for i in range(1, 64))
+    files = {
+        "main.tf": f'locals {{\n  s0 = "ab"\n{doubling}  l0 = [1]\n{lists}}}\n'
+        'resource "null_resource" "r" {\n  s = local.s63\n  l = local.l63\n'
+        '  f = format("%0999999999d", 1)\n  p = pow(10, 100000)\n  r = regexall("(a+)+$", "${local.s20}b")\n}\n',
+    }
+    resource = attrs(files, "null_resource.r")
+    assert all(is_unknown(resource[k]) for k in ("s", "l", "p", "r")), resource
+    assert len(str(resource["f"])) < 100

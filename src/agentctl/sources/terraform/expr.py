@@ -16,6 +16,9 @@ from agentctl.sources.terraform.hcl import Node
 from agentctl.sources.terraform.render import render
 
 MAX_FOR_ITEMS = 10_000
+MAX_TEXT = 1_000_000
+MAX_ITEMS = 100_000
+"""Larger strings and lists are refused: doubling locals must not exhaust memory."""
 
 
 class Namespace:
@@ -137,7 +140,10 @@ def _template(node: Node, env: dict[str, Any]) -> Any:
         if contains_unknown(value):
             return Unknown(render(node)[1:-1])
         out.append(tostring(value))
-    return "".join(out)
+    text = "".join(out)
+    if len(text) > MAX_TEXT:
+        raise EvalError("string too long")
+    return text
 
 
 def _binary(node: Node, env: dict[str, Any]) -> Any:
@@ -210,11 +216,14 @@ def _call(node: Node, env: dict[str, Any]) -> Any:
     elif any(contains_unknown(a) for a in args):
         return Unknown(render(node))
     try:
-        return function(*args)
+        result = function(*args)
     except EvalError:
         raise
     except (TypeError, ValueError, KeyError, IndexError, AttributeError, OverflowError, RecursionError) as exc:
         raise EvalError(f"{name}: {exc}") from None
+    if isinstance(result, (str, list, dict)) and len(result) > (MAX_TEXT if isinstance(result, str) else MAX_ITEMS):
+        raise EvalError(f"{name}: result too large")
+    return result
 
 
 def _items(value: Any) -> list[tuple[Any, Any]]:

@@ -148,7 +148,7 @@ def _format(spec: Any, *args: Any) -> str:
             return json.dumps(value)
         return ("%" + match.group(1).replace("#", "") + "s") % tostring(value)
 
-    return re.sub(r"%([-+# 0]*\d*(?:\.\d+)?)([a-z%])", one, str(spec))
+    return re.sub(r"%([-+# 0]*\d{0,3}(?:\.\d{1,3})?)([a-z%])", one, str(spec))
 
 
 def _cidrsubnet(prefix: Any, newbits: Any, netnum: Any) -> str:
@@ -218,7 +218,16 @@ def _substr(text: Any, offset: Any, length: Any) -> str:
     return value[start:] if size < 0 else value[start : start + size]
 
 
+def _bounded(pattern: Any, text: Any) -> tuple[str, str]:
+    """User regular expressions run only on short inputs (Python's ``re`` has no timeout)."""
+    pattern, text = tostring(pattern), tostring(text)
+    if len(pattern) > 200 or len(text) > 4096:
+        raise EvalError("regex input too long to evaluate safely")
+    return pattern, text
+
+
 def _regex_all(pattern: Any, text: Any) -> list[Any]:
+    pattern, text = _bounded(pattern, text)
     try:
         return re.findall(tostring(pattern), tostring(text))
     except re.error as exc:
@@ -226,6 +235,7 @@ def _regex_all(pattern: Any, text: Any) -> list[Any]:
 
 
 def _regex(pattern: Any, text: Any) -> Any:
+    pattern, text = _bounded(pattern, text)
     try:
         match = re.search(tostring(pattern), tostring(text))
     except re.error as exc:
@@ -240,6 +250,7 @@ def _regex(pattern: Any, text: Any) -> Any:
 def _replace(text: Any, search: Any, new: Any) -> str:
     value, pattern, replacement = tostring(text), tostring(search), tostring(new)
     if len(pattern) > 1 and pattern.startswith("/") and pattern.endswith("/"):
+        _bounded(pattern, value)
         try:
             return re.sub(pattern[1:-1], re.sub(r"\$(\d+)", r"\\\1", replacement), value)
         except re.error as exc:
@@ -349,7 +360,7 @@ FUNCTIONS: dict[str, Callable[..., Any]] = {
     "min": lambda *xs: min(number(x) for x in xs),
     "one": lambda v: as_list(v)[0] if as_list(v) else None,
     "parseint": lambda v, base: int(tostring(v), int(number(base))),
-    "pow": lambda a, b: number(a) ** number(b),
+    "pow": lambda a, b: _pow(number(a), number(b)),
     "range": _range,
     "regex": _regex,
     "regexall": _regex_all,
@@ -386,6 +397,12 @@ FUNCTIONS: dict[str, Callable[..., Any]] = {
     "yamlencode": lambda v: json.dumps(v),
     "zipmap": _zipmap,
 }
+
+
+def _pow(base: int | float, exponent: int | float) -> int | float:
+    if abs(exponent) > 1024:
+        raise EvalError("pow: exponent too large")
+    return float(base) ** exponent
 
 
 def _raise(message: str) -> Any:
