@@ -1,6 +1,6 @@
 """``agentctl.yaml`` at the repository root: settings shared by the team.
 
-Sections: ``trust`` and ``protect``; validation is strict (exit 2 with
+Sections: ``trust``, ``protect`` and ``terraform``; validation is strict (exit 2 with
 file, line and field).
 """
 
@@ -44,11 +44,23 @@ class ProtectConfig(BaseModel):
     """Not visible to the agent at all."""
 
 
+class TerraformConfig(BaseModel):
+    """How ``check`` evaluates Terraform."""
+
+    model_config = ConfigDict(extra="forbid", frozen=True)
+
+    var_files: tuple[str, ...] = ()
+    """Repository-relative ``.tfvars`` files applied (after the auto-loaded ones) to the root they are in or under."""
+    mass_change_threshold: int = Field(default=10, ge=0)
+    """A change deleting more resources than this needs approval (rule ``mass-deletion``)."""
+
+
 class Config(BaseModel):
     model_config = ConfigDict(extra="forbid", frozen=True)
 
     trust: TrustConfig = TrustConfig()
     protect: ProtectConfig = ProtectConfig()
+    terraform: TerraformConfig = TerraformConfig()
 
 
 class ConfigError(AgentctlError):
@@ -100,5 +112,6 @@ def parse(text: str) -> Config:
         field = ".".join(str(p) for p in loc)
         line = documents[0].line_of(loc)
         raise ConfigError(
-            f"{CONFIG_NAME}:{line}: {field}: {error['msg']}", "see the trust section in README.md"
+            f"{CONFIG_NAME}:{line}: {field}: {error['msg']}",
+            f"see the {loc[0] if loc else 'trust'} section in README.md",
         ) from None

@@ -20,6 +20,9 @@ Helper functions available in every condition and message:
 * ``args(argv)``, ``arg(argv, i)``, ``has_flag(argv, name)``, ``flag(argv, name)``:
   a command's positional words and flags, read as the command reads them
   (see :mod:`agentctl.engine.argv`).
+* ``is_unknown(value)``: whether a Terraform value (or anything inside it) is known
+  only after apply (a data source, another resource's attribute, an unset
+  variable); such values reach rules as their ``"${expression}"`` text.
 """
 
 from __future__ import annotations
@@ -32,6 +35,7 @@ import re
 from typing import Any
 
 from agentctl.engine import argv as _argv
+from agentctl.model.resource import is_unknown
 
 
 class CelError(Exception):
@@ -159,4 +163,5 @@ FUNCTIONS = {
     "upper": lambda text: str(text).upper(),
     "split": lambda text, sep: str(text).split(str(sep)),
     **_argv.FUNCTIONS,
+    "is_unknown": is_unknown,
 }

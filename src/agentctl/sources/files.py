@@ -54,7 +54,7 @@ class SourceFile:
 def classify(path: str) -> FileKind | None:
     """Which parser a path goes to, judged by its name only."""
     name = path.rsplit("/", 1)[-1].lower()
-    if name.endswith(".tf"):
+    if name.endswith((".tf", ".tf.json", ".tfvars", ".tfvars.json")):
         return FileKind.TERRAFORM
     if name.endswith((".yaml", ".yml")):
         return FileKind.YAML
