@@ -245,7 +245,8 @@ def shallow_clone(origin: GitRepo, tmp_path: Path, ref: str) -> GitRepo:
     return clone
 
 
-def test_depth_one_checkout_fetches_the_base_and_merge_base_itself(pr_repo, tmp_path: Path) -> None:
+@pytest.mark.parametrize("base_from", ["event", "input", "base-ref"])
+def test_depth_one_checkout_fetches_the_base_and_merge_base_itself(pr_repo, tmp_path: Path, base_from: str) -> None:
     repo, _, head = pr_repo
     repo.git("checkout", "-q", "main")
     repo.write("envs/dev/later.tf", 'resource "aws_s3_bucket" "later" {\n  bucket = "later"\n}\n')
@@ -253,7 +254,13 @@ def test_depth_one_checkout_fetches_the_base_and_merge_base_itself(pr_repo, tmp_
     clone = shallow_clone(repo, tmp_path, "agent/bastion")
     assert subprocess.run(["git", "cat-file", "-e", f"{base}^{{commit}}"], cwd=clone.root).returncode != 0
 
-    result = run_action(clone, tmp_path, pull_request_event(base, head))
+    event = pull_request_event(base, head)
+    inputs = {}
+    if base_from == "input":
+        inputs["base"] = "main"  # a branch name, not a SHA
+    if base_from == "base-ref":
+        del event["pull_request"]["base"]["sha"]  # only GITHUB_BASE_REF=main is left: origin/main
+    result = run_action(clone, tmp_path, event, inputs)
 
     assert result["code"] == 1, result["log"]
     assert "fetching the base commit" in result["log"]
