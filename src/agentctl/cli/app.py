@@ -373,6 +373,9 @@ def run_app(args: list[str]) -> int:
     Typer vendors its own copy of click, so its exception classes are matched by
     behaviour (``show()``/``exit_code``) rather than imported from a private module.
     """
+    from agentctl.cli.helpfmt import readable_placeholders
+
+    readable_placeholders()
     try:
         result = app(args=args, prog_name="agentctl", standalone_mode=False)
     except typer.Exit as exc:

@@ -133,8 +133,18 @@ def _print_summary(record: Any, check: Any) -> None:
 
 
 def runs_list(limit: int, json_output: bool) -> int:
-    from agentctl.pipeline.run import open_store
+    from agentctl.pipeline.run import git_state, open_store
+    from agentctl.store.sqlite import default_path
 
+    root, _ = git_state(Path.cwd())
+    path = default_path(root or Path.cwd())
+    if "://" not in str(os.environ.get("AGENTCTL_STORE", "")) and not path.exists():
+        # Listing never creates a store (nor .agentctl/, least of all outside a repository).
+        if json_output:
+            sys.stdout.write("[]\n")
+        else:
+            sys.stderr.write(f"no runs recorded (no run store at {path}; agentctl run creates it)\n")
+        return int(ExitCode.PASSED)
     store = open_store(Path.cwd())
     records = store.list_runs(limit)
     if json_output:

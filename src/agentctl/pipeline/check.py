@@ -17,6 +17,7 @@ from agentctl.config import CONFIG_NAME
 from agentctl.engine import pairing, provenance
 from agentctl.engine.catalog import ENGINE_RULES, engine_finding
 from agentctl.engine.evaluate import Evaluator, location_of
+from agentctl.errors import AgentctlError
 from agentctl.model.common import ChangeKind, Location, Target
 from agentctl.model.finding import CheckResult, Finding, RuleInfo
 from agentctl.model.resource import Note, Resource, ResourceChange
@@ -230,11 +231,22 @@ def _book(options: CheckOptions, policy_files: list[PolicySetFile]) -> RuleBook:
     return policy_loader.build([*builtin, *policy_files])
 
 
+class PolicyDirError(AgentctlError):
+    """A --policies directory that is not there: a usage error, not a broken policy file."""
+
+    def __init__(self, directory: Path) -> None:
+        what = "is not a directory" if directory.exists() else "does not exist"
+        super().__init__(
+            f"policy directory {directory} {what}",
+            "pass --policies a directory of *.yaml policy files (relative to where you run agentctl), or leave it out",
+        )
+
+
 def _disk_policy_files(directories: list[Path]) -> list[PolicySetFile]:
     out: list[PolicySetFile] = []
     for directory in directories:
         if not directory.is_dir():
-            raise PolicyError(str(directory), 1, "policy directory not found")
+            raise PolicyDirError(directory)
         for path in sorted(directory.iterdir()):
             if path.suffix in (".yaml", ".yml") and path.is_file():
                 try:

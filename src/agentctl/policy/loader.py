@@ -7,6 +7,7 @@ compiled here, once per rule.
 
 from __future__ import annotations
 
+import difflib
 import hashlib
 import re
 from collections.abc import Iterable
@@ -112,10 +113,14 @@ def parse_policy_file(policy: PolicySetFile, allowed: list[str] | None = None) -
 
 
 def _validation_error(source: str, document: YamlDocument, exc: ValidationError) -> PolicyError:
-    error = exc.errors()[0]
+    errors = exc.errors()
+    # A misspelt key ("mesage") is both unknown and leaves a required one missing: name the typo.
+    error = next((e for e in errors if e["type"] == "extra_forbidden"), errors[0])
     loc = tuple(error["loc"])
     if error["type"] == "extra_forbidden":
-        message = f"unknown field '{loc[-1]}'"
+        missing = [str(e["loc"][-1]) for e in errors if e["type"] == "missing" and e["loc"][:-1] == loc[:-1]]
+        close = difflib.get_close_matches(str(loc[-1]), missing, n=1)
+        message = f"unknown field '{loc[-1]}'" + (f" (did you mean '{close[0]}'?)" if close else "")
     elif error["type"] == "missing":
         message = f"missing required field '{loc[-1]}'"
     else:
