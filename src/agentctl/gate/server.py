@@ -157,11 +157,11 @@ def serve(
 
 
 def _preload() -> None:
-    """Load the HCL grammar before the first Terraform write needs it."""
+    """Import the Terraform reader before the first Terraform write needs it."""
     try:
         from agentctl.sources import terraform
 
-        terraform.preload()
+        getattr(terraform, "preload", lambda: None)()
     except Exception:
         return
 
