@@ -37,6 +37,23 @@ FAILED = "failed"
 
 UNSEALED_FIELDS = frozenset({"export_state", "mac"})
 """Run fields outside the seal: delivery bookkeeping, and the seal itself."""
+LIVE_FIELDS = frozenset(
+    {
+        "input_tokens",
+        "output_tokens",
+        "cache_read_tokens",
+        "cache_write_tokens",
+        "cost_usd",
+        "cost_source",
+        "turns",
+        "tool_calls",
+        "tool_errors",
+        "model",
+        "session_id",
+    }
+)
+"""Running totals, flushed many times while a run is running: sealed only once it has finished
+(the event chain, which is sealed as it is written, is where they come from)."""
 
 
 class StoreKeyError(Exception):
@@ -128,7 +145,8 @@ class Sealer:
         return hmac.digest(self._key, message, "sha256").hex()
 
     def run(self, fields: Mapping[str, Any], events: Head | None, approvals: Head) -> str:
-        sealed = {k: v for k, v in fields.items() if k not in UNSEALED_FIELDS and v is not None}
+        left_out = UNSEALED_FIELDS | LIVE_FIELDS if fields.get("status") == "running" else UNSEALED_FIELDS
+        sealed = {k: v for k, v in fields.items() if k not in left_out and v is not None}
         body = {
             "run": sealed,
             "events": [events.count, events.last] if events is not None else None,

@@ -19,7 +19,8 @@ from pathlib import Path
 from typing import Any
 
 from agentctl.model.run import RunStatus
-from agentctl.store.errors import StoreError as StoreError  # re-exported: callers import it from here
+from agentctl.store.errors import StoreError as StoreError
+from agentctl.store.integrity import LIVE_FIELDS  # re-exported: callers import it from here
 from agentctl.store.sealing import SealedStore
 
 SCHEMA = """
@@ -247,6 +248,14 @@ class Store(SealedStore):
             raise ValueError(f"not run columns: {sorted(unknown)}")
         encoded = {k: json.dumps(v) if isinstance(v, (list, dict)) else v for k, v in fields.items()}
         columns = ", ".join(f"{k} = ?" for k in encoded)
+        if set(fields) <= LIVE_FIELDS:
+            # A running run's totals are outside its seal until it finishes: no seal work per flush.
+            live = self.db.execute(
+                f"UPDATE runs SET {columns} WHERE id = ? AND status = ?",
+                (*encoded.values(), run_id, RunStatus.RUNNING.value),
+            )
+            if live.rowcount:
+                return
         # Re-seal only a record whose seal still holds: a tampered one stays detectably broken.
         holds = self._seal_holds(run_id, self._fields(run_id))
         self.db.execute(f"UPDATE runs SET {columns} WHERE id = ?", (*encoded.values(), run_id))
