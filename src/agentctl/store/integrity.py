@@ -154,6 +154,10 @@ class Sealer:
         }
         return hmac.digest(self._key, b"agentctl-run-v1" + _SEP + canonical(body), "sha256").hex()
 
+    def ledger(self, seq: int, run_id: str, started_at: float, prev: str) -> str:
+        message = f"agentctl-ledger-v1\x1f{seq}\x1f{run_id}\x1f{float(started_at)!r}\x1f{prev}"
+        return hmac.digest(self._key, message.encode(), "sha256").hex()
+
 
 APPROVAL_FIELDS = ("run_id", "seq", "target", "covers", "approver", "decision", "reason", "at")
 """What an approval's MAC covers (``covers`` is a list of ``{rule_id, path, line}``)."""
@@ -165,6 +169,16 @@ class Head:
 
     count: int
     last: str | None
+
+
+@dataclass(frozen=True)
+class LedgerRow:
+    """One entry of the store-wide chain of runs, written when a run is created."""
+
+    seq: int
+    run_id: str
+    started_at: float
+    mac: str
 
 
 @dataclass(frozen=True)
@@ -297,3 +311,36 @@ def _verify_approvals(
             good.append(dict(approval))
         prev = str(mac or "")
     return good
+
+
+def verify_ledger(
+    sealer: Sealer | None, rows: Sequence[LedgerRow], runs: Mapping[str, str | None], key_problem: str | None = None
+) -> list[str]:
+    """The history as a whole: every sealed run is in the ledger, and every ledger entry's run still exists.
+
+    ``runs`` maps each stored run id to its seal. Deleting the newest run together
+    with its entry is not visible here (nothing after it to miss it); the sandbox
+    is what keeps the agent from writing the store at all.
+    """
+    if not rows and not any(runs.values()):
+        return []  # nothing sealed yet (a new store, or only legacy runs)
+    if sealer is None:
+        return [key_problem or "the store key is missing: the run history cannot be verified"]
+    problems: list[str] = []
+    deleted: list[str] = []
+    prev = ""
+    for expected, row in enumerate(rows, 1):
+        if row.seq != expected:
+            problems.append(f"run history entries {expected} to {row.seq - 1} were deleted")
+        if not hmac.compare_digest(sealer.ledger(row.seq, row.run_id, row.started_at, prev), row.mac):
+            problems.append(f"run history entry {row.seq} ({row.run_id}) was changed or moved")
+        elif row.run_id not in runs:
+            deleted.append(row.run_id)
+        prev = row.mac
+    if deleted:
+        problems.append(f"run(s) deleted from the store: {', '.join(deleted[:10])}")
+    listed = {row.run_id for row in rows}
+    unlisted = sorted(r for r, seal in runs.items() if seal and r not in listed)
+    if unlisted:
+        problems.append(f"run(s) not in the run history (inserted?): {', '.join(unlisted[:10])}")
+    return problems

@@ -19,7 +19,7 @@ from typing import TYPE_CHECKING, Any
 from agentctl.model.run import RunStatus
 from agentctl.store import integrity
 from agentctl.store.errors import StoreError
-from agentctl.store.integrity import EventRow, Head, Integrity, Sealer
+from agentctl.store.integrity import EventRow, Head, Integrity, LedgerRow, Sealer
 
 if TYPE_CHECKING:
     from agentctl.store.sqlite import RunRecord
@@ -111,6 +111,24 @@ class SealedStore:
             return
         mac = self._writing_sealer().run(fields, *self._heads_of(run_id, fields))
         self.db.execute("UPDATE runs SET mac = ? WHERE id = ?", (mac, run_id))
+
+    def _append_ledger(self, run_id: str, started_at: float) -> None:
+        """The store-wide chain of runs: a whole run deleted leaves a gap or a dangling entry."""
+        last = self.db.execute("SELECT seq, mac FROM ledger ORDER BY seq DESC LIMIT 1").fetchone()
+        seq, prev = (int(last[0]) + 1, str(last[1])) if last else (1, "")
+        mac = self._writing_sealer().ledger(seq, run_id, started_at, prev)
+        self.db.execute(
+            "INSERT INTO ledger (seq, run_id, started_at, mac) VALUES (?, ?, ?, ?)", (seq, run_id, started_at, mac)
+        )
+
+    def verify_ledger(self) -> list[str]:
+        """Problems with the history as a whole (runs deleted, entries forged); empty when it holds."""
+        rows = [
+            LedgerRow(int(seq), str(run_id), float(at), str(mac))
+            for seq, run_id, at, mac in self.db.execute("SELECT seq, run_id, started_at, mac FROM ledger ORDER BY seq")
+        ]
+        runs = {str(r[0]): r[1] for r in self.db.execute("SELECT id, mac FROM runs")}
+        return integrity.verify_ledger(self.sealer(create=False), rows, runs, self._key_problem)
 
     def verify(self, run_id: str) -> Integrity:
         """Seal, event chain and approvals of one run (see :func:`agentctl.store.integrity.verify_run`)."""

@@ -82,6 +82,12 @@ CREATE TABLE IF NOT EXISTS approvals (
     mac TEXT
 );
 CREATE TABLE IF NOT EXISTS meta (key TEXT PRIMARY KEY, value TEXT);
+CREATE TABLE IF NOT EXISTS ledger (
+    seq INTEGER PRIMARY KEY,
+    run_id TEXT NOT NULL,
+    started_at REAL NOT NULL,
+    mac TEXT NOT NULL
+);
 """
 SCHEMA_VERSION = "1"
 
@@ -202,6 +208,7 @@ class Store(SealedStore):
         with self._transaction():
             self._insert_run(run)
             self._reseal(run.id)
+            self._append_ledger(run.id, run.started_at)
 
     def _insert_run(self, run: RunRecord) -> None:
         self.db.execute(
