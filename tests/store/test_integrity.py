@@ -19,7 +19,7 @@ from pathlib import Path
 import pytest
 
 from agentctl.model.run import AgentEvent, EventKind
-from agentctl.store.sqlite import RunRecord, Store
+from agentctl.store.sqlite import RunRecord, Store, StoreError
 from agentctl.store.writer import EventWriter
 from tests.conftest import GitRepo, agentctl_binary
 
@@ -299,3 +299,16 @@ def test_a_gate_approval_clears_only_what_that_tool_call_wrote(repo: GitRepo, st
     assert target.startswith("tool:toolu_01:") and len(target) > len("tool:toolu_01:") + 16
     waiting = agentctl(repo, "runs", "verdict", "r-gate")
     assert waiting.returncode == 3 and "envs/staging/main.tf" in waiting.stdout and "envs/dev" not in waiting.stdout
+
+
+def test_a_lost_key_is_never_silently_replaced(repo: GitRepo, store: Store) -> None:
+    """A new key would make every old record look tampered with, or hide that the key was taken: refuse."""
+    record_run(store, "r-before")
+    (repo.root / ".agentctl" / "store.key").unlink()
+    fresh = Store(store.path)
+    try:
+        with pytest.raises(StoreError, match=r"store key .* is missing, but .* holds records sealed with it"):
+            record_run(fresh, "r-after")
+    finally:
+        fresh.close()
+    assert not (repo.root / ".agentctl" / "store.key").exists()

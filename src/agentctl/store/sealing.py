@@ -48,7 +48,14 @@ class SealedStore:
         if self._sealer is None:
             try:
                 key_file = integrity.key_path(self.path)
-                key = integrity.load_or_create_key(key_file) if create else integrity.read_key(key_file)
+                key = integrity.read_key(key_file)
+                if key is None and create:
+                    if self.db.execute("SELECT 1 FROM runs WHERE mac IS NOT NULL LIMIT 1").fetchone():
+                        raise StoreError(
+                            f"the store key {key_file} is missing, but {self.path} holds records sealed with it",
+                            "restore the key from a backup, or move the store aside to start a new history",
+                        )
+                    key = integrity.load_or_create_key(key_file)
             except integrity.StoreKeyError as exc:
                 if create:
                     raise StoreError(

@@ -284,6 +284,10 @@ class Store(SealedStore):
         host = socket.gethostname()
         rows = self.db.execute("SELECT id, pid, host FROM runs WHERE status = ?", (RunStatus.RUNNING.value,)).fetchall()
         orphans = [run_id for run_id, pid, run_host in rows if run_host == host and not _alive(pid)]
+        if orphans and self.sealer(create=False) is None:
+            # Without the key a sealed record cannot be re-sealed: leave those to a command that has it.
+            sealed = {r[0] for r in self.db.execute("SELECT id FROM runs WHERE mac IS NOT NULL")}
+            orphans = [run_id for run_id in orphans if run_id not in sealed]
         for run_id in orphans:
             last = self.db.execute("SELECT MAX(at) FROM events WHERE run_id = ?", (run_id,)).fetchone()[0]
             self.update_run(
