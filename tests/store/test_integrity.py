@@ -155,6 +155,23 @@ def test_deleted_gate_events_are_detected(repo: GitRepo, store: Store) -> None:
     assert tail.returncode == 1 and "does not match its seal (6 events" in tail.stdout
 
 
+def test_events_deleted_while_the_run_is_running_are_not_sealed_over(repo: GitRepo, store: Store) -> None:
+    """The run's final seal is written only over an intact chain, so even the quick check in trust sees it."""
+    store.create_run(RunRecord(id="r-mid", agent="claude", status="running", started_at=time.time()))
+    writer = EventWriter(store.path)
+    for seq in range(1, 6):
+        writer.append("r-mid", seq, "tool_start", time.time(), json.dumps({"kind": "tool_start", "at": 1.0}), None)
+    writer.flush()
+    sql(store.path, "DELETE FROM events WHERE run_id = 'r-mid' AND seq = 2")  # mid-run, from the agent's shell
+    writer.close()
+    store.update_run("r-mid", status="completed", ended_at=time.time(), verdict="passed")
+    trust = agentctl(repo, "trust", "--format", "json")
+    assert "run r-mid not counted as clean" in trust.stderr
+    assert json.loads(trust.stdout)["records"]["failed"][0]["run"] == "r-mid"
+    verdict = agentctl(repo, "runs", "verdict", "r-mid")
+    assert verdict.returncode == 1 and "event 2 is missing (deleted)" in verdict.stdout
+
+
 def test_an_edited_or_reordered_event_is_detected(repo: GitRepo, store: Store) -> None:
     record_run(store, "r-edit")
     sql(

@@ -222,16 +222,23 @@ def chain_head(macs: Sequence[str | None]) -> Head:
 def verify_run(
     sealer: Sealer | None,
     fields: Mapping[str, Any],
-    events: Iterable[EventRow],
+    events: Iterable[EventRow] | Head,
     approvals: Sequence[Mapping[str, Any]],
     key_problem: str | None = None,
 ) -> Integrity:
-    """Check a run's seal, its event chain and its approval chain."""
+    """Check a run's seal, its event chain and its approval chain.
+
+    ``events`` as rows checks every event's MAC; as a :class:`Head` (count and
+    last MAC, cheap to read for many runs) it checks only the seal, which covers
+    every run field and the chain's length and end: enough for trust evidence,
+    which reads run fields only.
+    """
     run_id = str(fields["id"])
     running = fields.get("status") == "running"
-    rows = list(events)
+    rows = [] if isinstance(events, Head) else list(events)
+    now = events if isinstance(events, Head) else chain_head([r.mac for r in rows])
     seal = fields.get("mac")
-    if not seal and not any(r.mac for r in rows):
+    if not seal and (now.last is None if isinstance(events, Head) else not any(r.mac for r in rows)):
         # Written before sealing: never clean evidence; approvals given since then are still checked.
         legacy = Integrity(LEGACY, ["written before records were sealed (no MAC)"])
         if sealer is not None:
@@ -243,13 +250,13 @@ def verify_run(
     result.approvals = _verify_approvals(sealer, run_id, approvals, result.problems)
     if not seal:
         result.problems.append("the run's seal is missing")
-    result.bad_events = _verify_events(sealer, run_id, rows, result.problems)
+    if not isinstance(events, Head):
+        result.bad_events = check_events(sealer, run_id, rows, result.problems)
     if seal:
-        head = None if running else chain_head([r.mac for r in rows])
-        expected = sealer.run(fields, head, chain_head([a.get("mac") for a in approvals]))
+        expected = sealer.run(fields, None if running else now, chain_head([a.get("mac") for a in approvals]))
         if not hmac.compare_digest(expected, str(seal)):
             result.problems.append(
-                f"the run record does not match its seal ({len(rows)} events, {len(approvals)} approvals now):"
+                f"the run record does not match its seal ({now.count} events, {len(approvals)} approvals now):"
                 " a field, the last events or an approval were changed, added or removed"
             )
     if result.problems:
@@ -257,7 +264,8 @@ def verify_run(
     return result
 
 
-def _verify_events(sealer: Sealer, run_id: str, rows: list[EventRow], problems: list[str]) -> list[int]:
+def check_events(sealer: Sealer, run_id: str, rows: list[EventRow], problems: list[str]) -> list[int]:
+    """The event chain: appends what is wrong to ``problems``, returns the sequence numbers not to believe."""
     bad: list[int] = []
     missing: list[int] = []
     changed: list[int] = []

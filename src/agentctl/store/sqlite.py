@@ -264,7 +264,11 @@ class Store(SealedStore):
             if live.rowcount:
                 return
         # Re-seal only a record whose seal still holds: a tampered one stays detectably broken.
-        holds = self._seal_holds(run_id, self._fields(run_id))
+        before = self._fields(run_id)
+        holds = self._seal_holds(run_id, before)
+        finishing = before is not None and before["status"] == RunStatus.RUNNING.value
+        if holds and finishing and fields.get("status", RunStatus.RUNNING.value) != RunStatus.RUNNING.value:
+            holds = self._chain_holds(run_id)  # the first seal over the events: only over an intact chain
         self.db.execute(f"UPDATE runs SET {columns} WHERE id = ?", (*encoded.values(), run_id))
         if holds:
             self._reseal(run_id)
