@@ -19,7 +19,7 @@ from pathlib import Path
 import pytest
 
 from agentctl.model.run import AgentEvent, EventKind
-from agentctl.store.sqlite import RunRecord, Store
+from agentctl.store.sqlite import RunRecord, Store, StoreError
 from agentctl.store.writer import EventWriter
 from tests.conftest import GitRepo, agentctl_binary
 
@@ -153,6 +153,23 @@ def test_deleted_gate_events_are_detected(repo: GitRepo, store: Store) -> None:
     sql(store.path, "DELETE FROM events WHERE run_id = 'r-tail' AND seq > 6")
     tail = agentctl(repo, "runs", "verdict", "r-tail")
     assert tail.returncode == 1 and "does not match its seal (6 events" in tail.stdout
+
+
+def test_events_deleted_while_the_run_is_running_are_not_sealed_over(repo: GitRepo, store: Store) -> None:
+    """The run's final seal is written only over an intact chain, so even the quick check in trust sees it."""
+    store.create_run(RunRecord(id="r-mid", agent="claude", status="running", started_at=time.time()))
+    writer = EventWriter(store.path)
+    for seq in range(1, 6):
+        writer.append("r-mid", seq, "tool_start", time.time(), json.dumps({"kind": "tool_start", "at": 1.0}), None)
+    writer.flush()
+    sql(store.path, "DELETE FROM events WHERE run_id = 'r-mid' AND seq = 2")  # mid-run, from the agent's shell
+    writer.close()
+    store.update_run("r-mid", status="completed", ended_at=time.time(), verdict="passed")
+    trust = agentctl(repo, "trust", "--format", "json")
+    assert "run r-mid not counted as clean" in trust.stderr
+    assert json.loads(trust.stdout)["records"]["failed"][0]["run"] == "r-mid"
+    verdict = agentctl(repo, "runs", "verdict", "r-mid")
+    assert verdict.returncode == 1 and "event 2 is missing (deleted)" in verdict.stdout
 
 
 def test_an_edited_or_reordered_event_is_detected(repo: GitRepo, store: Store) -> None:
@@ -299,3 +316,16 @@ def test_a_gate_approval_clears_only_what_that_tool_call_wrote(repo: GitRepo, st
     assert target.startswith("tool:toolu_01:") and len(target) > len("tool:toolu_01:") + 16
     waiting = agentctl(repo, "runs", "verdict", "r-gate")
     assert waiting.returncode == 3 and "envs/staging/main.tf" in waiting.stdout and "envs/dev" not in waiting.stdout
+
+
+def test_a_lost_key_is_never_silently_replaced(repo: GitRepo, store: Store) -> None:
+    """A new key would make every old record look tampered with, or hide that the key was taken: refuse."""
+    record_run(store, "r-before")
+    (repo.root / ".agentctl" / "store.key").unlink()
+    fresh = Store(store.path)
+    try:
+        with pytest.raises(StoreError, match=r"store key .* is missing, but .* holds records sealed with it"):
+            record_run(fresh, "r-after")
+    finally:
+        fresh.close()
+    assert not (repo.root / ".agentctl" / "store.key").exists()

@@ -127,3 +127,36 @@ def test_config_file_changed_is_a_finding_of_the_change(repo: GitRepo) -> None:
         text=True,
     )
     assert unchanged.returncode == 3  # the whole change is judged from any directory of the repository
+
+
+def test_deleting_a_failed_run_outright_is_detected_and_ends_autonomy(history) -> None:  # type: ignore[no-untyped-def]
+    repo, store = history
+    repo.write("agentctl.yaml", CONFIG.replace("threshold: 0.85", "threshold: 0.80"))
+    repo.commit("trust: 0.80")
+    add_run(store, repo, "r-dev-bad", ["envs/dev/bad.tf"], status="agent_failed", verdict="blocked")
+    add_run(store, repo, "r-dev-later", ["envs/dev/later.tf"])
+    assert decide(repo, "envs/dev/a.tf").returncode == 0  # 26/27: lower bound 0.817 clears 0.80
+
+    # the run that hurts the record disappears, every row of it
+    subprocess.run(
+        [
+            "sqlite3",
+            str(store.path),
+            "DELETE FROM events WHERE run_id = 'r-dev-bad'; DELETE FROM approvals WHERE run_id = 'r-dev-bad';"
+            "DELETE FROM runs WHERE id = 'r-dev-bad';",
+        ],
+        check=True,
+    )
+    after = decide(repo, "envs/dev/a.tf")
+    assert after.returncode == 3 and after.stdout.strip() == "supervised"
+    assert "run(s) deleted from the store: r-dev-bad" in after.stderr
+    report = trust_json(repo)
+    assert report["history"]["verified"] is False
+
+    # and with its history entry too: the gap shows
+    subprocess.run(
+        ["sqlite3", str(store.path), "DELETE FROM ledger WHERE run_id = 'r-dev-bad'"],
+        check=True,
+    )
+    gap = decide(repo, "envs/dev/a.tf")
+    assert gap.returncode == 3 and "were deleted" in gap.stderr

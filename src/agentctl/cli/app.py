@@ -349,7 +349,8 @@ def runs_list_command(
 
 @runs_app.command(
     "verdict",
-    help="The run's gate now: exit 0 passed (or approved by a human), 1 blocked, 3 still waiting for approval.",
+    help="The run's gate now: exit 0 passed (or approved by a human), 1 blocked (or its record failed "
+    "verification), 3 still waiting for approval.",
 )
 def runs_verdict_command(run_id: Annotated[str, typer.Argument(metavar="ID")]) -> None:
     from agentctl.cli.run import runs_verdict

@@ -31,6 +31,8 @@ class TrustReport:
     """Verification of every run considered (see :mod:`agentctl.store.integrity`)."""
     config_differs: bool = False
     """The working tree's ``agentctl.yaml`` differs from HEAD's (trust used HEAD's)."""
+    history: list[str] = field(default_factory=list)
+    """Problems with the run history as a whole (runs deleted); any one means no autonomy."""
 
     def predicate(self) -> dict[str, Any]:
         return {
@@ -39,11 +41,14 @@ class TrustReport:
             "inputs": self.inputs,
             "records": record_summary(self.records),
             "config": {"source": "HEAD", "working_tree_differs": self.config_differs},
+            "history": {"verified": not self.history, "problems": self.history},
         }
 
     def notes(self) -> list[str]:
         """What the person reading the report must know: uncounted records, an ignored config edit."""
-        out = []
+        out = [f"run history tampered with: {problem}" for problem in self.history]
+        if self.history:
+            out.append("no scope is autonomous until the store is investigated (decisions capped at supervised)")
         if self.config_differs:
             out.append(
                 f"{config_module.CONFIG_NAME} in the working tree differs from HEAD: "
@@ -84,9 +89,14 @@ def report(cwd: Path) -> TrustReport:
         runs = store.all_runs()
         approvals = store.approvals()
         records = store.verify_all(runs)
+        history = store.verify_ledger()
     finally:
         store.close()
     scopes = evaluate(root, runs, approvals, config.trust, records)
+    if history:  # fail closed: a history with runs missing proves nothing
+        for scope in scopes:
+            if scope.decision == "autonomous":
+                scope.decision = "supervised"
     used = sorted({run_id for s in scopes for run_id in s.run_ids})
     by_id = {r.id: r for r in runs}
     inputs = {
@@ -110,7 +120,7 @@ def report(cwd: Path) -> TrustReport:
             for run_id in used
         },
     }
-    return TrustReport(root, gitcli.head(root), scopes, inputs, records, differs)
+    return TrustReport(root, gitcli.head(root), scopes, inputs, records, differs, history)
 
 
 def decide(cwd: Path, agent: str, paths: list[str]) -> tuple[str, ScopeTrust | None, list[str]]:

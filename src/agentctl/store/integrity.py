@@ -37,6 +37,23 @@ FAILED = "failed"
 
 UNSEALED_FIELDS = frozenset({"export_state", "mac"})
 """Run fields outside the seal: delivery bookkeeping, and the seal itself."""
+LIVE_FIELDS = frozenset(
+    {
+        "input_tokens",
+        "output_tokens",
+        "cache_read_tokens",
+        "cache_write_tokens",
+        "cost_usd",
+        "cost_source",
+        "turns",
+        "tool_calls",
+        "tool_errors",
+        "model",
+        "session_id",
+    }
+)
+"""Running totals, flushed many times while a run is running: sealed only once it has finished
+(the event chain, which is sealed as it is written, is where they come from)."""
 
 
 class StoreKeyError(Exception):
@@ -128,13 +145,18 @@ class Sealer:
         return hmac.digest(self._key, message, "sha256").hex()
 
     def run(self, fields: Mapping[str, Any], events: Head | None, approvals: Head) -> str:
-        sealed = {k: v for k, v in fields.items() if k not in UNSEALED_FIELDS and v is not None}
+        left_out = UNSEALED_FIELDS | LIVE_FIELDS if fields.get("status") == "running" else UNSEALED_FIELDS
+        sealed = {k: v for k, v in fields.items() if k not in left_out and v is not None}
         body = {
             "run": sealed,
             "events": [events.count, events.last] if events is not None else None,
             "approvals": [approvals.count, approvals.last],
         }
         return hmac.digest(self._key, b"agentctl-run-v1" + _SEP + canonical(body), "sha256").hex()
+
+    def ledger(self, seq: int, run_id: str, started_at: float, prev: str) -> str:
+        message = f"agentctl-ledger-v1\x1f{seq}\x1f{run_id}\x1f{float(started_at)!r}\x1f{prev}"
+        return hmac.digest(self._key, message.encode(), "sha256").hex()
 
 
 APPROVAL_FIELDS = ("run_id", "seq", "target", "covers", "approver", "decision", "reason", "at")
@@ -147,6 +169,16 @@ class Head:
 
     count: int
     last: str | None
+
+
+@dataclass(frozen=True)
+class LedgerRow:
+    """One entry of the store-wide chain of runs, written when a run is created."""
+
+    seq: int
+    run_id: str
+    started_at: float
+    mac: str
 
 
 @dataclass(frozen=True)
@@ -190,16 +222,23 @@ def chain_head(macs: Sequence[str | None]) -> Head:
 def verify_run(
     sealer: Sealer | None,
     fields: Mapping[str, Any],
-    events: Iterable[EventRow],
+    events: Iterable[EventRow] | Head,
     approvals: Sequence[Mapping[str, Any]],
     key_problem: str | None = None,
 ) -> Integrity:
-    """Check a run's seal, its event chain and its approval chain."""
+    """Check a run's seal, its event chain and its approval chain.
+
+    ``events`` as rows checks every event's MAC; as a :class:`Head` (count and
+    last MAC, cheap to read for many runs) it checks only the seal, which covers
+    every run field and the chain's length and end: enough for trust evidence,
+    which reads run fields only.
+    """
     run_id = str(fields["id"])
     running = fields.get("status") == "running"
-    rows = list(events)
+    rows = [] if isinstance(events, Head) else list(events)
+    now = events if isinstance(events, Head) else chain_head([r.mac for r in rows])
     seal = fields.get("mac")
-    if not seal and not any(r.mac for r in rows):
+    if not seal and (now.last is None if isinstance(events, Head) else not any(r.mac for r in rows)):
         # Written before sealing: never clean evidence; approvals given since then are still checked.
         legacy = Integrity(LEGACY, ["written before records were sealed (no MAC)"])
         if sealer is not None:
@@ -211,13 +250,13 @@ def verify_run(
     result.approvals = _verify_approvals(sealer, run_id, approvals, result.problems)
     if not seal:
         result.problems.append("the run's seal is missing")
-    result.bad_events = _verify_events(sealer, run_id, rows, result.problems)
+    if not isinstance(events, Head):
+        result.bad_events = check_events(sealer, run_id, rows, result.problems)
     if seal:
-        head = None if running else chain_head([r.mac for r in rows])
-        expected = sealer.run(fields, head, chain_head([a.get("mac") for a in approvals]))
+        expected = sealer.run(fields, None if running else now, chain_head([a.get("mac") for a in approvals]))
         if not hmac.compare_digest(expected, str(seal)):
             result.problems.append(
-                f"the run record does not match its seal ({len(rows)} events, {len(approvals)} approvals now):"
+                f"the run record does not match its seal ({now.count} events, {len(approvals)} approvals now):"
                 " a field, the last events or an approval were changed, added or removed"
             )
     if result.problems:
@@ -225,7 +264,8 @@ def verify_run(
     return result
 
 
-def _verify_events(sealer: Sealer, run_id: str, rows: list[EventRow], problems: list[str]) -> list[int]:
+def check_events(sealer: Sealer, run_id: str, rows: list[EventRow], problems: list[str]) -> list[int]:
+    """The event chain: appends what is wrong to ``problems``, returns the sequence numbers not to believe."""
     bad: list[int] = []
     missing: list[int] = []
     changed: list[int] = []
@@ -279,3 +319,36 @@ def _verify_approvals(
             good.append(dict(approval))
         prev = str(mac or "")
     return good
+
+
+def verify_ledger(
+    sealer: Sealer | None, rows: Sequence[LedgerRow], runs: Mapping[str, str | None], key_problem: str | None = None
+) -> list[str]:
+    """The history as a whole: every sealed run is in the ledger, and every ledger entry's run still exists.
+
+    ``runs`` maps each stored run id to its seal. Deleting the newest run together
+    with its entry is not visible here (nothing after it to miss it); the sandbox
+    is what keeps the agent from writing the store at all.
+    """
+    if not rows and not any(runs.values()):
+        return []  # nothing sealed yet (a new store, or only legacy runs)
+    if sealer is None:
+        return [key_problem or "the store key is missing: the run history cannot be verified"]
+    problems: list[str] = []
+    deleted: list[str] = []
+    prev = ""
+    for expected, row in enumerate(rows, 1):
+        if row.seq != expected:
+            problems.append(f"run history entries {expected} to {row.seq - 1} were deleted")
+        if not hmac.compare_digest(sealer.ledger(row.seq, row.run_id, row.started_at, prev), row.mac):
+            problems.append(f"run history entry {row.seq} ({row.run_id}) was changed or moved")
+        elif row.run_id not in runs:
+            deleted.append(row.run_id)
+        prev = row.mac
+    if deleted:
+        problems.append(f"run(s) deleted from the store: {', '.join(deleted[:10])}")
+    listed = {row.run_id for row in rows}
+    unlisted = sorted(r for r, seal in runs.items() if seal and r not in listed)
+    if unlisted:
+        problems.append(f"run(s) not in the run history (inserted?): {', '.join(unlisted[:10])}")
+    return problems

@@ -19,7 +19,7 @@ from typing import TYPE_CHECKING, Any
 from agentctl.model.run import RunStatus
 from agentctl.store import integrity
 from agentctl.store.errors import StoreError
-from agentctl.store.integrity import EventRow, Head, Integrity, Sealer
+from agentctl.store.integrity import EventRow, Head, Integrity, LedgerRow, Sealer
 
 if TYPE_CHECKING:
     from agentctl.store.sqlite import RunRecord
@@ -48,7 +48,14 @@ class SealedStore:
         if self._sealer is None:
             try:
                 key_file = integrity.key_path(self.path)
-                key = integrity.load_or_create_key(key_file) if create else integrity.read_key(key_file)
+                key = integrity.read_key(key_file)
+                if key is None and create:
+                    if self.db.execute("SELECT 1 FROM runs WHERE mac IS NOT NULL LIMIT 1").fetchone():
+                        raise StoreError(
+                            f"the store key {key_file} is missing, but {self.path} holds records sealed with it",
+                            "restore the key from a backup, or move the store aside to start a new history",
+                        )
+                    key = integrity.load_or_create_key(key_file)
             except integrity.StoreKeyError as exc:
                 if create:
                     raise StoreError(
@@ -112,22 +119,77 @@ class SealedStore:
         mac = self._writing_sealer().run(fields, *self._heads_of(run_id, fields))
         self.db.execute("UPDATE runs SET mac = ? WHERE id = ?", (mac, run_id))
 
-    def verify(self, run_id: str) -> Integrity:
-        """Seal, event chain and approvals of one run (see :func:`agentctl.store.integrity.verify_run`)."""
-        fields = self._fields(run_id)
-        if fields is None:
-            raise StoreError(f"no run '{run_id}' in {self.path}", "list runs with: agentctl runs list")
+    def _append_ledger(self, run_id: str, started_at: float) -> None:
+        """The store-wide chain of runs: a whole run deleted leaves a gap or a dangling entry."""
+        last = self.db.execute("SELECT seq, mac FROM ledger ORDER BY seq DESC LIMIT 1").fetchone()
+        seq, prev = (int(last[0]) + 1, str(last[1])) if last else (1, "")
+        mac = self._writing_sealer().ledger(seq, run_id, started_at, prev)
+        self.db.execute(
+            "INSERT INTO ledger (seq, run_id, started_at, mac) VALUES (?, ?, ?, ?)", (seq, run_id, started_at, mac)
+        )
+
+    def verify_ledger(self) -> list[str]:
+        """Problems with the history as a whole (runs deleted, entries forged); empty when it holds."""
         rows = [
+            LedgerRow(int(seq), str(run_id), float(at), str(mac))
+            for seq, run_id, at, mac in self.db.execute("SELECT seq, run_id, started_at, mac FROM ledger ORDER BY seq")
+        ]
+        runs = {str(r[0]): r[1] for r in self.db.execute("SELECT id, mac FROM runs")}
+        return integrity.verify_ledger(self.sealer(create=False), rows, runs, self._key_problem)
+
+    def _event_rows(self, run_id: str) -> list[EventRow]:
+        return [
             EventRow(int(seq), float(at), kind, payload, mac)
             for seq, at, kind, payload, mac in self.db.execute(
                 "SELECT seq, at, kind, payload, mac FROM events WHERE run_id = ? ORDER BY seq", (run_id,)
             )
         ]
-        sealer = self.sealer(create=False)
-        return integrity.verify_run(sealer, fields, rows, self._approval_rows(run_id), self._key_problem)
 
-    def verify_all(self, runs: Sequence[RunRecord]) -> dict[str, Integrity]:
-        return {run.id: self.verify(run.id) for run in runs}
+    def _chain_holds(self, run_id: str) -> bool:
+        """Every event of the run is there, in order, as agentctl wrote it."""
+        sealer = self.sealer(create=False)
+        problems: list[str] = []
+        if sealer is None:
+            return False
+        integrity.check_events(sealer, run_id, self._event_rows(run_id), problems)
+        return not problems
+
+    def verify(self, run_id: str) -> Integrity:
+        """Seal, event chain and approvals of one run (see :func:`agentctl.store.integrity.verify_run`)."""
+        fields = self._fields(run_id)
+        if fields is None:
+            raise StoreError(f"no run '{run_id}' in {self.path}", "list runs with: agentctl runs list")
+        sealer = self.sealer(create=False)
+        return integrity.verify_run(
+            sealer, fields, self._event_rows(run_id), self._approval_rows(run_id), self._key_problem
+        )
+
+    def verify_all(self, runs: Sequence[RunRecord], *, full: bool = False) -> dict[str, Integrity]:
+        """Many runs: by default seals only (every run field, the chains' length and end) in three queries."""
+        if full:
+            return {run.id: self.verify(run.id) for run in runs}
+        heads = {
+            str(run_id): Head(int(count), mac)
+            for run_id, count, mac in self.db.execute(
+                "SELECT e.run_id, x.n, e.mac FROM events e JOIN"
+                " (SELECT run_id, COUNT(*) AS n, MAX(seq) AS last FROM events GROUP BY run_id) x"
+                " ON e.run_id = x.run_id AND e.seq = x.last"
+            )
+        }
+        approvals: dict[str, list[dict[str, Any]]] = {}
+        for approval in self._approval_rows(None):
+            approvals.setdefault(str(approval["run_id"]), []).append(approval)
+        sealer = self.sealer(create=False)
+        return {
+            run.id: integrity.verify_run(
+                sealer,
+                dataclasses.asdict(run),
+                heads.get(run.id, Head(0, None)),
+                approvals.get(run.id, []),
+                self._key_problem,
+            )
+            for run in runs
+        }
 
     def add_approval(
         self,

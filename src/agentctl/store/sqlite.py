@@ -19,7 +19,8 @@ from pathlib import Path
 from typing import Any
 
 from agentctl.model.run import RunStatus
-from agentctl.store.errors import StoreError as StoreError  # re-exported: callers import it from here
+from agentctl.store.errors import StoreError as StoreError
+from agentctl.store.integrity import LIVE_FIELDS  # re-exported: callers import it from here
 from agentctl.store.sealing import SealedStore
 
 SCHEMA = """
@@ -81,6 +82,12 @@ CREATE TABLE IF NOT EXISTS approvals (
     mac TEXT
 );
 CREATE TABLE IF NOT EXISTS meta (key TEXT PRIMARY KEY, value TEXT);
+CREATE TABLE IF NOT EXISTS ledger (
+    seq INTEGER PRIMARY KEY,
+    run_id TEXT NOT NULL,
+    started_at REAL NOT NULL,
+    mac TEXT NOT NULL
+);
 """
 SCHEMA_VERSION = "1"
 
@@ -201,6 +208,7 @@ class Store(SealedStore):
         with self._transaction():
             self._insert_run(run)
             self._reseal(run.id)
+            self._append_ledger(run.id, run.started_at)
 
     def _insert_run(self, run: RunRecord) -> None:
         self.db.execute(
@@ -247,8 +255,20 @@ class Store(SealedStore):
             raise ValueError(f"not run columns: {sorted(unknown)}")
         encoded = {k: json.dumps(v) if isinstance(v, (list, dict)) else v for k, v in fields.items()}
         columns = ", ".join(f"{k} = ?" for k in encoded)
+        if set(fields) <= LIVE_FIELDS:
+            # A running run's totals are outside its seal until it finishes: no seal work per flush.
+            live = self.db.execute(
+                f"UPDATE runs SET {columns} WHERE id = ? AND status = ?",
+                (*encoded.values(), run_id, RunStatus.RUNNING.value),
+            )
+            if live.rowcount:
+                return
         # Re-seal only a record whose seal still holds: a tampered one stays detectably broken.
-        holds = self._seal_holds(run_id, self._fields(run_id))
+        before = self._fields(run_id)
+        holds = self._seal_holds(run_id, before)
+        finishing = before is not None and before["status"] == RunStatus.RUNNING.value
+        if holds and finishing and fields.get("status", RunStatus.RUNNING.value) != RunStatus.RUNNING.value:
+            holds = self._chain_holds(run_id)  # the first seal over the events: only over an intact chain
         self.db.execute(f"UPDATE runs SET {columns} WHERE id = ?", (*encoded.values(), run_id))
         if holds:
             self._reseal(run_id)
@@ -268,6 +288,10 @@ class Store(SealedStore):
         host = socket.gethostname()
         rows = self.db.execute("SELECT id, pid, host FROM runs WHERE status = ?", (RunStatus.RUNNING.value,)).fetchall()
         orphans = [run_id for run_id, pid, run_host in rows if run_host == host and not _alive(pid)]
+        if orphans and self.sealer(create=False) is None:
+            # Without the key a sealed record cannot be re-sealed: leave those to a command that has it.
+            sealed = {r[0] for r in self.db.execute("SELECT id FROM runs WHERE mac IS NOT NULL")}
+            orphans = [run_id for run_id in orphans if run_id not in sealed]
         for run_id in orphans:
             last = self.db.execute("SELECT MAX(at) FROM events WHERE run_id = ?", (run_id,)).fetchone()[0]
             self.update_run(
