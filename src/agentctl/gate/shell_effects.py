@@ -46,7 +46,7 @@ _GIT_READS = {"show", "diff", "blame", "cat-file", "grep", "log", "archive", "fo
 
 
 def basename(word: str) -> str:
-    return posixpath.basename(word.rstrip("/")) if word else ""
+    return word.rstrip("/").rsplit("/", 1)[-1] if "/" in word else word
 
 
 def change_dir(cwd: str, args: list[str], home: str) -> str:
@@ -108,6 +108,8 @@ def analyse(cmd: Command, walker: Walker) -> None:
 
 def _unwrap(name: str, argv: list[str], cmd: Command) -> int | None:
     """Where the wrapped command starts in ``argv``, or None if ``argv[0]`` is not a wrapper in use."""
+    if name not in _WRAPPERS:
+        return None
     n = len(argv)
     if name in ("sudo", "doas"):
         i = 1
@@ -352,9 +354,22 @@ def _positionals(args: list[str], valued: set[str] = frozenset()) -> list[str]: 
     return out
 
 
+_WRAPPERS = frozenset(
+    "sudo doas env command exec nice ionice stdbuf time nohup setsid chrt taskset unbuffer timeout xargs watch".split()
+)
+_COMMON_VALUED = frozenset({"-t", "--target-directory", "-m", "--mode", "-o", "-g", "-e", "-S", "--suffix"})
+_WRITERS = {
+    "cp", "install", "rsync", "scp", "ln", "mv", "tee", "truncate", "rm", "unlink", "rmdir", "shred", "touch",
+    "mkdir", "patch", "chmod", "chown", "chgrp", "chattr", "dd", "git", "curl", "wget", "sqlite3", "sqlite", "tar",
+    "unzip",
+}  # fmt: skip
+
+
 def _effects(cmd: Command, name: str, args: list[str]) -> None:
     """Files a known command writes, and the files any command reads."""
-    pos = _positionals(args, {"-t", "--target-directory", "-m", "--mode", "-o", "-g", "-e", "-S", "--suffix"})
+    if name in _NO_READ and name not in _WRITERS:
+        return
+    pos = _positionals(args, _COMMON_VALUED)
     writes: list[str] = []
     reads: list[str] = []
     target = next((args[i + 1] for i, a in enumerate(args[:-1]) if a in ("-t", "--target-directory")), None)
