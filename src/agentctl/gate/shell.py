@@ -190,7 +190,7 @@ class Walker:
 
     # -- simple commands ------------------------------------------------
     def command(self, node: Any, feed: Command | None, redirects: list[Any]) -> list[Command]:
-        from agentctl.gate import shell_effects  # noqa: PLC0415 (cached after the first call)
+        from agentctl.gate import shell_effects
 
         words: list[Word] = []
         assigned: dict[str, str] = {}
@@ -299,9 +299,9 @@ class Walker:
             current.subs += piece.subs
         if current is not None:
             fields.append(current)
-        if any("{" in f.text for f in fields) and node.type in ("word", "concatenation"):
-            if all(c.type == "word" for c in _leaves(node)):
-                fields = [Word(t, f.literal, f.subs) for f in fields for t in _braces(f.text)]
+        braces = any("{" in f.text for f in fields) and node.type in ("word", "concatenation")
+        if braces and all(c.type == "word" for c in _leaves(node)):
+            fields = [Word(t, f.literal, f.subs) for f in fields for t in _braces(f.text)]
         return fields
 
     def pieces(self, node: Any, quoted: bool) -> list[Any]:

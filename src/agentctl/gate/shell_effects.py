@@ -340,7 +340,7 @@ def _find(cmd: Command, args: list[str], walker: Walker) -> None:
         i += 1
 
 
-def _positionals(args: list[str], valued: set[str] = frozenset()) -> list[str]:  # type: ignore[assignment]
+def _positionals(args: list[str], valued: frozenset[str] | set[str] = frozenset()) -> list[str]:
     out, i, ended = [], 0, False
     while i < len(args):
         arg = args[i]
@@ -355,7 +355,25 @@ def _positionals(args: list[str], valued: set[str] = frozenset()) -> list[str]: 
 
 
 _WRAPPERS = frozenset(
-    "sudo doas env command exec nice ionice stdbuf time nohup setsid chrt taskset unbuffer timeout xargs watch".split()
+    [
+        "sudo",
+        "doas",
+        "env",
+        "command",
+        "exec",
+        "nice",
+        "ionice",
+        "stdbuf",
+        "time",
+        "nohup",
+        "setsid",
+        "chrt",
+        "taskset",
+        "unbuffer",
+        "timeout",
+        "xargs",
+        "watch",
+    ]
 )
 _COMMON_VALUED = frozenset({"-t", "--target-directory", "-m", "--mode", "-o", "-g", "-e", "-S", "--suffix"})
 _WRITERS = {
