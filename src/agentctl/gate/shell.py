@@ -99,6 +99,7 @@ class Walker:
         self.out: list[Command] = []
         self.cwd = ""
         self.vars: dict[str, str] = {}
+        self.aliases: dict[str, str] = {}
         self.src = b""
         self.via: list[str] = []
         self.depth = 0

@@ -75,7 +75,15 @@ def output_text(cmd: Command) -> str | None:
 def analyse(cmd: Command, walker: Walker) -> None:
     """Unwrap ``cmd`` in place, fill its effects, and add the commands it runs to the walker."""
     argv, literal = cmd.argv, cmd.literal
+    expanded: set[str] = set()
     while argv:
+        if argv[0] in walker.aliases and literal[0] and argv[0] not in expanded:
+            expanded.add(argv[0])
+            words = _split(walker.aliases[argv[0]])
+            argv, literal = [*words, *argv[1:]], [True] * len(words) + literal[1:]
+            cmd.via.append("alias")
+            continue
+        cmd.argv, cmd.literal = argv, literal
         start = _unwrap(basename(argv[0]), argv, cmd)
         if start is None:
             break
@@ -88,6 +96,10 @@ def analyse(cmd: Command, walker: Walker) -> None:
     if not literal[0] and not cmd.opaque:
         cmd.opaque = f"the command name is computed at run time ({argv[0]})"
     args = argv[1:]
+    if name == "alias":
+        walker.aliases.update(a.split("=", 1) for a in args if "=" in a)  # type: ignore[misc]
+    if "/" in argv[0] and literal[0] and name not in SHELLS:
+        _program(cmd, argv[0], walker)
     if name in SHELLS or (name == "busybox" and args[:1] and args[0] in SHELLS):
         _shell(cmd, args[1:] if name == "busybox" else args, walker)
     elif name == "eval":
@@ -101,6 +113,8 @@ def analyse(cmd: Command, walker: Walker) -> None:
     elif name == "find":
         _find(cmd, args, walker)
     else:
+        if name == "git":
+            _git_config(cmd, args, walker)
         _effects(cmd, name, args)
     if name in SENSITIVE and not all(literal) and not cmd.opaque:
         cmd.opaque = f"{name}'s arguments are computed at run time"
@@ -241,6 +255,40 @@ def _script(cmd: Command, path: str, literal: bool, walker: Walker) -> None:
     text = walker.read_file(posixpath.join(cmd.cwd, path) if cmd.cwd else path) if walker.read_file else None
     if text is not None:
         _nested(cmd, text, True, walker, f"{cmd.name} {path}")
+
+
+_GIT_COMMAND_KEYS = re.compile(
+    r"^(core\.(pager|sshcommand|editor|fsmonitor|hookspath|askpass)|sequence\.editor|diff\.external|"
+    r"credential\.helper|(diff|merge|filter)\..*\.(command|textconv|driver|clean|smudge|process)|pager\..*)$",
+    re.IGNORECASE,
+)
+
+
+def _git_config(cmd: Command, args: list[str], walker: Walker) -> None:
+    """``git -c alias.x='!cmd' x`` and ``-c core.pager=cmd`` make git run shell commands."""
+    for i, arg in enumerate(args[:-1]):
+        if arg != "-c" or "=" not in args[i + 1]:
+            continue
+        key, value = args[i + 1].split("=", 1)
+        if key.lower().startswith("alias.") and value.startswith("!"):
+            _nested(cmd, value[1:], cmd.literal[i + 2] if i + 2 < len(cmd.literal) else False, walker, "git alias")
+        elif _GIT_COMMAND_KEYS.match(key):
+            cmd.opaque = cmd.opaque or f"git runs the command set by -c {key}"
+
+
+def _program(cmd: Command, path: str, walker: Walker) -> None:
+    """``./x``: a program written by the same command is opaque; a shell script is read and parsed."""
+    target = posixpath.normpath(path)
+    for other in walker.out:
+        if other is not cmd and other.name not in ("chmod", "touch", "mkdir", "chown"):
+            if target in (posixpath.normpath(w) for w in other.writes):
+                cmd.code_from += [other.name] if other.name not in cmd.code_from else []
+                cmd.opaque = cmd.opaque or f"runs {path}, written by the same command"
+                return
+    text = walker.read_file(posixpath.join(cmd.cwd, path) if cmd.cwd else path) if walker.read_file else None
+    first = text.split("\n", 1)[0] if text else ""
+    if text is not None and (path.endswith(".sh") or re.match(r"#!.*\b(ba|z|da|k|mk)?sh\b", first)):
+        _nested(cmd, text, True, walker, path)
 
 
 def _shell(cmd: Command, args: list[str], walker: Walker) -> None:
