@@ -280,11 +280,11 @@ def _program(cmd: Command, path: str, walker: Walker) -> None:
     """``./x``: a program written by the same command is opaque; a shell script is read and parsed."""
     target = posixpath.normpath(path)
     for other in walker.out:
-        if other is not cmd and other.name not in ("chmod", "touch", "mkdir", "chown"):
-            if target in (posixpath.normpath(w) for w in other.writes):
-                cmd.code_from += [other.name] if other.name not in cmd.code_from else []
-                cmd.opaque = cmd.opaque or f"runs {path}, written by the same command"
-                return
+        mode_only = other.name in ("chmod", "touch", "mkdir", "chown")
+        if other is not cmd and not mode_only and target in (posixpath.normpath(w) for w in other.writes):
+            cmd.code_from += [other.name] if other.name not in cmd.code_from else []
+            cmd.opaque = cmd.opaque or f"runs {path}, written by the same command"
+            return
     text = walker.read_file(posixpath.join(cmd.cwd, path) if cmd.cwd else path) if walker.read_file else None
     first = text.split("\n", 1)[0] if text else ""
     if text is not None and (path.endswith(".sh") or re.match(r"#!.*\b(ba|z|da|k|mk)?sh\b", first)):
