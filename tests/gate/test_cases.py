@@ -196,3 +196,10 @@ def test_every_builtin_example_agrees_with_its_rule() -> None:
 
     book = build(builtin_files(), skip_builtin_examples=False)
     assert sum(1 for r in book.rules if r.rule.examples) >= 10
+
+
+def test_shell_text_too_deep_to_analyse_is_opaque_not_a_crash(keeper: Gatekeeper, repo: Path) -> None:
+    command = "echo " + "$(echo " * 3000 + ")" * 3000
+    decision = keeper.decide({"tool_name": "Bash", "tool_input": {"command": command}, "cwd": str(repo)}, "claude")
+    assert decision.decision == "deny"
+    assert [f.rule_id for f in decision.findings] == ["tool-opaque-command"]

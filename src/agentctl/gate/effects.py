@@ -122,7 +122,11 @@ def apply_shell(call: ToolCall, cwd: Path, root: Path) -> None:
     from agentctl.gate.toolcall import _resolve as resolve
 
     home = os.path.expanduser("~")
-    call.commands = shell.parse(call.command, home=home, read_file=reader(cwd))
+    try:
+        call.commands = shell.parse(call.command, home=home, read_file=reader(cwd))
+    except (RecursionError, ValueError, UnicodeError, IndexError) as exc:  # fail closed: opaque, never a crash
+        reason = f"agentctl could not analyse this shell text ({type(exc).__name__})"
+        call.commands = [shell.Command(argv=[], opaque=reason)]
     roots = protected_roots(root)
     for cmd in call.commands:
         here = resolve(cmd.cwd, cwd) if cmd.cwd else cwd
