@@ -35,6 +35,9 @@ REPO_FILES = {
     "scripts/test.sh": "pytest -q\n",
     "scripts/deploy.sh": "cd envs/prod\nterraform apply -auto-approve\n",
     "src/app.py": "foo = 1\n",
+    "policy.patch": "--- a/policies/tools.yaml\n+++ b/policies/tools.yaml\n@@ -1 +1 @@\n-a\n+b\n",
+    "infra.patch": "--- a/envs/dev/main.tf\n+++ b/envs/dev/main.tf\n@@ -1 +1 @@\n-a\n+b\n",
+    "docs.patch": "--- a/docs/x.md\n+++ b/docs/x.md\n@@ -1 +1 @@\n-a\n+b\n",
     "README.md": "# app\n",
 }
 

@@ -115,7 +115,7 @@ def analyse(cmd: Command, walker: Walker) -> None:
     else:
         if name == "git":
             _git_config(cmd, args, walker)
-        _effects(cmd, name, args)
+        _effects(cmd, name, args, walker)
     if name in SENSITIVE and not all(literal) and not cmd.opaque:
         cmd.opaque = f"{name}'s arguments are computed at run time"
 
@@ -184,6 +184,8 @@ def _unwrap(name: str, argv: list[str], cmd: Command) -> int | None:
         return i + 1 if i + 1 < n else None
     if name == "xargs":
         return _xargs(argv, cmd)
+    if name in ("docker", "podman", "nerdctl"):
+        return _container(argv, cmd)
     if name == "watch":
         i = 1
         while i < n and argv[i].startswith("-"):
@@ -194,6 +196,87 @@ def _unwrap(name: str, argv: list[str], cmd: Command) -> int | None:
             return 1
         return i if i < n else None
     return None
+
+
+_CONTAINER_VALUED = frozenset(
+    [
+        "-v",
+        "--volume",
+        "-e",
+        "--env",
+        "--env-file",
+        "-w",
+        "--workdir",
+        "--name",
+        "-p",
+        "--publish",
+        "-u",
+        "--user",
+        "--network",
+        "--net",
+        "--mount",
+        "--platform",
+        "-l",
+        "--label",
+        "--add-host",
+        "--cpus",
+        "-m",
+        "--memory",
+        "--hostname",
+        "-h",
+        "--restart",
+        "--device",
+        "--cap-add",
+        "--cap-drop",
+        "--security-opt",
+        "--tmpfs",
+        "--ulimit",
+        "--log-driver",
+        "--log-opt",
+        "--pull",
+        "--ipc",
+        "--pid",
+        "--dns",
+        "--link",
+        "--volumes-from",
+        "--runtime",
+        "--gpus",
+        "--shm-size",
+        "--stop-signal",
+        "--stop-timeout",
+        "--cidfile",
+        "--group-add",
+        "--expose",
+    ]
+)
+_IMAGE_TOOLS = {"terraform": "terraform", "tofu": "tofu", "opentofu": "tofu", "terragrunt": "terragrunt",
+                "kubectl": "kubectl", "k8s-kubectl": "kubectl", "helm": "helm", "k8s-helm": "helm"}  # fmt: skip
+
+
+def _container(argv: list[str], cmd: Command) -> int | None:
+    """``docker run [opts] hashicorp/terraform apply`` runs terraform; ``--entrypoint X`` runs X."""
+    i = 1
+    if argv[i : i + 2] == ["container", "run"]:
+        i += 1
+    if i >= len(argv) or argv[i] != "run":
+        return None
+    i += 1
+    entrypoint = None
+    while i < len(argv) and argv[i].startswith("-"):
+        if argv[i] == "--entrypoint" and i + 1 < len(argv):
+            entrypoint = argv[i + 1]
+        elif argv[i].startswith("--entrypoint="):
+            entrypoint = argv[i].split("=", 1)[1]
+        i += 2 if argv[i] in _CONTAINER_VALUED or argv[i] == "--entrypoint" else 1
+    if i >= len(argv):
+        return None
+    image = argv[i].split("@")[0].rsplit("/", 1)[-1].split(":")[0]
+    tool = entrypoint or _IMAGE_TOOLS.get(image)
+    if tool is None:
+        return None
+    argv[:] = [argv[0], tool, *argv[i + 1 :]]
+    cmd.literal[:] = [True, True, *cmd.literal[i + 1 :]]
+    return 1
 
 
 def _xargs(argv: list[str], cmd: Command) -> int | None:
@@ -404,6 +487,9 @@ def _positionals(args: list[str], valued: frozenset[str] | set[str] = frozenset(
 
 _WRAPPERS = frozenset(
     [
+        "docker",
+        "podman",
+        "nerdctl",
         "sudo",
         "doas",
         "env",
@@ -424,14 +510,16 @@ _WRAPPERS = frozenset(
     ]
 )
 _COMMON_VALUED = frozenset({"-t", "--target-directory", "-m", "--mode", "-o", "-g", "-e", "-S", "--suffix"})
+_EDITORS = {"ed", "ex", "vi", "vim", "nvim", "nano", "emacs", "red"}
 _WRITERS = {
+    *_EDITORS,
     "cp", "install", "rsync", "scp", "ln", "mv", "tee", "truncate", "rm", "unlink", "rmdir", "shred", "touch",
     "mkdir", "patch", "chmod", "chown", "chgrp", "chattr", "dd", "git", "curl", "wget", "sqlite3", "sqlite", "tar",
     "unzip",
 }  # fmt: skip
 
 
-def _effects(cmd: Command, name: str, args: list[str]) -> None:
+def _effects(cmd: Command, name: str, args: list[str], walker: Walker) -> None:
     """Files a known command writes, and the files any command reads."""
     if name in _NO_READ and name not in _WRITERS:
         return
@@ -439,6 +527,7 @@ def _effects(cmd: Command, name: str, args: list[str]) -> None:
     writes: list[str] = []
     reads: list[str] = []
     target = next((args[i + 1] for i, a in enumerate(args[:-1]) if a in ("-t", "--target-directory")), None)
+    target = target or next((a.split("=", 1)[1] for a in args if a.startswith("--target-directory=")), None)
     if name in ("cp", "install", "rsync", "scp", "ln"):
         dests = [target] if target else pos[-1:] if len(pos) > 1 else ["."] if name == "ln" else []
         writes += dests
@@ -446,7 +535,7 @@ def _effects(cmd: Command, name: str, args: list[str]) -> None:
     elif name == "mv":
         writes += pos if not target else [*pos, target]
         reads += pos[:-1] if not target else pos
-    elif name in ("tee", "truncate", "rm", "unlink", "rmdir", "shred", "touch", "mkdir", "patch"):
+    elif name in ("tee", "truncate", "rm", "unlink", "rmdir", "shred", "touch", "mkdir"):
         writes += pos if name != "truncate" else _positionals(args, {"-s", "--size", "-r", "--reference"})
     elif name in ("chmod", "chown", "chgrp", "chattr"):
         writes += pos[1:]
@@ -460,7 +549,13 @@ def _effects(cmd: Command, name: str, args: list[str]) -> None:
         if any(a.startswith("--in-place") or (re.match(r"^-[a-zA-Z]*i", a) and not a.startswith("--")) for a in args):
             writes += files
     elif name == "git":
-        _git(pos, args, reads, writes)
+        _git(cmd, args, reads, writes, walker)
+    elif name == "patch":
+        files = [p for p in pos if not p.startswith("-")]
+        given = [args[i + 1] for i, a in enumerate(args[:-1]) if a in ("-i", "--input")]
+        writes += files[:1] if files else patch_targets(cmd, given or cmd.reads[:1], walker)
+    elif name in _EDITORS:
+        writes += [p for p in pos if not p.startswith("+")]
     elif name in ("curl", "wget"):
         valued = {"-o", "--output", "-O", "--output-document"} if name == "wget" else {"-o", "--output"}
         writes += [args[i + 1] for i, a in enumerate(args[:-1]) if a in valued and args[i + 1] != "-"]
@@ -477,8 +572,11 @@ def _effects(cmd: Command, name: str, args: list[str]) -> None:
     elif name in _PATTERN_FIRST:
         explicit = any(a in ("-e", "-f", "--regexp", "--file") or a.startswith("--regexp=") for a in args)
         valued = {"-e", "-f", "-m", "-A", "-B", "-C", "-g", "-t", "-T", "--type", "-v", "-F", "--glob", "--regexp"}
+        valued |= {"-i", "--include"} if name.endswith("awk") else set()
         files = _positionals(args, valued)
         reads += files[0 if explicit else 1 :]
+        if name.endswith("awk") and any(a.endswith("inplace") for a in args):
+            writes += files[0 if explicit else 1 :]
         reads += [args[i + 1] for i, a in enumerate(args[:-1]) if a in ("-f", "--file")]
     elif name not in _NO_READ:
         reads += [p for p in pos if p != "-"]
@@ -487,10 +585,40 @@ def _effects(cmd: Command, name: str, args: list[str]) -> None:
     cmd.reads += [r for r in reads if r]
 
 
-def _git(pos: list[str], args: list[str], reads: list[str], writes: list[str]) -> None:
+def patch_targets(cmd: Command, files: list[str], walker: Walker) -> list[str]:
+    """The files a unified diff (given as files, or on stdin) changes; opaque when it cannot be read."""
+    texts: list[str | None] = [cmd.stdin] if not files and cmd.stdin is not None else []
+    for name in files:
+        path = posixpath.join(cmd.cwd, name) if cmd.cwd and not os.path.isabs(name) else name
+        texts.append(walker.read_file(path) if walker.read_file else None)
+    if not texts or None in texts:
+        if not files:
+            cmd.opaque = cmd.opaque or "applies a patch agentctl cannot read"
+        return []
+    out = []
+    for text in texts:
+        for line in (text or "").splitlines():
+            prefix = next((p for p in ("+++ ", "--- ", "rename to ", "rename from ") if line.startswith(p)), None)
+            if prefix is not None:
+                target = line[len(prefix) :].split("\t")[0].strip()
+                target = target[2:] if target[:2] in ("a/", "b/") else target
+                if target != "/dev/null" and target not in out:
+                    out.append(target)
+    return out
+
+
+def _git(cmd: Command, args: list[str], reads: list[str], writes: list[str], walker: Walker) -> None:
+    from agentctl.engine.argv import args as positional
+
+    pos = positional(["git", *args])
     sub = pos[0] if pos else ""
     after = args[args.index("--") + 1 :] if "--" in args else []
-    if sub in ("checkout", "restore"):
+    if sub == "config" and not {"--global", "--system", "--get", "--get-all", "--list", "-l", "--get-regexp"} & {*args}:
+        writes.append(".git/config")
+    elif sub == "apply":
+        files = [p for p in pos[1:] if not p.startswith("-")]
+        writes += patch_targets(cmd, files or cmd.reads[:1], walker)
+    elif sub in ("checkout", "restore"):
         writes += after if after or sub == "checkout" else pos[1:]
     elif sub in ("rm", "mv"):
         writes += pos[1:]
