@@ -35,6 +35,9 @@ REPO_FILES = {
     "scripts/test.sh": "pytest -q\n",
     "scripts/deploy.sh": "cd envs/prod\nterraform apply -auto-approve\n",
     "src/app.py": "foo = 1\n",
+    "policy.patch": "--- a/policies/tools.yaml\n+++ b/policies/tools.yaml\n@@ -1 +1 @@\n-a\n+b\n",
+    "infra.patch": "--- a/envs/dev/main.tf\n+++ b/envs/dev/main.tf\n@@ -1 +1 @@\n-a\n+b\n",
+    "docs.patch": "--- a/docs/x.md\n+++ b/docs/x.md\n@@ -1 +1 @@\n-a\n+b\n",
     "README.md": "# app\n",
 }
 
@@ -196,3 +199,10 @@ def test_every_builtin_example_agrees_with_its_rule() -> None:
 
     book = build(builtin_files(), skip_builtin_examples=False)
     assert sum(1 for r in book.rules if r.rule.examples) >= 10
+
+
+def test_shell_text_too_deep_to_analyse_is_opaque_not_a_crash(keeper: Gatekeeper, repo: Path) -> None:
+    command = "echo " + "$(echo " * 3000 + ")" * 3000
+    decision = keeper.decide({"tool_name": "Bash", "tool_input": {"command": command}, "cwd": str(repo)}, "claude")
+    assert decision.decision == "deny"
+    assert [f.rule_id for f in decision.findings] == ["tool-opaque-command"]

@@ -32,7 +32,7 @@ _SECRET_PATH = re.compile(
 )
 _KEY_EXT = (".key", ".p12", ".pfx", ".jks", ".keystore")
 _CERT_EXT = (".pem", ".crt", ".cer")
-_CANDIDATES = [".env", ".env.local", ".env.production", ".netrc", "id_rsa", "id_ed25519", "server.key", "x.p12"]
+_CANDIDATES = [".env", ".env.local", ".env.production", ".netrc", ".pgpass", ".git-credentials"]
 _DELETERS = {"rm", "rmdir", "mv", "find", "shred", "unlink", "rsync"}
 _MAX_SCRIPT = 256 * 1024
 
@@ -58,8 +58,13 @@ def is_secret(path: Path) -> bool:
 
 
 def glob_secret(pattern: str) -> bool:
-    """A glob that could expand to a secret's name (``.en*``, ``*.key``, ``id_*``)."""
+    """A dotfile glob that could expand to a secret's name (``.en*``, ``.e?v``).
+
+    Other globs are judged by what they expand to (``*`` does not match dotfiles).
+    """
     base = pattern.rsplit("/", 1)[-1]
+    if not base.startswith("."):
+        return False
     import fnmatch
 
     return any(fnmatch.fnmatchcase(c, base) for c in _CANDIDATES) and not _NOT_SECRET.search(base)
@@ -117,7 +122,11 @@ def apply_shell(call: ToolCall, cwd: Path, root: Path) -> None:
     from agentctl.gate.toolcall import _resolve as resolve
 
     home = os.path.expanduser("~")
-    call.commands = shell.parse(call.command, home=home, read_file=reader(cwd))
+    try:
+        call.commands = shell.parse(call.command, home=home, read_file=reader(cwd))
+    except (RecursionError, ValueError, UnicodeError, IndexError) as exc:  # fail closed: opaque, never a crash
+        reason = f"agentctl could not analyse this shell text ({type(exc).__name__})"
+        call.commands = [shell.Command(argv=[], opaque=reason)]
     roots = protected_roots(root)
     for cmd in call.commands:
         here = resolve(cmd.cwd, cwd) if cmd.cwd else cwd

@@ -24,7 +24,7 @@ MAX_DEPTH = 8
 """How deep ``bash -c``/``eval``/scripts are parsed before the command counts as opaque."""
 
 
-@dataclass
+@dataclass(slots=True)
 class Command:
     """One simple command, as it would run."""
 
@@ -63,7 +63,7 @@ class Command:
         }
 
 
-@dataclass
+@dataclass(slots=True)
 class Word:
     text: str
     literal: bool = True
@@ -99,6 +99,7 @@ class Walker:
         self.out: list[Command] = []
         self.cwd = ""
         self.vars: dict[str, str] = {}
+        self.aliases: dict[str, str] = {}
         self.src = b""
         self.via: list[str] = []
         self.depth = 0
@@ -275,6 +276,13 @@ class Walker:
     # -- words ----------------------------------------------------------
     def words(self, node: Any) -> list[Word]:
         """Evaluate one argument node into fields (unquoted ``$IFS`` splits)."""
+        if node.type == "word":  # the common case, kept fast
+            text = self.src[node.start_byte : node.end_byte].decode("utf-8", "surrogateescape")
+            if "\\" in text:
+                text = _unescape(text)
+            if text[:1] == "~" and (len(text) == 1 or text[1] == "/"):
+                text = self.home + text[1:]
+            return [Word(t) for t in _braces(text)] if "{" in text else [Word(text)]
         pieces = self.pieces(node, quoted=False)
         fields: list[Word] = []
         current: Word | None = None
@@ -292,7 +300,8 @@ class Walker:
             current.subs += piece.subs
         if current is not None:
             fields.append(current)
-        if node.type in ("word", "concatenation") and all(c.type == "word" for c in _leaves(node)):
+        braces = any("{" in f.text for f in fields) and node.type in ("word", "concatenation")
+        if braces and all(c.type == "word" for c in _leaves(node)):
             fields = [Word(t, f.literal, f.subs) for f in fields for t in _braces(f.text)]
         return fields
 
@@ -380,10 +389,14 @@ def _dedupe(items: list[str]) -> list[str]:
 
 
 def _unescape(text: str) -> str:
+    if "\\" not in text:
+        return text
     return re.sub(r"\\(.)", r"\1", text.replace("\\\n", ""), flags=re.DOTALL)
 
 
 def _unescape_dq(text: str) -> str:
+    if "\\" not in text:
+        return text
     return re.sub(r"\\([$`\"\\])", r"\1", text.replace("\\\n", ""))
 
 

@@ -21,7 +21,7 @@ import re
 import shlex
 from typing import TYPE_CHECKING
 
-from agentctl.gate import inline
+from agentctl.gate import inline, shell_files
 
 if TYPE_CHECKING:
     from agentctl.gate.shell import Command, Walker
@@ -32,21 +32,10 @@ SENSITIVE = {"terraform", "tofu", "terragrunt", "kubectl", "oc", "helm", "kubeco
 
 _SUDO_VALUED = {"-u", "-g", "-p", "-C", "-r", "-t", "-U", "-D", "-h", "-R", "-T", "--user", "--group"}
 _XARGS_VALUED = {"-I", "-n", "-P", "-L", "-l", "-d", "-E", "-e", "-s", "-a", "--arg-file", "--delimiter", "-i"}
-_NO_READ = {
-    "echo", "printf", "ls", "stat", "test", "[", "[[", "touch", "mkdir", "rmdir", "chmod", "chown", "chgrp",
-    "realpath", "readlink", "basename", "dirname", "which", "type", "true", "false", "cd", "pushd", "popd",
-    "export", "unset", "set", "declare", "local", "alias", "hash", "exit", "return", "sleep", "kill", "wait",
-    "mktemp", "pwd", "date", "whoami", "id", "uname", "rm", "unlink", "ln", "wc", "du", "df", "file",
-    "md5sum", "sha1sum", "sha256sum", "sha512sum", "cksum", "b2sum", "git", "docker", "docker-compose",
-    "podman", "make", "npm", "npx", "yarn", "pnpm", "terraform", "tofu", "terragrunt", "kubectl", "helm",
-    "find", "tee", "truncate", "shred", "dotenv", "mkfifo", "apply_patch", "applypatch",
-}  # fmt: skip
-_PATTERN_FIRST = {"grep", "egrep", "fgrep", "rg", "ag", "ack", "sed", "awk", "gawk", "mawk", "nawk", "jq", "yq"}
-_GIT_READS = {"show", "diff", "blame", "cat-file", "grep", "log", "archive", "format-patch"}
 
 
 def basename(word: str) -> str:
-    return posixpath.basename(word.rstrip("/")) if word else ""
+    return word.rstrip("/").rsplit("/", 1)[-1] if "/" in word else word
 
 
 def change_dir(cwd: str, args: list[str], home: str) -> str:
@@ -75,7 +64,15 @@ def output_text(cmd: Command) -> str | None:
 def analyse(cmd: Command, walker: Walker) -> None:
     """Unwrap ``cmd`` in place, fill its effects, and add the commands it runs to the walker."""
     argv, literal = cmd.argv, cmd.literal
+    expanded: set[str] = set()
     while argv:
+        if argv[0] in walker.aliases and literal[0] and argv[0] not in expanded:
+            expanded.add(argv[0])
+            words = _split(walker.aliases[argv[0]])
+            argv, literal = [*words, *argv[1:]], [True] * len(words) + literal[1:]
+            cmd.via.append("alias")
+            continue
+        cmd.argv, cmd.literal = argv, literal
         start = _unwrap(basename(argv[0]), argv, cmd)
         if start is None:
             break
@@ -88,6 +85,10 @@ def analyse(cmd: Command, walker: Walker) -> None:
     if not literal[0] and not cmd.opaque:
         cmd.opaque = f"the command name is computed at run time ({argv[0]})"
     args = argv[1:]
+    if name == "alias":
+        walker.aliases.update(a.split("=", 1) for a in args if "=" in a)  # type: ignore[misc]
+    if "/" in argv[0] and literal[0] and name not in SHELLS:
+        _program(cmd, argv[0], walker)
     if name in SHELLS or (name == "busybox" and args[:1] and args[0] in SHELLS):
         _shell(cmd, args[1:] if name == "busybox" else args, walker)
     elif name == "eval":
@@ -101,13 +102,17 @@ def analyse(cmd: Command, walker: Walker) -> None:
     elif name == "find":
         _find(cmd, args, walker)
     else:
-        _effects(cmd, name, args)
+        if name == "git":
+            _git_config(cmd, args, walker)
+        shell_files.effects(cmd, name, args, walker)
     if name in SENSITIVE and not all(literal) and not cmd.opaque:
         cmd.opaque = f"{name}'s arguments are computed at run time"
 
 
 def _unwrap(name: str, argv: list[str], cmd: Command) -> int | None:
     """Where the wrapped command starts in ``argv``, or None if ``argv[0]`` is not a wrapper in use."""
+    if name not in _WRAPPERS:
+        return None
     n = len(argv)
     if name in ("sudo", "doas"):
         i = 1
@@ -168,6 +173,8 @@ def _unwrap(name: str, argv: list[str], cmd: Command) -> int | None:
         return i + 1 if i + 1 < n else None
     if name == "xargs":
         return _xargs(argv, cmd)
+    if name in ("docker", "podman", "nerdctl"):
+        return _container(argv, cmd)
     if name == "watch":
         i = 1
         while i < n and argv[i].startswith("-"):
@@ -178,6 +185,43 @@ def _unwrap(name: str, argv: list[str], cmd: Command) -> int | None:
             return 1
         return i if i < n else None
     return None
+
+
+_CONTAINER_VALUED = frozenset({
+    "-v", "--volume", "-e", "--env", "--env-file", "-w", "--workdir", "--name", "-p", "--publish", "-u", "--user",
+    "--network", "--net", "--mount", "--platform", "-l", "--label", "--add-host", "--cpus", "-m", "--memory",
+    "--hostname", "-h", "--restart", "--device", "--cap-add", "--cap-drop", "--security-opt", "--tmpfs", "--ulimit",
+    "--log-driver", "--log-opt", "--pull", "--ipc", "--pid", "--dns", "--link", "--volumes-from", "--runtime",
+    "--gpus", "--shm-size", "--stop-signal", "--stop-timeout", "--cidfile", "--group-add", "--expose"
+})  # fmt: skip
+_IMAGE_TOOLS = {"terraform": "terraform", "tofu": "tofu", "opentofu": "tofu", "terragrunt": "terragrunt",
+                "kubectl": "kubectl", "k8s-kubectl": "kubectl", "helm": "helm", "k8s-helm": "helm"}  # fmt: skip
+
+
+def _container(argv: list[str], cmd: Command) -> int | None:
+    """``docker run [opts] hashicorp/terraform apply`` runs terraform; ``--entrypoint X`` runs X."""
+    i = 1
+    if argv[i : i + 2] == ["container", "run"]:
+        i += 1
+    if i >= len(argv) or argv[i] != "run":
+        return None
+    i += 1
+    entrypoint = None
+    while i < len(argv) and argv[i].startswith("-"):
+        if argv[i] == "--entrypoint" and i + 1 < len(argv):
+            entrypoint = argv[i + 1]
+        elif argv[i].startswith("--entrypoint="):
+            entrypoint = argv[i].split("=", 1)[1]
+        i += 2 if argv[i] in _CONTAINER_VALUED or argv[i] == "--entrypoint" else 1
+    if i >= len(argv):
+        return None
+    image = argv[i].split("@")[0].rsplit("/", 1)[-1].split(":")[0]
+    tool = entrypoint or _IMAGE_TOOLS.get(image)
+    if tool is None:
+        return None
+    argv[:] = [argv[0], tool, *argv[i + 1 :]]
+    cmd.literal[:] = [True, True, *cmd.literal[i + 1 :]]
+    return 1
 
 
 def _xargs(argv: list[str], cmd: Command) -> int | None:
@@ -239,6 +283,40 @@ def _script(cmd: Command, path: str, literal: bool, walker: Walker) -> None:
     text = walker.read_file(posixpath.join(cmd.cwd, path) if cmd.cwd else path) if walker.read_file else None
     if text is not None:
         _nested(cmd, text, True, walker, f"{cmd.name} {path}")
+
+
+_GIT_COMMAND_KEYS = re.compile(
+    r"^(core\.(pager|sshcommand|editor|fsmonitor|hookspath|askpass)|sequence\.editor|diff\.external|"
+    r"credential\.helper|(diff|merge|filter)\..*\.(command|textconv|driver|clean|smudge|process)|pager\..*)$",
+    re.IGNORECASE,
+)
+
+
+def _git_config(cmd: Command, args: list[str], walker: Walker) -> None:
+    """``git -c alias.x='!cmd' x`` and ``-c core.pager=cmd`` make git run shell commands."""
+    for i, arg in enumerate(args[:-1]):
+        if arg != "-c" or "=" not in args[i + 1]:
+            continue
+        key, value = args[i + 1].split("=", 1)
+        if key.lower().startswith("alias.") and value.startswith("!"):
+            _nested(cmd, value[1:], cmd.literal[i + 2] if i + 2 < len(cmd.literal) else False, walker, "git alias")
+        elif _GIT_COMMAND_KEYS.match(key):
+            cmd.opaque = cmd.opaque or f"git runs the command set by -c {key}"
+
+
+def _program(cmd: Command, path: str, walker: Walker) -> None:
+    """``./x``: a program written by the same command is opaque; a shell script is read and parsed."""
+    target = posixpath.normpath(path)
+    for other in walker.out:
+        mode_only = other.name in ("chmod", "touch", "mkdir", "chown")
+        if other is not cmd and not mode_only and target in (posixpath.normpath(w) for w in other.writes):
+            cmd.code_from += [other.name] if other.name not in cmd.code_from else []
+            cmd.opaque = cmd.opaque or f"runs {path}, written by the same command"
+            return
+    text = walker.read_file(posixpath.join(cmd.cwd, path) if cmd.cwd else path) if walker.read_file else None
+    first = text.split("\n", 1)[0] if text else ""
+    if text is not None and (path.endswith(".sh") or re.match(r"#!.*\b(ba|z|da|k|mk)?sh\b", first)):
+        _nested(cmd, text, True, walker, path)
 
 
 def _shell(cmd: Command, args: list[str], walker: Walker) -> None:
@@ -338,80 +416,7 @@ def _find(cmd: Command, args: list[str], walker: Walker) -> None:
         i += 1
 
 
-def _positionals(args: list[str], valued: set[str] = frozenset()) -> list[str]:  # type: ignore[assignment]
-    out, i, ended = [], 0, False
-    while i < len(args):
-        arg = args[i]
-        if not ended and arg == "--":
-            ended = True
-        elif not ended and arg.startswith("-") and len(arg) > 1:
-            i += 1 if arg in valued else 0
-        else:
-            out.append(arg)
-        i += 1
-    return out
-
-
-def _effects(cmd: Command, name: str, args: list[str]) -> None:
-    """Files a known command writes, and the files any command reads."""
-    pos = _positionals(args, {"-t", "--target-directory", "-m", "--mode", "-o", "-g", "-e", "-S", "--suffix"})
-    writes: list[str] = []
-    reads: list[str] = []
-    target = next((args[i + 1] for i, a in enumerate(args[:-1]) if a in ("-t", "--target-directory")), None)
-    if name in ("cp", "install", "rsync", "scp", "ln"):
-        dests = [target] if target else pos[-1:] if len(pos) > 1 else ["."] if name == "ln" else []
-        writes += dests
-        reads += [p for p in pos if p not in dests and name != "ln"]
-    elif name == "mv":
-        writes += pos if not target else [*pos, target]
-        reads += pos[:-1] if not target else pos
-    elif name in ("tee", "truncate", "rm", "unlink", "rmdir", "shred", "touch", "mkdir", "patch"):
-        writes += pos if name != "truncate" else _positionals(args, {"-s", "--size", "-r", "--reference"})
-    elif name in ("chmod", "chown", "chgrp", "chattr"):
-        writes += pos[1:]
-    elif name == "dd":
-        writes += [a[3:] for a in args if a.startswith("of=")]
-        reads += [a[3:] for a in args if a.startswith("if=")]
-    elif name == "sed":
-        scripted = any(a in ("-e", "-f", "--expression", "--file") or a.startswith("--expression=") for a in args)
-        files = _positionals(args, {"-e", "-f", "--expression", "--file", "-l"})[0 if scripted else 1 :]
-        reads += files
-        if any(a.startswith("--in-place") or (re.match(r"^-[a-zA-Z]*i", a) and not a.startswith("--")) for a in args):
-            writes += files
-    elif name == "git":
-        _git(pos, args, reads, writes)
-    elif name in ("curl", "wget"):
-        valued = {"-o", "--output", "-O", "--output-document"} if name == "wget" else {"-o", "--output"}
-        writes += [args[i + 1] for i, a in enumerate(args[:-1]) if a in valued and args[i + 1] != "-"]
-        uploads = {"-d", "--data", "--data-binary", "--data-raw", "--data-urlencode", "-F", "--form", "-T"}
-        for i, a in enumerate(args[:-1]):
-            if a in uploads or a == "--upload-file":
-                value = args[i + 1].split("=", 1)[-1]
-                reads += [value.lstrip("@<")] if value.startswith(("@", "<")) or a in ("-T", "--upload-file") else []
-    elif name in ("sqlite3", "sqlite"):
-        writes += pos[:1]
-    elif name in ("tar", "unzip"):
-        flag = "-C" if name == "tar" else "-d"
-        writes += [args[i + 1] for i, a in enumerate(args[:-1]) if a in (flag, "--directory")]
-    elif name in _PATTERN_FIRST:
-        explicit = any(a in ("-e", "-f", "--regexp", "--file") or a.startswith("--regexp=") for a in args)
-        valued = {"-e", "-f", "-m", "-A", "-B", "-C", "-g", "-t", "-T", "--type", "-v", "-F", "--glob", "--regexp"}
-        files = _positionals(args, valued)
-        reads += files[0 if explicit else 1 :]
-        reads += [args[i + 1] for i, a in enumerate(args[:-1]) if a in ("-f", "--file")]
-    elif name not in _NO_READ:
-        reads += [p for p in pos if p != "-"]
-        reads += [a.split("=", 1)[1] for a in args if a.startswith("--") and "=" in a]
-    cmd.writes += [w for w in writes if w]
-    cmd.reads += [r for r in reads if r]
-
-
-def _git(pos: list[str], args: list[str], reads: list[str], writes: list[str]) -> None:
-    sub = pos[0] if pos else ""
-    after = args[args.index("--") + 1 :] if "--" in args else []
-    if sub in ("checkout", "restore"):
-        writes += after if after or sub == "checkout" else pos[1:]
-    elif sub in ("rm", "mv"):
-        writes += pos[1:]
-    elif sub in _GIT_READS:
-        reads += [p.split(":", 1)[1] if ":" in p else p for p in [*pos[1:], *after] if not p.startswith("-")]
+_WRAPPERS = frozenset({
+    "docker", "podman", "nerdctl", "sudo", "doas", "env", "command", "exec", "nice", "ionice", "stdbuf", "time",
+    "nohup", "setsid", "chrt", "taskset", "unbuffer", "timeout", "xargs", "watch"
+})  # fmt: skip

@@ -1,0 +1,160 @@
+"""Files a simple command reads and writes, known per command (the writers and readers).
+
+Called by :mod:`agentctl.gate.shell_effects` once a command is unwrapped:
+redirections are already on the command; this adds what the program itself
+touches (``cp`` writes its destination, ``sed -i`` its files, ``grep`` reads
+all but its pattern, ``git apply`` the files its diff names…).
+"""
+
+from __future__ import annotations
+
+import os
+import posixpath
+import re
+from typing import TYPE_CHECKING
+
+if TYPE_CHECKING:
+    from agentctl.gate.shell import Command, Walker
+
+_NO_READ = {
+    "echo", "printf", "ls", "stat", "test", "[", "[[", "touch", "mkdir", "rmdir", "chmod", "chown", "chgrp",
+    "realpath", "readlink", "basename", "dirname", "which", "type", "true", "false", "cd", "pushd", "popd",
+    "export", "unset", "set", "declare", "local", "alias", "hash", "exit", "return", "sleep", "kill", "wait",
+    "mktemp", "pwd", "date", "whoami", "id", "uname", "rm", "unlink", "ln", "wc", "du", "df", "file",
+    "md5sum", "sha1sum", "sha256sum", "sha512sum", "cksum", "b2sum", "git", "docker", "docker-compose",
+    "podman", "make", "npm", "npx", "yarn", "pnpm", "terraform", "tofu", "terragrunt", "kubectl", "helm",
+    "find", "tee", "truncate", "shred", "dotenv", "mkfifo", "apply_patch", "applypatch",
+}  # fmt: skip
+_PATTERN_FIRST = {"grep", "egrep", "fgrep", "rg", "ag", "ack", "sed", "awk", "gawk", "mawk", "nawk", "jq", "yq"}
+_GIT_READS = {"show", "diff", "blame", "cat-file", "grep", "log", "archive", "format-patch"}
+
+
+def _positionals(args: list[str], valued: frozenset[str] | set[str] = frozenset()) -> list[str]:
+    out, i, ended = [], 0, False
+    while i < len(args):
+        arg = args[i]
+        if not ended and arg == "--":
+            ended = True
+        elif not ended and arg.startswith("-") and len(arg) > 1:
+            i += 1 if arg in valued else 0
+        else:
+            out.append(arg)
+        i += 1
+    return out
+
+
+_COMMON_VALUED = frozenset({"-t", "--target-directory", "-m", "--mode", "-o", "-g", "-e", "-S", "--suffix"})
+_EDITORS = {"ed", "ex", "vi", "vim", "nvim", "nano", "emacs", "red"}
+_WRITERS = {
+    *_EDITORS,
+    "cp", "install", "rsync", "scp", "ln", "mv", "tee", "truncate", "rm", "unlink", "rmdir", "shred", "touch",
+    "mkdir", "patch", "chmod", "chown", "chgrp", "chattr", "dd", "git", "curl", "wget", "sqlite3", "sqlite", "tar",
+    "unzip",
+}  # fmt: skip
+
+
+def effects(cmd: Command, name: str, args: list[str], walker: Walker) -> None:
+    """Files a known command writes, and the files any command reads."""
+    if name in _NO_READ and name not in _WRITERS:
+        return
+    pos = _positionals(args, _COMMON_VALUED)
+    writes: list[str] = []
+    reads: list[str] = []
+    target = next((args[i + 1] for i, a in enumerate(args[:-1]) if a in ("-t", "--target-directory")), None)
+    target = target or next((a.split("=", 1)[1] for a in args if a.startswith("--target-directory=")), None)
+    if name in ("cp", "install", "rsync", "scp", "ln"):
+        dests = [target] if target else pos[-1:] if len(pos) > 1 else ["."] if name == "ln" else []
+        writes += dests
+        reads += [p for p in pos if p not in dests and name != "ln"]
+    elif name == "mv":
+        writes += pos if not target else [*pos, target]
+        reads += pos[:-1] if not target else pos
+    elif name in ("tee", "truncate", "rm", "unlink", "rmdir", "shred", "touch", "mkdir"):
+        writes += pos if name != "truncate" else _positionals(args, {"-s", "--size", "-r", "--reference"})
+    elif name in ("chmod", "chown", "chgrp", "chattr"):
+        writes += pos[1:]
+    elif name == "dd":
+        writes += [a[3:] for a in args if a.startswith("of=")]
+        reads += [a[3:] for a in args if a.startswith("if=")]
+    elif name == "sed":
+        scripted = any(a in ("-e", "-f", "--expression", "--file") or a.startswith("--expression=") for a in args)
+        files = _positionals(args, {"-e", "-f", "--expression", "--file", "-l"})[0 if scripted else 1 :]
+        reads += files
+        if any(a.startswith("--in-place") or (re.match(r"^-[a-zA-Z]*i", a) and not a.startswith("--")) for a in args):
+            writes += files
+    elif name == "git":
+        _git(cmd, args, reads, writes, walker)
+    elif name == "patch":
+        files = [p for p in pos if not p.startswith("-")]
+        given = [args[i + 1] for i, a in enumerate(args[:-1]) if a in ("-i", "--input")]
+        writes += files[:1] if files else patch_targets(cmd, given or cmd.reads[:1], walker)
+    elif name in _EDITORS:
+        writes += [p for p in pos if not p.startswith("+")]
+    elif name in ("curl", "wget"):
+        valued = {"-o", "--output", "-O", "--output-document"} if name == "wget" else {"-o", "--output"}
+        writes += [args[i + 1] for i, a in enumerate(args[:-1]) if a in valued and args[i + 1] != "-"]
+        uploads = {"-d", "--data", "--data-binary", "--data-raw", "--data-urlencode", "-F", "--form", "-T"}
+        for i, a in enumerate(args[:-1]):
+            if a in uploads or a == "--upload-file":
+                value = args[i + 1].split("=", 1)[-1]
+                reads += [value.lstrip("@<")] if value.startswith(("@", "<")) or a in ("-T", "--upload-file") else []
+    elif name in ("sqlite3", "sqlite"):
+        writes += pos[:1]
+    elif name in ("tar", "unzip"):
+        flag = "-C" if name == "tar" else "-d"
+        writes += [args[i + 1] for i, a in enumerate(args[:-1]) if a in (flag, "--directory")]
+    elif name in _PATTERN_FIRST:
+        explicit = any(a in ("-e", "-f", "--regexp", "--file") or a.startswith("--regexp=") for a in args)
+        valued = {"-e", "-f", "-m", "-A", "-B", "-C", "-g", "-t", "-T", "--type", "-v", "-F", "--glob", "--regexp"}
+        valued |= {"-i", "--include"} if name.endswith("awk") else set()
+        files = _positionals(args, valued)
+        reads += files[0 if explicit else 1 :]
+        if name.endswith("awk") and any(a.endswith("inplace") for a in args):
+            writes += files[0 if explicit else 1 :]
+        reads += [args[i + 1] for i, a in enumerate(args[:-1]) if a in ("-f", "--file")]
+    elif name not in _NO_READ:
+        reads += [p for p in pos if p != "-"]
+        reads += [a.split("=", 1)[1] for a in args if a.startswith("--") and "=" in a]
+    cmd.writes += [w for w in writes if w]
+    cmd.reads += [r for r in reads if r]
+
+
+def patch_targets(cmd: Command, files: list[str], walker: Walker) -> list[str]:
+    """The files a unified diff (given as files, or on stdin) changes; opaque when it cannot be read."""
+    texts: list[str | None] = [cmd.stdin] if not files and cmd.stdin is not None else []
+    for name in files:
+        path = posixpath.join(cmd.cwd, name) if cmd.cwd and not os.path.isabs(name) else name
+        texts.append(walker.read_file(path) if walker.read_file else None)
+    if not texts or None in texts:
+        if not files:
+            cmd.opaque = cmd.opaque or "applies a patch agentctl cannot read"
+        return []
+    out = []
+    for text in texts:
+        for line in (text or "").splitlines():
+            prefix = next((p for p in ("+++ ", "--- ", "rename to ", "rename from ") if line.startswith(p)), None)
+            if prefix is not None:
+                target = line[len(prefix) :].split("\t")[0].strip()
+                target = target[2:] if target[:2] in ("a/", "b/") else target
+                if target != "/dev/null" and target not in out:
+                    out.append(target)
+    return out
+
+
+def _git(cmd: Command, args: list[str], reads: list[str], writes: list[str], walker: Walker) -> None:
+    from agentctl.engine.argv import args as positional
+
+    pos = positional(["git", *args])
+    sub = pos[0] if pos else ""
+    after = args[args.index("--") + 1 :] if "--" in args else []
+    if sub == "config" and not {"--global", "--system", "--get", "--get-all", "--list", "-l", "--get-regexp"} & {*args}:
+        writes.append(".git/config")
+    elif sub == "apply":
+        files = [p for p in pos[1:] if not p.startswith("-")]
+        writes += patch_targets(cmd, files or cmd.reads[:1], walker)
+    elif sub in ("checkout", "restore"):
+        writes += after if after or sub == "checkout" else pos[1:]
+    elif sub in ("rm", "mv"):
+        writes += pos[1:]
+    elif sub in _GIT_READS:
+        reads += [p.split(":", 1)[1] if ":" in p else p for p in [*pos[1:], *after] if not p.startswith("-")]
