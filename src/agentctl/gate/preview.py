@@ -84,14 +84,17 @@ class ParseMemo:
         return parsed
 
 
+TERRAFORM_SUFFIXES = (".tf", ".tf.json", ".tofu", ".tofu.json")
+"""Terraform reads ``.tf``/``.tf.json``; OpenTofu also ``.tofu``/``.tofu.json``."""
+
+
 def is_override(path: str) -> bool:
-    name = path.rsplit("/", 1)[-1]
-    stem = name.removesuffix(".json")
-    return stem == "override.tf" or stem.endswith("_override.tf")
+    stem = path.rsplit("/", 1)[-1].removesuffix(".json").removesuffix(".tf").removesuffix(".tofu")
+    return stem == "override" or stem.endswith("_override")
 
 
 def is_terraform(path: str) -> bool:
-    return path.endswith((".tf", ".tf.json"))
+    return path.endswith(TERRAFORM_SUFFIXES)
 
 
 # ---------------------------------------------------------------------------- Terraform, block by block
@@ -260,6 +263,8 @@ class Previewer:
             outcome.problems += [f"{i.path}:{i.line}: {i.message}" for i in parsed.issues]
         if kind is FileKind.YAML and not parsed.resources and not parsed.issues and parsed.notes:
             return self._skipped_yaml(write.path, text, outcome if judged else None)
+        if kind is FileKind.PLAN and not parsed.resources and not parsed.issues:
+            return _json_manifests(write.path, text)  # Kubernetes takes JSON manifests too
         return list(parsed.resources)
 
     def _skipped_yaml(self, path: str, text: str, outcome: Outcome | None) -> list[Resource]:
@@ -316,7 +321,7 @@ class Previewer:
     def _terraform_file(self, path: str, text: str | None) -> ParsedFile:
         if text is None:
             return ParsedFile(path)
-        kind = files.classify(path) or FileKind.TERRAFORM
+        kind = FileKind.TERRAFORM if path.endswith((".tf", ".tofu")) else files.classify(path) or FileKind.PLAN
         return self.memo.parse(path, kind, text)
 
     def _siblings(self, directory: str, written: set[str]) -> dict[str, str]:
@@ -388,7 +393,7 @@ def merge_overrides(parsed: dict[str, ParsedFile]) -> list[Resource]:
 
 def _terraform_problems(path: str, text: str, parsed: ParsedFile) -> list[str]:
     problems = [f"{i.path}:{i.line}: {i.message}" for i in parsed.issues]
-    if problems or not path.endswith(".tf.json"):
+    if problems or not path.endswith(".json"):
         return problems
     try:
         document = json.loads(text)
@@ -402,6 +407,17 @@ def _terraform_problems(path: str, text: str, parsed: ParsedFile) -> list[str]:
     ):
         return [f"{path}: Terraform JSON configuration the gate could not read into resources"]
     return problems
+
+
+def _json_manifests(path: str, text: str) -> list[Resource]:
+    try:
+        document = json.loads(text)
+    except (ValueError, RecursionError):
+        return []  # not JSON: not a manifest kubectl would apply either
+    lines = text.splitlines()
+    return [
+        kubernetes.manifest_resource(path, obj, 1, len(lines), lines) for obj in kubernetes.manifest_objects(document)
+    ]
 
 
 def _detemplate(text: str) -> str:

@@ -140,4 +140,4 @@ def _read(path: Path) -> str | None:
 
 
 def _is_iac(path: str) -> bool:
-    return files.classify(path) is not None or path.endswith((".tf", ".tf.json"))
+    return files.classify(path) is not None or path.endswith((".tf", ".tf.json", ".tofu", ".tofu.json"))
