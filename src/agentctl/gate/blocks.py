@@ -17,6 +17,7 @@ from __future__ import annotations
 
 import hashlib
 import re
+import threading
 from collections import Counter, OrderedDict
 from dataclasses import dataclass
 
@@ -32,22 +33,31 @@ _SELF_CONTAINED = frozenset({"resource", "data"})
 
 
 class ParseMemo:
-    """Whole-file parse results by content hash (bounded; lives as long as the gate server)."""
+    """Parse results by content hash, least recently used first out, bounded by the source bytes they
+    stand for; shared by the gate server's threads (results are never mutated)."""
 
-    def __init__(self, size: int = 256) -> None:
-        self.size = size
-        self.entries: OrderedDict[str, ParsedFile] = OrderedDict()
+    def __init__(self, max_bytes: int = 64 * 1024 * 1024) -> None:
+        self.max_bytes = max_bytes
+        self.size = 0
+        self.entries: OrderedDict[str, tuple[ParsedFile, int]] = OrderedDict()
+        self.lock = threading.Lock()
 
     def parse(self, path: str, kind: FileKind, text: str) -> ParsedFile:
-        key = hashlib.sha256(f"{path}\0{kind}\0".encode() + text.encode("utf-8", "surrogatepass")).hexdigest()
-        hit = self.entries.get(key)
-        if hit is not None:
-            self.entries.move_to_end(key)
-            return hit
-        parsed = parse_source(SourceFile(path, kind, text.encode("utf-8", "surrogatepass")))
-        self.entries[key] = parsed
-        if len(self.entries) > self.size:
-            self.entries.popitem(last=False)
+        data = text.encode("utf-8", "surrogatepass")
+        key = hashlib.sha256(f"{path}\0{kind}\0".encode() + data).hexdigest()
+        with self.lock:
+            hit = self.entries.get(key)
+            if hit is not None:
+                self.entries.move_to_end(key)
+                return hit[0]
+        parsed = parse_source(SourceFile(path, kind, data))
+        with self.lock:
+            if key not in self.entries:
+                self.entries[key] = (parsed, len(data))
+                self.size += len(data)
+            while self.size > self.max_bytes and len(self.entries) > 1:
+                _, (_, dropped) = self.entries.popitem(last=False)
+                self.size -= dropped
         return parsed
 
 
