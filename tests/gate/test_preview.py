@@ -203,11 +203,35 @@ CASES = [
     ),
     Case(
         "helm-template-unreadable",
-        write("chart/templates/x.yaml", "{{ range .Values.x }}\n- a: [\n{{ end }}\n  b: {\n"),
+        write(
+            "chart/templates/x.yaml", "apiVersion: v1\nkind: Pod\n{{ range .Values.x }}\n- a: [\n{{ end }}\n  b: {\n"
+        ),
         "deny",
         reason="cannot be read",
     ),
     Case("yaml-invalid", write("k8s/broken.yaml", "apiVersion: v1\nkind: Pod\nmetadata: [\n"), "deny"),
+    Case(
+        "cloudformation-tags-allowed",
+        write(
+            "cfn/stack.yaml",
+            "Resources:\n  Bucket:\n    Type: AWS::S3::Bucket\n    Properties:\n      BucketName: !Ref Name\n",
+        ),
+        "allow",
+    ),
+    Case(
+        "mkdocs-python-tag-allowed",
+        write(
+            "mkdocs.yml",
+            "markdown_extensions:\n  - pymdownx.emoji:\n"
+            "      emoji_index: !!python/name:material.extensions.emoji.twemoji\n",
+        ),
+        "allow",
+    ),
+    Case(
+        "helm-template-not-a-manifest",
+        write("chart/templates/NOTES.txt.yaml", "{{ range .x }}\n- [\n{{ end }}\n"),
+        "allow",
+    ),
     Case("plain-json-allowed", write("package.json", '{"name": "x"}'), "allow"),
     Case(
         "k8s-json-manifest",

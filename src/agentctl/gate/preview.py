@@ -105,7 +105,8 @@ class Previewer:
         if text is None:
             return []
         parsed = self.memo.parse(write.path, kind, text)
-        if judged:
+        if judged and (kind is not FileKind.YAML or _looks_like_manifest(text)):
+            # YAML that is no manifest (CloudFormation's !Ref, mkdocs' python tags…) is not ours to refuse
             outcome.problems += [f"{i.path}:{i.line}: {i.message}" for i in parsed.issues]
         if kind is FileKind.YAML and not parsed.resources and not parsed.issues and parsed.notes:
             return self._skipped_yaml(write.path, text, outcome if judged else None)
@@ -129,7 +130,7 @@ class Previewer:
                         )
                     )
             return resources
-        if outcome is not None:
+        if outcome is not None and _looks_like_manifest(text):
             outcome.problems.append(
                 f"{path}: templated YAML that cannot be read even with the template expressions blanked out; "
                 "the gate cannot tell whether it is a Kubernetes manifest"
@@ -264,6 +265,15 @@ def _json_manifests(path: str, text: str) -> list[Resource]:
     return [
         kubernetes.manifest_resource(path, obj, 1, len(lines), lines) for obj in kubernetes.manifest_objects(document)
     ]
+
+
+_API_VERSION = re.compile(r"""\bapiVersion["']?\s*:""")
+_KIND = re.compile(r"""\bkind["']?\s*:""")
+
+
+def _looks_like_manifest(text: str) -> bool:
+    """Could kubectl take this as an object? It needs an apiVersion and a kind."""
+    return bool(_API_VERSION.search(text) and _KIND.search(text))
 
 
 def _detemplate(text: str) -> str:
