@@ -5,7 +5,7 @@
 
 Measures (medians of repeated runs, wall time of the installed binaries):
 
-* cold full scan of a copy of ../shared/corpus (empty caches)   target: <= 1/20 of Checkov
+* cold full scan of a copy of ../shared/corpus (empty caches)   target: <= 1/50 of Checkov
 * unchanged re-scan (warm caches)                               target: <= 0.5 s
 * `--version`                                                   target: <= 150 ms
 * `--diff HEAD~1..HEAD` over a commit changing 5 files           target: <= 0.6 s
@@ -139,7 +139,7 @@ def main() -> int:
                 corpus,
             )
         rows.append(
-            ("full scan, cold", cold, peer_full, "<= 1/20 of Checkov", peer_full is None or cold <= peer_full / 20)
+            ("full scan, cold", cold, peer_full, "<= 1/50 of Checkov", peer_full is None or cold <= peer_full / 50)
         )
 
         warm_env = {"AGENTCTL_CACHE_DIR": str(caches / "warm" / "parse")}

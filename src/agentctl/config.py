@@ -1,6 +1,6 @@
 """``agentctl.yaml`` at the repository root: settings shared by the team.
 
-Sections: ``trust`` and ``protect``; validation is strict (exit 2 with
+Sections: ``trust``, ``protect`` and ``terraform``; validation is strict (exit 2 with
 file, line and field).
 """
 
@@ -44,11 +44,23 @@ class ProtectConfig(BaseModel):
     """Not visible to the agent at all."""
 
 
+class TerraformConfig(BaseModel):
+    """How ``check`` evaluates Terraform."""
+
+    model_config = ConfigDict(extra="forbid", frozen=True)
+
+    var_files: tuple[str, ...] = ()
+    """Repository-relative ``.tfvars`` files applied (after the auto-loaded ones) to the root they are in or under."""
+    mass_change_threshold: int = Field(default=10, ge=0)
+    """A change deleting more resources than this needs approval (rule ``mass-deletion``)."""
+
+
 class Config(BaseModel):
     model_config = ConfigDict(extra="forbid", frozen=True)
 
     trust: TrustConfig = TrustConfig()
     protect: ProtectConfig = ProtectConfig()
+    terraform: TerraformConfig = TerraformConfig()
 
 
 class ConfigError(AgentctlError):
@@ -61,19 +73,45 @@ def load(root: Path) -> tuple[Config, str]:
     if not path.is_file():
         return Config(), ""
     text = path.read_text(encoding="utf-8")
+    return parse(text), text
+
+
+def load_committed(root: Path) -> tuple[Config, str, bool]:
+    """The configuration as committed at HEAD (not the working tree): what a run cannot have edited.
+
+    Returns the configuration, its committed text ("" when HEAD has none), and
+    whether the working tree's file differs from it.
+    """
+    import subprocess
+
+    proc = subprocess.run(
+        ["git", "show", f"HEAD:{CONFIG_NAME}"], cwd=root, capture_output=True, text=True, encoding="utf-8"
+    )
+    committed = proc.stdout if proc.returncode == 0 else ""
+    path = root / CONFIG_NAME
+    try:
+        current = path.read_text(encoding="utf-8") if path.is_file() and not path.is_symlink() else ""
+    except (OSError, UnicodeDecodeError):
+        current = ""
+    return (parse(committed) if committed else Config()), committed, current != committed
+
+
+def parse(text: str) -> Config:
+    """Validate ``agentctl.yaml`` text (exit 2 with file, line and field when it is wrong)."""
     try:
         documents = [d for d in load_documents(text) if d.value is not None]
     except YamlError as exc:
         raise ConfigError(f"{CONFIG_NAME}:{exc.line}: {exc.message}", "fix the YAML") from None
     if not documents:
-        return Config(), text
+        return Config()
     try:
-        return Config.model_validate(documents[0].value), text
+        return Config.model_validate(documents[0].value)
     except ValidationError as exc:
         error = exc.errors()[0]
         loc = tuple(error["loc"])
         field = ".".join(str(p) for p in loc)
         line = documents[0].line_of(loc)
         raise ConfigError(
-            f"{CONFIG_NAME}:{line}: {field}: {error['msg']}", "see the trust section in README.md"
+            f"{CONFIG_NAME}:{line}: {field}: {error['msg']}",
+            f"see the {loc[0] if loc else 'trust'} section in README.md",
         ) from None

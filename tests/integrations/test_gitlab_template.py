@@ -1,74 +1,163 @@
-"""The GitLab CI template, run the way a GitLab runner runs a job's script.
+"""The GitLab job, as a CI/CD component and as a plain include, run by the real ``gitlab-ci-local``.
 
-Global and job variables plus the merge-request ``CI_*`` variables form the
-environment; ``before_script`` and ``script`` lines run in order in one bash
-shell that stops at the first failing line. The reports it declares must exist
-and be valid: Code Quality with the fields GitLab documents, JUnit that a JUnit
-reader parses.
+A consumer repository has a merge-request-like history (``main``, then a branch
+with the change) and a ``.gitlab-ci.yml`` that includes our job exactly as the
+README says: ``component: …/agentctl-check@v0.1.0`` or ``remote: …/v0.1.0/templates/gitlab-ci.yml``.
+GitLab would fetch that file at the tag; here gitlab-ci-local finds it in its
+include cache, where the test puts this checkout's file. The job runs with the
+shell executor in a copy of the repository (``--shell-isolation``, rsync), and
+installs agentctl into its own venv from this checkout through the one install
+variable (offline: dependencies come from the test venv, no index). Its reports
+must exist and be valid: Code Quality with the fields GitLab documents, JUnit
+that a JUnit reader parses.
 """
 
 from __future__ import annotations
 
 import json
 import os
+import shutil
 import subprocess
 import sys
 from pathlib import Path
 
+import pytest
 import yaml
 from junitparser import JUnitXml
 
 from tests.conftest import REPO_ROOT, GitRepo
 
-TEMPLATE = yaml.safe_load((REPO_ROOT / "templates" / "gitlab-ci.yml").read_text())
-JOB = TEMPLATE["agentctl-check"]
+GITLAB_CI_LOCAL = REPO_ROOT / "tests" / "integrations" / "gitlab" / "node_modules" / ".bin" / "gitlab-ci-local"
+COMPONENT = REPO_ROOT / "templates" / "agentctl-check.yml"
+PLAIN = REPO_ROOT / "templates" / "gitlab-ci.yml"
+COMPONENT_REF = "gitlab.example.com/agentctl/agentctl/agentctl-check@v0.1.0"
+REMOTE_URL = "https://raw.githubusercontent.com/agentctl/agentctl/v0.1.0/templates/gitlab-ci.yml"
 CODE_QUALITY_SEVERITIES = {"info", "minor", "major", "critical", "blocker"}
 
-
-def run_job(repo: GitRepo, base_sha: str) -> subprocess.CompletedProcess[str]:
-    env = {
-        **os.environ,
-        **{k: str(v) for k, v in TEMPLATE.get("variables", {}).items()},
-        **{k: str(v) for k, v in JOB.get("variables", {}).items()},
-        "PATH": f"{Path(sys.executable).parent}:{os.environ['PATH']}",
-        "CI": "true",
-        "GITLAB_CI": "true",
-        "CI_PIPELINE_SOURCE": "merge_request_event",
-        "CI_MERGE_REQUEST_IID": "7",
-        "CI_MERGE_REQUEST_DIFF_BASE_SHA": base_sha,
-        "CI_MERGE_REQUEST_TARGET_BRANCH_NAME": "main",
-        "CI_COMMIT_SHA": repo.git("rev-parse", "HEAD"),
-        "CI_PROJECT_DIR": str(repo.root),
-        "NO_COLOR": "1",
-    }
-    lines = [*JOB["before_script"], *JOB["script"]]
-    script = "set -eo pipefail\n" + "\n".join(lines) + "\n"
-    return subprocess.run(["bash", "-c", script], cwd=repo.root, env=env, capture_output=True, text=True, timeout=300)
+needs_gitlab_ci_local = pytest.mark.skipif(
+    not GITLAB_CI_LOCAL.exists() or not shutil.which("rsync"),
+    reason="gitlab-ci-local (npm ci --prefix tests/integrations/gitlab) and rsync are needed",
+)
 
 
-def test_runs_only_on_merge_requests_and_publishes_reports() -> None:
-    assert JOB["rules"] == [{"if": '$CI_PIPELINE_SOURCE == "merge_request_event"'}]
-    reports = JOB["artifacts"]["reports"]
-    assert set(reports) == {"codequality", "junit"}
-    assert JOB["artifacts"]["when"] == "always"
+def component_spec() -> dict:
+    return next(yaml.safe_load_all(COMPONENT.read_text()))["spec"]
 
 
-def test_merge_request_with_findings_fails_and_reports_them(repo: GitRepo) -> None:
+def test_component_follows_gitlab_conventions() -> None:
+    spec_doc, job_doc = list(yaml.safe_load_all(COMPONENT.read_text()))
+    inputs = spec_doc["spec"]["inputs"]
+    assert {"version", "install", "paths", "fail-on", "codequality-report", "junit-report"} <= set(inputs)
+    assert inputs["fail-on"]["options"] == ["info", "low", "medium", "high", "critical"]
+    job = job_doc["agentctl-check"]
+    assert job["rules"] == [{"if": '$CI_PIPELINE_SOURCE == "merge_request_event"'}]
+    assert job["artifacts"]["when"] == "always"
+    assert set(job["artifacts"]["reports"]) == {"codequality", "junit"}
+    plain = yaml.safe_load(PLAIN.read_text())["agentctl-check"]
+    assert plain["before_script"] == job["before_script"]  # one install procedure for both
+
+
+def merge_request(repo: GitRepo, include: str, bad: bool) -> str:
+    """main with a Service, then a branch that makes it a LoadBalancer and adds a privileged Pod (bad) or renames."""
+    repo.git("remote", "add", "origin", "git@gitlab.example.com:acme/infra.git")
+    repo.write(".gitlab-ci.yml", include)
     repo.write("k8s/app.yaml", "apiVersion: v1\nkind: Service\nmetadata:\n  name: web\nspec:\n  type: ClusterIP\n")
     base = repo.commit("main")
-    repo.write("k8s/app.yaml", "apiVersion: v1\nkind: Service\nmetadata:\n  name: web\nspec:\n  type: LoadBalancer\n")
-    repo.write(
-        "k8s/debug.yaml",
-        "apiVersion: v1\nkind: Pod\nmetadata:\n  name: debug\nspec:\n  containers:\n"
-        "    - name: sh\n      image: busybox:1.36\n      securityContext:\n        privileged: true\n",
-    )
+    repo.git("checkout", "-q", "-b", "agent/change")
+    if bad:
+        repo.write(
+            "k8s/app.yaml", "apiVersion: v1\nkind: Service\nmetadata:\n  name: web\nspec:\n  type: LoadBalancer\n"
+        )
+        repo.write(
+            "k8s/debug.yaml",
+            "apiVersion: v1\nkind: Pod\nmetadata:\n  name: debug\nspec:\n  containers:\n"
+            "    - name: sh\n      image: busybox:1.36\n      securityContext:\n        privileged: true\n",
+        )
+    else:
+        repo.write(
+            "k8s/app.yaml", "apiVersion: v1\nkind: Service\nmetadata:\n  name: web-v2\nspec:\n  type: ClusterIP\n"
+        )
     repo.commit("agent change")
+    return base
 
-    proc = run_job(repo, base)
-    assert proc.returncode == 1, proc.stdout + proc.stderr
-    assert "k8s-privileged-container" in proc.stdout  # the table in the job log
 
-    quality = json.loads((repo.root / JOB["artifacts"]["reports"]["codequality"]).read_text())
+def seed_include_cache(repo: GitRepo) -> None:
+    """Where gitlab-ci-local keeps what it fetched: the files GitLab would fetch at v0.1.0."""
+    includes = repo.root / ".gitlab-ci-local" / "includes"
+    component = includes / "gitlab.example.com" / "agentctl" / "agentctl" / "v0.1.0" / "templates"
+    component.mkdir(parents=True)
+    shutil.copy(COMPONENT, component / "agentctl-check.yml")
+    remote = includes / REMOTE_URL.removeprefix("https://")
+    remote.parent.mkdir(parents=True)
+    shutil.copy(PLAIN, remote)
+
+
+def run_pipeline(repo: GitRepo, base: str, *variables: str) -> subprocess.CompletedProcess[str]:
+    seed_include_cache(repo)
+    site_packages = next(p for p in sys.path if p.endswith("site-packages") and Path(p).is_dir())
+    env = {
+        **os.environ,
+        # a runner's PATH: no agentctl on it, the job installs its own
+        "PATH": f"{Path(shutil.which('node') or '/usr/bin/node').parent}:/usr/local/bin:/usr/bin:/bin",
+        # offline install: dependencies and build backend from the test venv, never an index
+        "PYTHONPATH": site_packages,
+        "PIP_NO_INDEX": "1",
+        "PIP_NO_BUILD_ISOLATION": "0",
+        "GCL_IGNORE_PREDEFINED_VARS": "CI_PIPELINE_SOURCE",
+        "NO_COLOR": "1",
+    }
+    env.pop("VIRTUAL_ENV", None)
+    command = [
+        str(GITLAB_CI_LOCAL),
+        "--force-shell-executor",
+        "--shell-isolation",
+        "--no-color",
+        "--variable",
+        "CI_PIPELINE_SOURCE=merge_request_event",
+        "--variable",
+        f"CI_MERGE_REQUEST_DIFF_BASE_SHA={base}",
+        *[arg for variable in variables for arg in ("--variable", variable)],
+        "agentctl-check",
+    ]
+    return subprocess.run(command, cwd=repo.root, env=env, capture_output=True, text=True, timeout=600)
+
+
+COMPONENT_INCLUDE = f"""\
+include:
+  - component: {COMPONENT_REF}
+    inputs:
+      install: {REPO_ROOT}
+      fail-on: high
+      codequality-report: quality.json
+      junit-report: junit.xml
+"""
+PLAIN_INCLUDE = f"include:\n  - remote: {REMOTE_URL}\n"
+SHAPES = {
+    # name: (.gitlab-ci.yml, extra --variable, code quality path, junit path)
+    "component": (COMPONENT_INCLUDE, (), "quality.json", "junit.xml"),
+    "plain-include": (
+        PLAIN_INCLUDE,
+        (f"AGENTCTL_INSTALL={REPO_ROOT}",),
+        "gl-code-quality-report.json",
+        "agentctl-junit.xml",
+    ),
+}
+
+
+@needs_gitlab_ci_local
+@pytest.mark.parametrize("shape", SHAPES)
+def test_merge_request_with_findings_fails_and_reports_them(repo: GitRepo, shape: str) -> None:
+    include, variables, quality_path, junit_path = SHAPES[shape]
+    base = merge_request(repo, include, bad=True)
+    proc = run_pipeline(repo, base, *variables)
+    log = proc.stdout + proc.stderr
+    assert proc.returncode == 1, log
+    assert "agentctl-check $ agentctl --version" in log
+    assert "k8s-privileged-container" in log  # the table in the job log
+    assert "FAIL" in log
+
+    build = repo.root / ".gitlab-ci-local" / "builds" / "agentctl-check"
+    quality = json.loads((build / quality_path).read_text())
     assert {issue["check_name"] for issue in quality} >= {
         "agentctl/k8s-privileged-container",
         "agentctl/k8s-loadbalancer-service",
@@ -80,19 +169,23 @@ def test_merge_request_with_findings_fails_and_reports_them(repo: GitRepo) -> No
         assert issue["location"]["path"].startswith("k8s/")
         assert issue["location"]["lines"]["begin"] >= 1
 
-    junit = JUnitXml.fromfile(str(repo.root / JOB["artifacts"]["reports"]["junit"]))
+    junit = JUnitXml.fromfile(str(build / junit_path))
     cases = [case for suite in junit for case in suite]
     failed = [case for case in cases if case.result and not case.is_passed and not case.is_skipped]
     assert any("k8s-privileged-container" in case.name for case in failed)
     assert any("k8s-loadbalancer-service" in case.name for case in failed)
 
+    expanded = yaml.safe_load((repo.root / ".gitlab-ci-local" / "expanded-gitlab-ci.yml").read_text())
+    assert expanded["agentctl-check"]["artifacts"]["reports"] == {"codequality": quality_path, "junit": junit_path}
 
-def test_clean_merge_request_passes(repo: GitRepo) -> None:
-    repo.write("main.tf", 'resource "aws_s3_bucket" "b" {\n  bucket = "a"\n}\n')
-    base = repo.commit("main")
-    repo.write("main.tf", 'resource "aws_s3_bucket" "b" {\n  bucket = "b"\n}\n')
-    repo.commit("rename")
-    proc = run_job(repo, base)
+
+@needs_gitlab_ci_local
+@pytest.mark.parametrize("shape", SHAPES)
+def test_clean_merge_request_passes(repo: GitRepo, shape: str) -> None:
+    include, variables, quality_path, junit_path = SHAPES[shape]
+    base = merge_request(repo, include, bad=False)
+    proc = run_pipeline(repo, base, *variables)
     assert proc.returncode == 0, proc.stdout + proc.stderr
-    assert json.loads((repo.root / "gl-code-quality-report.json").read_text()) == []
-    JUnitXml.fromfile(str(repo.root / "agentctl-junit.xml"))
+    build = repo.root / ".gitlab-ci-local" / "builds" / "agentctl-check"
+    assert json.loads((build / quality_path).read_text()) == []
+    JUnitXml.fromfile(str(build / junit_path))

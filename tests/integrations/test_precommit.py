@@ -67,3 +67,16 @@ def test_staged_clean_terraform_passes_the_hook(repo: GitRepo, pre_commit_home: 
     output = proc.stdout + proc.stderr
     assert proc.returncode == 0, output
     assert "Passed" in output
+
+
+def test_approval_only_change_tells_how_to_commit(repo: GitRepo, pre_commit_home: Path) -> None:
+    repo.write("README.md", "infra\n")
+    repo.commit("init")
+    repo.write("envs/dev/gpu.tf", 'resource "aws_instance" "gpu" {\n  instance_type = "p4d.24xlarge"\n}\n')
+    repo.git("add", "envs/dev/gpu.tf")
+    proc = try_repo(repo, pre_commit_home)
+    output = proc.stdout + proc.stderr
+    assert proc.returncode == 1, output  # pre-commit fails the hook on agentctl's exit 3
+    assert "exit code: 3" in output
+    assert "APPROVAL REQUIRED" in output
+    assert "SKIP=agentctl-check git commit" in output  # the next step, not a dead end

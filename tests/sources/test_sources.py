@@ -94,38 +94,56 @@ def test_yaml_line_index_and_merge_keys() -> None:
 
 
 def test_parse_cache_returns_identical_results_and_survives_corruption(tmp_path: Path) -> None:
+    from agentctl.sources.loader import evaluate_terraform
+
     source = SourceFile("main.tf", FileKind.TERRAFORM, b'resource "aws_s3_bucket" "b" {\n  bucket = "x"\n}\n')
     cache = ParseCache(tmp_path)
-    [cold] = parse_all([source], cache)
-    entries = list(tmp_path.glob("*.json"))
-    assert len(entries) == 1
-    [warm] = parse_all([source], cache)
-    assert warm.resources == cold.resources
-    entries[0].write_text("{not json")
-    [again] = parse_all([source], cache)
-    assert again.resources == cold.resources
+
+    def resources() -> list[object]:
+        parsed = parse_all([source], cache)
+        evaluate_terraform(parsed, (), cache)
+        return list(parsed[0].resources)
+
+    cold = resources()
+    assert cold and len(list(tmp_path.glob("*.tree.json"))) == 1 and len(list(tmp_path.glob("eval-*.json"))) == 1
+    assert resources() == cold
+    for entry in tmp_path.glob("*.json"):
+        entry.write_text("{not json")
+    assert resources() == cold
 
 
-def test_block_by_block_parse_equals_whole_file_parse(corpus: Path) -> None:
-    from agentctl.sources.loader import _whole
+def test_every_corpus_file_parses_into_the_blocks_python_hcl2_sees(corpus: Path) -> None:
+    """python-hcl2 as an oracle: the same top-level blocks, with the same labels and lines."""
+    import hcl2
 
-    split_files = 0
+    from agentctl.sources.terraform import hcl
+
     for path in sorted(corpus.rglob("*.tf")):
         text = path.read_text()
-        if len(terraform.chunks(text)) > 1:
-            split_files += 1
-        whole = _whole("x/main.tf", text)
-        chunked = terraform.parse("x/main.tf", text)
-        assert chunked.resources == whole.resources, path
-        assert chunked.issues == whole.issues, path
-    assert split_files >= 5  # the corpus has large files that do get split
+        body, errors = hcl.parse(text)
+        assert not errors, (path, errors)
+        ours = sorted((i[1], tuple(i[2]), i[4]) for i in body if i[0] == "b")
+        theirs = []
+        for kind, entries in hcl2.loads(text, with_meta=True).items():  # type: ignore[attr-defined]
+            for entry in entries:
+                if kind == "locals":
+                    theirs.append((kind, (), entry["__start_line__"]))
+                    continue
+                depth = {"resource": 2, "data": 2, "variable": 1, "output": 1, "module": 1, "provider": 1}.get(kind, 0)
+                theirs.extend(_labelled(kind, entry, depth, ()))
+        assert ours == sorted(theirs), path
 
 
-def test_a_heredoc_that_breaks_the_block_split_falls_back_to_a_whole_parse() -> None:
-    policy = '}\nresource "looks" "like_a_block" {\n'  # heredoc lines that fool the splitter
+def _labelled(kind: str, entry: dict, depth: int, labels: tuple[str, ...]) -> list[tuple[str, tuple[str, ...], int]]:
+    if depth == 0:
+        return [(kind, labels, entry["__start_line__"])]
+    return [r for label, inner in entry.items() for r in _labelled(kind, inner, depth - 1, (*labels, label))]
+
+
+def test_a_heredoc_holding_block_like_lines_stays_one_string() -> None:
+    policy = '}\nresource "looks" "like_a_block" {\n'
     filler = "".join(f'resource "null_resource" "n{i}" {{\n  triggers = {{ a = "{i}" }}\n}}\n\n' for i in range(200))
     text = filler + f'resource "aws_iam_policy" "p" {{\n  policy = <<EOF\n{policy}EOF\n}}\n'
-    assert len(terraform.chunks(text)) > 1
     parsed = terraform.parse("main.tf", text)
     assert not parsed.issues
     [iam] = [r for r in parsed.resources if r.type == "aws_iam_policy"]

@@ -83,7 +83,8 @@ def build(repo: GitRepo, level: int) -> None:
     if level >= 4:
         commit_at(repo, "trust", NOW - 75 * DAY, {"agentctl.yaml": TRUST})
         store = Store(repo.root / ".agentctl" / "agentctl.db")
-        store.db.execute("UPDATE runs SET limits = ?", (json.dumps({"max_usd": 2.0}),))
+        for run in store.all_runs():  # through the store: records stay sealed (a raw UPDATE is tampering)
+            store.update_run(run.id, limits={"max_usd": 2.0})
         store.close()
         add_runs(repo, 25, limits={"max_usd": 2.0, "max_turns": 40})
     if level >= 5:

@@ -98,6 +98,9 @@ class ClaudeAdapter(Adapter):
         pre.append(
             {"matcher": "*", "hooks": [{"type": "command", "command": hook, "timeout": 600 if interactive else 60}]}
         )
+        # After each tool: IaC written past the pre-check (a heredoc, a script) is judged and the model told.
+        post = hooks.setdefault("PostToolUse", [])
+        post.append({"matcher": "*", "hooks": [{"type": "command", "command": f"{hook} --post", "timeout": 60}]})
         path = workdir / "claude-settings.json"
         path.write_text(json.dumps(settings, indent=2), encoding="utf-8")
         return [*out, "--settings", str(path)]

@@ -162,15 +162,24 @@ def approve_command(
     deny: Annotated[
         bool, typer.Option("--deny", help="Record a refusal instead (it demotes the agent's trust).")
     ] = False,
+    finding: Annotated[
+        list[str] | None,
+        typer.Option(
+            "--finding",
+            metavar="RULE[:PATH[:LINE]]",
+            help="Approve only this finding (repeatable; default: every finding of the run that needs approval).",
+        ),
+    ] = None,
 ) -> None:
     import json
     import sys
 
     from agentctl.pipeline.trust import approve
 
-    record = approve(Path.cwd(), run_id, reason, deny)
+    record = approve(Path.cwd(), run_id, reason, deny, finding or [])
     sys.stdout.write(json.dumps(record) + "\n")
-    sys.stderr.write(f"{record['decision']}d run {record['run_id']} as {record['approver']}\n")
+    what = ", ".join(record["findings"]) or "the run"
+    sys.stderr.write(f"{record['decision']}d {what} of run {record['run_id']} as {record['approver']}\n")
     raise typer.Exit(0)
 
 
@@ -364,6 +373,9 @@ def run_app(args: list[str]) -> int:
     Typer vendors its own copy of click, so its exception classes are matched by
     behaviour (``show()``/``exit_code``) rather than imported from a private module.
     """
+    from agentctl.cli.helpfmt import readable_placeholders
+
+    readable_placeholders()
     try:
         result = app(args=args, prog_name="agentctl", standalone_mode=False)
     except typer.Exit as exc:

@@ -103,7 +103,23 @@ def check(args: CheckArgs) -> int:
         _emit(fmt, target, context)
     if not args.quiet:
         sys.stderr.write(summary(result, context) + "\n")
+        if code is ExitCode.APPROVAL_REQUIRED:
+            sys.stderr.write(approval_hint(args.staged) + "\n")
     return int(code)
+
+
+def approval_hint(staged: bool) -> str:
+    """The next step when nothing blocks but a human must say yes (exit 3)."""
+    if staged:
+        return (
+            "hint: nothing blocks, but a human must approve these changes. If you accept them, commit with "
+            "SKIP=agentctl-check git commit …; the pull request's check asks its reviewers again. "
+            "A change made by agentctl run is approved with: agentctl approve RUN-ID --reason TEXT"
+        )
+    return (
+        "hint: nothing blocks, but a human must approve these changes: in a pull request its reviewers do; "
+        "a change made by agentctl run is approved with: agentctl approve RUN-ID --reason TEXT"
+    )
 
 
 def _emit(fmt: Format, target: Path | None, context: ReportContext) -> None:

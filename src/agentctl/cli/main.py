@@ -43,6 +43,7 @@ def _gate(args: list[str]) -> int:
     parser.add_argument("--policies", type=Path, action="append", default=[])
     parser.add_argument("--no-builtin", action="store_true")
     parser.add_argument("--run-id")
+    parser.add_argument("--base-commit", help="the run's start commit: IaC is verified against it after each tool")
     parser.add_argument("--interactive", action="store_true", help="ask on /dev/tty for require_approval calls")
     parser.add_argument("--standalone", action="store_true", help="per-repository server for standalone hooks")
     parser.add_argument("--fingerprint", default="", help="policy fingerprint the standalone server serves")
@@ -59,6 +60,7 @@ def _gate(args: list[str]) -> int:
         options.run_id,
         options.interactive,
         standalone=options.fingerprint if options.standalone else None,
+        base_commit=options.base_commit,
     )
 
 

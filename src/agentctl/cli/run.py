@@ -133,8 +133,18 @@ def _print_summary(record: Any, check: Any) -> None:
 
 
 def runs_list(limit: int, json_output: bool) -> int:
-    from agentctl.pipeline.run import open_store
+    from agentctl.pipeline.run import git_state, open_store
+    from agentctl.store.sqlite import default_path
 
+    root, _ = git_state(Path.cwd())
+    path = default_path(root or Path.cwd())
+    if "://" not in str(os.environ.get("AGENTCTL_STORE", "")) and not path.exists():
+        # Listing never creates a store (nor .agentctl/, least of all outside a repository).
+        if json_output:
+            sys.stdout.write("[]\n")
+        else:
+            sys.stderr.write(f"no runs recorded (no run store at {path}; agentctl run creates it)\n")
+        return int(ExitCode.PASSED)
     store = open_store(Path.cwd())
     records = store.list_runs(limit)
     if json_output:
@@ -173,11 +183,14 @@ def runs_show(ident: str, json_output: bool) -> int:
     store = open_store(Path.cwd())
     record = store.get_run(ident)
     events = list(store.events(record.id))
+    check = store.verify(record.id)
     if json_output:
-        sys.stdout.write(
-            json.dumps({"run": summary(record, record.findings or None), "events": events}, indent=2) + "\n"
-        )
+        document = {"run": summary(record, record.findings or None), "events": events, "record": check.as_dict()}
+        sys.stdout.write(json.dumps(document, indent=2) + "\n")
     else:
+        sys.stdout.write(f"record: {check.summary()}\n")
+        for problem in check.problems if check.state == "failed" else []:
+            sys.stdout.write(f"  ✗ {problem}\n")
         sys.stdout.write(render_tree(record, events))
     return int(ExitCode.PASSED)
 
@@ -215,29 +228,46 @@ def export(run_ids: list[str], pending: bool, capture_content: bool, json_output
 
 
 def runs_verdict(ident: str) -> int:
-    """After ``agentctl approve``, a run whose only problem was a pending approval passes."""
+    """After ``agentctl approve``, a run whose only problem was a pending approval passes.
+
+    Only records that verify are believed: a run whose record fails verification
+    is blocked, and only approvals whose MAC checks out, each bound to the
+    finding it approves, clear a finding.
+    """
     from agentctl.pipeline.run import open_store
+    from agentctl.trust.approvals import all_approved, label, uncovered
 
     store = open_store(Path.cwd())
     try:
         record = store.get_run(ident)
-        approvals = store.approvals(record.id)
+        check = store.verify(record.id)
     finally:
         store.close()
-    refused = [a for a in approvals if a["decision"] == "deny"]
-    approved = [a for a in approvals if a["decision"] == "approve"]
-    if record.status != "completed" and record.exit_code not in (1, 3):
+    believed = check.approvals
+    refused = [a for a in believed if a["decision"] == "deny"]
+    approved = [a for a in believed if a["decision"] == "approve"]
+    if check.state == "failed":
+        verdict, code = f"not believed: the run's record {check.summary()}", int(ExitCode.BLOCKED)
+    elif record.status != "completed" and record.exit_code not in (1, 3):
         verdict, code = f"run {record.status}", record.exit_code or int(ExitCode.AGENT_FAILED)
     elif refused:
         verdict, code = f"refused by {refused[-1]['approver']}: {refused[-1]['reason']}", int(ExitCode.BLOCKED)
     elif record.verdict == "blocked":
         verdict, code = "blocked", int(ExitCode.BLOCKED)
-    elif record.verdict == "approval_required" and approved:
-        verdict, code = f"approved by {approved[-1]['approver']}: {approved[-1]['reason']}", int(ExitCode.PASSED)
+    elif all_approved(record.verdict, record.findings, believed):
+        who = ", ".join(sorted({f"{a['approver']}: {a['reason']}" for a in approved}))
+        verdict, code = f"approved by {who}", int(ExitCode.PASSED)
     elif record.verdict == "approval_required":
-        verdict, code = f'approval required: agentctl approve {record.id} --reason "…"', int(ExitCode.APPROVAL_REQUIRED)
+        waiting = ", ".join(label(f) for f in uncovered(record.findings, believed)) or "the run"
+        verdict = f'approval required for {waiting}: agentctl approve {record.id} --reason "…"'
+        code = int(ExitCode.APPROVAL_REQUIRED)
+    elif check.state == "legacy" and not approved:
+        verdict = f'unverified (legacy) record, not believed on its own: agentctl approve {record.id} --reason "…"'
+        code = int(ExitCode.APPROVAL_REQUIRED)
     else:
         verdict, code = record.verdict or "passed", int(ExitCode.PASSED)
+    if check.state == "legacy":
+        sys.stderr.write(f"agentctl: run {record.id}: {check.summary()}\n")
     sys.stdout.write(verdict + "\n")
     return code
 

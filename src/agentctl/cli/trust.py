@@ -16,6 +16,8 @@ def show(fmt: str, key: Path | None) -> int:
     if fmt not in ("table", "json", "markdown", "intoto"):
         raise UsageError(f"unknown format '{fmt}'", "choose table, json, markdown or intoto")
     trust = report(Path.cwd())
+    for note in trust.notes():
+        sys.stderr.write(f"agentctl: {note}\n")
     if fmt == "json":
         sys.stdout.write(json.dumps({"schema": "agentctl/trust", **trust.predicate()}, indent=2) + "\n")
     elif fmt == "intoto":
@@ -53,7 +55,9 @@ def show(fmt: str, key: Path | None) -> int:
 def decide(agent: str, paths: list[str]) -> int:
     from agentctl.pipeline.trust import decide as decide_paths
 
-    decision, scope = decide_paths(Path.cwd(), agent, paths)
+    decision, scope, notes = decide_paths(Path.cwd(), agent, paths)
+    for note in notes:
+        sys.stderr.write(f"agentctl: {note}\n")
     detail = (
         f" in scope {scope.scope} ({scope.successes}/{scope.n}, lower bound {scope.lower_bound:.3f})" if scope else ""
     )
@@ -114,14 +118,12 @@ def show_score(path: Path, fmt: str, key: Path | None, deploy_tags: str, window:
         if not signed:
             sys.stderr.write("agentctl: the statement is UNSIGNED (pass --key or set AGENTCTL_SIGNING_KEY)\n")
         return int(ExitCode.PASSED)
-    marks = {"PASS": "✓", "FAIL": "✗", "UNKNOWN": "?", "NOT_APPLICABLE": "-"}
-    title = f"Level {report.level}: {LEVEL_NAMES[report.level]}"
+    from agentctl.cli import scoreview
+
+    title = scoreview.title(report.level, LEVEL_NAMES)
     lines = [f"## agentctl score: {title}", ""] if fmt == "markdown" else [title]
     for result in report.results:
-        detail = json.dumps(result["evidence"], sort_keys=True)
-        if len(detail) > 140:
-            detail = detail[:139] + "…"
-        line = f"L{result['level']} {marks[result['outcome']]} {result['id']:<24} {result['outcome']:<14} {detail}"
+        line = scoreview.criterion_line(result)
         lines.append(f"- `{line}`" if fmt == "markdown" else "  " + line)
     if report.next_level:
         blocked = ", ".join(report.next_level["blocked_by"]) or "nothing"
@@ -129,12 +131,6 @@ def show_score(path: Path, fmt: str, key: Path | None, deploy_tags: str, window:
         for result in report.results:
             if result["id"] in report.next_level["blocked_by"]:
                 lines.append(f"  - {result['id']}: {result['remediation']}")
-    overall = report.dora["all"]
-    lines.append(
-        f"DORA (approximated from git, {report.dora['window_days']} days): {overall['deployments']} deployments, "
-        f"change failure rate {overall['change_failure_rate']}, "
-        f"median lead time {overall['lead_time_hours_median']} h; "
-        f"agent {report.dora['agent']['deployments']} vs human {report.dora['human']['deployments']} deployments"
-    )
+    lines.append(scoreview.dora_line(report.dora))
     sys.stdout.write("\n".join(lines) + "\n")
     return int(ExitCode.PASSED)

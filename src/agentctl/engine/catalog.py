@@ -99,6 +99,14 @@ ENGINE_RULES = _registry(
         Action.REQUIRE_APPROVAL,
         "Policy changes are reviewed on their own; this check used the policies from BASE.",
     ),
+    EngineRule(
+        "config-file-changed",
+        "Change edits agentctl.yaml",
+        Severity.HIGH,
+        Action.REQUIRE_APPROVAL,
+        "Changes to trust and protection settings are reviewed on their own; "
+        "agentctl trust reads them from the committed base, never from the change.",
+    ),
 )
 
 

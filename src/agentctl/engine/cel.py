@@ -17,6 +17,12 @@ Helper functions available in every condition and message:
 * ``port_in(spec, port)``: whether a port spec (``22``, ``"20-25"``, ``"*"`` or a
   list of them) covers ``port``.
 * ``lower(s)``, ``upper(s)``, ``split(s, sep)``: string helpers the runtime lacks.
+* ``args(argv)``, ``arg(argv, i)``, ``has_flag(argv, name)``, ``flag(argv, name)``:
+  a command's positional words and flags, read as the command reads them
+  (see :mod:`agentctl.engine.argv`).
+* ``is_unknown(value)``: whether a Terraform value (or anything inside it) is known
+  only after apply (a data source, another resource's attribute, an unset
+  variable); such values reach rules as their ``"${expression}"`` text.
 """
 
 from __future__ import annotations
@@ -27,6 +33,9 @@ import importlib.util
 import os
 import re
 from typing import Any
+
+from agentctl.engine import argv as _argv
+from agentctl.model.resource import is_unknown
 
 
 class CelError(Exception):
@@ -153,4 +162,6 @@ FUNCTIONS = {
     "lower": lambda text: str(text).lower(),
     "upper": lambda text: str(text).upper(),
     "split": lambda text, sep: str(text).split(str(sep)),
+    **_argv.FUNCTIONS,
+    "is_unknown": is_unknown,
 }

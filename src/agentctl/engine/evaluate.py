@@ -127,7 +127,7 @@ class Evaluator:
                     cache.put(change, raw)
             if raw or change.change is not ChangeKind.DELETE:
                 findings.extend(apply_suppressions(change, raw, today, flag_new=diff_mode))
-        return findings
+        return _one_error_per_rule(findings)
 
     def rule_findings(self, change: ResourceChange) -> list[Finding]:
         """Every rule's verdict on one change, before suppressions."""
@@ -232,6 +232,27 @@ def _rule_error(rule: CompiledRule, resource: Resource, change: ResourceChange, 
         change=change.change,
     )
     return finding
+
+
+def _one_error_per_rule(findings: list[Finding]) -> list[Finding]:
+    """A rule that fails at runtime fails on every resource it sees: report it once, with the count."""
+    first: dict[str, int] = {}
+    more: dict[str, int] = defaultdict(int)
+    out: list[Finding] = []
+    for finding in findings:
+        if finding.rule_id == "rule-error":
+            key = finding.message.split(" failed on ", 1)[0]  # "rule ID (SOURCE)"
+            if key in first:
+                more[key] += 1
+                continue
+            first[key] = len(out)
+        out.append(finding)
+    for key, count in more.items():
+        finding = out[first[key]]
+        out[first[key]] = finding.model_copy(
+            update={"message": f"{finding.message} (and {count} more resource{'s' if count > 1 else ''})"}
+        )
+    return out
 
 
 def location_of(path: str, line: int = 1) -> Location:

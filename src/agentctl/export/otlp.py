@@ -160,9 +160,12 @@ def build_spans(record: RunRecord, events: Sequence[dict[str, Any]], capture_con
     ends = {e.get("tool_id"): e for e in events if e["kind"] == "tool_end" and e.get("tool_id")}
     started = {e.get("tool_id") for e in events if e["kind"] == "tool_start" and e.get("tool_id")}
     gates: dict[Any, list[dict[str, Any]]] = {}
+    tripwires: dict[Any, list[dict[str, Any]]] = {}
     for event in events:
         if event["kind"] == "gate" and event.get("tool_id"):
             gates.setdefault(event["tool_id"], []).append(event)
+        if event.get("raw_type") in _TRIPWIRES:
+            tripwires.setdefault(event.get("tool_id"), []).append(event)
     turn_times = [e["at"] for e in events if e["kind"] == "turn"]
     turn_number = 0
     for index, event in enumerate(events):
@@ -215,7 +218,8 @@ def build_spans(record: RunRecord, events: Sequence[dict[str, Any]], capture_con
                 [
                     _event("agentctl.gate.decision", _gate_attributes(g), g["at"])
                     for g in gates.get(event.get("tool_id"), [])
-                ],
+                ]
+                + [_event("agentctl.tripwire", _tripwire(t), t["at"]) for t in tripwires.get(event.get("tool_id"), [])],
                 error="tool call failed" if failed else None,
             )
         elif kind == "gate" and event.get("tool_id") not in started:
@@ -225,6 +229,8 @@ def build_spans(record: RunRecord, events: Sequence[dict[str, Any]], capture_con
             name = (
                 "agentctl.trip"
                 if event.get("raw_type") in ("agentctl/budget", "agentctl/breaker")
+                else "agentctl.tripwire"
+                if event.get("raw_type") in _TRIPWIRES
                 else "agentctl.error"
             )
             detail = {
@@ -256,6 +262,7 @@ def build_spans(record: RunRecord, events: Sequence[dict[str, Any]], capture_con
         str(e["data"]["stop_reason"]) for e in events if e["kind"] == "result" and e.get("data", {}).get("stop_reason")
     ]
     failed_run = record.status not in ("completed", "running")
+    breach = next((e for e in events if e.get("raw_type") in _TRIPWIRES), None)
     yield spans.make(
         ids.root_span_id,
         f"invoke_agent {record.agent}",
@@ -286,11 +293,29 @@ def build_spans(record: RunRecord, events: Sequence[dict[str, Any]], capture_con
             "agentctl.turns": record.turns,
             "agentctl.tool_calls": record.tool_calls,
             "agentctl.check.verdict": record.verdict,
+            **(_tripwire(breach) if breach is not None else {}),
             **{f"agentctl.limit.{k}": v for k, v in record.limits.items()},
         },
         root_events,
         error=(record.stop_reason or record.status) if failed_run else None,
     )
+
+
+_TRIPWIRES = frozenset({"agentctl/gate_bypassed", "agentctl/tamper_detected"})
+
+
+def _tripwire(event: dict[str, Any]) -> dict[str, Any]:
+    """A tripwire as attributes: which one, on which tool, which protected paths changed."""
+    out: dict[str, Any] = {
+        "agentctl.tripwire": str(event.get("raw_type", "")).removeprefix("agentctl/"),
+        "agentctl.tripwire.message": str(event.get("text", ""))[:1000],
+    }
+    if event.get("tool_name"):
+        out["agentctl.tripwire.tool"] = str(event["tool_name"])
+    paths = event.get("data", {}).get("paths")
+    if paths:
+        out["agentctl.tripwire.paths"] = [str(p) for p in paths][:50]
+    return out
 
 
 def _gate_attributes(event: dict[str, Any]) -> dict[str, Any]:

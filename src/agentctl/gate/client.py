@@ -11,6 +11,8 @@ import os
 import sys
 
 PROTOCOL = b"agentctl-gate/1"
+POST_PROTOCOL = b"agentctl-post/1"
+"""After a tool call (``--post``, Claude's PostToolUse): the server verifies the worktree."""
 MAX_PAYLOAD = 16 * 1024 * 1024
 TIMEOUT = 20.0
 
@@ -35,7 +37,7 @@ def deny_output(reason: str) -> bytes:
     return body.encode("utf-8")
 
 
-def ask(path: str, agent: str, payload: bytes, timeout: float | None = None) -> bytes:
+def ask(path: str, agent: str, payload: bytes, timeout: float | None = None, protocol: bytes = PROTOCOL) -> bytes:
     """The server's hook output for this payload (may be empty: no objection)."""
     import _socket
 
@@ -43,7 +45,7 @@ def ask(path: str, agent: str, payload: bytes, timeout: float | None = None) -> 
     try:
         conn.settimeout(timeout if timeout is not None else float(os.environ.get("AGENTCTL_GATE_TIMEOUT") or TIMEOUT))
         conn.connect(path)
-        conn.sendall(PROTOCOL + b" " + agent.encode() + b"\n" + payload)
+        conn.sendall(protocol + b" " + agent.encode() + b"\n" + payload)
         conn.shutdown(_socket.SHUT_WR)
         chunks = []
         while True:
@@ -62,6 +64,8 @@ def ask(path: str, agent: str, payload: bytes, timeout: float | None = None) -> 
 def main(argv: list[str]) -> int:
     agent = argv[argv.index("--agent") + 1] if "--agent" in argv[:-1] else "claude"
     path = os.environ.get("AGENTCTL_GATE_SOCKET", "")
+    if "--post" in argv:
+        return post(path, agent)
     try:
         payload = sys.stdin.buffer.read(MAX_PAYLOAD + 1)
         if len(payload) > MAX_PAYLOAD:
@@ -76,6 +80,20 @@ def main(argv: list[str]) -> int:
         )
         output = deny_output(reason)
         sys.stderr.write(reason + "\n")
+    sys.stdout.buffer.write(output)
+    sys.stdout.flush()
+    return 0
+
+
+def post(path: str, agent: str) -> int:
+    """PostToolUse: the tool already ran, so nothing here can deny it; the server's verdict
+    (if any) tells the model, and the next PreToolUse denies. Failing quietly is safe."""
+    try:
+        payload = sys.stdin.buffer.read(MAX_PAYLOAD + 1)
+        output = ask(path, agent, payload[:MAX_PAYLOAD], protocol=POST_PROTOCOL) if path else b""
+    except Exception as exc:
+        sys.stderr.write(f"agentctl verify unreachable ({type(exc).__name__}: {exc})\n")
+        output = b""
     sys.stdout.buffer.write(output)
     sys.stdout.flush()
     return 0

@@ -87,6 +87,7 @@ class Gatekeeper:
         self.root = root.resolve()
         self.run_id = run_id
         self.tool_rules = [r for r in book.rules if r.rule.target is Target.TOOL]
+        self.allow_tools = tuple(book.allow_tools)
         self.evaluator = Evaluator(book)
         self.previewer = preview.Previewer(self.root, self.evaluator)
 
@@ -99,7 +100,7 @@ class Gatekeeper:
 
     def decide(self, payload: Any, agent: str) -> Decision:
         try:
-            call = normalise(payload, agent, self.root)
+            call = normalise(payload, agent, self.root, self.allow_tools)
         except PayloadError as exc:
             return Decision("deny", f"agentctl gate: malformed hook payload ({exc}); denying this tool call")
         problems = writes.refine(call, payload, self.root)

@@ -63,9 +63,13 @@ def serve(
     run_id: str | None,
     interactive: bool = False,
     standalone: str | None = None,
+    base_commit: str | None = None,
 ) -> int:
     """Serve decisions on ``socket_path``; ``standalone`` is the policy fingerprint of a per-repository server."""
+    from agentctl.runner.verify import Verifier, VerifyGate, post_output, verify_event
+
     keeper = Gatekeeper(root, load_book(root, policy_dirs, builtin), run_id)
+    checked = VerifyGate(Verifier(keeper.root, base_commit, keeper.evaluator))
     threading.Thread(target=_preload, daemon=True).start()
     terminal: _Terminal | None = None
     if interactive:
@@ -82,11 +86,12 @@ def serve(
 
     last_request = [time.monotonic()]
 
-    def report(decision: Decision) -> None:
+    def report(decision: Decision | dict[str, object]) -> None:
         last_request[0] = time.monotonic()
         if standalone is not None:
             return  # nobody records a standalone server's decisions
-        line = redactor.json({**decision.event(), "at": time.time()})
+        event = decision.event() if isinstance(decision, Decision) else decision
+        line = redactor.json({**event, "at": time.time()})
         with lock:
             sys.stdout.write(line + "\n")
             sys.stdout.flush()
@@ -96,6 +101,9 @@ def serve(
             header = self.rfile.readline(256)
             raw = self.rfile.read(MAX_REQUEST + 1)
             parts = header.split()
+            if len(parts) == 2 and parts[0] == client.POST_PROTOCOL:
+                self.after_tool(raw)
+                return
             if len(parts) != 2 or parts[0] != client.PROTOCOL:
                 decision = Decision("deny", "agentctl gate: malformed request from the hook; denying this tool call")
             elif len(raw) > MAX_REQUEST:
@@ -105,11 +113,30 @@ def serve(
                     decision = keeper.decide_raw(raw.decode("utf-8", errors="replace"), parts[1].decode())
                     if terminal is not None and decision.needs_approval_only and terminal.ask(decision):
                         decision = decision.approved_by(approver)
+                        checked.approve(decision.tool)
+                    if decision.decision == "allow" and decision.tool is not None:
+                        blocked, moved = checked.check(decision.tool)
+                        if moved:
+                            report(verify_event(checked, None))
+                        if blocked:
+                            reason = checked.reason(blocked)
+                            decision = Decision("deny", reason, [*decision.findings, *blocked], decision.tool)
                 except Exception as exc:  # fail closed, never crash the server
                     reason = f"agentctl gate error ({type(exc).__name__}: {exc}); denying this tool call"
                     decision = Decision("deny", reason)
+            report(decision)  # on record before the agent can run the tool: the tripwire counts on it
             self.wfile.write(b"OK\n" + hook_output(decision))
-            report(decision)
+
+        def after_tool(self, raw: bytes) -> None:
+            """PostToolUse (or agentctl's own nudge after a tool result): verify the worktree now."""
+            try:
+                found, moved = checked.verify()
+            except Exception as exc:  # the block stays as it was; the next verify tries again
+                report({"kind": "verify", "decision": "error", "reason": f"verify failed: {exc}"})
+                found, moved = checked.blockers, False
+            if moved:
+                report(verify_event(checked, raw))
+            self.wfile.write(b"OK\n" + (post_output(checked.reason(found)) if found else b""))
 
     if standalone is not None:
         return _serve_standalone(socket_path, root, standalone, Handler, last_request)

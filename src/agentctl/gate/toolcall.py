@@ -1,24 +1,41 @@
 """Normalise a PreToolUse hook payload (Claude Code or Codex) into one tool-call model.
 
 Rules see ``tool.name``, ``tool.kind`` (shell, write, read, fetch, other),
-``tool.command`` (shell text, "" otherwise), ``tool.paths`` (repository-relative
+``tool.command`` (shell text, "" otherwise), ``tool.commands`` (the parsed
+simple commands, see :mod:`agentctl.gate.shell`), ``tool.paths`` (repository-relative
 when inside the repository, absolute when outside, with ``..`` and symlinks
-resolved), ``tool.outside_repo``, ``tool.content`` (a write's full new file
-content, when it can be built) and ``tool.input`` (as the agent sent it).
+resolved), ``tool.reads``/``tool.writes`` (files read and written, by any tool),
+``tool.secrets`` (credentials among the reads), ``tool.protected_writes``
+(writes into the protected set), ``tool.blind_iac_writes`` (IaC files a shell
+command changes in a way agentctl cannot compute), ``tool.outside_repo``,
+``tool.content`` (a write's full new file content, when it can be built),
+``tool.allowed`` (a policy allows this tool by name), ``tool.home`` and
+``tool.input`` (as the agent sent it).
 """
 
 from __future__ import annotations
 
+import fnmatch
 import os
 import re
+import shlex
 from dataclasses import dataclass, field
 from pathlib import Path
-from typing import Any
+from typing import TYPE_CHECKING, Any
+
+if TYPE_CHECKING:
+    from agentctl.gate.shell import Command
 
 _SHELL = {"Bash", "exec_command", "shell", "local_shell"}
 _WRITE = {"Write", "Edit", "MultiEdit", "NotebookEdit", "apply_patch"}
 _READ = {"Read", "Glob", "Grep", "LS", "NotebookRead", "view_image"}
 _FETCH = {"WebFetch", "WebSearch", "web_search"}
+_AGENT = {
+    "Task", "Agent", "TodoWrite", "TodoRead", "ExitPlanMode", "EnterPlanMode", "BashOutput", "KillShell",
+    "KillBash", "AskUserQuestion", "update_plan",
+}  # fmt: skip
+"""The agents' own bookkeeping tools: they touch nothing outside the agent."""
+_SECRET_READERS = {"Read", "NotebookRead", "view_image", "Edit", "MultiEdit", "NotebookEdit", "Grep"}
 
 
 class PayloadError(Exception):
@@ -47,6 +64,13 @@ class ToolCall:
     paths: list[str] = field(default_factory=list)
     outside_repo: bool = False
     writes: list[FileWrite] = field(default_factory=list)
+    commands: list[Command] = field(default_factory=list)
+    reads: list[str] = field(default_factory=list)
+    written: list[str] = field(default_factory=list)
+    secrets: list[str] = field(default_factory=list)
+    protected: list[str] = field(default_factory=list)
+    blind_iac: list[str] = field(default_factory=list)
+    allowed: bool = False
 
     def as_cel(self) -> dict[str, Any]:
         content = self.writes[0].content if len(self.writes) == 1 else None
@@ -56,13 +80,21 @@ class ToolCall:
             "input": self.input if self.input is not None else {},
             "agent": self.agent,
             "command": self.command,
+            "commands": [c.as_cel() for c in self.commands],
             "paths": self.paths,
+            "reads": self.reads,
+            "writes": self.written,
+            "secrets": self.secrets,
+            "protected_writes": self.protected,
+            "blind_iac_writes": self.blind_iac,
             "outside_repo": self.outside_repo,
+            "allowed": self.allowed,
+            "home": os.path.expanduser("~"),
             "content": content if content is not None else "",
         }
 
 
-def normalise(payload: Any, agent: str, root: Path) -> ToolCall:
+def normalise(payload: Any, agent: str, root: Path, allow_tools: tuple[str, ...] = ()) -> ToolCall:
     if not isinstance(payload, dict) or not isinstance(payload.get("tool_name"), str):
         raise PayloadError("hook payload has no tool_name")
     name = payload["tool_name"]
@@ -71,9 +103,13 @@ def normalise(payload: Any, agent: str, root: Path) -> ToolCall:
         raise PayloadError("hook payload's tool_input is not an object")
     tool_input = tool_input or {}
     cwd = Path(str(payload.get("cwd") or root))
+    workdir = tool_input.get("workdir")
+    if isinstance(workdir, str) and workdir:  # Codex exec_command/shell run there
+        cwd = _resolve(workdir, cwd)
     call = ToolCall(
         name=name, kind=_kind(name, tool_input), input=tool_input, agent=agent, tool_id=payload.get("tool_use_id")
     )
+    call.allowed = any(fnmatch.fnmatchcase(name, pattern) for pattern in allow_tools)
     root = root.resolve()
 
     if name == "apply_patch":
@@ -81,7 +117,11 @@ def normalise(payload: Any, agent: str, root: Path) -> ToolCall:
         call.writes = _patch_writes(patch, cwd, root)
     elif call.kind == "shell":
         command = tool_input.get("command", tool_input.get("cmd", ""))
-        call.command = " ".join(map(str, command)) if isinstance(command, list) else str(command)
+        call.command = shlex.join(map(str, command)) if isinstance(command, list) else str(command)
+        from agentctl.gate import effects
+
+        effects.apply_shell(call, cwd, root)
+        call.paths += [*call.reads, *call.written]
     elif name in ("Write", "Edit", "MultiEdit", "NotebookEdit"):
         target = tool_input.get("file_path") or tool_input.get("notebook_path")
         if not isinstance(target, str) or not target:
@@ -97,10 +137,32 @@ def normalise(payload: Any, agent: str, root: Path) -> ToolCall:
                 call.paths.append(_display(absolute, root))
                 call.outside_repo |= not absolute.is_relative_to(root)
 
+    if call.kind != "shell":
+        _file_effects(call, root)
     for write in call.writes:
-        call.paths.append(write.path)
+        if write.path not in call.paths:
+            call.paths.append(write.path)
         call.outside_repo |= not write.absolute.is_relative_to(root)
     return call
+
+
+def _file_effects(call: ToolCall, root: Path) -> None:
+    """Reads, writes, secrets and protected paths of a non-shell tool."""
+    from agentctl.gate import effects
+
+    roots = effects.protected_roots(root)
+    for write in call.writes:
+        call.written.append(write.path)
+        if effects.protected_hit(write.absolute, roots, write.deleted):
+            call.protected.append(write.path)
+    if call.name in _SECRET_READERS:
+        targets = [w.absolute for w in call.writes] if call.kind == "write" else []
+        targets += [root / p if not os.path.isabs(p) else Path(p) for p in call.paths if call.kind == "read"]
+        for absolute in targets:
+            shown = _display(absolute, root)
+            call.reads.append(shown)
+            if effects.is_secret(absolute):
+                call.secrets.append(shown)
 
 
 def _kind(name: str, tool_input: dict[str, Any]) -> str:
@@ -112,6 +174,8 @@ def _kind(name: str, tool_input: dict[str, Any]) -> str:
         return "read"
     if name in _FETCH:
         return "fetch"
+    if name in _AGENT:
+        return "agent"
     return "other"
 
 

@@ -15,6 +15,21 @@ from pydantic import BaseModel, ConfigDict
 from agentctl.model.common import ChangeKind, Location, Target
 
 
+def is_unknown(value: Any) -> bool:
+    """Whether a Terraform value (or anything inside it) is known only after apply.
+
+    Evaluation leaves such values as their ``"${expression}"`` text (a data
+    source, another resource's attribute, an unset variable), never a guess.
+    """
+    if isinstance(value, str):
+        return value.startswith("${") and value.endswith("}")
+    if isinstance(value, dict):
+        return any(is_unknown(v) for v in value.values())
+    if isinstance(value, list):
+        return any(is_unknown(v) for v in value)
+    return False
+
+
 class Suppression(BaseModel):
     """An inline ``agentctl:ignore=<rule-id> reason="…" until=YYYY-MM-DD`` comment."""
 
@@ -34,6 +49,21 @@ class Suppression(BaseModel):
         return self.until is not None and self.until < today
 
 
+class InputSite(BaseModel):
+    """Where a value a Terraform resource depends on is defined: a variable, tfvars entry, module argument, local."""
+
+    model_config = ConfigDict(frozen=True)
+
+    name: str
+    """``var.node_count``, ``module.eks.node_groups``, ``local.tags``."""
+    path: str
+    line: int
+    digest: str
+    """Of the defining text: it differs between BASE and HEAD exactly when the definition was edited."""
+    attrs: tuple[str, ...] = ()
+    """The resource's top-level attributes whose value used it."""
+
+
 class Resource(BaseModel):
     """One Terraform resource/data/module block, plan entry or Kubernetes object."""
 
@@ -50,7 +80,13 @@ class Resource(BaseModel):
     location: Location
     suppressions: tuple[Suppression, ...] = ()
     origin: str = "hcl"
-    """``hcl``, ``plan`` or ``yaml``: which source produced it."""
+    """``hcl``, ``plan`` or ``yaml``: which source produced it (``forgotten``: a ``removed`` block's marker)."""
+    inputs: tuple[InputSite, ...] = ()
+    """Terraform: the inputs its evaluated attributes came from (see ``sources.terraform.evaluate``)."""
+    moved_from: tuple[str, ...] = ()
+    """Terraform: the keys ``moved`` blocks say it had before (paired with BASE under those)."""
+    block_digest: str = ""
+    """Terraform: a digest of the block's own text, to tell an edit of the block from an edit of an input."""
     plan_before: dict[str, Any] | None = None
     plan_change: ChangeKind | None = None
     """Plan JSON carries its own before/after and action; other sources leave these unset."""
@@ -64,6 +100,8 @@ class ResourceChange(BaseModel):
     change: ChangeKind
     before: Resource | None
     after: Resource | None
+    changed_inputs: tuple[InputSite, ...] = ()
+    """An update made through inputs only (the block itself unchanged): the inputs that were edited."""
 
     @property
     def current(self) -> Resource:

@@ -30,6 +30,19 @@ class Match(BaseModel):
     """Which changes reach the rule; deletes only when asked for."""
 
 
+Example = str | dict[str, object]
+"""A tool call: shell text (a ``Bash`` call), or ``{tool: NAME, input: {...}}``."""
+
+
+class Examples(BaseModel):
+    """Tool calls a rule must fire on (``match``) and stay quiet on (``not_match``), checked at load."""
+
+    model_config = ConfigDict(extra="forbid", frozen=True)
+
+    match: tuple[Example, ...] = ()
+    not_match: tuple[Example, ...] = ()
+
+
 class Rule(BaseModel):
     """One rule: metadata that drives messages and docs, plus its condition."""
 
@@ -46,6 +59,7 @@ class Rule(BaseModel):
     remediation: str = ""
     rationale: str = ""
     references: tuple[str, ...] = ()
+    examples: Examples | None = None
 
     @field_validator("id")
     @classmethod
@@ -71,6 +85,8 @@ class PolicySet(BaseModel):
     kind: Literal["PolicySet"]
     metadata: Metadata
     rules: tuple[Rule, ...] = Field(min_length=1)
+    allow_tools: tuple[str, ...] = ()
+    """Tool names (globs: ``mcp__github__*``) this policy allows although the gate does not know them."""
 
 
 class LoadedRule(BaseModel):
@@ -82,3 +98,5 @@ class LoadedRule(BaseModel):
     source: str
     """The policy file (or ``builtin:<name>``) it came from."""
     line: int
+    example_lines: tuple[tuple[str, int, int], ...] = ()
+    """(``match``/``not_match``, index, line) of each example."""

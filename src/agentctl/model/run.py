@@ -39,6 +39,10 @@ class RunStatus(StrEnum):
     BREAKER_TRIPPED = "breaker_tripped"
     INTERRUPTED = "interrupted"
     GATE_FAILED = "gate_failed"
+    GATE_BYPASSED = "gate_bypassed"
+    """A tool ran with no gate decision (the hook was switched off or bypassed)."""
+    TAMPER_DETECTED = "tamper_detected"
+    """The protected set (policies, agentctl's store and config, agent hooks) changed during the run."""
 
 
 @dataclass

@@ -12,17 +12,23 @@ import os
 from dataclasses import dataclass, field
 from pathlib import Path
 
-from agentctl.engine import pairing
+from agentctl import config as repo_config
+from agentctl.config import CONFIG_NAME
+from agentctl.engine import pairing, provenance
 from agentctl.engine.catalog import ENGINE_RULES, engine_finding
 from agentctl.engine.evaluate import Evaluator, location_of
-from agentctl.model.common import Location
+from agentctl.errors import AgentctlError
+from agentctl.model.common import ChangeKind, Location, Target
 from agentctl.model.finding import CheckResult, Finding, RuleInfo
-from agentctl.model.resource import Note, ResourceChange
+from agentctl.model.resource import Note, Resource, ResourceChange
 from agentctl.policy import loader as policy_loader
 from agentctl.policy.loader import PolicyError, PolicySetFile, RuleBook
 from agentctl.sources import files
 from agentctl.sources.interface import ParsedFile, SourceError
-from agentctl.sources.loader import ParseCache, parse_all
+from agentctl.sources.loader import ParseCache, evaluate_terraform, parse_all
+from agentctl.sources.terraform import WhatIf
+from agentctl.sources.terraform.context import related as terraform_context
+from agentctl.sources.terraform.installed import installed_modules
 
 
 @dataclass
@@ -51,8 +57,13 @@ def _full_check(options: CheckOptions) -> CheckResult:
             raise SourceError(f"path not found: {path}", "pass existing files or directories")
     root = files.find_root(paths[0] if paths[0].is_dir() else paths[0].parent)
     book = _book(options, _disk_policy_files(options.policy_dirs))
+    settings = repo_config.load(root)[0].terraform
     sources = [files.read_worktree(full, rel, root) for full, rel in files.walk(paths, root)]
-    parsed = parse_all(sources, ParseCache(options.cache_dir))
+    tf_dirs = {os.path.dirname(s.path) for s in sources if s.kind is files.FileKind.TERRAFORM}
+    extra, installed = installed_modules(root, tf_dirs)
+    cache = ParseCache(options.cache_dir)
+    parsed = parse_all(sources + extra, cache)
+    evaluate_terraform(parsed, settings.var_files, cache, installed)
     changes = pairing.as_new(r for p in parsed for r in p.resources)
     findings = _issue_findings(parsed) + _judge(book, changes, options, diff_mode=False)
     return _result(findings, parsed, len(sources), len(changes), book, None)
@@ -83,40 +94,109 @@ def _diff_check(options: CheckOptions) -> CheckResult:
     book = _book(options, _base_policy_files(repo, base, policy_dirs))
     policy_findings = _policy_changes(repo.root, all_changed, policy_dirs)
 
+    settings = repo_config.load(repo.root)[0].terraform
     candidates = [p for p in changed if files.classify(p) is not None]
+    base_sources, base_context = _side_sources(repo, base, candidates, scopes, options.include_all)
+    head_sources, head_context = _side_sources(repo, head, candidates, scopes, options.include_all)
+    wanted = sorted(set(candidates) | base_context | head_context)
     cache = ParseCache(options.cache_dir)
-    base_sources = [s for s in (repo.read(base, p) for p in candidates) if s is not None]
-    head_sources = [s for s in (repo.read(head, p) for p in candidates) if s is not None]
-    both = parse_all(base_sources + head_sources, cache)  # one batch: both sides share the workers
+    both = parse_all(base_sources + head_sources, cache)
     base_parsed, head_parsed = both[: len(base_sources)], both[len(base_sources) :]
+    evaluate_terraform(base_parsed, settings.var_files, cache)
+    evaluate_terraform(head_parsed, settings.var_files, cache)
     base_resources = [r for p in base_parsed for r in p.resources]
     head_resources = [r for p in head_parsed for r in p.resources]
+    changed_set = set(candidates)
+    reported = [p for p in head_parsed if p.path in changed_set]
 
     if options.include_all:
         # Unchanged files too, so findings BASE already had can be listed (never blocking).
-        extra = _unchanged_sources(repo, head, scopes, set(candidates))
+        extra = _unchanged_sources(repo, head, scopes, set(wanted))
         extra_parsed = parse_all(extra, cache)
         unchanged = [r for p in extra_parsed for r in p.resources]
         base_resources += unchanged
         head_resources += unchanged
-        head_parsed += extra_parsed
+        reported += extra_parsed + [p for p in head_parsed if p.path not in changed_set]
         head_sources += extra
 
     changes: list[ResourceChange] = pairing.pair(base_resources, head_resources, include_unchanged=options.include_all)
-    findings = policy_findings + _issue_findings(head_parsed) + _judge(book, changes, options, diff_mode=True)
+    if scopes:  # context files were read to evaluate; only what the scope covers is judged
+        changes = [
+            c
+            for c in changes
+            if _in_scope(c.current.location.path, scopes) or any(_in_scope(s.path, scopes) for s in c.changed_inputs)
+        ]
+    deletions = [c for c in changes if c.change is ChangeKind.DELETE]
+    if deletions:
+        changes.append(_change_set(deletions, settings.mass_change_threshold))
+    what_if = WhatIf(base_parsed, head_parsed, settings.var_files)
+    judged = _judge(book, changes, options, diff_mode=True, what_if=what_if)
+    findings = policy_findings + _issue_findings(reported) + judged
     label = f"{base.label}..{head.label}"
-    return _result(findings, head_parsed, len(head_sources) + len(base_sources), len(changes), book, label)
+    return _result(findings, reported, len(head_sources) + len(base_sources), len(changes), book, label)
 
 
-def _judge(book: RuleBook, changes: list[ResourceChange], options: CheckOptions, *, diff_mode: bool) -> list[Finding]:
+def _judge(
+    book: RuleBook,
+    changes: list[ResourceChange],
+    options: CheckOptions,
+    *,
+    diff_mode: bool,
+    what_if: provenance.WhatIf | None = None,
+) -> list[Finding]:
+    evaluator = Evaluator(book)
     if options.cache_dir is None:
-        return Evaluator(book).judge(changes, options.today, diff_mode=diff_mode)
-    from agentctl.pipeline.resultcache import FileResultCache
+        findings = evaluator.judge(changes, options.today, diff_mode=diff_mode)
+    else:
+        from agentctl.pipeline.resultcache import FileResultCache
 
-    cache = FileResultCache(options.cache_dir.parent / "results", book.digest)
-    findings = Evaluator(book).judge(changes, options.today, diff_mode=diff_mode, cache=cache)
-    cache.save()
-    return findings
+        cache = FileResultCache(options.cache_dir.parent / "results", book.digest)
+        findings = evaluator.judge(changes, options.today, diff_mode=diff_mode, cache=cache)
+        cache.save()
+    return provenance.relocate(findings, changes, evaluator, what_if) if diff_mode else findings
+
+
+def _change_set(deletions: list[ResourceChange], threshold: int) -> ResourceChange:
+    """The whole change as one resource, for rules on its size (``mass-deletion``)."""
+    first = deletions[0].current
+    addresses = sorted(c.current.address for c in deletions)
+    summary = Resource(
+        target=Target.TERRAFORM,
+        type="agentctl_change_set",
+        address="change-set",
+        key="agentctl:change-set",
+        attributes={"deleted": len(addresses), "deleted_addresses": addresses[:20], "threshold": threshold},
+        location=first.location,
+        origin="summary",
+    )
+    return ResourceChange(change=ChangeKind.CREATE, before=None, after=summary)
+
+
+def _side_sources(
+    repo: object, side: object, candidates: list[str], scopes: list[str], include_all: bool
+) -> tuple[list[files.SourceFile], set[str]]:
+    """The changed files on one side, plus the Terraform files needed to evaluate them."""
+    from agentctl.sources.gitrepo import GitRepo, Side
+
+    assert isinstance(repo, GitRepo) and isinstance(side, Side)
+    context: set[str] = set()
+    terraform_files: dict[str, files.SourceFile] = {}
+    if include_all or any(files.classify(p) is files.FileKind.TERRAFORM for p in candidates):
+        # Inputs reach resources declared elsewhere: read the whole configurations involved.
+        listing = [p for p in repo.list_files(side) if files.classify(p) is files.FileKind.TERRAFORM]
+        terraform_files = repo.read_many(side, listing)
+
+        def text(path: str) -> str | None:
+            data = terraform_files[path].data if path in terraform_files else None
+            return data.decode("utf-8", errors="replace") if data is not None else None
+
+        if include_all:
+            context = {p for p in terraform_files if _in_scope(p, scopes)}
+        else:
+            context = set(terraform_context(candidates, list(terraform_files), text))
+    wanted = sorted(set(candidates) | context)
+    sources = [terraform_files.get(p) or repo.read(side, p) for p in wanted]
+    return [s for s in sources if s is not None], context
 
 
 def _scope(root: Path, path: Path) -> str:
@@ -151,11 +231,22 @@ def _book(options: CheckOptions, policy_files: list[PolicySetFile]) -> RuleBook:
     return policy_loader.build([*builtin, *policy_files])
 
 
+class PolicyDirError(AgentctlError):
+    """A --policies directory that is not there: a usage error, not a broken policy file."""
+
+    def __init__(self, directory: Path) -> None:
+        what = "is not a directory" if directory.exists() else "does not exist"
+        super().__init__(
+            f"policy directory {directory} {what}",
+            "pass --policies a directory of *.yaml policy files (relative to where you run agentctl), or leave it out",
+        )
+
+
 def _disk_policy_files(directories: list[Path]) -> list[PolicySetFile]:
     out: list[PolicySetFile] = []
     for directory in directories:
         if not directory.is_dir():
-            raise PolicyError(str(directory), 1, "policy directory not found")
+            raise PolicyDirError(directory)
         for path in sorted(directory.iterdir()):
             if path.suffix in (".yaml", ".yml") and path.is_file():
                 try:
@@ -192,7 +283,7 @@ def _policy_changes(root: Path, changed: list[str], directories: list[Path]) -> 
         absolute = Path(os.path.abspath(directory))
         if absolute.is_relative_to(root):
             prefixes.append(absolute.relative_to(root).as_posix().rstrip("/") + "/")
-    return [
+    policy = [
         engine_finding(
             "policy-file-changed",
             f"{path} is changed by this change; the check used the version from BASE",
@@ -201,6 +292,17 @@ def _policy_changes(root: Path, changed: list[str], directories: list[Path]) -> 
         for path in changed
         if any(path.startswith(prefix) for prefix in prefixes)
     ]
+    config = [
+        engine_finding(
+            "config-file-changed",
+            f"{path} is changed by this change (trust and protection settings); "
+            "agentctl trust keeps using the committed version until it is reviewed and merged",
+            location_of(path),
+        )
+        for path in changed
+        if path == CONFIG_NAME
+    ]
+    return policy + config
 
 
 def _issue_findings(parsed: list[ParsedFile]) -> list[Finding]:
@@ -224,8 +326,10 @@ def _result(
     diff: str | None,
 ) -> CheckResult:
     notes: list[Note] = [n for p in parsed for n in p.notes]
+    # One module instantiated by several roots the same way gives the same finding once.
+    unique = list({(f.rule_id, f.location, f.address, f.message, f.status): f for f in reversed(findings)}.values())
     ordered = sorted(
-        findings,
+        unique,
         key=lambda f: (-f.severity.rank, f.location.path, f.location.start_line, f.rule_id),
     )
     return CheckResult(

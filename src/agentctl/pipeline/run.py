@@ -74,6 +74,7 @@ def execute(options: RunOptions, view: View) -> RunOutcome:
         warm_up()
     store = Store(default_path(repo_root or options.cwd))
     try:
+        store.sealer(create=True)  # the key exists before the protected set is fingerprinted
         store.mark_orphans()
         request = RunRequest(
             argv=options.argv,
@@ -115,7 +116,7 @@ def execute(options: RunOptions, view: View) -> RunOutcome:
         if repo_root is not None:
             changed, end_commit = _changes(repo_root, base_commit)
             store.update_run(result.record.id, changed_paths=changed, end_commit=end_commit)
-        approved = any(a["decision"] == "approve" for a in store.approvals(result.record.id))
+        approved = _approved(store, result.record.id, check)
         code = exit_code(result, check, options.fail_on, approved)
         store.update_run(result.record.id, exit_code=code)
         from agentctl.pipeline.export import auto_export
@@ -126,6 +127,17 @@ def execute(options: RunOptions, view: View) -> RunOutcome:
         return RunOutcome(record, code, check)
     finally:
         store.close()
+
+
+def _approved(store: Store, run_id: str, check: CheckResult | None) -> bool:
+    """Every finding needing approval is cleared by a believed approval bound to it (the gate's prompt)."""
+    from agentctl.trust.approvals import all_approved
+
+    if check is None:
+        return False
+    integrity = store.verify(run_id)
+    record = store.get_run(run_id)
+    return integrity.ok and all_approved(record.verdict, record.findings, integrity.approvals)
 
 
 def _severity(name: str) -> Any:
@@ -168,7 +180,7 @@ def exit_code(result: RunResult, check: CheckResult | None, fail_on: str, approv
         return ExitCode.BUDGET_EXHAUSTED
     if status is RunStatus.BREAKER_TRIPPED:
         return ExitCode.BREAKER_TRIPPED
-    if status in (RunStatus.AGENT_FAILED, RunStatus.GATE_FAILED):
+    if status in (RunStatus.AGENT_FAILED, RunStatus.GATE_FAILED, RunStatus.GATE_BYPASSED, RunStatus.TAMPER_DETECTED):
         return ExitCode.AGENT_FAILED
     if check is not None:
         verdict = check.verdict(_severity(fail_on)).value

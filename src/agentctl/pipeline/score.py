@@ -16,6 +16,7 @@ from agentctl.pipeline.trust import repo_root
 from agentctl.score import dora, probes
 from agentctl.score.probes import Evidence, Outcome
 from agentctl.sources import gitcli
+from agentctl.store.integrity import FAILED
 from agentctl.store.sqlite import Store, default_path
 from agentctl.trust.evidence import evaluate
 
@@ -82,17 +83,21 @@ def collect(cwd: Path, tag_pattern: str, window_days: int, failure_days: int) ->
                 ci_files[path] = (root / path).read_text(encoding="utf-8", errors="replace")
             except OSError:
                 continue
-    config, config_text = config_module.load(root)
+    config, config_text, _ = config_module.load_committed(root)  # what the change under review cannot edit
     store_path = default_path(root)
-    runs, approvals = [], []
+    runs, approvals, records = [], [], {}
     if store_path.exists():
         store = Store(store_path)
         try:
             store.mark_orphans()
             runs, approvals = store.all_runs(), store.approvals()
+            records = store.verify_all(runs)
         finally:
             store.close()
-    trust_scopes = [s.as_dict() for s in evaluate(root, runs, approvals, config.trust)] if runs else []
+    # Only approvals whose MAC checks out are evidence; runs whose record fails verification are not.
+    approvals = [a for check in records.values() for a in check.approvals]
+    trust_scopes = [s.as_dict() for s in evaluate(root, runs, approvals, config.trust, records)] if runs else []
+    runs = [r for r in runs if records[r.id].state != FAILED]
     deployed = dora.deployments(root, tag_pattern, failure_days, window_days) if history else []
     evidence = Evidence(
         root=root,

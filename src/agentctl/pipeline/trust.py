@@ -3,7 +3,8 @@
 from __future__ import annotations
 
 import json
-from dataclasses import dataclass
+import os
+from dataclasses import dataclass, field
 from pathlib import Path
 from typing import Any
 
@@ -12,6 +13,8 @@ from agentctl import identity
 from agentctl.attest import intoto
 from agentctl.errors import AgentctlError
 from agentctl.sources import gitcli
+from agentctl.store import integrity
+from agentctl.store.integrity import FAILED, LEGACY, VERIFIED, Integrity
 from agentctl.store.sqlite import Store, default_path
 from agentctl.trust.evidence import ScopeTrust, evaluate, in_scope
 
@@ -24,9 +27,43 @@ class TrustReport:
     commit: str | None
     scopes: list[ScopeTrust]
     inputs: dict[str, Any]
+    records: dict[str, Integrity] = field(default_factory=dict)
+    """Verification of every run considered (see :mod:`agentctl.store.integrity`)."""
+    config_differs: bool = False
+    """The working tree's ``agentctl.yaml`` differs from HEAD's (trust used HEAD's)."""
 
     def predicate(self) -> dict[str, Any]:
-        return {"version": 1, "scopes": [s.as_dict() for s in self.scopes], "inputs": self.inputs}
+        return {
+            "version": 1,
+            "scopes": [s.as_dict() for s in self.scopes],
+            "inputs": self.inputs,
+            "records": record_summary(self.records),
+            "config": {"source": "HEAD", "working_tree_differs": self.config_differs},
+        }
+
+    def notes(self) -> list[str]:
+        """What the person reading the report must know: uncounted records, an ignored config edit."""
+        out = []
+        if self.config_differs:
+            out.append(
+                f"{config_module.CONFIG_NAME} in the working tree differs from HEAD: "
+                "trust settings are read from the committed version (commit the change to apply it)"
+            )
+        for run_id, check in sorted(self.records.items()):
+            if check.state == FAILED:
+                out.append(f"run {run_id} not counted as clean: record {check.summary()}")
+        legacy = [run_id for run_id, check in self.records.items() if check.state == LEGACY]
+        if legacy:
+            out.append(f"{len(legacy)} run(s) unverified (legacy, recorded before sealing): never counted as clean")
+        return out
+
+
+def record_summary(records: dict[str, Integrity]) -> dict[str, Any]:
+    return {
+        "verified": sum(1 for c in records.values() if c.state == VERIFIED),
+        "legacy": sorted(r for r, c in records.items() if c.state == LEGACY),
+        "failed": [{"run": r, "problems": c.problems} for r, c in sorted(records.items()) if c.state == FAILED],
+    }
 
 
 def repo_root(cwd: Path) -> Path:
@@ -40,15 +77,16 @@ def repo_root(cwd: Path) -> Path:
 
 def report(cwd: Path) -> TrustReport:
     root = repo_root(cwd)
-    config, config_text = config_module.load(root)
+    config, config_text, differs = config_module.load_committed(root)
     store = Store(default_path(root))
     try:
         store.mark_orphans()
         runs = store.all_runs()
         approvals = store.approvals()
+        records = store.verify_all(runs)
     finally:
         store.close()
-    scopes = evaluate(root, runs, approvals, config.trust)
+    scopes = evaluate(root, runs, approvals, config.trust, records)
     used = sorted({run_id for s in scopes for run_id in s.run_ids})
     by_id = {r.id: r for r in runs}
     inputs = {
@@ -61,23 +99,28 @@ def report(cwd: Path) -> TrustReport:
                         "verdict": by_id[run_id].verdict,
                         "findings": by_id[run_id].findings,
                         "changed_paths": by_id[run_id].changed_paths,
-                        "approvals": [a for a in approvals if a["run_id"] == run_id],
+                        "approvals": [
+                            {k: a[k] for k in ("approver", "decision", "reason", "at", "target", "covers")}
+                            for a in records[run_id].approvals
+                        ],
+                        "record": records[run_id].state,
                     }
                 )
             )
             for run_id in used
         },
     }
-    return TrustReport(root, gitcli.head(root), scopes, inputs)
+    return TrustReport(root, gitcli.head(root), scopes, inputs, records, differs)
 
 
-def decide(cwd: Path, agent: str, paths: list[str]) -> tuple[str, ScopeTrust | None]:
-    """The decision for an agent touching these paths: the first scope that holds them all."""
+def decide(cwd: Path, agent: str, paths: list[str]) -> tuple[str, ScopeTrust | None, list[str]]:
+    """The decision for an agent touching these paths (the first scope that holds them all), and notes."""
     trust = report(cwd)
+    notes = trust.notes()
     for scope in trust.scopes:
         if scope.agent == agent and in_scope(paths, scope.paths):
-            return scope.decision, scope
-    return "insufficient-data", None
+            return scope.decision, scope, notes
+    return "insufficient-data", None, notes
 
 
 def attest(trust: TrustReport, key: Path | None) -> tuple[str, bool]:
@@ -89,11 +132,39 @@ def attest(trust: TrustReport, key: Path | None) -> tuple[str, bool]:
     return json.dumps(env, indent=2) + "\n", signed
 
 
-def approve(cwd: Path, run_id: str, reason: str, deny: bool) -> dict[str, Any]:
+def refuse_inside_run(store_path: Path) -> None:
+    """``agentctl approve`` is a human's act outside the run: never the agent's, from inside it."""
+    for variable in ("AGENTCTL_RUN_ID", "AGENTCTL_GATE_SOCKET"):
+        if os.environ.get(variable):
+            raise AgentctlError(
+                f"agentctl approve refuses to run inside an agent's run ({variable} is set): "
+                "an agent cannot approve its own work",
+                "a person approves from their own terminal, outside `agentctl run`",
+            )
+    key = integrity.key_path(store_path)
+    for path, what in ((store_path, "the run store"), (store_path.parent, "the store's directory")):
+        if path.exists() and not os.access(path, os.W_OK):
+            raise AgentctlError(
+                f"agentctl approve refuses: {what} {path} is not writable here (inside a sandboxed run?)",
+                "a person approves from their own terminal, outside `agentctl run`",
+            )
+    if key.exists() and not os.access(key, os.R_OK):
+        raise AgentctlError(
+            f"agentctl approve refuses: the store key {key} is not readable here (inside a sandboxed run?)",
+            "a person approves from their own terminal, outside `agentctl run`",
+        )
+
+
+def approve(cwd: Path, run_id: str, reason: str, deny: bool, finding_specs: list[str] | None = None) -> dict[str, Any]:
+    """Record a person's approval (or refusal), bound to the run and to each finding it approves."""
+    from agentctl.trust import approvals as binding
+
     if not reason.strip():
         raise AgentctlError("an approval needs a reason", 'agentctl approve ID --reason "why this is fine"')
     root = repo_root(cwd)
-    store = Store(default_path(root))
+    path = default_path(root)
+    refuse_inside_run(path)
+    store = Store(path)
     try:
         run = store.get_run(run_id)
         approver = identity.current(root)
@@ -102,12 +173,38 @@ def approve(cwd: Path, run_id: str, reason: str, deny: bool) -> dict[str, Any]:
                 f"{approver} started run {run.id} and cannot approve it in CI",
                 "a second person must approve (four-eyes)",
             )
-        store.add_approval(run.id, approver, "deny" if deny else "approve", reason.strip())
+        check = store.verify(run.id)
+        if check.state == FAILED and not deny:
+            raise AgentctlError(
+                f"run {run.id}'s record {check.summary()}; an approval of it would not be believed",
+                "find out who changed .agentctl/agentctl.db; the run must be repeated",
+            )
+        needing = binding.needing_approval(run.findings)
+        chosen = needing
+        if finding_specs:
+            chosen = []
+            for spec in finding_specs:
+                parsed = binding.parse_spec(spec)
+                hits = [f for f in needing if binding.matches_spec(parsed, f)]
+                if not hits:
+                    listed = ", ".join(binding.label(f) for f in needing) or "none"
+                    raise AgentctlError(
+                        f"run {run.id} has no finding needing approval that matches '{spec}'",
+                        f"findings needing approval: {listed}",
+                    )
+                chosen += [f for f in hits if f not in chosen]
+        decision = "deny" if deny else "approve"
+        for finding in chosen:
+            target = f"finding:{binding.label(finding)}"
+            store.add_approval(run.id, approver, decision, reason.strip(), target=target, covers=[binding.key(finding)])
+        if not chosen:
+            store.add_approval(run.id, approver, decision, reason.strip(), target="run")
         return {
             "run_id": run.id,
             "approver": approver,
-            "decision": "deny" if deny else "approve",
+            "decision": decision,
             "reason": reason.strip(),
+            "findings": [binding.label(f) for f in chosen],
         }
     finally:
         store.close()

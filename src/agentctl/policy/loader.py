@@ -7,6 +7,7 @@ compiled here, once per rule.
 
 from __future__ import annotations
 
+import difflib
 import hashlib
 import re
 from collections.abc import Iterable
@@ -72,13 +73,19 @@ class RuleBook:
     files: list[str] = field(default_factory=list)
     digest: str = ""
     """Identifies the exact policy texts (and agentctl version) for result caching."""
+    allow_tools: list[str] = field(default_factory=list)
+    """Tool names (globs) the policies allow although the gate does not know them."""
 
     def for_target(self, target: Target) -> list[CompiledRule]:
         return [r for r in self.rules if r.rule.target is target]
 
 
-def parse_policy_file(policy: PolicySetFile) -> list[LoadedRule]:
-    """Validate one file strictly; raise :class:`PolicyError` on the first problem."""
+def parse_policy_file(policy: PolicySetFile, allowed: list[str] | None = None) -> list[LoadedRule]:
+    """Validate one file strictly; raise :class:`PolicyError` on the first problem.
+
+    ``allowed`` collects the file's ``allow_tools``.
+    """
+    allowed = allowed if allowed is not None else []
     try:
         documents = load_documents(policy.text)
     except YamlError as exc:
@@ -94,15 +101,26 @@ def parse_policy_file(policy: PolicySetFile) -> list[LoadedRule]:
             raise _validation_error(policy.source, document, exc) from None
         for index, rule in enumerate(policy_set.rules):
             line = document.line_of(("rules", index))
-            loaded.append(LoadedRule(rule=rule, source=policy.source, line=line))
+            example_lines = tuple(
+                (kind, position, document.line_of(("rules", index, "examples", kind, position)))
+                for kind in ("match", "not_match")
+                for position in range(len(getattr(rule.examples, kind, ())))
+            )
+            loaded.append(LoadedRule(rule=rule, source=policy.source, line=line, example_lines=example_lines))
+        if policy_set.allow_tools:
+            allowed.extend(policy_set.allow_tools)
     return loaded
 
 
 def _validation_error(source: str, document: YamlDocument, exc: ValidationError) -> PolicyError:
-    error = exc.errors()[0]
+    errors = exc.errors()
+    # A misspelt key ("mesage") is both unknown and leaves a required one missing: name the typo.
+    error = next((e for e in errors if e["type"] == "extra_forbidden"), errors[0])
     loc = tuple(error["loc"])
     if error["type"] == "extra_forbidden":
-        message = f"unknown field '{loc[-1]}'"
+        missing = [str(e["loc"][-1]) for e in errors if e["type"] == "missing" and e["loc"][:-1] == loc[:-1]]
+        close = difflib.get_close_matches(str(loc[-1]), missing, n=1)
+        message = f"unknown field '{loc[-1]}'" + (f" (did you mean '{close[0]}'?)" if close else "")
     elif error["type"] == "missing":
         message = f"missing required field '{loc[-1]}'"
     else:
@@ -143,11 +161,16 @@ def builtin_files() -> list[PolicySetFile]:
     ]
 
 
-def build(files: Iterable[PolicySetFile]) -> RuleBook:
+def build(
+    files: Iterable[PolicySetFile], *, check_examples: bool = True, skip_builtin_examples: bool = True
+) -> RuleBook:
     """Parse, de-duplicate and compile. A repeated id is an error unless identical.
 
     Identical repeats happen by design: the repository's ``policies/`` mirrors
     the built-in pack, so the same rule can arrive from both places.
+
+    Each rule's ``examples`` are checked (the built-in pack's are checked by
+    agentctl's own tests, so loading it stays fast).
     """
     book = RuleBook()
     seen: dict[str, LoadedRule] = {}
@@ -155,7 +178,7 @@ def build(files: Iterable[PolicySetFile]) -> RuleBook:
     for policy in files:
         book.files.append(policy.source)
         hasher.update(f"\0{policy.source}\0{policy.text}".encode())
-        for loaded in parse_policy_file(policy):
+        for loaded in parse_policy_file(policy, book.allow_tools):
             previous = seen.get(loaded.rule.id)
             if previous is not None:
                 if previous.rule == loaded.rule:
@@ -167,6 +190,38 @@ def build(files: Iterable[PolicySetFile]) -> RuleBook:
                     "id",
                 )
             seen[loaded.rule.id] = loaded
-            book.rules.append(compile_rule(loaded))
+            compiled = compile_rule(loaded)
+            if check_examples and not (skip_builtin_examples and loaded.source.startswith(BUILTIN_PREFIX)):
+                verify_examples(compiled)
+            book.rules.append(compiled)
     book.digest = hasher.hexdigest()
     return book
+
+
+def verify_examples(compiled: CompiledRule) -> None:
+    """A rule that disagrees with its own ``examples`` is a policy error."""
+    rule, loaded = compiled.rule, compiled.loaded
+    if rule.examples is None:
+        return
+    if rule.target is not Target.TOOL:
+        raise PolicyError(loaded.source, loaded.line, "examples are only supported for target: tool", "examples")
+    from agentctl.gate.examples import fires
+
+    lines = {(kind, index): line for kind, index, line in loaded.example_lines}
+    for kind, expected in (("match", True), ("not_match", False)):
+        for index, example in enumerate(getattr(rule.examples, kind)):
+            try:
+                verdict = fires(compiled, example)
+            except ValueError as exc:
+                raise PolicyError(
+                    loaded.source, lines.get((kind, index), loaded.line), str(exc), f"examples.{kind}[{index}]"
+                ) from None
+            if verdict is not expected:
+                shown = example if isinstance(example, str) else f"{example}"
+                says = "does not fire on" if expected else "fires on"
+                raise PolicyError(
+                    loaded.source,
+                    lines.get((kind, index), loaded.line),
+                    f"rule {rule.id} {says} its own example {shown!r}",
+                    f"rules[{rule.id}].examples.{kind}[{index}]",
+                )

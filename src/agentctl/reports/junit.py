@@ -11,18 +11,19 @@ class JunitFormatter(Formatter):
     def render(self, context: ReportContext) -> str:
         shown = [f for f in context.result.findings if context.outcome(f) != "baseline"]
         failing = [f for f in shown if context.outcome(f) in ("blocking", "approval")]
+        gate_fails = context.exit_code != 0
         suites = ET.Element("testsuites", name="agentctl check")
         suite = ET.SubElement(
             suites,
             "testsuite",
             name="agentctl check",
             tests=str(len(shown) + 1),
-            failures=str(len(failing)),
+            failures=str(len(failing) + gate_fails),  # the "policy gate" case fails too
             errors="0",
             skipped=str(sum(1 for f in shown if context.outcome(f) == "suppressed")),
         )
         overall = ET.SubElement(suite, "testcase", classname="agentctl", name="policy gate")
-        if context.exit_code not in (0,):
+        if gate_fails:
             failure = ET.SubElement(
                 overall, "failure", message=f"verdict: {context.verdict.value}", type=context.verdict.value
             )
@@ -32,7 +33,9 @@ class JunitFormatter(Formatter):
                 suite,
                 "testcase",
                 classname=finding.location.path,
-                name=f"{finding.rule_id} {finding.address or ''} (line {finding.location.start_line})".strip(),
+                name=" ".join(
+                    filter(None, (finding.rule_id, finding.address, f"(line {finding.location.start_line})"))
+                ),
                 file=finding.location.path,
                 line=str(finding.location.start_line),
             )

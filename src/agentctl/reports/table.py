@@ -5,6 +5,7 @@ from __future__ import annotations
 import io
 
 from agentctl.model.common import Severity
+from agentctl.model.finding import Finding
 from agentctl.reports.base import Formatter, ReportContext
 
 _STYLE = {
@@ -33,6 +34,7 @@ class TableFormatter(Formatter):
         if not self.color:
             return self._plain(context)
         from rich.console import Console  # only on a terminal: rich costs ~20 ms to import
+        from rich.padding import Padding
         from rich.table import Table
         from rich.text import Text
 
@@ -41,12 +43,27 @@ class TableFormatter(Formatter):
             file=buffer, force_terminal=self.color, no_color=not self.color, width=self.width or 160, soft_wrap=False
         )
         shown = [f for f in context.result.findings if context.outcome(f) != "suppressed"]
+        width = self.width or 160
+        if shown and _table_width(context, shown) > width:
+            # Too narrow for the columns: one block per finding, paths whole on a line of their own.
+            for index, finding in enumerate(shown):
+                if index:
+                    console.print()
+                head = Text()
+                head.append(f"{finding.severity.value:<9}", style=_STYLE[finding.severity])
+                head.append(f"{_OUTCOME[context.outcome(finding)]:<8}{finding.rule_id}", style="bold")
+                if finding.change.value != "none":
+                    head.append(f"  {finding.change.value}")
+                console.print(head, overflow="ignore", crop=False)
+                console.print(f"  {finding.location.path}:{finding.location.start_line}", overflow="ignore", crop=False)
+                console.print(Padding(Text(finding.message), (0, 0, 0, 2)))
+            return buffer.getvalue()
         if shown:
             table = Table(show_lines=False, header_style="bold", expand=False)
             table.add_column("Severity", no_wrap=True)
             table.add_column("Gate", no_wrap=True)
             table.add_column("Rule", no_wrap=True)
-            table.add_column("Location", overflow="fold")
+            table.add_column("Location", no_wrap=True)  # a path broken mid-word cannot be copied
             table.add_column("Change", no_wrap=True)
             table.add_column("Message", overflow="fold", ratio=1)
             for finding in shown:
@@ -87,3 +104,15 @@ class TableFormatter(Formatter):
                 "  ".join(cell.ljust(width) for cell, width in zip(row[:5], widths, strict=True)) + "  " + row[5]
             )
         return "\n".join(lines) + "\n"
+
+
+def _table_width(context: ReportContext, shown: list[Finding]) -> int:
+    """Columns at their natural width, the message at 30 or more, and rich's borders and padding."""
+    fixed = [
+        max(len(f.severity.value) for f in shown),
+        max(len(_OUTCOME[context.outcome(f)]) for f in shown),
+        max(len(f.rule_id) for f in shown),
+        max(len(f"{f.location.path}:{f.location.start_line}") for f in shown),
+        max(len(f.change.value) for f in shown),
+    ]
+    return sum(max(w, len(h)) for w, h in zip(fixed, _HEADERS, strict=False)) + 30 + 3 * 6 + 1

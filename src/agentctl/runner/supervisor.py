@@ -35,7 +35,9 @@ from agentctl.model.run import AgentEvent, EventKind, RunStatus
 from agentctl.redact import Redactor
 from agentctl.runner.limits import Limits, Tracker, Trip
 from agentctl.runner.pricing import PriceTable
-from agentctl.store.sqlite import EventWriter, RunRecord, Store
+from agentctl.runner.tripwire import Breach, Tripwire
+from agentctl.store.sqlite import RunRecord, Store
+from agentctl.store.writer import EventWriter
 
 FLUSH_SECONDS = 0.5
 """Run totals are written at most this often (every event is written at once)."""
@@ -116,6 +118,8 @@ class Supervisor:
         self.stderr_tail: list[str] = []
         self.failure: str | None = None
         self.gate_failed = False
+        self.tripwire: Tripwire | None = None
+        self.gate: _GateServer | None = None
         self._flushed = 0.0
         self._lines: queue.Queue[tuple[str, str | None]] = queue.Queue()
 
@@ -146,12 +150,14 @@ class Supervisor:
         env = dict(req.env)
         self.trace = trace_ids(self.run_id, env.get("TRACEPARENT"))
         env["TRACEPARENT"] = self.trace.traceparent  # the agent's own telemetry joins the run's trace
-        gate = _GateServer.start(req, self.run_id) if req.gate else None
+        gate = self.gate = _GateServer.start(req, self.run_id) if req.gate else None
         if gate is not None:
             command = req.adapter.gate(command, gate.hook_command(req.adapter.name), gate.workdir, req.interactive)
             env["AGENTCTL_GATE_SOCKET"] = str(gate.socket)
             if req.interactive:
                 env["AGENTCTL_GATE_TIMEOUT"] = "330"  # a person may take a while to answer
+        env["AGENTCTL_RUN_ID"] = self.run_id  # inside a run: agentctl approve refuses
+        self.tripwire = _tripwire(req, env)
         try:
             return self._run(command, env, gate)
         finally:
@@ -213,6 +219,7 @@ class Supervisor:
                         trip = self.tracker.tick()
                         if trip is not None:
                             self._trip(trip, process)
+                    self._tripped(self.tripwire.tick() if self.tripwire else None, process)
                     continue
                 if stream == "gate":
                     self._gate_line(line, process)
@@ -227,13 +234,16 @@ class Supervisor:
                     # Still record what the agent says while it shuts down.
                     for event in req.adapter.feed(line):
                         self.record_event(event)
+                        self._watch(event, process)
                     continue
                 for event in req.adapter.feed(line):
                     found = self.record_event(event)
+                    self._watch(event, process)
                     if found is not None and trip is None:
                         trip = found
                         self._trip(trip, process)
             agent_exit = self._wait(process)
+            self._final_tripwire(process)
         if interrupt.signum is not None:
             interrupted = True
         self.writer.close()
@@ -261,6 +271,8 @@ class Supervisor:
         if line is None:
             if process.poll() is None:
                 self.gate_failed = True
+                if self.tripwire is not None:
+                    self.tripwire.bypass = None  # calls are denied by the hook itself now, without a decision line
                 self.record_event(
                     AgentEvent(
                         EventKind.ERROR,
@@ -275,9 +287,14 @@ class Supervisor:
             record = json.loads(line)
         except ValueError:
             return
+        if record.get("kind") == "verify":
+            self._verify_line(record)
+            return
         if record.get("kind") != "gate":
             return
         decision = str(record.get("decision"))
+        if self.tripwire is not None:
+            self.tripwire.decision(record)
         self.record_event(
             AgentEvent(
                 EventKind.GATE,
@@ -297,7 +314,72 @@ class Supervisor:
             )
         )
         if record.get("approver"):
-            self.request.store.add_approval(self.run_id, str(record["approver"]), "approve", str(record.get("reason")))
+            from agentctl.trust.approvals import gate_binding
+
+            target, covers = gate_binding(record)  # this tool call, these rules on these paths: nothing else
+            self.request.store.add_approval(
+                self.run_id, str(record["approver"]), "approve", str(record.get("reason")), target=target, covers=covers
+            )
+
+    def _verify_line(self, record: dict[str, Any]) -> None:
+        """The gate server's verify after a tool call: IaC that slipped past the pre-check, or the fix."""
+        self.record_event(
+            AgentEvent(
+                EventKind.GATE,
+                float(record.get("at") or time.time()),
+                raw_type="agentctl/verify",
+                tool_id=record.get("tool_id"),
+                text=record.get("reason"),
+                ok=record.get("decision") == "clear",
+                data={
+                    "decision": str(record.get("decision")),
+                    "findings": record.get("findings", []),
+                    "paths": record.get("paths", []),
+                },
+            )
+        )
+
+    def _watch(self, event: AgentEvent, process: subprocess.Popen[bytes]) -> None:
+        if event.kind is EventKind.TOOL_END and self.gate is not None:
+            self.gate.nudge()
+        if self.tripwire is not None:
+            self._tripped(self.tripwire.event(event) or self.tripwire.tick(), process)
+
+    def _tripped(self, breach: Breach | None, process: subprocess.Popen[bytes] | None) -> None:
+        """A tripwire fired: record it (on the tool, for the trace) and stop the agent."""
+        if breach is None:
+            return
+        self.record_event(
+            AgentEvent(
+                EventKind.ERROR,
+                time.time(),
+                raw_type=f"agentctl/{breach.status}",
+                ok=False,
+                text=breach.message,
+                tool_id=breach.tool_id,
+                tool_name=breach.tool_name,
+                data=breach.data(),
+            )
+        )
+        if process is not None:
+            self._stop(process)
+
+    def _final_tripwire(self, process: subprocess.Popen[bytes]) -> None:
+        """The end of the run: wait out the grace for late decision lines, then judge what is left."""
+        wire = self.tripwire
+        if wire is None:
+            return
+        deadline = time.monotonic() + (wire.bypass.grace if wire.bypass else 0.0)
+        while wire.waiting and not self.gate_failed and time.monotonic() < deadline:
+            try:
+                stream, line = self._lines.get(timeout=0.05)
+            except queue.Empty:
+                continue
+            if stream == "gate":
+                self._gate_line(line, process)
+        if not self.gate_failed:
+            self._tripped(wire.tick(final=True), None)
+        self._tripped(wire.check_protected(final=True), None)
 
     def _stderr(self, line: str) -> None:
         text = self.request.redactor.text(line.rstrip("\n"))
@@ -350,6 +432,9 @@ class Supervisor:
                 continue
 
     def _status(self, trip: Trip | None, interrupted: bool, agent_exit: int) -> tuple[RunStatus, str | None]:
+        breach = self.tripwire.breach if self.tripwire else None
+        if breach is not None:  # a bypass outranks everything else the run did
+            return RunStatus(breach.status), breach.message
         if interrupted:
             return RunStatus.INTERRUPTED, "interrupted by the user"
         if trip is not None:
@@ -377,6 +462,8 @@ class _GateServer:
         os.chmod(workdir, 0o700)
         command = [sys.executable, "-m", "agentctl", "gate", "serve", "--socket", str(workdir / "gate.sock")]
         command += ["--root", str(req.repo_root or req.cwd), "--run-id", run_id]
+        if req.base_commit:
+            command += ["--base-commit", req.base_commit]
         if req.interactive:
             command.append("--interactive")
         for directory in req.policy_dirs:
@@ -409,6 +496,17 @@ class _GateServer:
 
         return shlex.join([sys.executable, "-S", client.__file__, "--agent", agent])
 
+    def nudge(self) -> None:
+        """After a tool result: the server verifies the worktree (Codex has no PostToolUse hook of ours)."""
+
+        def send() -> None:
+            from agentctl.gate import client
+
+            with contextlib.suppress(Exception):
+                client.ask(str(self.socket), "agentctl", b"{}", protocol=client.POST_PROTOCOL)
+
+        threading.Thread(target=send, daemon=True).start()
+
     def stop(self) -> None:
         if self.process.poll() is None:
             self.process.terminate()
@@ -417,6 +515,15 @@ class _GateServer:
             except subprocess.TimeoutExpired:
                 self.process.kill()
         shutil.rmtree(self.workdir, ignore_errors=True)
+
+
+def _tripwire(req: RunRequest, env: dict[str, str]) -> Tripwire:
+    """The run's tripwires; the protected set is fingerprinted here, before the agent starts."""
+    from agentctl.runner.tripwire import BypassWatch, ProtectWatch, watch_list
+
+    paths, skip, claude_json = watch_list(req.repo_root or req.cwd, req.policy_dirs, env, req.store.path)
+    bypass = BypassWatch(req.adapter.name) if req.gate else None
+    return Tripwire(bypass, ProtectWatch(paths, skip, claude_json))
 
 
 class GateStartError(AgentctlError):

@@ -54,7 +54,7 @@ class SourceFile:
 def classify(path: str) -> FileKind | None:
     """Which parser a path goes to, judged by its name only."""
     name = path.rsplit("/", 1)[-1].lower()
-    if name.endswith(".tf"):
+    if name.endswith((".tf", ".tf.json", ".tfvars", ".tfvars.json")):
         return FileKind.TERRAFORM
     if name.endswith((".yaml", ".yml")):
         return FileKind.YAML
@@ -113,7 +113,10 @@ def read_worktree(path: Path, rel: str, root: Path, max_bytes: int = MAX_FILE_BY
         real = path.resolve(strict=True)
     except (OSError, RuntimeError) as exc:
         return SourceFile(rel, kind, None, FileProblem(ProblemKind.UNREADABLE, f"cannot resolve: {exc}"))
-    if not real.is_relative_to(root):
+    # A file the user named outside the repository (``check . /other/dir``) is read when it is
+    # an ordinary file; a symlink that leads out of the repository (or anywhere from outside it) is not.
+    named_outside = not Path(os.path.abspath(path)).is_relative_to(root) and not path.is_symlink()
+    if not real.is_relative_to(root) and not named_outside:
         return SourceFile(
             rel,
             kind,

@@ -119,6 +119,44 @@ class GitRepo:
             )
         return files.from_bytes(path, data)
 
+    def read_many(self, side: Side, paths: list[str]) -> dict[str, SourceFile]:
+        """Many files at once (one ``git cat-file --batch`` for a commit); absent ones are left out."""
+        if side.kind != "commit" or not paths:
+            return {p: s for p in paths if (s := self.read(side, p)) is not None}
+        import subprocess
+
+        tree = side.commit.hexsha if hasattr(side.commit, "hexsha") else EMPTY_TREE
+        wanted = set(paths)
+        listing = self.repo.git.ls_tree("-r", "-z", "--full-tree", tree)
+        entries: list[tuple[str, int, str]] = []
+        for record in listing.split("\0"):
+            meta, _, path = record.partition("\t")
+            if path in wanted and meta:
+                mode, _kind, sha = meta.split()
+                entries.append((path, int(mode, 8), sha))
+        out: dict[str, SourceFile] = {}
+        request = "".join(f"{sha}\n" for path, mode, sha in entries if mode != _SYMLINK_MODE).encode()
+        proc = subprocess.run(
+            ["git", "cat-file", "--batch"], cwd=self.root, input=request, capture_output=True, check=False
+        )
+        data, offset = proc.stdout, 0
+        for path, mode, _sha in entries:
+            if mode == _SYMLINK_MODE:
+                problem = FileProblem(ProblemKind.SYMLINK_OUTSIDE, "symlink in git; not followed")
+                out[path] = SourceFile(path, files.classify(path) or files.FileKind.YAML, None, problem)
+                continue
+            end = data.find(b"\n", offset)
+            header = data[offset:end].split()
+            if len(header) != 3 or proc.returncode != 0:
+                return {p: s for p in paths if (s := self.read(side, p)) is not None}
+            size = int(header[2])
+            blob = data[end + 1 : end + 1 + size]
+            offset = end + 1 + size + 1
+            source = files.from_bytes(path, blob)
+            if source is not None:
+                out[path] = source
+        return out
+
     def read_text(self, side: Side, path: str) -> str | None:
         """Raw text of any file (policy files) on ``side``."""
         if side.kind == "worktree":

@@ -3,6 +3,7 @@
 from __future__ import annotations
 
 from dataclasses import dataclass, field
+from typing import Any
 
 from agentctl.errors import AgentctlError
 from agentctl.model.resource import Note, Resource
@@ -28,3 +29,5 @@ class ParsedFile:
     resources: list[Resource] = field(default_factory=list)
     notes: list[Note] = field(default_factory=list)
     issues: list[ParseIssue] = field(default_factory=list)
+    terraform: Any = None
+    """Terraform files: the syntax tree evaluation needs (``sources.terraform``); JSON-able, cached."""

@@ -7,14 +7,13 @@ directory must not be a code-execution vector).
 
 from __future__ import annotations
 
+import functools
 import hashlib
 import json
-import multiprocessing
 import os
 import tempfile
-from collections.abc import Callable, Sequence
+from collections.abc import Sequence
 from pathlib import Path
-from types import TracebackType
 from typing import Any
 
 from agentctl.model.resource import Note, Resource
@@ -22,11 +21,8 @@ from agentctl.sources import files, kubernetes, plan, terraform
 from agentctl.sources.files import FileKind, FileProblem, SourceFile
 from agentctl.sources.interface import ParsedFile, ParseIssue
 
-PARSER_VERSION = "3"
+PARSER_VERSION = "4"
 """Bump whenever normalisation changes, so stale cache entries are ignored."""
-
-PARALLEL_MIN_BYTES = 48 * 1024
-"""Below this much uncached HCL, forking workers costs more than it saves (HCL parses at ~5 µs/byte)."""
 
 
 def parse_source(source: SourceFile) -> ParsedFile:
@@ -35,11 +31,13 @@ def parse_source(source: SourceFile) -> ParsedFile:
         return _problem(source.path, source.problem)
     if source.data is None:
         return ParsedFile(source.path)
-    text = files.decode(source.data)
+    text = _terraform_text(source) if source.kind is FileKind.TERRAFORM else files.decode(source.data)
+    if text is None:
+        text = files.decode(source.data)
     if isinstance(text, FileProblem):
         return _problem(source.path, text)
     if source.kind is FileKind.TERRAFORM:
-        return terraform.parse(source.path, text)
+        return terraform.parse(source.path, text)  # evaluated on its own: a preview of one file
     if source.kind is FileKind.PLAN:
         return plan.parse(source.path, text)
     return kubernetes.parse(source.path, text)
@@ -73,105 +71,164 @@ class ParseCache:
     def get(self, source: SourceFile) -> ParsedFile | None:
         if self.directory is None or source.data is None or source.problem is not None:
             return None
+        key = self.key(source)
         try:
-            raw = json.loads((self.directory / f"{self.key(source)}.json").read_bytes())
+            raw = json.loads((self.directory / f"{key}.json").read_bytes())
+            terraform = raw.get("terraform")
+            if terraform is not None:  # the syntax tree is read only if evaluation needs it
+                terraform = {"digest": key, "load": functools.partial(self._tree, key, source)}
             return ParsedFile(
                 path=source.path,
                 resources=[Resource.model_validate(r) for r in raw["resources"]],
                 notes=[Note.model_validate(n) for n in raw["notes"]],
                 issues=[ParseIssue(**i) for i in raw["issues"]],
+                terraform=terraform,
             )
         except (OSError, ValueError, KeyError, TypeError):
             return None
 
+    def _tree(self, key: str, source: SourceFile) -> dict[str, Any]:
+        assert self.directory is not None
+        try:
+            tree = json.loads((self.directory / f"{key}.tree.json").read_bytes())
+            if isinstance(tree, dict) and "body" in tree and "suppressions" in tree:
+                return tree
+        except (OSError, ValueError):
+            pass
+        text = _terraform_text(source) or ""
+        return terraform.parse_only(source.path, text).terraform  # type: ignore[no-any-return]
+
     def put(self, source: SourceFile, parsed: ParsedFile) -> None:
         if self.directory is None or source.data is None or source.problem is not None:
             return
+        key = self.key(source)
         payload = {
             "resources": [r.model_dump(mode="json") for r in parsed.resources],
             "notes": [n.model_dump(mode="json") for n in parsed.notes],
             "issues": [vars(i) for i in parsed.issues],
+            "terraform": None if parsed.terraform is None else {"digest": key},
         }
+        if parsed.terraform is not None:
+            tree = {k: parsed.terraform[k] for k in ("body", "suppressions")}
+            self._write(f"{key}.tree.json", tree)
+        self._write(f"{key}.json", payload)
+
+    def _write(self, name: str, payload: Any) -> None:
+        assert self.directory is not None
         try:
             self.directory.mkdir(parents=True, exist_ok=True)
             fd, tmp = tempfile.mkstemp(dir=self.directory, suffix=".tmp")
             with os.fdopen(fd, "w") as handle:
-                json.dump(payload, handle, separators=(",", ":"))
-            os.replace(tmp, self.directory / f"{self.key(source)}.json")
+                handle.write(json.dumps(payload, separators=(",", ":")))  # dumps: the C encoder, dump is not
+            os.replace(tmp, self.directory / name)
         except (OSError, TypeError, ValueError):
             return
 
+    def evaluation_key(self, parsed: list[ParsedFile], var_files: Sequence[str]) -> str | None:
+        """One configuration's evaluation depends only on its files' contents and the var files."""
+        digests = sorted((p.path, p.terraform.get("digest")) for p in parsed if p.terraform is not None)
+        if self.directory is None or not digests or any(d is None for _, d in digests):
+            return None
+        text = json.dumps([PARSER_VERSION, list(var_files), digests])
+        return hashlib.sha256(text.encode()).hexdigest()
 
-class ParserPool:
-    """Worker processes for HCL parsing. The grammar is loaded before forking, so
-    workers inherit it; leaving the ``with`` block terminates them at once."""
-
-    def __init__(self, enabled: bool = True) -> None:
-        self.workers = min(os.cpu_count() or 1, 4)
-        self._pool: Any = None
-        if enabled and self.workers > 1:
-            terraform.preload()
-            try:
-                self._pool = multiprocessing.get_context().Pool(self.workers)
-            except OSError:
-                self._pool = None  # no worker processes here (sandbox, limits): parse in-process
-
-    def map(self, function: Callable[[str], terraform.ChunkResult], texts: list[str]) -> list[terraform.ChunkResult]:
-        if self._pool is None or len(texts) < 2 or sum(len(t) for t in texts) < PARALLEL_MIN_BYTES:
-            return [function(t) for t in texts]
+    def get_evaluation(self, key: str) -> tuple[list[Resource], list[Note]] | None:
+        assert self.directory is not None
         try:
-            return list(self._pool.map(function, texts, chunksize=1))
-        except (OSError, multiprocessing.ProcessError):
-            return [function(t) for t in texts]
+            raw = json.loads((self.directory / f"eval-{key}.json").read_bytes())
+            return [Resource.model_validate(r) for r in raw["resources"]], [
+                Note.model_validate(n) for n in raw["notes"]
+            ]
+        except (OSError, ValueError, KeyError, TypeError):
+            return None
 
-    def close(self) -> None:
-        if self._pool is not None:
-            self._pool.terminate()
-            self._pool = None
-
-    def __enter__(self) -> ParserPool:
-        return self
-
-    def __exit__(
-        self, kind: type[BaseException] | None, value: BaseException | None, traceback: TracebackType | None
-    ) -> None:
-        self.close()
+    def put_evaluation(self, key: str, resources: list[Resource], notes: list[Note]) -> None:
+        payload = {
+            "resources": [r.model_dump(mode="json") for r in resources],
+            "notes": [n.model_dump(mode="json") for n in notes],
+        }
+        self._write(f"eval-{key}.json", payload)
 
 
 def parse_all(sources: Sequence[SourceFile], cache: ParseCache) -> list[ParsedFile]:
-    """Parse many files, from the cache where possible and on all cores otherwise.
+    """Parse many files, from the cache where possible; identical Terraform texts are parsed once.
 
-    Terraform files are parsed block by block: identical blocks (the unchanged
-    part of a file at BASE and HEAD) are parsed once, and a large file's blocks
-    spread over the workers.
+    Terraform files come back as syntax trees without resources: call
+    :func:`evaluate_terraform` on one side's files to instantiate them.
     """
     results: list[ParsedFile | None] = [cache.get(s) for s in sources]
-    fresh = [i for i, r in enumerate(results) if r is None]
-    hcl_jobs: list[tuple[int, str, list[tuple[int, str]]]] = []
+    trees: dict[tuple[bool, str], ParsedFile] = {}
     for index, source in enumerate(sources):
         if results[index] is not None:
             continue
-        if source.kind is FileKind.TERRAFORM and source.problem is None and source.data is not None:
-            text = files.decode(source.data)
-            if isinstance(text, str):
-                hcl_jobs.append((index, text, terraform.chunks(text)))
-                continue
-        results[index] = parse_source(source)
-
-    unique = sorted({chunk for _, _, parts in hcl_jobs for _, chunk in parts}, key=len, reverse=True)
-    with ParserPool(enabled=len(unique) > 1 and sum(len(t) for t in unique) >= PARALLEL_MIN_BYTES) as pool:
-        chunk_results = pool.map(terraform.parse_chunk, unique)
-    trees = dict(zip(unique, chunk_results, strict=True))
-    for index, text, parts in hcl_jobs:
-        path = sources[index].path
-        parsed = terraform.assemble(path, text, [(offset, trees[chunk]) for offset, chunk in parts])
-        results[index] = parsed if parsed is not None else _whole(path, text)  # unsafe split: whole file
-    for index in fresh:
-        cache.put(sources[index], results[index])  # type: ignore[arg-type]
+        text = _terraform_text(source)
+        if text is None:
+            results[index] = parse_source(source)
+        else:
+            shape = (source.path.endswith(".json"), text)
+            if shape not in trees:
+                trees[shape] = terraform.parse_only(source.path, text)
+            results[index] = _relabel(trees[shape], source.path, ParseCache.key(source))
+        cache.put(source, results[index])  # type: ignore[arg-type]
     return [r for r in results if r is not None]
 
 
-def _whole(path: str, text: str) -> ParsedFile:
-    parsed = terraform.assemble(path, text, [(0, terraform.parse_chunk(text))])
-    assert parsed is not None
-    return parsed
+def evaluate_terraform(
+    parsed: list[ParsedFile],
+    var_files: Sequence[str] = (),
+    cache: ParseCache | None = None,
+    installed: dict[str, dict[str, str]] | None = None,
+) -> None:
+    """Instantiate the Terraform resources of one side (a working tree, a commit); cached by content."""
+    key = cache.evaluation_key(parsed, [*var_files, json.dumps(installed or {})]) if cache is not None else None
+    stored = cache.get_evaluation(key) if cache is not None and key is not None else None
+    if stored is not None:
+        terraform.attach(parsed, *stored)
+        return
+    resources, notes = terraform.evaluate_files(parsed, tuple(var_files), installed)
+    if cache is not None and key is not None:
+        cache.put_evaluation(key, resources, notes)
+
+
+def _terraform_text(source: SourceFile) -> str | None:
+    """Terraform reads NUL bytes and invalid UTF-8 inside comments; so do we (elsewhere they fail to parse)."""
+    if source.kind is not FileKind.TERRAFORM or source.problem is not None or source.data is None:
+        return None
+    text = files.decode(source.data)
+    if isinstance(text, str):
+        return text
+    lossy = source.data.decode("utf-8", errors="replace").removeprefix("\ufeff")
+    return lossy if _odd_only_in_comments(lossy) else None
+
+
+def _odd_only_in_comments(text: str) -> bool:
+    """Whether every NUL and undecodable byte sits in a comment (anywhere else: a binary or mis-encoded file)."""
+    in_block = False
+    for line in text.split("\n"):
+        index, in_string = 0, False
+        while index < len(line):
+            if in_block:
+                if line.startswith("*/", index):
+                    in_block = False
+                    index += 1
+            elif line[index] in "\x00\ufffd":
+                return False
+            elif in_string:
+                if line[index] == "\\":
+                    index += 1
+                elif line[index] == '"':
+                    in_string = False
+            elif line[index] == '"':
+                in_string = True
+            elif line[index] == "#" or line.startswith("//", index):
+                break
+            elif line.startswith("/*", index):
+                in_block = True
+                index += 1
+            index += 1
+    return True
+
+
+def _relabel(parsed: ParsedFile, path: str, digest: str) -> ParsedFile:
+    issues = [ParseIssue(path, i.line, i.message, i.rule_id) for i in parsed.issues]
+    return ParsedFile(path, [], list(parsed.notes), issues, {**parsed.terraform, "digest": digest})

@@ -11,18 +11,16 @@ from __future__ import annotations
 import contextlib
 import json
 import os
-import queue
 import socket
 import sqlite3
-import threading
-import time
 from collections.abc import Iterator
 from dataclasses import dataclass, field
 from pathlib import Path
 from typing import Any
 
-from agentctl.errors import AgentctlError
 from agentctl.model.run import RunStatus
+from agentctl.store.errors import StoreError as StoreError  # re-exported: callers import it from here
+from agentctl.store.sealing import SealedStore
 
 SCHEMA = """
 CREATE TABLE IF NOT EXISTS runs (
@@ -58,7 +56,8 @@ CREATE TABLE IF NOT EXISTS runs (
     parent_span_id TEXT,
     started_by TEXT,
     changed_paths TEXT,
-    end_commit TEXT
+    end_commit TEXT,
+    mac TEXT
 );
 CREATE TABLE IF NOT EXISTS events (
     run_id TEXT NOT NULL REFERENCES runs(id),
@@ -66,6 +65,7 @@ CREATE TABLE IF NOT EXISTS events (
     at REAL NOT NULL,
     kind TEXT NOT NULL,
     payload TEXT NOT NULL,
+    mac TEXT,
     PRIMARY KEY (run_id, seq)
 );
 CREATE INDEX IF NOT EXISTS runs_started ON runs(started_at);
@@ -74,7 +74,11 @@ CREATE TABLE IF NOT EXISTS approvals (
     approver TEXT NOT NULL,
     decision TEXT NOT NULL,
     reason TEXT NOT NULL,
-    at REAL NOT NULL
+    at REAL NOT NULL,
+    seq INTEGER,
+    target TEXT,
+    covers TEXT,
+    mac TEXT
 );
 CREATE TABLE IF NOT EXISTS meta (key TEXT PRIMARY KEY, value TEXT);
 """
@@ -92,14 +96,16 @@ COUNTERS = (
 )
 
 
+_ADDED_COLUMNS = {
+    "events": (("mac", "TEXT"),),
+    "approvals": (("seq", "INTEGER"), ("target", "TEXT"), ("covers", "TEXT"), ("mac", "TEXT")),
+}
+"""Columns of the other tables that stores from earlier versions lack."""
+
 _RUNS_SCHEMA = SCHEMA.split("CREATE TABLE IF NOT EXISTS events")[0]
 _COLUMNS = {
     line.split()[0] for line in _RUNS_SCHEMA.splitlines()[2:] if line.strip() and not line.strip().startswith(")")
 }
-
-
-class StoreError(AgentctlError):
-    """See :class:`agentctl.errors.AgentctlError`."""
 
 
 @dataclass
@@ -137,6 +143,8 @@ class RunRecord:
     started_by: str | None = None
     changed_paths: list[str] = field(default_factory=list)
     end_commit: str | None = None
+    mac: str | None = None
+    """The run's seal (see :mod:`agentctl.store.integrity`)."""
 
     @property
     def duration(self) -> float | None:
@@ -152,9 +160,12 @@ def default_path(repo_root: Path) -> Path:
     return Path(explicit) if explicit else repo_root / ".agentctl" / "agentctl.db"
 
 
-class Store:
+class Store(SealedStore):
     def __init__(self, path: Path) -> None:
         self.path = path
+        self._sealer = None
+        self._key_problem = None
+        self._heads = {}
         try:
             path.parent.mkdir(parents=True, exist_ok=True)
             self.db = sqlite3.connect(str(path), timeout=30, isolation_level=None, check_same_thread=False)
@@ -179,9 +190,19 @@ class Store:
             parts = line.strip().rstrip(",").split(None, 1)
             if len(parts) == 2 and parts[0] not in present and parts[0] in _COLUMNS:
                 self.db.execute(f"ALTER TABLE runs ADD COLUMN {parts[0]} {parts[1]}")
+        for table, columns in _ADDED_COLUMNS.items():
+            have = {row[1] for row in self.db.execute(f"PRAGMA table_info({table})")}
+            for name, kind in columns:
+                if name not in have:
+                    self.db.execute(f"ALTER TABLE {table} ADD COLUMN {name} {kind}")
 
     # -- writing ---------------------------------------------------------
     def create_run(self, run: RunRecord) -> None:
+        with self._transaction():
+            self._insert_run(run)
+            self._reseal(run.id)
+
+    def _insert_run(self, run: RunRecord) -> None:
         self.db.execute(
             "INSERT INTO runs (id, agent, model, status, started_at, cwd, repo_root, base_commit, command, pid, host,"
             " limits, trace_id, parent_span_id, started_by) VALUES (?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?)",
@@ -208,30 +229,29 @@ class Store:
         self, run_id: str, seq: int, kind: str, at: float, payload: str, counters: dict[str, Any] | None = None
     ) -> None:
         """One event (already serialised and redacted); with ``counters``, the run's totals in the same transaction."""
-        if counters is None:
-            self.db.execute(
-                "INSERT INTO events (run_id, seq, at, kind, payload) VALUES (?, ?, ?, ?, ?)",
-                (run_id, seq, at, kind, payload),
-            )
-            return
         with self._transaction():
             self.db.execute(
-                "INSERT INTO events (run_id, seq, at, kind, payload) VALUES (?, ?, ?, ?, ?)",
-                (run_id, seq, at, kind, payload),
+                "INSERT INTO events (run_id, seq, at, kind, payload, mac) VALUES (?, ?, ?, ?, ?, ?)",
+                (run_id, seq, at, kind, payload, self.chain_event(run_id, seq, at, kind, payload)),
             )
-            self._update(run_id, counters)
+            if counters is not None:
+                self._update(run_id, counters)
 
     def update_run(self, run_id: str, **fields: Any) -> None:
         with self._transaction():
             self._update(run_id, fields)
 
     def _update(self, run_id: str, fields: dict[str, Any]) -> None:
-        unknown = set(fields) - _COLUMNS
+        unknown = set(fields) - _COLUMNS | ({"mac"} & set(fields))
         if unknown:
             raise ValueError(f"not run columns: {sorted(unknown)}")
         encoded = {k: json.dumps(v) if isinstance(v, (list, dict)) else v for k, v in fields.items()}
         columns = ", ".join(f"{k} = ?" for k in encoded)
+        # Re-seal only a record whose seal still holds: a tampered one stays detectably broken.
+        holds = self._seal_holds(run_id, self._fields(run_id))
         self.db.execute(f"UPDATE runs SET {columns} WHERE id = ?", (*encoded.values(), run_id))
+        if holds:
+            self._reseal(run_id)
 
     @contextlib.contextmanager
     def _transaction(self) -> Iterator[None]:
@@ -284,19 +304,9 @@ class Store:
             raise StoreError(f"'{ident}' matches {len(rows)} runs", "give more characters of the run id")
         return self._record(rows[0])
 
-    def add_approval(self, run_id: str, approver: str, decision: str, reason: str) -> None:
-        with self._transaction():
-            self.db.execute(
-                "INSERT INTO approvals (run_id, approver, decision, reason, at) VALUES (?, ?, ?, ?, ?)",
-                (run_id, approver, decision, reason, time.time()),
-            )
-
     def approvals(self, run_id: str | None = None) -> list[dict[str, Any]]:
-        query = "SELECT run_id, approver, decision, reason, at FROM approvals"
-        rows = self.db.execute(
-            query + (" WHERE run_id = ?" if run_id else "") + " ORDER BY at", (run_id,) if run_id else ()
-        )
-        return [dict(zip(("run_id", "approver", "decision", "reason", "at"), row, strict=True)) for row in rows]
+        """Every approval row as stored, believed or not (use :meth:`verify` for the ones to believe)."""
+        return self._approval_rows(run_id)
 
     def all_runs(self) -> list[RunRecord]:
         return [self._record(r) for r in self.db.execute("SELECT * FROM runs ORDER BY started_at").fetchall()]
@@ -324,81 +334,13 @@ class Store:
         return RunRecord(**{k: v for k, v in values.items() if v is not None or k in ("model", "session_id")})
 
 
-QUEUE_LIMIT = 2000
+def __getattr__(name: str) -> Any:
+    """``EventWriter`` moved to :mod:`agentctl.store.writer`; old imports keep working."""
+    if name == "EventWriter":
+        from agentctl.store.writer import EventWriter
 
-
-class EventWriter:
-    """Writes a run's events from a thread with its own connection.
-
-    Each event is committed as soon as the writer gets to it (no deliberate
-    delay); when events arrive faster than SQLite commits, the ones waiting are
-    committed together. The agent's stream is never slowed by the disk, and a
-    SIGKILL loses at most the events still queued (microseconds' worth).
-    """
-
-    _STOP = object()
-
-    def __init__(self, path: Path) -> None:
-        self._store = Store(path)
-        # Bounded: if the disk falls behind, the reader waits instead of memory growing.
-        self._queue: queue.Queue[Any] = queue.Queue(maxsize=QUEUE_LIMIT)
-        self._error: BaseException | None = None
-        self._thread = threading.Thread(target=self._loop, name="agentctl-store", daemon=True)
-        self._thread.start()
-
-    def append(
-        self, run_id: str, seq: int, kind: str, at: float, payload: str, counters: dict[str, Any] | None
-    ) -> None:
-        self._queue.put((run_id, seq, kind, at, payload, counters))
-
-    def flush(self) -> None:
-        """Block until everything queued so far is committed."""
-        done = threading.Event()
-        self._queue.put(done)
-        done.wait()
-        if self._error is not None:
-            raise StoreError(f"cannot write the run record: {self._error}", "check disk space and permissions")
-
-    def close(self) -> None:
-        self.flush()
-        self._queue.put(self._STOP)
-        self._thread.join()
-        self._store.close()
-
-    def _loop(self) -> None:
-        while True:
-            item = self._queue.get()
-            batch = [item]
-            while len(batch) < 1000:
-                try:
-                    batch.append(self._queue.get_nowait())
-                except queue.Empty:
-                    break
-            events = [b for b in batch if isinstance(b, tuple)]
-            if events and self._error is None:
-                try:
-                    self._write(events)
-                except sqlite3.Error as exc:
-                    self._error = exc
-            for marker in batch:
-                if isinstance(marker, threading.Event):
-                    marker.set()
-            if any(b is self._STOP for b in batch):
-                return
-
-    def _write(self, events: list[tuple[Any, ...]]) -> None:
-        store = self._store
-        with store._transaction():
-            store.db.executemany(
-                "INSERT INTO events (run_id, seq, at, kind, payload) VALUES (?, ?, ?, ?, ?)",
-                [(run_id, seq, at, kind, payload) for run_id, seq, kind, at, payload, _ in events],
-            )
-            latest: dict[str, dict[str, Any]] = {}
-            for run_id, *_, counters in events:
-                if counters:
-                    latest[run_id] = counters
-            for run_id, counters in latest.items():
-                store._update(run_id, counters)
+        return EventWriter
+    raise AttributeError(name)
 
 
 def _alive(pid: int | None) -> bool:

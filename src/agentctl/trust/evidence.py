@@ -1,8 +1,9 @@
 """Trust per agent and path scope, from the run store and git history.
 
 A run counts for a scope when every file it changed lies in the scope. It is
-a success when it completed, its post-run check passed (or a human approved
-it), no deny finding or denied approval is on record, and none of its commits
+a success when its record verifies (sealed by agentctl and unchanged since),
+it completed, its post-run check passed (or a human approved each finding
+needing approval), no deny finding or denied approval is on record, and none of its commits
 was reverted within the window. The decision uses the Wilson lower bound, not
 the raw rate: ``autonomous`` when at least ``min_runs`` runs and the bound
 reaches the threshold, ``supervised`` when there are enough runs but not
@@ -12,6 +13,7 @@ enough evidence, ``insufficient-data`` otherwise.
 from __future__ import annotations
 
 import subprocess
+from collections.abc import Mapping
 from dataclasses import dataclass, field
 from pathlib import Path
 from typing import Any
@@ -19,7 +21,9 @@ from typing import Any
 from agentctl.config import TrustConfig, TrustScope
 from agentctl.engine.cel import glob_match
 from agentctl.sources import gitcli
+from agentctl.store.integrity import LEGACY, VERIFIED, Integrity
 from agentctl.store.sqlite import RunRecord
+from agentctl.trust.approvals import all_approved
 from agentctl.trust.wilson import clean_runs_needed, lower_bound
 
 
@@ -89,12 +93,23 @@ def run_commits(root: Path, run: RunRecord) -> list[str]:
 
 
 def judge_run(
-    run: RunRecord, approvals: list[dict[str, Any]], reverted: dict[str, float], commits: list[str], window_days: int
+    run: RunRecord,
+    approvals: list[dict[str, Any]],
+    reverted: dict[str, float],
+    commits: list[str],
+    window_days: int,
+    record: Integrity | None = None,
 ) -> Outcome:
+    """``record``: the run's verification; without one, nothing is believed and the run is not clean."""
     reasons = []
+    if record is None or record.state == LEGACY:
+        reasons.append("unverified (legacy) record: never counted as clean")
+    elif record.state != VERIFIED:
+        reasons.append(f"record {record.summary()}")
+    approvals = record.approvals if record is not None else []  # only approvals whose MAC checks out
     if run.status != "completed":
         reasons.append(f"run {run.status}")
-    approved = any(a["decision"] == "approve" for a in approvals)
+    approved = all_approved(run.verdict, run.findings, approvals)
     if run.verdict == "blocked":
         reasons.append("post-run check blocked")
     elif run.verdict == "approval_required" and not approved:
@@ -114,8 +129,14 @@ def judge_run(
 
 
 def evaluate(
-    root: Path, runs: list[RunRecord], approvals: list[dict[str, Any]], config: TrustConfig
+    root: Path,
+    runs: list[RunRecord],
+    approvals: list[dict[str, Any]],
+    config: TrustConfig,
+    records: Mapping[str, Integrity] | None = None,
 ) -> list[ScopeTrust]:
+    """``records``: each run's verification (runs without one are unverified and never clean)."""
+    records = records or {}
     reverted = reverted_commits(root)
     by_run: dict[str, list[dict[str, Any]]] = {}
     for approval in approvals:
@@ -127,7 +148,14 @@ def evaluate(
         for scope in config.scopes:
             members = [r for r in finished if r.agent == agent and in_scope(r.changed_paths, scope.paths)]
             outcomes = [
-                judge_run(r, by_run.get(r.id, []), reverted, run_commits(root, r), config.revert_window_days)
+                judge_run(
+                    r,
+                    by_run.get(r.id, []),
+                    reverted,
+                    run_commits(root, r),
+                    config.revert_window_days,
+                    records.get(r.id),
+                )
                 for r in members
             ]
             results.append(_summarise(agent, scope, outcomes, config))

@@ -1,0 +1,223 @@
+"""What a tool call touches: files read and written, secrets, protected paths, IaC.
+
+Shell text is parsed (:mod:`agentctl.gate.shell`) and each command's reads and
+writes are resolved against the directory it runs in. Writes to Terraform or
+Kubernetes files whose content after the call can be computed (a heredoc or
+``echo`` redirected into the file, ``cp``/``mv`` of a readable file, ``rm``)
+become :class:`~agentctl.gate.toolcall.FileWrite` previews that the IaC rules
+judge exactly as an edit; the others are "blind" IaC writes.
+"""
+
+from __future__ import annotations
+
+import glob as globlib
+import os
+import re
+from pathlib import Path
+from typing import TYPE_CHECKING
+
+from agentctl import protect
+
+if TYPE_CHECKING:
+    from agentctl.gate.shell import Command
+    from agentctl.gate.toolcall import ToolCall
+
+_SECRET_NAME = re.compile(
+    r"^(\.env(\.[\w.-]+)?|\.netrc|\.pgpass|credentials\.json|\.git-credentials|\.npmrc|\.pypirc)$"
+)
+_NOT_SECRET = re.compile(r"\.(example|sample|template|dist|defaults?|schema)$")
+_SECRET_PATH = re.compile(
+    r"/\.aws/credentials$|/\.ssh/id_[a-z0-9_]+$|/\.kube/config$|/\.docker/config\.json$|"
+    r"/\.config/gcloud/.*credentials.*\.json$|/\.azure/.*(token|msal).*$|/\.vault-token$"
+)
+_KEY_EXT = (".key", ".p12", ".pfx", ".jks", ".keystore")
+_CERT_EXT = (".pem", ".crt", ".cer")
+_CANDIDATES = [".env", ".env.local", ".env.production", ".netrc", "id_rsa", "id_ed25519", "server.key", "x.p12"]
+_DELETERS = {"rm", "rmdir", "mv", "find", "shred", "unlink", "rsync"}
+_MAX_SCRIPT = 256 * 1024
+
+
+def is_secret(path: Path) -> bool:
+    """Whether reading ``path`` exposes a credential (a public certificate does not)."""
+    name = path.name
+    text = str(path)
+    if (_SECRET_NAME.match(name) and not _NOT_SECRET.search(name)) or _SECRET_PATH.search(text):
+        return True
+    if name.endswith(_KEY_EXT):
+        return True
+    if name.endswith(_CERT_EXT):
+        try:
+            with path.open("rb") as handle:
+                head = handle.read(1 << 16)
+        except FileNotFoundError:
+            return False
+        except OSError:
+            return True
+        return b"PRIVATE KEY" in head
+    return False
+
+
+def glob_secret(pattern: str) -> bool:
+    """A glob that could expand to a secret's name (``.en*``, ``*.key``, ``id_*``)."""
+    base = pattern.rsplit("/", 1)[-1]
+    import fnmatch
+
+    return any(fnmatch.fnmatchcase(c, base) for c in _CANDIDATES) and not _NOT_SECRET.search(base)
+
+
+def protected_roots(root: Path) -> list[Path]:
+    home = Path(os.path.expanduser("~"))
+    paths = [root / p for p in (*protect.REPO_PROTECTED, "policies")]
+    paths += [home / p for p in protect.HOME_PROTECTED]
+    if os.environ.get("CODEX_HOME"):
+        paths.append(Path(os.environ["CODEX_HOME"]))
+    return [Path(os.path.abspath(p)) for p in paths]
+
+
+def protected_hit(path: Path, roots: list[Path], deleting: bool) -> bool:
+    """``path`` is in the protected set, or (for a delete or move) contains part of it."""
+    return any(path == r or path.is_relative_to(r) or (deleting and r.is_relative_to(path)) for r in roots)
+
+
+def is_iac(display: str, absolute: Path) -> bool:
+    name = display.rsplit("/", 1)[-1].lower()
+    if name.endswith((".tf", ".tf.json", ".tfvars", ".tfvars.json", ".hcl")):
+        return True
+    if name.endswith((".yaml", ".yml")):
+        try:
+            head = absolute.read_text(encoding="utf-8", errors="replace")[:65536] if absolute.is_file() else ""
+        except OSError:
+            head = ""
+        if re.search(r"(?m)^\s*apiVersion\s*:", head) and re.search(r"(?m)^\s*kind\s*:", head):
+            return True
+        return bool(re.search(r"(^|/)(k8s|kubernetes|manifests|charts|deploy|helm|kustomize)/", display))
+    return False
+
+
+def reader(cwd: Path) -> object:
+    def read(path: str) -> str | None:
+        target = Path(os.path.expanduser(path))
+        target = target if target.is_absolute() else cwd / target
+        try:
+            if target.is_file() and target.stat().st_size <= _MAX_SCRIPT:
+                return target.read_text(encoding="utf-8", errors="replace")
+        except OSError:
+            return None
+        return None
+
+    return read
+
+
+def apply_shell(call: ToolCall, cwd: Path, root: Path) -> None:
+    """Parse ``call.command`` and fill the call's commands, reads, writes and previews."""
+    from agentctl.gate import shell
+    from agentctl.gate.toolcall import FileWrite
+    from agentctl.gate.toolcall import _display as display
+    from agentctl.gate.toolcall import _read as read_text
+    from agentctl.gate.toolcall import _resolve as resolve
+
+    home = os.path.expanduser("~")
+    call.commands = shell.parse(call.command, home=home, read_file=reader(cwd))
+    roots = protected_roots(root)
+    for cmd in call.commands:
+        here = resolve(cmd.cwd, cwd) if cmd.cwd else cwd
+        cmd.reads = [_norm(r) for r in cmd.reads]
+        cmd.writes = [_norm(w) for w in cmd.writes]
+        for raw in cmd.reads:
+            for absolute in _expand(raw, here):
+                call.reads.append(display(absolute, root))
+                if is_secret(absolute):
+                    call.secrets.append(display(absolute, root))
+            if any(ch in raw for ch in "*?[") and glob_secret(raw):
+                call.secrets.append(raw)
+        for raw in cmd.writes:
+            for absolute in _expand(raw, here):
+                shown = display(absolute, root)
+                call.written.append(shown)
+                if protected_hit(absolute, roots, cmd.name in _DELETERS and _unfiltered(cmd)):
+                    call.protected.append(shown)
+                if not is_iac(shown, absolute) or not absolute.is_relative_to(root):
+                    continue
+                before = read_text(absolute)
+                deleted, content = _content(cmd, raw, before, here)
+                if content is None and not deleted:
+                    call.blind_iac.append(shown)
+                else:
+                    call.writes.append(FileWrite(shown, absolute, content, before, deleted=deleted))
+        if cmd.name in ("apply_patch", "applypatch") and cmd.stdin:
+            from agentctl.gate.toolcall import _patch_writes
+
+            call.writes += _patch_writes(cmd.stdin, here, root)
+    for write in call.writes:
+        if protected_hit(write.absolute, roots, write.deleted):
+            call.protected.append(write.path)
+        call.written.append(write.path)
+    call.reads, call.secrets = _unique(call.reads), _unique(call.secrets)
+    call.written, call.protected, call.blind_iac = (
+        _unique(call.written),
+        _unique(call.protected),
+        _unique(call.blind_iac),
+    )
+
+
+_PROTECTED_SAMPLES = [
+    *(p.rsplit("/", 1)[-1] for p in protect.REPO_PROTECTED),
+    *("tools.yaml", "policy.yml", "agentctl.db", "store.key", "settings.json", "settings.local.json"),
+    *("pre-commit", "config", "config.toml", "ci.yml", "hooks.json"),
+]
+
+
+def _unfiltered(cmd: Command) -> bool:
+    """A delete that could reach everything under its roots (``find -name '*.pyc' -delete`` cannot)."""
+    if cmd.name != "find":
+        return True
+    import fnmatch
+
+    names = [cmd.argv[i + 1] for i, a in enumerate(cmd.argv[:-1]) if a in ("-name", "-iname")]
+    if not names or any(a in ("-o", "-or", "!", "-not", "-path", "-regex") for a in cmd.argv):
+        return True
+    return any(fnmatch.fnmatch(sample, name) for sample in _PROTECTED_SAMPLES for name in names)
+
+
+def _norm(path: str) -> str:
+    if not path or any(ch in path for ch in "$`"):
+        return path
+    normal = os.path.normpath(path)
+    return normal + "/*" if path.endswith("/*") and not normal.endswith("*") else normal
+
+
+def _expand(raw: str, here: Path) -> list[Path]:
+    if not raw or raw.startswith("$(") or raw == "$(stdin)":
+        return []
+    base = raw if os.path.isabs(raw) else str(here / raw)
+    if any(ch in raw for ch in "*?["):
+        found = [Path(os.path.realpath(p)) for p in sorted(globlib.glob(base))[:200]]
+        return found or [Path(os.path.abspath(base))]
+    return [Path(os.path.realpath(base))]
+
+
+def _content(cmd: Command, raw: str, before: str | None, here: Path) -> tuple[bool, str | None]:
+    """(deleted, content after the call) for one IaC file the command writes."""
+    from agentctl.gate import shell_effects
+    from agentctl.gate.toolcall import _read as read_text
+
+    if cmd.name in ("rm", "unlink", "shred") or (cmd.name == "find" and "-delete" in cmd.argv):
+        return True, None
+    if cmd.name == "mv" and raw != cmd.writes[-1]:
+        return True, None
+    if cmd.name in ("cp", "mv", "install") and len(cmd.reads) == 1 and raw == cmd.writes[-1]:
+        source = Path(cmd.reads[0]) if os.path.isabs(cmd.reads[0]) else here / cmd.reads[0]
+        return False, read_text(Path(os.path.realpath(source)))
+    operator = next((op for op, target in cmd.redirects if _norm(target) == raw), None)
+    output = shell_effects.output_text(cmd) if cmd.name != "tee" else cmd.stdin
+    if cmd.name == "tee" and not cmd.redirects:
+        operator = ">>" if any(a in ("-a", "--append") for a in cmd.argv) else ">"
+    if operator is None or output is None:
+        return False, None
+    if operator in (">>", "&>>"):
+        return False, (before or "") + output
+    return False, output
+
+
+def _unique(items: list[str]) -> list[str]:
+    return list(dict.fromkeys(items))

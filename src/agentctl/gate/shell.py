@@ -1,0 +1,413 @@
+"""Parse shell command text into the simple commands it would run.
+
+The gate judges what a command *does*, so the text is parsed with tree-sitter's
+Bash grammar (not matched with regular expressions): every simple command gets
+its argv with quotes and escapes resolved, ``name`` (the basename of argv[0]
+after unwrapping ``sudo``/``env``/``bash -c``/``eval``…, see
+:mod:`agentctl.gate.shell_effects`), the files it reads and writes, and an
+``opaque`` reason when the parse cannot see what will run (a variable in
+command position, ``eval`` of computed text, a download piped into a shell…).
+
+Commands inside pipelines, lists, subshells, functions, loops and command or
+process substitutions are all listed. Heredoc bodies and literal text piped in
+(``echo 'x' | sh``) are kept as the command's ``stdin``.
+"""
+
+from __future__ import annotations
+
+import functools
+import re
+from dataclasses import dataclass, field
+from typing import Any
+
+MAX_DEPTH = 8
+"""How deep ``bash -c``/``eval``/scripts are parsed before the command counts as opaque."""
+
+
+@dataclass
+class Command:
+    """One simple command, as it would run."""
+
+    argv: list[str]
+    name: str = ""
+    reads: list[str] = field(default_factory=list)
+    writes: list[str] = field(default_factory=list)
+    opaque: str = ""
+    """Why the parse cannot see what this command runs ("" when it can)."""
+    code_from: list[str] = field(default_factory=list)
+    """Names of the commands whose output this command runs as code (``curl … | sh``)."""
+    stdin: str | None = None
+    """Text fed on standard input when it is known (heredoc, here-string, ``echo … |``)."""
+    stdin_names: list[str] = field(default_factory=list)
+    """Commands upstream in the pipeline."""
+    cwd: str = ""
+    """The directory it runs in, as written (``cd x && …``); "" for the call's own."""
+    via: list[str] = field(default_factory=list)
+    """Wrappers it was unwrapped from (``sudo``, ``bash -c``, ``xargs``…)."""
+    redirects: list[tuple[str, str]] = field(default_factory=list)
+    """Output redirections: (operator, target)."""
+    literal: list[bool] = field(default_factory=list)
+    """Per argv word: whether its text is fully known."""
+    assigned: dict[str, str] = field(default_factory=dict)
+
+    def as_cel(self) -> dict[str, Any]:
+        return {
+            "argv": self.argv,
+            "name": self.name,
+            "reads": self.reads,
+            "writes": self.writes,
+            "opaque": bool(self.opaque),
+            "reason": self.opaque,
+            "code_from": self.code_from,
+            "via": self.via,
+        }
+
+
+@dataclass
+class Word:
+    text: str
+    literal: bool = True
+    subs: list[str] = field(default_factory=list)
+    """Names of commands whose output is substituted into this word."""
+
+
+_SPLIT = object()
+
+
+@functools.cache
+def _parser() -> Any:
+    import tree_sitter
+    import tree_sitter_bash
+
+    return tree_sitter.Parser(tree_sitter.Language(tree_sitter_bash.language()))
+
+
+def parse(text: str, *, home: str = "~", cwd: str = "", read_file: Any = None) -> list[Command]:
+    """All simple commands ``text`` would run, in order."""
+    walker = Walker(home=home, read_file=read_file)
+    walker.cwd = cwd
+    walker.run(text, via=[], depth=0)
+    return walker.out
+
+
+class Walker:
+    """Walks one parse tree (and the trees of nested ``bash -c``/``eval`` text)."""
+
+    def __init__(self, home: str, read_file: Any = None) -> None:
+        self.home = home
+        self.read_file = read_file
+        self.out: list[Command] = []
+        self.cwd = ""
+        self.vars: dict[str, str] = {}
+        self.src = b""
+        self.via: list[str] = []
+        self.depth = 0
+
+    # -- entry points -------------------------------------------------
+    def run(self, text: str, via: list[str], depth: int) -> list[Command]:
+        """Parse ``text`` (top level or nested) and return the commands it added."""
+        start = len(self.out)
+        if depth > MAX_DEPTH:
+            self.out.append(Command(argv=[], opaque="shell code nested too deep to judge", via=list(via)))
+            return self.out[start:]
+        saved = (self.src, self.via, self.depth)
+        self.src, self.via, self.depth = text.encode("utf-8", "surrogateescape"), via, depth
+        try:
+            tree = _parser().parse(self.src)
+            if tree.root_node.has_error:
+                self.out.append(Command(argv=[], opaque="the shell text does not parse", via=list(via), cwd=self.cwd))
+            self.node(tree.root_node, None)
+        finally:
+            self.src, self.via, self.depth = saved
+        return self.out[start:]
+
+    def text(self, node: Any) -> str:
+        return self.src[node.start_byte : node.end_byte].decode("utf-8", "surrogateescape")
+
+    # -- statements ---------------------------------------------------
+    def node(self, node: Any, feed: Command | None) -> list[Command]:
+        start = len(self.out)
+        kind = node.type
+        if kind == "command":
+            self.command(node, feed, [])
+        elif kind == "pipeline":
+            self.pipeline([c for c in node.named_children if c.type != "comment"], feed)
+        elif kind == "redirected_statement":
+            self.redirected(node, feed)
+        elif kind == "subshell":
+            saved = self.cwd
+            for child in node.named_children:
+                self.node(child, None)
+            self.cwd = saved
+        elif kind == "variable_assignment":
+            self.assignment(node, store=True)
+        elif kind in ("comment", "heredoc_body", "heredoc_start", "heredoc_end"):
+            pass
+        else:
+            for child in node.named_children:
+                self.node(child, None)
+        return self.out[start:]
+
+    def pipeline(self, parts: list[Any], feed: Command | None) -> None:
+        upstream = feed
+        for part in parts:
+            added = self.node(part, upstream)
+            if added:
+                upstream = added[0] if part.type in ("command", "redirected_statement") else added[-1]
+
+    def redirected(self, node: Any, feed: Command | None) -> None:
+        body = node.child_by_field_name("body")
+        redirects = [c for c in node.named_children if c != body and c.type.endswith("redirect")]
+        tail = [c for c in node.named_children if c != body and not c.type.endswith("redirect")]
+        for redirect in redirects:
+            tail += [c for c in redirect.named_children if c.type in _STATEMENTS]
+        if body is not None and body.type == "command":
+            added = self.command(body, feed, redirects)
+        else:
+            added = self.node(body, feed) if body is not None else []
+            if added:
+                self.apply_redirects(added[0], redirects)
+            else:
+                holder = Command(argv=[":"], name=":", cwd=self.cwd, via=list(self.via))
+                self.apply_redirects(holder, redirects)
+                self.out.append(holder)
+                added = [holder]
+        if tail:  # ``cat <<EOF | sh``: the pipeline continues inside the heredoc redirect
+            self.pipeline(tail, added[-1])
+
+    def assignment(self, node: Any, store: bool) -> tuple[str, str] | None:
+        name_node = node.child_by_field_name("name")
+        value = node.child_by_field_name("value")
+        name = self.text(name_node) if name_node is not None else ""
+        words = self.words(value) if value is not None else [Word("")]
+        text = " ".join(w.text for w in words)
+        if store and name:
+            if all(w.literal for w in words):
+                self.vars[name] = text
+            else:
+                self.vars.pop(name, None)
+        return name, text
+
+    # -- simple commands ------------------------------------------------
+    def command(self, node: Any, feed: Command | None, redirects: list[Any]) -> list[Command]:
+        from agentctl.gate import shell_effects
+
+        words: list[Word] = []
+        assigned: dict[str, str] = {}
+        inner_redirects = list(redirects)
+        for child in node.named_children:
+            kind = child.type
+            if kind == "variable_assignment":
+                pair = self.assignment(child, store=False)
+                if pair:
+                    assigned[pair[0]] = pair[1]
+            elif kind.endswith("redirect"):
+                inner_redirects.append(child)
+            elif kind == "command_name":
+                words += self.words(child.named_children[0] if child.named_children else child)
+            elif kind != "comment":
+                words += self.words(child)
+        cmd = Command(
+            argv=[w.text for w in words],
+            literal=[w.literal for w in words],
+            cwd=self.cwd,
+            via=list(self.via),
+            assigned=assigned,
+        )
+        if feed is not None:
+            cmd.stdin_names = _dedupe([*feed.stdin_names, feed.name or (feed.argv[0] if feed.argv else "")])
+            cmd.stdin = shell_effects.output_text(feed)
+        if words and not words[0].literal:
+            cmd.opaque = f"the command name is computed at run time ({words[0].text})"
+            cmd.code_from = list(words[0].subs)
+        for word in words[1:]:
+            cmd.code_from += [s for s in word.subs if s not in cmd.code_from]
+        self.apply_redirects(cmd, inner_redirects)
+        start = len(self.out)
+        self.out.append(cmd)
+        if not words:
+            for name, value in assigned.items():
+                self.vars[name] = value
+            return self.out[start:]
+        shell_effects.analyse(cmd, self)
+        if cmd.name == "cd":
+            self.cwd = shell_effects.change_dir(self.cwd, cmd.argv[1:], self.home)
+        return self.out[start:]
+
+    def apply_redirects(self, cmd: Command, redirects: list[Any]) -> None:
+        for redirect in redirects:
+            kind = redirect.type
+            if kind == "herestring_redirect":
+                words = [w for c in redirect.named_children for w in self.words(c)]
+                cmd.stdin = " ".join(w.text for w in words) + "\n"
+                continue
+            if kind == "heredoc_redirect":
+                body = next((c for c in redirect.named_children if c.type == "heredoc_body"), None)
+                start = next((c for c in redirect.named_children if c.type == "heredoc_start"), None)
+                text = self.text(body) if body is not None else ""
+                if "<<-" in self.text(redirect)[:4]:
+                    text = "\n".join(line.lstrip("\t") for line in text.split("\n"))
+                quoted = start is not None and any(q in self.text(start) for q in "'\"\\")
+                if body is not None and not quoted:
+                    for child in body.named_children:  # substitutions inside an unquoted heredoc run
+                        self.words(child)
+                cmd.stdin = text
+                for child in redirect.named_children:
+                    if child.type == "file_redirect":
+                        self.apply_redirects(cmd, [child])
+                continue
+            operator = next((self.text(c) for c in redirect.children if not c.is_named), ">")
+            targets = [w for c in redirect.children_by_field_name("destination") for w in self.words(c)]
+            for target in targets:
+                path = target.text
+                if operator in (">&", "<&") and (path.isdigit() or path == "-"):
+                    continue
+                if path.startswith("/dev/") and path in _DEVICES:
+                    continue
+                if operator.startswith("<") and operator != "<>":
+                    cmd.reads.append(path)
+                else:
+                    cmd.writes.append(path)
+                    cmd.redirects.append((operator, path))
+                    if operator == "<>":
+                        cmd.reads.append(path)
+
+    # -- words ----------------------------------------------------------
+    def words(self, node: Any) -> list[Word]:
+        """Evaluate one argument node into fields (unquoted ``$IFS`` splits)."""
+        pieces = self.pieces(node, quoted=False)
+        fields: list[Word] = []
+        current: Word | None = None
+        for piece in pieces:
+            if piece is _SPLIT:
+                if current is not None:
+                    fields.append(current)
+                current = None
+                continue
+            assert isinstance(piece, Word)
+            if current is None:
+                current = Word("", True, [])
+            current.text += piece.text
+            current.literal &= piece.literal
+            current.subs += piece.subs
+        if current is not None:
+            fields.append(current)
+        if node.type in ("word", "concatenation") and all(c.type == "word" for c in _leaves(node)):
+            fields = [Word(t, f.literal, f.subs) for f in fields for t in _braces(f.text)]
+        return fields
+
+    def pieces(self, node: Any, quoted: bool) -> list[Any]:
+        kind = node.type
+        raw = self.text(node)
+        if kind == "word":
+            text = _unescape(raw)
+            if text.startswith("~") and (len(text) == 1 or text[1] == "/"):
+                text = self.home + text[1:]
+            return [Word(text)]
+        if kind == "raw_string":
+            return [Word(raw[1:-1])]
+        if kind == "ansi_c_string":
+            return [Word(_ansi_c(raw[2:-1]))]
+        if kind in ("string", "translated_string"):
+            out: list[Any] = []
+            cursor = node.start_byte + (2 if kind == "translated_string" else 1)
+            end = node.end_byte - 1
+            for child in node.named_children:
+                if child.start_byte > cursor:
+                    out.append(Word(_unescape_dq(self.src[cursor : child.start_byte].decode("utf-8", "replace"))))
+                if child.type == "string_content":
+                    out.append(Word(_unescape_dq(self.text(child))))
+                else:
+                    out += self.pieces(child, quoted=True)
+                cursor = child.end_byte
+            if end > cursor:
+                out.append(Word(_unescape_dq(self.src[cursor:end].decode("utf-8", "replace"))))
+            return out or [Word("")]
+        if kind == "concatenation":
+            return [p for child in node.children for p in self.pieces(child, quoted)]
+        if kind in ("simple_expansion", "expansion"):
+            return self.expansion(node, raw, quoted)
+        if kind in ("command_substitution", "process_substitution"):
+            added: list[Command] = []
+            saved = self.cwd
+            for child in node.named_children:
+                added += self.node(child, None)
+            self.cwd = saved
+            names = _dedupe([c.name or (c.argv[0] if c.argv else "") for c in added])
+            text = "/dev/fd/63" if kind == "process_substitution" else f"$({', '.join(names)})"
+            return [Word(text, False, names)]
+        if kind == "arithmetic_expansion":
+            return [Word(raw, False)]
+        return [Word(raw)]
+
+    def expansion(self, node: Any, raw: str, quoted: bool) -> list[Any]:
+        names = [c for c in node.named_children if c.type in ("variable_name", "special_variable_name")]
+        simple = len(node.named_children) == 1 and names
+        name = self.text(names[0]) if names else ""
+        if simple and name == "IFS":
+            return [Word(" ")] if quoted else [_SPLIT]
+        if simple and name == "HOME":
+            return [Word(self.home)]
+        if simple and name in self.vars:
+            value = self.vars[name]
+            if quoted:
+                return [Word(value)]
+            out: list[Any] = []
+            for index, part in enumerate(value.split()):
+                if index:
+                    out.append(_SPLIT)
+                out.append(Word(part))
+            return out or [Word("")]
+        subs = [n for child in node.named_children for n in self._subs_in(child)]
+        return [Word(raw, False, subs)]
+
+    def _subs_in(self, node: Any) -> list[str]:
+        if node.type in ("command_substitution", "process_substitution"):
+            return [w for p in self.pieces(node, True) if isinstance(p, Word) for w in p.subs]
+        return [n for child in node.named_children for n in self._subs_in(child)]
+
+
+_STATEMENTS = {"pipeline", "list", "command", "redirected_statement", "subshell", "compound_statement"}
+_DEVICES = {"/dev/null", "/dev/stdout", "/dev/stderr", "/dev/tty"}
+
+
+def _leaves(node: Any) -> list[Any]:
+    return [node] if node.type != "concatenation" else list(node.children)
+
+
+def _dedupe(items: list[str]) -> list[str]:
+    return [x for i, x in enumerate(items) if x and x not in items[:i]]
+
+
+def _unescape(text: str) -> str:
+    return re.sub(r"\\(.)", r"\1", text.replace("\\\n", ""), flags=re.DOTALL)
+
+
+def _unescape_dq(text: str) -> str:
+    return re.sub(r"\\([$`\"\\])", r"\1", text.replace("\\\n", ""))
+
+
+_ANSI = {"n": "\n", "t": "\t", "r": "\r", "a": "\a", "b": "\b", "e": "\x1b", "E": "\x1b", "f": "\f", "v": "\v"}
+
+
+def _ansi_c(body: str) -> str:
+    def one(match: re.Match[str]) -> str:
+        token = match.group(1)
+        if token[0] in _ANSI:
+            return _ANSI[token[0]]
+        if token[0] in "xuU":
+            return chr(int(token[1:], 16)) if len(token) > 1 else token
+        if token[0] in "01234567":
+            return chr(int(token, 8))
+        return token
+
+    return re.sub(r"\\(x[0-9a-fA-F]{1,2}|u[0-9a-fA-F]{1,4}|U[0-9a-fA-F]{1,8}|[0-7]{1,3}|.)", one, body)
+
+
+def _braces(text: str) -> list[str]:
+    """Bash brace expansion of ``a{b,c}d`` (the comma form; nested braces expand recursively)."""
+    match = re.search(r"\{([^{}]*,[^{}]*)\}", text)
+    if match is None:
+        return [text]
+    head, tail = text[: match.start()], text[match.end() :]
+    return [w for option in match.group(1).split(",") for w in _braces(head + option + tail)]

@@ -1,0 +1,417 @@
+"""What one simple command does: unwrapping, files read and written, code it runs.
+
+Called by :mod:`agentctl.gate.shell` for every simple command it finds:
+
+* wrappers are peeled off (``sudo``, ``env``, ``command``, ``exec``, ``nice``,
+  ``nohup``, ``timeout``, ``time``, ``xargs``…) so ``name`` is what really runs;
+* ``bash -c STRING``, ``eval STRING``, ``source FILE``, a script given to a
+  shell, heredocs and literal text piped into a shell are parsed recursively;
+  what cannot be seen through makes the command ``opaque``;
+* ``find -exec`` runs a command of its own; ``find -delete`` writes its roots;
+* known writers (``tee cp mv sed -i …``) and readers fill ``writes``/``reads``;
+* inline interpreter code (``python -c``, ``perl -e``, ``node -e``…) is opaque
+  only when what it shows could run commands or write files.
+"""
+
+from __future__ import annotations
+
+import os
+import posixpath
+import re
+import shlex
+from typing import TYPE_CHECKING
+
+from agentctl.gate import inline
+
+if TYPE_CHECKING:
+    from agentctl.gate.shell import Command, Walker
+
+SHELLS = {"bash", "sh", "zsh", "dash", "ksh", "ash", "mksh", "yash", "fish", "rbash"}
+SENSITIVE = {"terraform", "tofu", "terragrunt", "kubectl", "oc", "helm", "kubecolor"}
+"""Tools whose arguments decide a protected effect: unknown arguments make them opaque."""
+
+_SUDO_VALUED = {"-u", "-g", "-p", "-C", "-r", "-t", "-U", "-D", "-h", "-R", "-T", "--user", "--group"}
+_XARGS_VALUED = {"-I", "-n", "-P", "-L", "-l", "-d", "-E", "-e", "-s", "-a", "--arg-file", "--delimiter", "-i"}
+_NO_READ = {
+    "echo", "printf", "ls", "stat", "test", "[", "[[", "touch", "mkdir", "rmdir", "chmod", "chown", "chgrp",
+    "realpath", "readlink", "basename", "dirname", "which", "type", "true", "false", "cd", "pushd", "popd",
+    "export", "unset", "set", "declare", "local", "alias", "hash", "exit", "return", "sleep", "kill", "wait",
+    "mktemp", "pwd", "date", "whoami", "id", "uname", "rm", "unlink", "ln", "wc", "du", "df", "file",
+    "md5sum", "sha1sum", "sha256sum", "sha512sum", "cksum", "b2sum", "git", "docker", "docker-compose",
+    "podman", "make", "npm", "npx", "yarn", "pnpm", "terraform", "tofu", "terragrunt", "kubectl", "helm",
+    "find", "tee", "truncate", "shred", "dotenv", "mkfifo", "apply_patch", "applypatch",
+}  # fmt: skip
+_PATTERN_FIRST = {"grep", "egrep", "fgrep", "rg", "ag", "ack", "sed", "awk", "gawk", "mawk", "nawk", "jq", "yq"}
+_GIT_READS = {"show", "diff", "blame", "cat-file", "grep", "log", "archive", "format-patch"}
+
+
+def basename(word: str) -> str:
+    return posixpath.basename(word.rstrip("/")) if word else ""
+
+
+def change_dir(cwd: str, args: list[str], home: str) -> str:
+    target = next((a for a in args if not a.startswith("-") or a == "-"), home)
+    if target == "-":
+        return cwd
+    return target if os.path.isabs(target) else posixpath.normpath(posixpath.join(cwd or ".", target))
+
+
+def output_text(cmd: Command) -> str | None:
+    """What a command prints when that is known from the parse (``echo``, ``printf``, ``cat`` of a heredoc)."""
+    if cmd.opaque or not all(cmd.literal):
+        return None
+    if cmd.name == "echo":
+        args = cmd.argv[1:]
+        while args and re.fullmatch(r"-[neE]+", args[0]):
+            args = args[1:]
+        return " ".join(args) + "\n"
+    if cmd.name == "printf" and len(cmd.argv) >= 2 and "%" not in cmd.argv[1]:
+        return cmd.argv[1].encode().decode("unicode_escape", "replace")
+    if cmd.name == "cat" and len(cmd.argv) == 1 and cmd.stdin is not None:
+        return cmd.stdin
+    return None
+
+
+def analyse(cmd: Command, walker: Walker) -> None:
+    """Unwrap ``cmd`` in place, fill its effects, and add the commands it runs to the walker."""
+    argv, literal = cmd.argv, cmd.literal
+    while argv:
+        start = _unwrap(basename(argv[0]), argv, cmd)
+        if start is None:
+            break
+        cmd.via.append(basename(argv[0]))
+        argv, literal = argv[start:], literal[start:]
+    cmd.argv, cmd.literal = argv, literal
+    if not argv:
+        return
+    name = cmd.name = basename(argv[0])
+    if not literal[0] and not cmd.opaque:
+        cmd.opaque = f"the command name is computed at run time ({argv[0]})"
+    args = argv[1:]
+    if name in SHELLS or (name == "busybox" and args[:1] and args[0] in SHELLS):
+        _shell(cmd, args[1:] if name == "busybox" else args, walker)
+    elif name == "eval":
+        _nested(cmd, " ".join(args), all(literal[1:]), walker, "eval")
+    elif name in ("source", "."):
+        if args:
+            cmd.reads.append(args[0])
+            _script(cmd, args[0], literal[1], walker)
+    elif inline.interpreter(name):
+        _interpreter(cmd, name, args, walker)
+    elif name == "find":
+        _find(cmd, args, walker)
+    else:
+        _effects(cmd, name, args)
+    if name in SENSITIVE and not all(literal) and not cmd.opaque:
+        cmd.opaque = f"{name}'s arguments are computed at run time"
+
+
+def _unwrap(name: str, argv: list[str], cmd: Command) -> int | None:
+    """Where the wrapped command starts in ``argv``, or None if ``argv[0]`` is not a wrapper in use."""
+    n = len(argv)
+    if name in ("sudo", "doas"):
+        i = 1
+        while i < n and argv[i].startswith("-"):
+            if argv[i] == "--":
+                i += 1
+                break
+            i += 2 if argv[i] in _SUDO_VALUED else 1
+        while i < n and re.match(r"^[A-Za-z_]\w*=", argv[i]):
+            i += 1
+        return i if i < n else None
+    if name == "env":
+        i = 1
+        while i < n:
+            arg = argv[i]
+            if arg in ("-u", "--unset", "-C", "--chdir"):
+                i += 2
+            elif arg in ("-S", "--split-string") or arg.startswith(("-S", "--split-string=")):
+                text = argv[i + 1] if arg in ("-S", "--split-string") and i + 1 < n else arg.split("=", 1)[-1][2:]
+                if arg.startswith("--split-string="):
+                    text = arg.split("=", 1)[1]
+                rest = argv[i + (2 if arg in ("-S", "--split-string") else 1) :]
+                argv[:] = [argv[0], *_split(text), *rest]
+                cmd.literal[:] = [True] * len(argv)
+                return 1 if len(argv) > 1 else None
+            elif arg == "--":
+                i += 1
+                break
+            elif arg.startswith("-") or re.match(r"^[A-Za-z_]\w*=", arg):
+                i += 1
+            else:
+                break
+        return i if i < n else None
+    if name == "command":
+        i = 1
+        while i < n and argv[i].startswith("-"):
+            if any(f in argv[i] for f in "vV"):
+                return None
+            i += 1
+        return i if i < n else None
+    if name == "exec":
+        i = 1
+        while i < n and argv[i].startswith("-"):
+            i += 2 if argv[i] == "-a" else 1
+        return i if i < n else None
+    if name in ("nice", "ionice", "stdbuf", "time", "nohup", "setsid", "chrt", "taskset", "unbuffer"):
+        i = 1
+        valued = {"-n", "-c", "-p", "-o", "-f", "-i", "-e", "--adjustment", "--output", "--format"}
+        while i < n and argv[i].startswith("-"):
+            i += 2 if argv[i] in valued else 1
+        if name in ("chrt", "taskset") and i < n:
+            i += 1
+        return i if i < n else None
+    if name == "timeout":
+        i = 1
+        while i < n and argv[i].startswith("-"):
+            i += 2 if argv[i] in ("-s", "-k", "--signal", "--kill-after") else 1
+        return i + 1 if i + 1 < n else None
+    if name == "xargs":
+        return _xargs(argv, cmd)
+    if name == "watch":
+        i = 1
+        while i < n and argv[i].startswith("-"):
+            i += 2 if argv[i] in ("-n", "--interval", "-d") and i + 1 < n and argv[i + 1][:1].isdigit() else 1
+        if i < n and "-x" not in argv[:i]:
+            argv[:] = [argv[0], "sh", "-c", " ".join(argv[i:])]
+            cmd.literal[:] = [True, True, True, all(cmd.literal[i:])]
+            return 1
+        return i if i < n else None
+    return None
+
+
+def _xargs(argv: list[str], cmd: Command) -> int | None:
+    i, n, replace = 1, len(argv), None
+    while i < n and argv[i].startswith("-"):
+        arg = argv[i]
+        if arg == "-I" and i + 1 < n:
+            replace = argv[i + 1]
+        elif arg.startswith("-I") and len(arg) > 2:
+            replace = arg[2:]
+        elif arg.startswith(("-i", "--replace")):
+            replace = arg.split("=", 1)[1] if "=" in arg else "{}"
+        i += 2 if arg in _XARGS_VALUED - {"-i"} else 1
+    rest = argv[i:] or ["echo"]
+    rest_literal = cmd.literal[i:] or [True]
+    items = cmd.stdin.split() if cmd.stdin is not None else None
+    if items is None:
+        items, known = ["$(stdin)"], False
+    else:
+        known = True
+    if replace is not None:
+        rest = [w.replace(replace, " ".join(items)) for w in rest]
+    else:
+        rest = [*rest, *items]
+        rest_literal = [*rest_literal, *([known] * len(items))]
+    argv[:] = [argv[0], *rest]
+    cmd.literal[:] = [True, *rest_literal[: len(rest)], *([known] * max(0, len(rest) - len(rest_literal)))]
+    return 1
+
+
+def _split(text: str) -> list[str]:
+    try:
+        return shlex.split(text)
+    except ValueError:
+        return text.split()
+
+
+def _nested(cmd: Command, text: str, literal: bool, walker: Walker, label: str) -> None:
+    if not literal:
+        cmd.opaque = cmd.opaque or f"{label} runs text computed at run time"
+        return
+    saved = walker.cwd
+    walker.cwd = cmd.cwd
+    walker.run(text, [*cmd.via, label], walker.depth + 1)
+    walker.cwd = saved
+
+
+def _script(cmd: Command, path: str, literal: bool, walker: Walker) -> None:
+    """A shell runs a script file: parse it when it can be read, else say why not."""
+    if not literal:
+        cmd.code_from = cmd.code_from or ["(computed path)"]
+        cmd.opaque = cmd.opaque or "runs code from a path or stream computed at run time"
+        return
+    writers = [c for c in walker.out if c is not cmd and path in c.writes]
+    if writers:
+        cmd.code_from += [w.name for w in writers if w.name not in cmd.code_from]
+        cmd.opaque = cmd.opaque or f"runs the script {path}, written by the same command"
+        return
+    text = walker.read_file(posixpath.join(cmd.cwd, path) if cmd.cwd else path) if walker.read_file else None
+    if text is not None:
+        _nested(cmd, text, True, walker, f"{cmd.name} {path}")
+
+
+def _shell(cmd: Command, args: list[str], walker: Walker) -> None:
+    c_mode, s_mode, i = False, False, 0
+    literal = cmd.literal[1:]
+    while i < len(args):
+        arg = args[i]
+        if arg == "--":
+            i += 1
+            break
+        if arg in ("-o", "+o", "--rcfile", "--init-file", "-O", "+O"):
+            i += 2
+            continue
+        if arg[:1] in "-+" and len(arg) > 1:
+            c_mode |= arg.startswith("-") and not arg.startswith("--") and "c" in arg[1:]
+            s_mode |= arg.startswith("-") and not arg.startswith("--") and "s" in arg[1:]
+            i += 1
+            continue
+        break
+    if i < len(args) and (c_mode or not s_mode):
+        if c_mode:
+            _nested(cmd, args[i], literal[i], walker, f"{cmd.name} -c")
+        else:
+            cmd.reads.append(args[i])
+            _script(cmd, args[i], literal[i], walker)
+        return
+    if cmd.reads and cmd.stdin is None:  # ``bash < script.sh``
+        _script(cmd, cmd.reads[0], True, walker)
+        return
+    _stdin_code(cmd, walker, lambda text: _nested(cmd, text, True, walker, f"{cmd.name} <stdin>"))
+
+
+def _stdin_code(cmd: Command, walker: Walker, judge: object) -> None:
+    if cmd.stdin is not None:
+        judge(cmd.stdin)  # type: ignore[operator]
+    elif cmd.stdin_names:
+        cmd.code_from += [n for n in cmd.stdin_names if n not in cmd.code_from]
+        cmd.opaque = cmd.opaque or f"runs code read from a pipe ({' | '.join(cmd.stdin_names)})"
+
+
+def _interpreter(cmd: Command, name: str, args: list[str], walker: Walker) -> None:
+    code, script, rest = inline.split_args(name, args)
+    literal = dict(zip(cmd.argv[1:], cmd.literal[1:], strict=False))
+    if code is not None:
+        if not all(literal.get(part, True) for part in code):
+            cmd.opaque = cmd.opaque or f"{name} runs inline code computed at run time"
+            return
+        _judge_code(cmd, name, "\n".join(code))
+    elif script is not None and script != "-":
+        cmd.reads.append(script)
+        if not literal.get(script, True):
+            _script(cmd, script, False, walker)
+        elif any(script in c.writes for c in walker.out if c is not cmd):
+            _script(cmd, script, True, walker)
+    else:
+        _stdin_code(cmd, walker, lambda text: _judge_code(cmd, name, text))
+    if name.startswith("perl") or name.startswith("ruby"):
+        flags = [a for a in args if a.startswith("-") and not a.startswith("--")]
+        if any("i" in f[1:] and not f.startswith(("-e", "-E")) for f in flags):
+            cmd.writes += [a for a in rest if not a.startswith("-")]
+    cmd.reads += [a for a in rest if not a.startswith("-") and name.startswith(("perl", "ruby"))]
+
+
+def _judge_code(cmd: Command, name: str, code: str) -> None:
+    verdict = inline.judge(name, code)
+    cmd.reads += verdict.reads
+    cmd.writes += verdict.writes
+    if verdict.opaque:
+        cmd.opaque = cmd.opaque or verdict.opaque
+
+
+def _find(cmd: Command, args: list[str], walker: Walker) -> None:
+    roots: list[str] = []
+    i = 0
+    while i < len(args) and not args[i].startswith(("-", "(", "!")):
+        roots.append(args[i])
+        i += 1
+    roots = roots or ["."]
+    while i < len(args):
+        arg = args[i]
+        if arg == "-delete":
+            cmd.writes += roots
+        elif arg in ("-fprint", "-fprint0", "-fprintf", "-fls") and i + 1 < len(args):
+            cmd.writes.append(args[i + 1])
+        elif arg in ("-exec", "-execdir", "-ok", "-okdir"):
+            j = i + 1
+            while j < len(args) and args[j] not in (";", "+"):
+                j += 1
+            inner = [a.replace("{}", roots[0]) for a in args[i + 1 : j]]
+            if inner:
+                from agentctl.gate.shell import Command as Cmd
+
+                sub = Cmd(argv=inner, literal=[True] * len(inner), cwd=cmd.cwd, via=[*cmd.via, f"find {arg}"])
+                walker.out.append(sub)
+                analyse(sub, walker)
+            i = j
+        i += 1
+
+
+def _positionals(args: list[str], valued: set[str] = frozenset()) -> list[str]:  # type: ignore[assignment]
+    out, i, ended = [], 0, False
+    while i < len(args):
+        arg = args[i]
+        if not ended and arg == "--":
+            ended = True
+        elif not ended and arg.startswith("-") and len(arg) > 1:
+            i += 1 if arg in valued else 0
+        else:
+            out.append(arg)
+        i += 1
+    return out
+
+
+def _effects(cmd: Command, name: str, args: list[str]) -> None:
+    """Files a known command writes, and the files any command reads."""
+    pos = _positionals(args, {"-t", "--target-directory", "-m", "--mode", "-o", "-g", "-e", "-S", "--suffix"})
+    writes: list[str] = []
+    reads: list[str] = []
+    target = next((args[i + 1] for i, a in enumerate(args[:-1]) if a in ("-t", "--target-directory")), None)
+    if name in ("cp", "install", "rsync", "scp", "ln"):
+        dests = [target] if target else pos[-1:] if len(pos) > 1 else ["."] if name == "ln" else []
+        writes += dests
+        reads += [p for p in pos if p not in dests and name != "ln"]
+    elif name == "mv":
+        writes += pos if not target else [*pos, target]
+        reads += pos[:-1] if not target else pos
+    elif name in ("tee", "truncate", "rm", "unlink", "rmdir", "shred", "touch", "mkdir", "patch"):
+        writes += pos if name != "truncate" else _positionals(args, {"-s", "--size", "-r", "--reference"})
+    elif name in ("chmod", "chown", "chgrp", "chattr"):
+        writes += pos[1:]
+    elif name == "dd":
+        writes += [a[3:] for a in args if a.startswith("of=")]
+        reads += [a[3:] for a in args if a.startswith("if=")]
+    elif name == "sed":
+        scripted = any(a in ("-e", "-f", "--expression", "--file") or a.startswith("--expression=") for a in args)
+        files = _positionals(args, {"-e", "-f", "--expression", "--file", "-l"})[0 if scripted else 1 :]
+        reads += files
+        if any(a.startswith("--in-place") or (re.match(r"^-[a-zA-Z]*i", a) and not a.startswith("--")) for a in args):
+            writes += files
+    elif name == "git":
+        _git(pos, args, reads, writes)
+    elif name in ("curl", "wget"):
+        valued = {"-o", "--output", "-O", "--output-document"} if name == "wget" else {"-o", "--output"}
+        writes += [args[i + 1] for i, a in enumerate(args[:-1]) if a in valued and args[i + 1] != "-"]
+        uploads = {"-d", "--data", "--data-binary", "--data-raw", "--data-urlencode", "-F", "--form", "-T"}
+        for i, a in enumerate(args[:-1]):
+            if a in uploads or a == "--upload-file":
+                value = args[i + 1].split("=", 1)[-1]
+                reads += [value.lstrip("@<")] if value.startswith(("@", "<")) or a in ("-T", "--upload-file") else []
+    elif name in ("sqlite3", "sqlite"):
+        writes += pos[:1]
+    elif name in ("tar", "unzip"):
+        flag = "-C" if name == "tar" else "-d"
+        writes += [args[i + 1] for i, a in enumerate(args[:-1]) if a in (flag, "--directory")]
+    elif name in _PATTERN_FIRST:
+        explicit = any(a in ("-e", "-f", "--regexp", "--file") or a.startswith("--regexp=") for a in args)
+        valued = {"-e", "-f", "-m", "-A", "-B", "-C", "-g", "-t", "-T", "--type", "-v", "-F", "--glob", "--regexp"}
+        files = _positionals(args, valued)
+        reads += files[0 if explicit else 1 :]
+        reads += [args[i + 1] for i, a in enumerate(args[:-1]) if a in ("-f", "--file")]
+    elif name not in _NO_READ:
+        reads += [p for p in pos if p != "-"]
+        reads += [a.split("=", 1)[1] for a in args if a.startswith("--") and "=" in a]
+    cmd.writes += [w for w in writes if w]
+    cmd.reads += [r for r in reads if r]
+
+
+def _git(pos: list[str], args: list[str], reads: list[str], writes: list[str]) -> None:
+    sub = pos[0] if pos else ""
+    after = args[args.index("--") + 1 :] if "--" in args else []
+    if sub in ("checkout", "restore"):
+        writes += after if after or sub == "checkout" else pos[1:]
+    elif sub in ("rm", "mv"):
+        writes += pos[1:]
+    elif sub in _GIT_READS:
+        reads += [p.split(":", 1)[1] if ":" in p else p for p in [*pos[1:], *after] if not p.startswith("-")]

@@ -1,0 +1,248 @@
+"""Verify after every tool call: judge the IaC the worktree now holds against the run's start.
+
+What slipped past the pre-check (a heredoc through Bash, ``sed -i``, a script)
+is caught one step later. One ``git status`` finds the changed files; each
+changed Terraform / Kubernetes file is parsed and paired with its version at
+the run's start commit and judged with the same rules ``agentctl check`` uses.
+Results are cached by content hash, so an unchanged file costs one read.
+
+``VerifyGate`` is the gate server's side: while a blocking finding stands,
+every tool call is denied with the rule, file and line — except the calls that
+read or repair the offending files — until the file no longer has it.
+"""
+
+from __future__ import annotations
+
+import hashlib
+import json
+import shlex
+import subprocess
+import threading
+from dataclasses import dataclass, field
+from pathlib import Path
+from typing import Any
+
+from agentctl.engine import pairing
+from agentctl.engine.evaluate import Evaluator
+from agentctl.model.common import Action
+from agentctl.model.finding import Finding
+from agentctl.sources import files
+from agentctl.sources.files import SourceFile
+from agentctl.sources.loader import parse_source
+
+BLOCKING = frozenset({Action.DENY, Action.REQUIRE_APPROVAL})
+_REPAIR_COMMANDS = {("rm",), ("unlink",), ("git", "checkout"), ("git", "restore"), ("git", "rm")}
+
+
+def describe(finding: Finding) -> str:
+    where = f"{finding.location.path}:{finding.location.start_line}"
+    text = f"[{finding.rule_id}] {where}: {finding.message}"
+    if finding.action is Action.REQUIRE_APPROVAL:
+        text += " (requires a human's approval)"
+    return text + (f" Remediation: {finding.remediation}" if finding.remediation else "")
+
+
+@dataclass
+class Verifier:
+    """The worktree's changed IaC files judged against ``base_commit``."""
+
+    root: Path
+    base_commit: str | None
+    evaluator: Evaluator
+    approved: dict[str, str] = field(default_factory=dict)
+    """Path → content digest a person approved at the terminal: that exact content is not judged again."""
+    _base: dict[str, bytes | None] = field(default_factory=dict)
+    _judged: dict[tuple[str, str], list[Finding]] = field(default_factory=dict)
+
+    def changed_iac(self) -> list[str]:
+        """Repository-relative IaC paths changed since the start (tracked, staged, untracked, committed)."""
+        proc = subprocess.run(
+            ["git", "status", "--porcelain=v2", "--branch", "-z", "--untracked-files=all", "--no-renames"],
+            cwd=self.root,
+            capture_output=True,
+        )
+        paths: set[str] = set()
+        head = None
+        for entry in proc.stdout.decode("utf-8", "surrogateescape").split("\0"):
+            if entry.startswith("# branch.oid "):
+                head = entry.split()[-1]
+            elif entry[:2] in ("1 ", "u "):
+                paths.add(entry.split(" ", 8 if entry[0] == "1" else 10)[-1])
+            elif entry.startswith("? "):
+                paths.add(entry[2:])
+        if self.base_commit and head and head != self.base_commit and head != "(initial)":
+            moved = subprocess.run(
+                ["git", "diff", "--name-only", "-z", "--no-renames", self.base_commit, head],
+                cwd=self.root,
+                capture_output=True,
+            )
+            paths |= {p for p in moved.stdout.decode("utf-8", "surrogateescape").split("\0") if p}
+        return sorted(p for p in paths if files.classify(p) is not None and not _skipped(p))
+
+    def scan(self) -> list[Finding]:
+        """Blocking findings (deny, require_approval) in the changed IaC files, in path order."""
+        out: list[Finding] = []
+        for path in self.changed_iac():
+            out += self.judge(path)
+        return out
+
+    def judge(self, path: str) -> list[Finding]:
+        data = _read(self.root / path)
+        key = (path, _digest(data))
+        if self.approved.get(path) == key[1]:
+            return []
+        cached = self._judged.get(key)
+        if cached is None:
+            kind = files.classify(path)
+            assert kind is not None
+            before = parse_source(SourceFile(path, kind, self._before(path)))
+            after = parse_source(SourceFile(path, kind, data))
+            findings = self.evaluator.judge(pairing.pair(before.resources, after.resources), diff_mode=True)
+            cached = [f for f in findings if f.active and f.action in BLOCKING]
+            self._judged[key] = cached
+        return cached
+
+    def _before(self, path: str) -> bytes | None:
+        if path not in self._base:
+            data = None
+            if self.base_commit:
+                proc = subprocess.run(["git", "show", f"{self.base_commit}:{path}"], cwd=self.root, capture_output=True)
+                data = proc.stdout if proc.returncode == 0 else None
+            self._base[path] = data
+        return self._base[path]
+
+
+def _digest(data: bytes | None) -> str:
+    return hashlib.blake2b(data, digest_size=16).hexdigest() if data is not None else "-"
+
+
+def _skipped(path: str) -> bool:
+    return any(part in files.SKIP_DIRS for part in path.split("/")[:-1])
+
+
+def _read(path: Path) -> bytes | None:
+    try:
+        return path.read_bytes() if path.is_file() else None
+    except OSError:
+        return None
+
+
+@dataclass
+class VerifyGate:
+    """The gate server's block: set by a verify, lifted once the offending files are fixed."""
+
+    verifier: Verifier
+    lock: threading.Lock = field(default_factory=threading.Lock)
+    blockers: list[Finding] = field(default_factory=list)
+    digests: dict[str, bytes | None] = field(default_factory=dict)
+
+    def verify(self) -> tuple[list[Finding], bool]:
+        """Verify now: the blocking findings, and whether they differ from the last verify."""
+        with self.lock:
+            return self._verify()
+
+    def _verify(self) -> tuple[list[Finding], bool]:
+        found = self.verifier.scan()
+        changed = _keys(found) != _keys(self.blockers)
+        self.blockers = found
+        self.digests = {p: _read(self.verifier.root / p) for p in {f.location.path for f in found}}
+        return found, changed
+
+    def approve(self, call: Any) -> None:
+        """A person allowed this call at the terminal: the files it writes, as written, stand approved."""
+        with self.lock:
+            for write in getattr(call, "writes", []):
+                if write.content is not None:
+                    self.verifier.approved[write.path] = _digest(write.content.encode())
+
+    def check(self, call: Any) -> tuple[list[Finding], bool]:
+        """Before a tool call: the findings that deny it (none for a call that repairs), and whether the block moved.
+
+        ``call`` is the ``ToolCall`` the pre-check normalised.
+        """
+        with self.lock:
+            if not self.blockers:
+                return [], False
+            moved = False
+            if any(_read(self.verifier.root / p) != data for p, data in self.digests.items()):
+                _, moved = self._verify()  # an offending file changed since: judge it afresh
+            if not self.blockers or _repairs(call, {f.location.path for f in self.blockers}):
+                return [], moved
+            return list(self.blockers), moved
+
+    def reason(self, findings: list[Finding] | None = None) -> str:
+        shown = findings if findings is not None else self.blockers
+        files_ = ", ".join(sorted({f.location.path for f in shown}))
+        return (
+            f"agentctl verify: an earlier tool call left IaC that policy does not allow in {files_}: "
+            + " ".join(describe(f) for f in shown)
+            + " Every further tool call is denied until the file is fixed: edit it back with your edit tool, "
+            "or remove it."
+        )
+
+
+def _keys(findings: list[Finding]) -> list[tuple[str, str, int]]:
+    return sorted((f.rule_id, f.location.path, f.location.start_line) for f in findings)
+
+
+def _repairs(call: Any, blocked: set[str]) -> bool:
+    """Reading anything, or writing / removing only the offending files."""
+    kind = getattr(call, "kind", "")
+    if kind == "read":
+        return True
+    paths = set(getattr(call, "paths", []) or [])
+    if kind == "write":
+        return bool(paths) and paths <= blocked
+    if kind == "shell":
+        try:
+            words = shlex.split(str(getattr(call, "command", "")))
+        except ValueError:
+            return False
+        if any(ch in str(getattr(call, "command", "")) for ch in ";&|`$<>\n"):
+            return False
+        prefix = next((p for p in _REPAIR_COMMANDS if tuple(words[: len(p)]) == p), None)
+        if prefix is None:
+            return False
+        targets = {w for w in words[len(prefix) :] if not w.startswith("-")}
+        return bool(targets) and targets <= blocked
+    return False
+
+
+def post_output(reason: str) -> bytes:
+    """A PostToolUse answer that tells the model at once (Claude Code shows ``reason`` to it)."""
+    output = {
+        "decision": "block",
+        "reason": reason,
+        "hookSpecificOutput": {"hookEventName": "PostToolUse", "additionalContext": reason},
+    }
+    return (json.dumps(output) + "\n").encode()
+
+
+def verify_event(gate: VerifyGate, raw: bytes | None) -> dict[str, Any]:
+    """The line the gate server reports when the block starts, moves or lifts."""
+    tool_id = None
+    if raw:
+        try:
+            payload = json.loads(raw)
+            tool_id = payload.get("tool_use_id") if isinstance(payload, dict) else None
+        except ValueError:
+            pass
+    blockers = gate.blockers
+    return {
+        "kind": "verify",
+        "decision": "deny" if blockers else "clear",
+        "reason": gate.reason() if blockers else "the IaC left by earlier tool calls no longer has blocking findings",
+        "tool_id": tool_id,
+        "paths": sorted({f.location.path for f in blockers}),
+        "findings": [
+            {
+                "rule_id": f.rule_id,
+                "action": f.action.value,
+                "severity": f.severity.value,
+                "message": f.message,
+                "path": f.location.path,
+                "line": f.location.start_line,
+            }
+            for f in blockers
+        ],
+    }

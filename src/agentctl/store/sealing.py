@@ -1,0 +1,180 @@
+"""The SQL side of tamper-evident records: the store's key, chain heads, seals and approvals.
+
+The MACs and the verification itself live in :mod:`agentctl.store.integrity`
+(pure Python over decoded values, shared by every backend); this mixin only
+reads and writes the rows they cover, inside the store's transactions.
+"""
+
+from __future__ import annotations
+
+import dataclasses
+import json
+import sqlite3
+import time
+from collections.abc import Sequence
+from contextlib import AbstractContextManager
+from pathlib import Path
+from typing import TYPE_CHECKING, Any
+
+from agentctl.model.run import RunStatus
+from agentctl.store import integrity
+from agentctl.store.errors import StoreError
+from agentctl.store.integrity import EventRow, Head, Integrity, Sealer
+
+if TYPE_CHECKING:
+    from agentctl.store.sqlite import RunRecord
+
+APPROVAL_COLUMNS = ("run_id", "seq", "target", "covers", "approver", "decision", "reason", "at", "mac")
+
+
+class SealedStore:
+    """Mixed into :class:`agentctl.store.sqlite.Store`."""
+
+    db: sqlite3.Connection
+    path: Path
+    _sealer: Sealer | None = None
+    _key_problem: str | None = None
+    _heads: dict[str, tuple[int, str]]
+
+    def _record(self, row: tuple[Any, ...]) -> RunRecord:
+        raise NotImplementedError
+
+    def _transaction(self) -> AbstractContextManager[None]:
+        raise NotImplementedError
+
+    # -- sealing -----------------------------------------------------------
+    def sealer(self, *, create: bool) -> Sealer | None:
+        """The key's MAC functions; ``create``: make the key on first write (readers never do)."""
+        if self._sealer is None:
+            try:
+                key_file = integrity.key_path(self.path)
+                key = integrity.load_or_create_key(key_file) if create else integrity.read_key(key_file)
+            except integrity.StoreKeyError as exc:
+                if create:
+                    raise StoreError(
+                        str(exc), "only agentctl itself, outside an agent's run, writes the store"
+                    ) from None
+                self._key_problem = str(exc)
+                return None
+            if key is None:
+                self._key_problem = f"the store key {key_file} is missing: records cannot be verified"
+                return None
+            self._sealer = Sealer(key)
+        return self._sealer
+
+    def _writing_sealer(self) -> Sealer:
+        sealer = self.sealer(create=True)
+        assert sealer is not None
+        return sealer
+
+    def chain_event(self, run_id: str, seq: int, at: float, kind: str, payload: str) -> str:
+        """The MAC of the run's next event, chained to the one before it."""
+        head = self._heads.get(run_id)
+        if head is None:
+            row = self.db.execute(
+                "SELECT seq, mac FROM events WHERE run_id = ? ORDER BY seq DESC LIMIT 1", (run_id,)
+            ).fetchone()
+            head = (int(row[0]), str(row[1] or "")) if row else (0, "")
+        mac = self._writing_sealer().event(run_id, seq, at, kind, payload, head[1])
+        self._heads[run_id] = (seq, mac)
+        return mac
+
+    def _fields(self, run_id: str) -> dict[str, Any] | None:
+        row = self.db.execute("SELECT * FROM runs WHERE id = ?", (run_id,)).fetchone()
+        return dataclasses.asdict(self._record(row)) if row else None
+
+    def _heads_of(self, run_id: str, fields: dict[str, Any]) -> tuple[Head | None, Head]:
+        events = None
+        if fields.get("status") != RunStatus.RUNNING.value:
+            count, last = self.db.execute(
+                "SELECT COUNT(*), (SELECT mac FROM events WHERE run_id = ?1 ORDER BY seq DESC LIMIT 1)"
+                " FROM events WHERE run_id = ?1",
+                (run_id,),
+            ).fetchone()
+            events = Head(int(count), last)
+        approvals = self._approval_rows(run_id)
+        return events, Head(len(approvals), approvals[-1]["mac"] if approvals else None)
+
+    def _seal_holds(self, run_id: str, fields: dict[str, Any] | None) -> bool:
+        """The run carries a seal and it matches (only then may a write re-seal it)."""
+        if not fields or not fields.get("mac"):
+            return False
+        sealer = self.sealer(create=False)
+        if sealer is None:
+            return False
+        expected = sealer.run(fields, *self._heads_of(run_id, fields))
+        return expected == str(fields["mac"])
+
+    def _reseal(self, run_id: str) -> None:
+        fields = self._fields(run_id)
+        if fields is None:
+            return
+        mac = self._writing_sealer().run(fields, *self._heads_of(run_id, fields))
+        self.db.execute("UPDATE runs SET mac = ? WHERE id = ?", (mac, run_id))
+
+    def verify(self, run_id: str) -> Integrity:
+        """Seal, event chain and approvals of one run (see :func:`agentctl.store.integrity.verify_run`)."""
+        fields = self._fields(run_id)
+        if fields is None:
+            raise StoreError(f"no run '{run_id}' in {self.path}", "list runs with: agentctl runs list")
+        rows = [
+            EventRow(int(seq), float(at), kind, payload, mac)
+            for seq, at, kind, payload, mac in self.db.execute(
+                "SELECT seq, at, kind, payload, mac FROM events WHERE run_id = ? ORDER BY seq", (run_id,)
+            )
+        ]
+        sealer = self.sealer(create=False)
+        return integrity.verify_run(sealer, fields, rows, self._approval_rows(run_id), self._key_problem)
+
+    def verify_all(self, runs: Sequence[RunRecord]) -> dict[str, Integrity]:
+        return {run.id: self.verify(run.id) for run in runs}
+
+    def add_approval(
+        self,
+        run_id: str,
+        approver: str,
+        decision: str,
+        reason: str,
+        *,
+        target: str = "run",
+        covers: Sequence[dict[str, Any]] = (),
+    ) -> dict[str, Any]:
+        """A human's decision, bound to the run and to what it approves (``target``, ``covers``), MAC-chained."""
+        sealer = self._writing_sealer()
+        with self._transaction():
+            holds = self._seal_holds(run_id, self._fields(run_id))
+            previous = self._approval_rows(run_id)
+            approval: dict[str, Any] = {
+                "run_id": run_id,
+                "seq": len(previous) + 1,
+                "target": target,
+                "covers": [dict(c) for c in covers],
+                "approver": approver,
+                "decision": decision,
+                "reason": reason,
+                "at": time.time(),
+            }
+            approval["mac"] = sealer.approval(approval, str(previous[-1]["mac"] or "") if previous else "")
+            self.db.execute(
+                f"INSERT INTO approvals ({', '.join(APPROVAL_COLUMNS)}) VALUES ({', '.join('?' * 9)})",
+                tuple(json.dumps(approval[c]) if c == "covers" else approval[c] for c in APPROVAL_COLUMNS),
+            )
+            if holds:
+                self._reseal(run_id)
+        return approval
+
+    def _approval_rows(self, run_id: str | None) -> list[dict[str, Any]]:
+        query = f"SELECT {', '.join(APPROVAL_COLUMNS)} FROM approvals"
+        order = " ORDER BY run_id, seq IS NULL, seq, at, rowid"
+        rows = self.db.execute(
+            query + (" WHERE run_id = ?" if run_id else "") + order, (run_id,) if run_id else ()
+        ).fetchall()
+        out = []
+        for row in rows:
+            approval = dict(zip(APPROVAL_COLUMNS, row, strict=True))
+            try:
+                approval["covers"] = json.loads(approval["covers"]) if approval["covers"] else []
+            except ValueError:
+                approval["covers"] = []
+            out.append(approval)
+        return out
