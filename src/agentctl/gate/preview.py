@@ -197,7 +197,7 @@ class Previewer:
             if change.change is not ChangeKind.CREATE or change.after is None:
                 continue
             new = change.after
-            name = new.address.rsplit(".", 1)[-1]
+            name = new.address.rsplit(".", 1)[-1].split("[", 1)[0]  # without an instance key
             for path, text in siblings.items():
                 if new.type not in text or name not in text:
                     continue

@@ -70,7 +70,6 @@ def serve(
 
     keeper = Gatekeeper(root, load_book(root, policy_dirs, builtin), run_id)
     checked = VerifyGate(Verifier(keeper.root, base_commit, keeper.evaluator))
-    threading.Thread(target=_preload, daemon=True).start()
     terminal: _Terminal | None = None
     if interactive:
         import signal
@@ -154,16 +153,6 @@ def serve(
     finally:
         server.server_close()
     return 0
-
-
-def _preload() -> None:
-    """Load the HCL grammar before the first Terraform write needs it."""
-    try:
-        from agentctl.sources import terraform
-
-        terraform.preload()
-    except Exception:
-        return
 
 
 IDLE_SECONDS = 900.0
