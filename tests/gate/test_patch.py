@@ -110,11 +110,27 @@ def test_malformed_patches_raise(text: str) -> None:
 
 def test_shell_heredoc_is_found() -> None:
     body = "*** Begin Patch\n*** Add File: a.tf\n+x\n*** End Patch"
-    assert patch.from_shell(f"apply_patch <<'EOF'\n{body}\nEOF\n") == (body, None)
-    assert patch.from_shell(f'cd envs/dev && apply_patch <<"PATCH"\n{body}\nPATCH') == (body, "envs/dev")
-    assert patch.from_shell(["apply_patch", body]) == (body, None)
-    assert patch.from_shell(["bash", "-lc", f"apply_patch <<EOF\n{body}\nEOF"]) == (body, None)
-    assert patch.from_shell("grep -r apply_patch docs/") is None
+    assert patch.from_shell(f"apply_patch <<'EOF'\n{body}\nEOF\n") == ([(body, None)], False)
+    assert patch.from_shell(f'cd envs/dev && apply_patch <<"PATCH"\n{body}\nPATCH') == ([(body, "envs/dev")], False)
+    assert patch.from_shell(["apply_patch", body]) == ([(body, None)], False)
+    assert patch.from_shell(["bash", "-lc", f"apply_patch <<EOF\n{body}\nEOF"]) == ([(body, None)], False)
+    two = f"apply_patch <<'A'\n{body}\nA\napply_patch <<'B'\n{body}\nB\n"
+    assert patch.from_shell(two) == ([(body, None), (body, None)], False)
+    assert patch.from_shell("grep -r apply_patch docs/") == ([], False)  # a mention is not a run
+
+
+@pytest.mark.parametrize(
+    "command",
+    [
+        "apply_patch < change.patch",
+        "cat p | apply_patch",
+        'apply_patch "$(cat p)"',
+        "/usr/local/bin/apply_patch",
+        ["apply_patch"],
+    ],
+)
+def test_an_apply_patch_whose_patch_is_unseen_is_flagged(command: str | list[str]) -> None:
+    assert patch.from_shell(command)[1] is True
 
 
 # ---------------------------------------------------------------- through the gate
@@ -189,8 +205,12 @@ def test_heredoc_through_exec_command_is_judged_as_the_patch(repo: Path) -> None
     protected = "*** Begin Patch\n*** Add File: policies/allow.yaml\n+rules: []\n*** End Patch\n"
     denied = decide(repo, "exec_command", {"cmd": f"apply_patch <<'EOF'\n{protected}EOF\n"})
     assert denied.decision == "deny" and "tool-write-protected-path" in denied.reason
-    unreadable = decide(repo, "exec_command", {"cmd": f'apply_patch "$(cat p.txt)" # {GPU_ANCHOR}'})
-    assert unreadable.decision == "deny" and "cannot read" in unreadable.reason
+    unseen = decide(repo, "exec_command", {"cmd": "cat change.patch | apply_patch"})
+    assert unseen.decision == "deny" and "cannot see" in unseen.reason
+    harmless = "apply_patch <<'A'\n*** Begin Patch\n*** Add File: notes.md\n+hello\n*** End Patch\nA\n"
+    second = decide(repo, "exec_command", {"cmd": f"{harmless}apply_patch <<'B'\n{GPU_ANCHOR}B\n"})
+    assert second.decision == "deny" and "gpu-instance-outside-production" in second.reason
+    assert decide(repo, "exec_command", {"cmd": "grep -rn apply_patch docs/"}).decision == "allow"
 
 
 def test_sequential_hunks_on_one_file_compose(repo: Path) -> None:

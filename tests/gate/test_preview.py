@@ -15,6 +15,7 @@ from pathlib import Path
 from typing import Any
 
 import pytest
+import yaml
 
 from agentctl.gate.decide import Decision, Gatekeeper, load_book
 from tests.conftest import agentctl_binary
@@ -110,6 +111,17 @@ CASES = [
         reason="fail closed",
     ),
     Case("tf-cpu-allowed", write("envs/dev/ok.tf", instance("t")), "allow"),
+    Case("tofu-gpu", write("envs/dev/main.tofu", instance("t", GPU)), "deny", rule="gpu-instance-outside-production"),
+    Case(
+        "tofu-json-gpu", write("envs/dev/main.tofu.json", json.dumps({"resource": {"aws_instance": {"t": {}}}})), "deny"
+    ),
+    Case(
+        "write-content-not-text",
+        {"tool_name": "Write", "tool_input": {"file_path": "envs/dev/main.tf", "content": 42}},
+        "deny",
+        reason="cannot be computed",
+        files={"envs/dev/main.tf": instance("web")},
+    ),
     # --- overrides are merged into the module, as Terraform does
     Case(
         "override-makes-gpu",
@@ -191,12 +203,42 @@ CASES = [
     ),
     Case(
         "helm-template-unreadable",
-        write("chart/templates/x.yaml", "{{ range .Values.x }}\n- a: [\n{{ end }}\n  b: {\n"),
+        write(
+            "chart/templates/x.yaml", "apiVersion: v1\nkind: Pod\n{{ range .Values.x }}\n- a: [\n{{ end }}\n  b: {\n"
+        ),
         "deny",
         reason="cannot be read",
     ),
     Case("yaml-invalid", write("k8s/broken.yaml", "apiVersion: v1\nkind: Pod\nmetadata: [\n"), "deny"),
+    Case(
+        "cloudformation-tags-allowed",
+        write(
+            "cfn/stack.yaml",
+            "Resources:\n  Bucket:\n    Type: AWS::S3::Bucket\n    Properties:\n      BucketName: !Ref Name\n",
+        ),
+        "allow",
+    ),
+    Case(
+        "mkdocs-python-tag-allowed",
+        write(
+            "mkdocs.yml",
+            "markdown_extensions:\n  - pymdownx.emoji:\n"
+            "      emoji_index: !!python/name:material.extensions.emoji.twemoji\n",
+        ),
+        "allow",
+    ),
+    Case(
+        "helm-template-not-a-manifest",
+        write("chart/templates/NOTES.txt.yaml", "{{ range .x }}\n- [\n{{ end }}\n"),
+        "allow",
+    ),
     Case("plain-json-allowed", write("package.json", '{"name": "x"}'), "allow"),
+    Case(
+        "k8s-json-manifest",
+        write("k8s/pod.json", json.dumps(yaml.safe_load(PRIVILEGED_POD))),
+        "deny",
+        rule="k8s-privileged-container",
+    ),
     # --- Claude's Edit, as Claude applies it
     Case(
         "edit-curly-old-string-gpu",

@@ -110,7 +110,7 @@ class Gatekeeper:
             call.writes += extra.writes
         iac = self._iac(call)
         findings += iac.findings
-        problems += iac.problems
+        problems += [p for p in iac.problems if not any(p.split(":", 1)[0] in known for known in problems)]
         active = [f for f in findings if f.active]
         if problems:
             shown = "; ".join(problems[:5]) + (f" (and {len(problems) - 5} more)" if len(problems) > 5 else "")
@@ -157,12 +157,19 @@ class Gatekeeper:
         return out
 
     def _iac(self, call: ToolCall) -> preview.Outcome:
-        writes = [
-            preview.Write(w.path, w.absolute, w.before, None if w.deleted else w.content)
-            for w in call.writes
-            if w.absolute.is_relative_to(self.root) and _previewed(w.path)
+        judged = [w for w in call.writes if w.absolute.is_relative_to(self.root) and _previewed(w.path)]
+        unknown = [w.path for w in judged if w.content is None and not w.deleted]
+        outcome = self.previewer.judge(
+            [
+                preview.Write(w.path, w.absolute, w.before, None if w.deleted else w.content)
+                for w in judged
+                if w.path not in unknown
+            ]
+        )
+        outcome.problems += [
+            f"{path}: the file's content after this {call.name} cannot be computed" for path in unknown
         ]
-        return self.previewer.judge(writes)
+        return outcome
 
 
 def _previewed(path: str) -> bool:

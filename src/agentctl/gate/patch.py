@@ -248,31 +248,36 @@ def apply(original: str, chunks: list[Chunk], path: str) -> str:
 _HEREDOC = re.compile(
     r"""(?:^|&&|;|\n)[ \t]*(?:cd[ \t]+(?P<cd>'[^']*'|"[^"]*"|[^\s;&|]+)[ \t]*&&[ \t]*)?"""
     r"""(?:apply_patch|applypatch)[ \t]*<<-?[ \t]*(?P<q>['"]?)(?P<tag>[A-Za-z_][\w-]*)(?P=q)[^\n]*\n"""
-    r"""(?P<body>.*?)\n[ \t]*(?P=tag)[ \t]*(?:\n|$)""",
+    r"""(?P<body>.*?)\n[ \t]*(?P=tag)[ \t]*(?=\n|$)""",
     re.DOTALL,
 )
+_INVOCATION = re.compile(
+    r"""(?:^|[;&|(\n`]|\$\()[ \t]*(?:(?:sudo|command|exec|env|nohup|time)[ \t]+)*"""
+    r"""(?:[^\s;&|]*/)?(?:apply_patch|applypatch)\b"""
+)
 
-MENTIONS = re.compile(r"\b(apply_patch|applypatch)\b")
 
-
-def from_shell(command: str | list[str]) -> tuple[str, str | None] | None:
-    """The patch (and ``cd`` directory) of an ``apply_patch`` run through a shell tool.
+def from_shell(command: str | list[str]) -> tuple[list[tuple[str, str | None]], bool]:
+    """The patches (with any ``cd`` directory) of ``apply_patch`` runs in a shell tool call, in order.
 
     Codex runs ``apply_patch <<'EOF' … EOF`` (optionally after ``cd DIR &&``)
-    from ``exec_command``/``shell`` as a patch, and ``["apply_patch", PATCH]``
-    as argv. ``None`` when the command is no such call.
+    from ``exec_command``/``shell`` as a patch, ``["apply_patch", PATCH]`` as
+    argv, and ``apply_patch`` is also a command its shell can run. The flag is
+    true when some ``apply_patch`` runs with a patch that cannot be seen here
+    (piped, read from a file or a substitution): the gate denies those.
     """
     if isinstance(command, list):
         argv = [str(a) for a in command]
-        if len(argv) >= 2 and argv[0].rsplit("/", 1)[-1] in ("apply_patch", "applypatch"):
-            return argv[1], None
-        if len(argv) >= 3 and argv[0].rsplit("/", 1)[-1] in ("bash", "sh", "zsh") and argv[1] in ("-lc", "-c"):
+        name = argv[0].rsplit("/", 1)[-1] if argv else ""
+        if name in ("apply_patch", "applypatch"):
+            return ([(argv[1], None)], False) if len(argv) >= 2 else ([], True)
+        if len(argv) >= 3 and name in ("bash", "sh", "zsh", "dash") and argv[1] in ("-lc", "-c"):
             return from_shell(argv[2])
-        return None
-    match = _HEREDOC.search(command)
-    if match is None:
-        return None
-    cd = match.group("cd")
-    if cd and cd[0] in "'\"":
-        cd = cd[1:-1]
-    return match.group("body"), cd
+        return from_shell(" ".join(argv)) if any(_INVOCATION.search(a) for a in argv) else ([], False)
+    patches: list[tuple[str, str | None]] = []
+    for match in _HEREDOC.finditer(command):
+        cd = match.group("cd")
+        if cd and cd[0] in "'\"":
+            cd = cd[1:-1]
+        patches.append((match.group("body"), cd))
+    return patches, len(_INVOCATION.findall(command)) > len(patches)

@@ -6,11 +6,7 @@ changes with the same rules ``agentctl check`` uses. What it cannot read is
 never waved through: a result that cannot be built or parsed is a *problem*,
 and the gate denies the call with the reason.
 
-Speed: a large ``.tf`` is split into its top-level blocks; blocks whose text
-(with the comments above them) is the same before and after cannot change any
-resource, so only the changed blocks are parsed (with the rest of the file
-blanked out, keeping line numbers). Whole-file parses are cached by content
-hash for the life of the gate server.
+Speed: a large ``.tf`` edit is judged by the blocks it changed (``gate/blocks.py``).
 
 Terraform merges ``override.tf`` / ``*_override.tf`` into the blocks of the
 other files of its module; when a written file is, or sits beside, an override
@@ -21,30 +17,23 @@ a create (absolute limits) and as an update of the sibling's version.
 
 from __future__ import annotations
 
-import hashlib
 import json
 import posixpath
 import re
-from collections import Counter, OrderedDict
 from dataclasses import dataclass, field
 from pathlib import Path
 
 from agentctl.engine import pairing
 from agentctl.engine.evaluate import Evaluator
+from agentctl.gate.blocks import ParseMemo, changed_blocks
 from agentctl.model.common import ChangeKind, Target
 from agentctl.model.finding import Finding
 from agentctl.model.resource import Resource, ResourceChange
 from agentctl.sources import files, kubernetes
-from agentctl.sources.files import FileKind, SourceFile
+from agentctl.sources.files import FileKind
 from agentctl.sources.interface import ParsedFile
-from agentctl.sources.loader import parse_source
 from agentctl.sources.yamldoc import YamlError, load_documents
 
-SPLIT_MIN_BYTES = 16 * 1024
-"""Below this, a .tf file is simply parsed whole (a few milliseconds)."""
-
-_BLOCK_OPEN = re.compile(r'^([A-Za-z_][\w-]*)(?:[ \t]+(?:"[^"\n]*"|[A-Za-z_][\w-]*))*[ \t]*\{[ \t]*(\}[ \t]*)?$')
-_SELF_CONTAINED = frozenset({"resource", "data"})
 _TEMPLATE_LINE = re.compile(r"^\s*\{\{-?.*-?\}\}\s*$")
 _TEMPLATE_EXPR = re.compile(r"\{\{-?.*?-?\}\}")
 
@@ -64,157 +53,17 @@ class Outcome:
     problems: list[str] = field(default_factory=list)
 
 
-class ParseMemo:
-    """Whole-file parse results by content hash (bounded; lives as long as the gate server)."""
-
-    def __init__(self, size: int = 256) -> None:
-        self.size = size
-        self.entries: OrderedDict[str, ParsedFile] = OrderedDict()
-
-    def parse(self, path: str, kind: FileKind, text: str) -> ParsedFile:
-        key = hashlib.sha256(f"{path}\0{kind}\0".encode() + text.encode("utf-8", "surrogatepass")).hexdigest()
-        hit = self.entries.get(key)
-        if hit is not None:
-            self.entries.move_to_end(key)
-            return hit
-        parsed = parse_source(SourceFile(path, kind, text.encode("utf-8", "surrogatepass")))
-        self.entries[key] = parsed
-        if len(self.entries) > self.size:
-            self.entries.popitem(last=False)
-        return parsed
+TERRAFORM_SUFFIXES = (".tf", ".tf.json", ".tofu", ".tofu.json")
+"""Terraform reads ``.tf``/``.tf.json``; OpenTofu also ``.tofu``/``.tofu.json``."""
 
 
 def is_override(path: str) -> bool:
-    name = path.rsplit("/", 1)[-1]
-    stem = name.removesuffix(".json")
-    return stem == "override.tf" or stem.endswith("_override.tf")
+    stem = path.rsplit("/", 1)[-1].removesuffix(".json").removesuffix(".tf").removesuffix(".tofu")
+    return stem == "override" or stem.endswith("_override")
 
 
 def is_terraform(path: str) -> bool:
-    return path.endswith((".tf", ".tf.json"))
-
-
-# ---------------------------------------------------------------------------- Terraform, block by block
-
-
-@dataclass(frozen=True)
-class _Block:
-    start: int
-    end: int
-    kind: str
-    text: str
-
-
-def _blocks(lines: list[str]) -> list[_Block] | None:
-    """Top-level blocks (with the comments above them), or ``None`` for a layout we do not split."""
-    out: list[_Block] = []
-    lead, start, kind = 0, None, ""
-    for number, line in enumerate(lines):
-        bare = line.rstrip()
-        if start is None:
-            if not bare or bare.lstrip().startswith(("#", "//")):
-                continue
-            match = _BLOCK_OPEN.match(bare)
-            if match is None:
-                return None
-            if match.group(2):
-                out.append(_Block(lead, number + 1, match.group(1), "\n".join(lines[lead : number + 1])))
-                lead = number + 1
-            else:
-                start, kind = number, match.group(1)
-        elif bare == "}":
-            out.append(_Block(lead, number + 1, kind, "\n".join(lines[lead : number + 1])))
-            lead, start = number + 1, None
-    return None if start is not None else out
-
-
-def _only(lines: list[str], keep: list[_Block]) -> str:
-    kept = [""] * len(lines)
-    for block in keep:
-        kept[block.start : block.end] = lines[block.start : block.end]
-    return "\n".join(kept)
-
-
-def changed_blocks(path: str, before: str, after: str, memo: ParseMemo) -> tuple[ParsedFile, ParsedFile]:
-    """Before/after parses holding (at least) every resource the edit can have changed."""
-    if len(before) + len(after) >= SPLIT_MIN_BYTES and path.endswith(".tf"):
-        region = _changed_region(before, after)
-        if region is not None:
-            (old_start, old_end), (new_start, new_end) = region
-            offset = before.count("\n", 0, old_start)
-            old_lines = before[old_start:old_end].split("\n")
-            new_lines = after[new_start:new_end].split("\n")
-            old_blocks, new_blocks = _blocks(old_lines), _blocks(new_lines)
-            if old_blocks is not None and new_blocks is not None:
-                common = Counter(b.text for b in old_blocks) & Counter(b.text for b in new_blocks)
-                gone, added = _unmatched(old_blocks, common), _unmatched(new_blocks, common)
-                if all(b.kind in _SELF_CONTAINED for b in gone + added):
-                    pad = "\n" * offset
-                    old = memo.parse(path, FileKind.TERRAFORM, pad + _only(old_lines, gone))
-                    new = memo.parse(path, FileKind.TERRAFORM, pad + _only(new_lines, added))
-                    if not old.issues and not new.issues:
-                        return old, new
-    return memo.parse(path, FileKind.TERRAFORM, before), memo.parse(path, FileKind.TERRAFORM, after)
-
-
-def _common_prefix(a: str, b: str, limit: int) -> int:
-    low, high = 0, limit
-    while low < high:
-        middle = (low + high + 1) // 2
-        if a[:middle] == b[:middle]:
-            low = middle
-        else:
-            high = middle - 1
-    return low
-
-
-def _common_suffix(a: str, b: str, limit: int) -> int:
-    low, high = 0, limit
-    while low < high:
-        middle = (low + high + 1) // 2
-        if a[len(a) - middle :] == b[len(b) - middle :]:
-            low = middle
-        else:
-            high = middle - 1
-    return low
-
-
-_CLOSE = "\n}\n"
-
-
-def _changed_region(before: str, after: str) -> tuple[tuple[int, int], tuple[int, int]] | None:
-    """The spans of whole top-level blocks around the text that differs (the rest is identical)."""
-    if "\r" in before or "\r" in after:
-        return None
-    shortest = min(len(before), len(after))
-    prefix = _common_prefix(before, after, shortest)
-    suffix = _common_suffix(before, after, shortest - prefix)
-    cut = before.rfind(_CLOSE, 0, prefix)
-    start = cut + len(_CLOSE) - 1 + 1 if cut >= 0 else 0  # just after the newline that ends a lone "}"
-    old_change_end = len(before) - suffix
-    close = before.find(_CLOSE, max(old_change_end - 1, start))
-    if close < 0:
-        return (start, len(before)), (start, len(after))
-    old_end = close + len(_CLOSE)
-    new_end = old_end + len(after) - len(before)
-    if (
-        new_end < start
-        or after[new_end - len(_CLOSE) : new_end] != _CLOSE
-        or old_end - len(_CLOSE) < old_change_end - 1
-    ):
-        return None
-    return (start, old_end), (start, new_end)
-
-
-def _unmatched(blocks: list[_Block], common: Counter[str]) -> list[_Block]:
-    left = Counter(common)
-    out = []
-    for block in blocks:
-        if left[block.text] > 0:
-            left[block.text] -= 1
-        else:
-            out.append(block)
-    return out
+    return path.endswith(TERRAFORM_SUFFIXES)
 
 
 # ---------------------------------------------------------------------------- the preview
@@ -256,10 +105,13 @@ class Previewer:
         if text is None:
             return []
         parsed = self.memo.parse(write.path, kind, text)
-        if judged:
+        if judged and (kind is not FileKind.YAML or _looks_like_manifest(text)):
+            # YAML that is no manifest (CloudFormation's !Ref, mkdocs' python tags…) is not ours to refuse
             outcome.problems += [f"{i.path}:{i.line}: {i.message}" for i in parsed.issues]
         if kind is FileKind.YAML and not parsed.resources and not parsed.issues and parsed.notes:
             return self._skipped_yaml(write.path, text, outcome if judged else None)
+        if kind is FileKind.PLAN and not parsed.resources and not parsed.issues:
+            return _json_manifests(write.path, text)  # Kubernetes takes JSON manifests too
         return list(parsed.resources)
 
     def _skipped_yaml(self, path: str, text: str, outcome: Outcome | None) -> list[Resource]:
@@ -267,7 +119,7 @@ class Previewer:
         for candidate in (text, _detemplate(text)):
             try:
                 documents = load_documents(candidate)
-            except YamlError:
+            except (YamlError, TypeError, ValueError, RecursionError):
                 continue
             resources = []
             for document in documents:
@@ -278,7 +130,7 @@ class Previewer:
                         )
                     )
             return resources
-        if outcome is not None:
+        if outcome is not None and _looks_like_manifest(text):
             outcome.problems.append(
                 f"{path}: templated YAML that cannot be read even with the template expressions blanked out; "
                 "the gate cannot tell whether it is a Kubernetes manifest"
@@ -316,7 +168,7 @@ class Previewer:
     def _terraform_file(self, path: str, text: str | None) -> ParsedFile:
         if text is None:
             return ParsedFile(path)
-        kind = files.classify(path) or FileKind.TERRAFORM
+        kind = FileKind.TERRAFORM if path.endswith((".tf", ".tofu")) else files.classify(path) or FileKind.PLAN
         return self.memo.parse(path, kind, text)
 
     def _siblings(self, directory: str, written: set[str]) -> dict[str, str]:
@@ -345,7 +197,7 @@ class Previewer:
             if change.change is not ChangeKind.CREATE or change.after is None:
                 continue
             new = change.after
-            name = new.address.rsplit(".", 1)[-1].split("[", 1)[0]  # x[0] (count/for_each) is written as x
+            name = new.address.rsplit(".", 1)[-1].split("[", 1)[0]  # without an instance key
             for path, text in siblings.items():
                 if new.type not in text or name not in text:
                     continue
@@ -388,7 +240,7 @@ def merge_overrides(parsed: dict[str, ParsedFile]) -> list[Resource]:
 
 def _terraform_problems(path: str, text: str, parsed: ParsedFile) -> list[str]:
     problems = [f"{i.path}:{i.line}: {i.message}" for i in parsed.issues]
-    if problems or not path.endswith(".tf.json"):
+    if problems or not path.endswith(".json"):
         return problems
     try:
         document = json.loads(text)
@@ -402,6 +254,26 @@ def _terraform_problems(path: str, text: str, parsed: ParsedFile) -> list[str]:
     ):
         return [f"{path}: Terraform JSON configuration the gate could not read into resources"]
     return problems
+
+
+def _json_manifests(path: str, text: str) -> list[Resource]:
+    try:
+        document = json.loads(text)
+    except (ValueError, RecursionError):
+        return []  # not JSON: not a manifest kubectl would apply either
+    lines = text.splitlines()
+    return [
+        kubernetes.manifest_resource(path, obj, 1, len(lines), lines) for obj in kubernetes.manifest_objects(document)
+    ]
+
+
+_API_VERSION = re.compile(r"""\bapiVersion["']?\s*:""")
+_KIND = re.compile(r"""\bkind["']?\s*:""")
+
+
+def _looks_like_manifest(text: str) -> bool:
+    """Could kubectl take this as an object? It needs an apiVersion and a kind."""
+    return bool(_API_VERSION.search(text) and _KIND.search(text))
 
 
 def _detemplate(text: str) -> str:

@@ -70,7 +70,6 @@ def serve(
 
     keeper = Gatekeeper(root, load_book(root, policy_dirs, builtin), run_id)
     checked = VerifyGate(Verifier(keeper.root, base_commit, keeper.evaluator))
-    threading.Thread(target=_preload, daemon=True).start()
     terminal: _Terminal | None = None
     if interactive:
         import signal
@@ -154,16 +153,6 @@ def serve(
     finally:
         server.server_close()
     return 0
-
-
-def _preload() -> None:
-    """Import the Terraform reader before the first Terraform write needs it."""
-    try:
-        from agentctl.sources import terraform
-
-        getattr(terraform, "preload", lambda: None)()
-    except Exception:
-        return
 
 
 IDLE_SECONDS = 900.0

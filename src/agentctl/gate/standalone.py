@@ -19,14 +19,12 @@ always judges in-process.
 
 from __future__ import annotations
 
-import hashlib
 import os
 import stat
-import subprocess
 import sys
 import threading
 import time
-from pathlib import Path
+from typing import Any
 
 from agentctl.gate import client
 
@@ -48,41 +46,62 @@ def deadline_seconds(argv: list[str]) -> float:
     return min(max(value, 0.2), 600.0)
 
 
-def repo_root() -> Path:
-    start = Path(os.environ.get("CLAUDE_PROJECT_DIR") or os.getcwd()).resolve()
-    for candidate in (start, *start.parents):
-        if (candidate / ".git").exists():
+def repo_root() -> str:
+    start = candidate = os.path.realpath(os.environ.get("CLAUDE_PROJECT_DIR") or os.getcwd())
+    while True:
+        if os.path.exists(os.path.join(candidate, ".git")):
             return candidate
-    return start
+        parent = os.path.dirname(candidate)
+        if parent == candidate:
+            return start
+        candidate = parent
 
 
-def fingerprint(root: Path) -> str:
+def _sha256(data: bytes) -> Any:
+    """SHA-256 without importing hashlib (and OpenSSL): this runs on every standalone call."""
+    try:
+        import _sha256  # type: ignore[import-not-found]
+
+        return _sha256.sha256(data)
+    except ImportError:  # pragma: no cover - CPython always has it; other interpreters have hashlib
+        import hashlib
+
+        return hashlib.sha256(data)
+
+
+def fingerprint(root: str | os.PathLike[str]) -> str:
     """Changes when a policy file, agentctl.yaml or agentctl's own code changes."""
     import agentctl
 
-    digest = hashlib.sha256(f"{sys.executable}\0{agentctl.__version__}\0{root}\0".encode())
-    package = Path(agentctl.__file__).parent
-    watched = [root / "agentctl.yaml"]
-    for folder in (root / "policies", package / "policy" / "builtin", package / "gate", package / "sources"):
+    digest = _sha256(f"{sys.executable}\0{agentctl.__version__}\0{root}\0".encode())
+    package = os.path.dirname(agentctl.__file__)
+    watched = [os.path.join(root, "agentctl.yaml")]
+    for folder in (
+        os.path.join(root, "policies"),
+        os.path.join(package, "policy", "builtin"),
+        os.path.join(package, "gate"),
+        os.path.join(package, "sources"),
+    ):
         try:
-            watched += sorted(folder.iterdir())
+            watched += sorted(os.path.join(folder, name) for name in os.listdir(folder))
         except OSError:
             continue
     for path in watched:
         try:
-            info = path.stat()
+            info = os.stat(path)
         except OSError:
             continue
         digest.update(f"{path}\0{info.st_size}\0{info.st_mtime_ns}\n".encode())
-    return digest.hexdigest()[:20]
+    return str(digest.hexdigest())[:20]
 
 
-def private_dir() -> Path | None:
+def private_dir() -> str | None:
     """A directory only this user can enter, or ``None`` (then no server is used)."""
     base = os.environ.get("XDG_RUNTIME_DIR")
-    folder = Path(base, "agentctl-gate") if base else Path(f"/tmp/agentctl-gate-{os.getuid()}")
+    folder = os.path.join(base, "agentctl-gate") if base else f"/tmp/agentctl-gate-{os.getuid()}"
     try:
-        folder.mkdir(mode=0o700, exist_ok=True)
+        if not os.path.lexists(folder):
+            os.mkdir(folder, 0o700)
         info = os.lstat(folder)
     except OSError:
         return None
@@ -91,19 +110,21 @@ def private_dir() -> Path | None:
     return folder
 
 
-def socket_path(root: Path, print_: str) -> Path | None:
+def socket_path(root: str, print_: str) -> str | None:
     folder = private_dir()
     if folder is None:
         return None
-    name = hashlib.sha256(f"{root}\0{print_}".encode()).hexdigest()[:16]
-    path = folder / f"{name}.sock"
+    name = str(_sha256(f"{root}\0{print_}".encode()).hexdigest())[:16]
+    path = os.path.join(folder, f"{name}.sock")
     return path if len(os.fsencode(path)) <= MAX_SOCKET_PATH else None
 
 
-def spawn(path: Path, root: Path, print_: str) -> None:
+def spawn(path: str, root: str, print_: str) -> None:
     """Start the repository's gate server in the background (detached; it outlives this hook)."""
-    command = [sys.executable, "-m", "agentctl", "gate", "serve", "--standalone", "--socket", str(path)]
-    command += ["--root", str(root), "--fingerprint", print_]
+    import subprocess
+
+    command = [sys.executable, "-m", "agentctl", "gate", "serve", "--standalone", "--socket", path]
+    command += ["--root", root, "--fingerprint", print_]
     try:
         subprocess.Popen(
             command,
@@ -112,7 +133,7 @@ def spawn(path: Path, root: Path, print_: str) -> None:
             stderr=subprocess.DEVNULL,
             start_new_session=True,
             close_fds=True,
-            cwd=str(root),
+            cwd=root,
         )
     except OSError:
         return
@@ -134,11 +155,13 @@ class _Answer:
             sys.stdout.flush()
 
 
-def _judge_in_process(root: Path, agent: str, raw: bytes) -> bytes:
+def _judge_in_process(root: str, agent: str, raw: bytes) -> bytes:
+    from pathlib import Path
+
     from agentctl.gate.decide import Gatekeeper, hook_output, load_book
     from agentctl.policy import default_dirs
 
-    keeper = Gatekeeper(root, load_book(root, default_dirs(root)))
+    keeper = Gatekeeper(Path(root), load_book(Path(root), default_dirs(Path(root))))
     return hook_output(keeper.decide_raw(raw.decode("utf-8", errors="replace"), agent))
 
 
@@ -168,7 +191,7 @@ def main(argv: list[str], started: float) -> int:
             path = socket_path(root, print_)
             if path is not None:
                 try:
-                    output = client.ask(str(path), agent, raw, max(deadline - time.monotonic() - MARGIN, 0.05))
+                    output = client.ask(path, agent, raw, max(deadline - time.monotonic() - MARGIN, 0.05))
                 except (OSError, ValueError) as exc:
                     if isinstance(exc, TimeoutError):
                         raise

@@ -25,7 +25,7 @@ def refine(call: ToolCall, payload: Any, root: Path) -> list[str]:
     tool_input = call.input if isinstance(call.input, dict) else {}
     cwd = Path(str(payload.get("cwd") or root)) if isinstance(payload, dict) else root
     if call.name == "apply_patch":
-        return _patch_call(call, _patch_text(tool_input), cwd, root)
+        return _patch_call(call, [(_patch_text(tool_input), cwd)], root)
     if call.name in ("Edit", "MultiEdit") and call.writes:
         write = call.writes[0]
         try:
@@ -38,27 +38,24 @@ def refine(call: ToolCall, payload: Any, root: Path) -> list[str]:
 
 
 def shell_patch_calls(call: ToolCall, payload: Any, root: Path, problems: list[str]) -> list[ToolCall]:
-    """An ``apply_patch`` heredoc run through a shell tool, as the apply_patch call it is."""
+    """``apply_patch`` run through a shell tool, as the apply_patch call it is."""
     if call.kind != "shell" or not isinstance(call.input, dict):
         return []
     command = call.input.get("command", call.input.get("cmd", ""))
-    found = patch.from_shell(command if isinstance(command, list) else str(command))
-    text = call.command
-    if found is None:
-        if patch.MENTIONS.search(text) and "*** Begin Patch" in text:
-            problems.append(
-                "this shell command runs apply_patch in a form the gate cannot read; "
-                "use the apply_patch tool (or `apply_patch <<'EOF'` … `EOF`) so the patch can be judged"
-            )
+    patches, unseen = patch.from_shell(command if isinstance(command, list) else str(command))
+    if unseen:
+        problems.append(
+            "this shell command runs apply_patch with a patch the gate cannot see; "
+            "use the apply_patch tool (or `apply_patch <<'EOF'` … `EOF`) so the patch can be judged"
+        )
+    if not patches:
         return []
-    body, directory = found
     cwd = Path(str(payload.get("cwd") or root)) if isinstance(payload, dict) else root
-    if directory:
-        cwd = Path(os.path.realpath(cwd / os.path.expanduser(directory)))
+    located = [(body, Path(os.path.realpath(cwd / os.path.expanduser(d))) if d else cwd) for body, d in patches]
     synthetic = normalise(
-        {"tool_name": "apply_patch", "tool_input": {"command": body}, "cwd": str(cwd)}, call.agent, root
+        {"tool_name": "apply_patch", "tool_input": {"command": ""}, "cwd": str(cwd)}, call.agent, root
     )
-    problems += _patch_call(synthetic, body, cwd, root)
+    problems += _patch_call(synthetic, located, root)
     return [synthetic]
 
 
@@ -72,13 +69,16 @@ def _patch_text(tool_input: dict[str, Any]) -> str:
     return ""
 
 
-def _patch_call(call: ToolCall, text: str, cwd: Path, root: Path) -> list[str]:
+def _patch_call(call: ToolCall, patches: list[tuple[str, Path]], root: Path) -> list[str]:
     root = root.resolve()
     try:
-        hunks = patch.parse(text)
-        if not hunks:
-            raise patch.PatchError("the patch changes no files")
-        results = _apply(hunks, cwd)
+        hunks: list[tuple[patch.Hunk, Path]] = []
+        for text, cwd in patches:
+            parsed = patch.parse(text)
+            if not parsed:
+                raise patch.PatchError("the patch changes no files")
+            hunks += [(h, cwd) for h in parsed]
+        results = _apply(hunks)
     except patch.PatchError as exc:
         return [f"the patch cannot be applied exactly as Codex would apply it ({exc})"]
     call.writes = []
@@ -90,7 +90,7 @@ def _patch_call(call: ToolCall, text: str, cwd: Path, root: Path) -> list[str]:
     return []
 
 
-def _apply(hunks: list[patch.Hunk], cwd: Path) -> dict[Path, tuple[str | None, str | None]]:
+def _apply(hunks: list[tuple[patch.Hunk, Path]]) -> dict[Path, tuple[str | None, str | None]]:
     """Each touched file's (content before, content after) — ``None`` after means deleted."""
     state: dict[Path, tuple[str | None, str | None]] = {}
 
@@ -100,7 +100,7 @@ def _apply(hunks: list[patch.Hunk], cwd: Path) -> dict[Path, tuple[str | None, s
     def put(path: Path, content: str | None) -> None:
         state[path] = (state[path][0] if path in state else _read(path), content)
 
-    for hunk in hunks:
+    for hunk, cwd in hunks:
         target = _resolve(hunk.path, cwd)
         if hunk.action == "add":
             put(target, hunk.contents)
@@ -140,4 +140,4 @@ def _read(path: Path) -> str | None:
 
 
 def _is_iac(path: str) -> bool:
-    return files.classify(path) is not None or path.endswith((".tf", ".tf.json"))
+    return files.classify(path) is not None or path.endswith((".tf", ".tf.json", ".tofu", ".tofu.json"))
