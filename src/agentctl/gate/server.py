@@ -64,7 +64,7 @@ def serve(
     interactive: bool = False,
     base_commit: str | None = None,
 ) -> int:
-    from agentctl.runner.verify import Verifier, VerifyGate, post_output, verify_event
+    from agentctl.runner.verify import Verifier, VerifyGate, post_output, reads_only, verify_event
 
     keeper = Gatekeeper(root, load_book(root, policy_dirs, builtin), run_id)
     checked = VerifyGate(Verifier(keeper.root, base_commit, keeper.evaluator))
@@ -122,7 +122,7 @@ def serve(
         def after_tool(self, raw: bytes) -> None:
             """PostToolUse (or agentctl's own nudge after a tool result): verify the worktree now."""
             try:
-                found, moved = checked.verify()
+                found, moved = (checked.blockers, False) if reads_only(raw) else checked.verify()
             except Exception as exc:  # the block stays as it was; the next verify tries again
                 report({"kind": "verify", "decision": "error", "reason": f"verify failed: {exc}"})
                 found, moved = checked.blockers, False

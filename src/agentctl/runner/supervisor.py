@@ -333,8 +333,12 @@ class Supervisor:
         )
 
     def _watch(self, event: AgentEvent, process: subprocess.Popen[bytes]) -> None:
-        if event.kind is EventKind.TOOL_END and self.gate is not None:
-            self.gate.nudge()
+        if (
+            event.kind is EventKind.TOOL_END
+            and self.gate is not None
+            and (self.request.adapter.name != "claude" or not event.ok)
+        ):
+            self.gate.nudge()  # Claude's PostToolUse hook verifies after a tool that succeeded
         if self.tripwire is not None:
             self._tripped(self.tripwire.event(event) or self.tripwire.tick(), process)
 

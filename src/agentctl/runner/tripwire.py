@@ -20,6 +20,7 @@ from __future__ import annotations
 import hashlib
 import json
 import os
+import stat
 import time
 from collections import deque
 from collections.abc import Iterable
@@ -170,12 +171,20 @@ class BypassWatch:
 
 
 class ProtectWatch:
-    """The protected set's fingerprint, taken at start and compared after every tool call."""
+    """The protected set's fingerprint, taken at start and compared after every tool call.
+
+    After a tool call, one ``lstat`` per entry is compared first: a write, a
+    rename or a ``utime`` always moves the inode change time (``st_ctime``),
+    which a process cannot set. Only when that differs are contents hashed
+    (``protect.fingerprint``) to name what changed.
+    """
 
     def __init__(self, paths: Iterable[Path], skip: Iterable[Path], claude_json: Path | None) -> None:
         self.paths = tuple(paths)
         self.skip = tuple(skip)
+        self.skipped = {str(p) for p in self.skip}
         self.claude_json = claude_json
+        self.stats = self.stat_all()
         self.start = self.snapshot()
 
     def snapshot(self) -> dict[str, str]:
@@ -184,12 +193,44 @@ class ProtectWatch:
             prints[str(self.claude_json)] = _claude_json_digest(self.claude_json)
         return prints
 
+    def stat_all(self) -> list[tuple[str, tuple[int, ...]]]:
+        out: list[tuple[str, tuple[int, ...]]] = []
+        for base in self.paths:
+            _stat_walk(str(base), out, self.skipped)
+        if self.claude_json is not None:
+            _stat_walk(str(self.claude_json), out, self.skipped)
+        return out
+
     def changed(self, final: bool = False) -> list[str]:
+        stats = self.stat_all()
+        if stats == self.stats:
+            return []
         now = self.snapshot()
         key = str(self.claude_json) if self.claude_json is not None else None
         if key is not None and now.get(key) == "unparsable" and not final:
             now[key] = self.start.get(key, "-")  # Claude Code mid-write; judged again next time
-        return protect.changed(self.start, now)
+        found = protect.changed(self.start, now)
+        if not found:
+            self.stats = stats  # same content as at start (Claude rewrote ~/.claude.json): the new baseline
+        return found
+
+
+def _stat_walk(path: str, out: list[tuple[str, tuple[int, ...]]], skipped: set[str]) -> None:
+    if path in skipped:
+        return
+    try:
+        info = os.lstat(path)
+    except OSError:
+        out.append((path, ()))
+        return
+    out.append((path, (info.st_mode, info.st_size, info.st_mtime_ns, info.st_ctime_ns, info.st_ino)))
+    if stat.S_ISDIR(info.st_mode):
+        try:
+            names = sorted(os.listdir(path))
+        except OSError:
+            return
+        for name in names:
+            _stat_walk(os.path.join(path, name), out, skipped)
 
 
 def _claude_json_digest(path: Path) -> str:

@@ -31,6 +31,8 @@ from agentctl.sources.files import SourceFile
 from agentctl.sources.loader import parse_source
 
 BLOCKING = frozenset({Action.DENY, Action.REQUIRE_APPROVAL})
+_READ_TOOLS = frozenset({"Read", "Glob", "Grep", "LS", "NotebookRead", "WebFetch", "WebSearch", "TodoWrite"})
+"""Claude Code tools that cannot change the worktree: no verify after them."""
 _REPAIR_COMMANDS = {("rm",), ("unlink",), ("git", "checkout"), ("git", "restore"), ("git", "rm")}
 
 
@@ -53,11 +55,21 @@ class Verifier:
     """Path → content digest a person approved at the terminal: that exact content is not judged again."""
     _base: dict[str, bytes | None] = field(default_factory=dict)
     _judged: dict[tuple[str, str], list[Finding]] = field(default_factory=dict)
+    _cat: subprocess.Popen[bytes] | None = None
 
     def changed_iac(self) -> list[str]:
         """Repository-relative IaC paths changed since the start (tracked, staged, untracked, committed)."""
         proc = subprocess.run(
-            ["git", "status", "--porcelain=v2", "--branch", "-z", "--untracked-files=all", "--no-renames"],
+            [
+                "git",
+                "--no-optional-locks",
+                "status",
+                "--porcelain=v2",
+                "--branch",
+                "-z",
+                "--untracked-files=all",
+                "--no-renames",
+            ],
             cwd=self.root,
             capture_output=True,
         )
@@ -72,7 +84,7 @@ class Verifier:
                 paths.add(entry[2:])
         if self.base_commit and head and head != self.base_commit and head != "(initial)":
             moved = subprocess.run(
-                ["git", "diff", "--name-only", "-z", "--no-renames", self.base_commit, head],
+                ["git", "--no-optional-locks", "diff", "--name-only", "-z", "--no-renames", self.base_commit, head],
                 cwd=self.root,
                 capture_output=True,
             )
@@ -104,12 +116,34 @@ class Verifier:
 
     def _before(self, path: str) -> bytes | None:
         if path not in self._base:
-            data = None
-            if self.base_commit:
-                proc = subprocess.run(["git", "show", f"{self.base_commit}:{path}"], cwd=self.root, capture_output=True)
-                data = proc.stdout if proc.returncode == 0 else None
-            self._base[path] = data
+            self._base[path] = self._blob(path) if self.base_commit else None
         return self._base[path]
+
+    def _blob(self, path: str) -> bytes | None:
+        """The file at the start commit, from one long-lived ``git cat-file --batch`` (no fork per file)."""
+        if "\n" in path:
+            return None
+        if self._cat is None or self._cat.poll() is not None:
+            self._cat = subprocess.Popen(
+                ["git", "cat-file", "--batch"],
+                cwd=self.root,
+                stdin=subprocess.PIPE,
+                stdout=subprocess.PIPE,
+                stderr=subprocess.DEVNULL,
+            )
+        assert self._cat.stdin is not None and self._cat.stdout is not None
+        try:
+            self._cat.stdin.write(f"{self.base_commit}:{path}\n".encode())
+            self._cat.stdin.flush()
+            header = self._cat.stdout.readline().split()
+            if len(header) != 3 or header[1] != b"blob":
+                return None
+            data = self._cat.stdout.read(int(header[2]) + 1)[:-1]
+        except (OSError, ValueError):
+            self._cat.kill()
+            self._cat = None
+            return None
+        return data
 
 
 def _digest(data: bytes | None) -> str:
@@ -216,6 +250,15 @@ def post_output(reason: str) -> bytes:
         "hookSpecificOutput": {"hookEventName": "PostToolUse", "additionalContext": reason},
     }
     return (json.dumps(output) + "\n").encode()
+
+
+def reads_only(raw: bytes) -> bool:
+    """A PostToolUse payload of a tool that cannot have written anything."""
+    try:
+        payload = json.loads(raw)
+    except ValueError:
+        return False
+    return isinstance(payload, dict) and payload.get("tool_name") in _READ_TOOLS
 
 
 def verify_event(gate: VerifyGate, raw: bytes | None) -> dict[str, Any]:
