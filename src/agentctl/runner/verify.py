@@ -57,6 +57,15 @@ class Verifier:
     _judged: dict[tuple[str, str], list[Finding]] = field(default_factory=dict)
     _cat: subprocess.Popen[bytes] | None = None
 
+    def start(self) -> Verifier:
+        """Before the agent starts: files already changed then are judged against how they were then.
+
+        (A file the person left uncommitted is not the agent's doing, and does not block it.)
+        """
+        for path in self.changed_iac():
+            self._base[path] = _read(self.root / path)
+        return self
+
     def changed_iac(self) -> list[str]:
         """Repository-relative IaC paths changed since the start (tracked, staged, untracked, committed)."""
         proc = subprocess.run(
@@ -101,8 +110,8 @@ class Verifier:
     def judge(self, path: str) -> list[Finding]:
         data = _read(self.root / path)
         key = (path, _digest(data))
-        if self.approved.get(path) == key[1]:
-            return []
+        if self.approved.get(path) == key[1] or (path in self._base and self._base[path] == data):
+            return []  # approved as it is, or as it was when the run started
         cached = self._judged.get(key)
         if cached is None:
             kind = files.classify(path)
