@@ -96,3 +96,15 @@ def test_outside_git_nothing_is_judged(tmp_path: Path) -> None:
     (tmp_path / "main.tf").write_text(GPU)
     check = Verifier(tmp_path, None, Evaluator(load_book(tmp_path, []))).start()
     assert check.scan() == []
+
+
+def test_codex_next_call_verifies_first_when_the_nudge_is_late(repo: GitRepo) -> None:
+    repo.write("envs/dev/main.tf", CPU)
+    repo.commit()
+    gate = VerifyGate(verifier(repo))
+    shell = normalise({"tool_name": "Bash", "tool_input": {"command": "python3 gen.py"}}, "codex", repo.root)
+    assert gate.check(shell)[0] == []
+    gate.allowed(shell)
+    repo.write("envs/dev/main.tf", GPU)  # what the script wrote; no verify has run since
+    blocked, moved = gate.check(normalise({"tool_name": "Bash", "tool_input": {"command": "ls"}}, "codex", repo.root))
+    assert moved and [f.rule_id for f in blocked] == ["gpu-instance-outside-production"]

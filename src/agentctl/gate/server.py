@@ -113,6 +113,8 @@ def serve(
                         if blocked:
                             reason = checked.reason(blocked)
                             decision = Decision("deny", reason, [*decision.findings, *blocked], decision.tool)
+                        else:
+                            checked.allowed(decision.tool)
                 except Exception as exc:  # fail closed, never crash the server
                     reason = f"agentctl gate error ({type(exc).__name__}: {exc}); denying this tool call"
                     decision = Decision("deny", reason)

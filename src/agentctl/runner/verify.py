@@ -178,6 +178,8 @@ class VerifyGate:
     lock: threading.Lock = field(default_factory=threading.Lock)
     blockers: list[Finding] = field(default_factory=list)
     digests: dict[str, bytes | None] = field(default_factory=dict)
+    dirty: bool = False
+    """A call that may write was allowed and no verify has run since (its PostToolUse or nudge is late)."""
 
     def verify(self) -> tuple[list[Finding], bool]:
         """Verify now: the blocking findings, and whether they differ from the last verify."""
@@ -185,11 +187,23 @@ class VerifyGate:
             return self._verify()
 
     def _verify(self) -> tuple[list[Finding], bool]:
+        self.dirty = False
         found = self.verifier.scan()
         changed = _keys(found) != _keys(self.blockers)
         self.blockers = found
         self.digests = {p: _read(self.verifier.root / p) for p in {f.location.path for f in found}}
         return found, changed
+
+    def allowed(self, call: Any) -> None:
+        """A call was allowed: unless it only reads, the worktree must be verified before the next one.
+
+        Claude Code runs our PostToolUse hook after the call and waits for it, so
+        there the verify has always run; Codex has none of ours, and agentctl's
+        nudge after its tool result may lose the race with the next call.
+        """
+        if getattr(call, "agent", "") != "claude" and getattr(call, "kind", "") not in ("read", "fetch"):
+            with self.lock:
+                self.dirty = True
 
     def approve(self, call: Any) -> None:
         """A person allowed this call at the terminal: the files it writes, as written, stand approved."""
@@ -204,9 +218,11 @@ class VerifyGate:
         ``call`` is the ``ToolCall`` the pre-check normalised.
         """
         with self.lock:
-            if not self.blockers:
-                return [], False
             moved = False
+            if self.dirty:
+                _, moved = self._verify()  # the last call's verify has not arrived yet: never let one slip
+            if not self.blockers:
+                return [], moved
             if any(_read(self.verifier.root / p) != data for p, data in self.digests.items()):
                 _, moved = self._verify()  # an offending file changed since: judge it afresh
             if not self.blockers or _repairs(call, {f.location.path for f in self.blockers}):
