@@ -48,11 +48,12 @@ CLAUDE_HOME_CONFIG = (
     "skills",
     "plugins/installed_plugins.json",
     "plugins/known_marketplaces.json",
-    "plugins/marketplaces",
 )
-"""What configures Claude Code in ``~/.claude`` (the rest is its own state: projects, todos, snapshots)."""
-CODEX_HOME_CONFIG = ("config.toml", "hooks.json", "requirements.toml", "managed_config.toml", "rules", "plugins")
-"""What configures Codex in ``$CODEX_HOME`` (the rest: sessions, sqlite logs, installed system skills)."""
+"""What configures Claude Code in ``~/.claude`` (the rest is its own state: projects, todos, snapshots,
+marketplace clones — a plugin is switched on in ``settings.json`` / ``installed_plugins.json``)."""
+CODEX_HOME_CONFIG = ("config.toml", "hooks.json", "requirements.toml", "managed_config.toml", "rules")
+"""What configures Codex in ``$CODEX_HOME`` (the rest: sessions, sqlite logs, system skills, plugin
+caches Codex syncs itself — plugins and their hooks are switched on in ``config.toml``)."""
 CLAUDE_JSON_KEYS = (
     "mcpServers",
     "allowedTools",
