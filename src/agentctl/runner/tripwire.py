@@ -80,11 +80,21 @@ class Breach:
     tool_name: str | None = None
     paths: tuple[str, ...] = ()
 
-    def data(self) -> dict[str, Any]:
-        out: dict[str, Any] = {"tripwire": self.status}
+    def event(self) -> AgentEvent:
+        """The run record's entry (on the tool, for the trace)."""
+        data: dict[str, Any] = {"tripwire": self.status}
         if self.paths:
-            out["paths"] = list(self.paths)
-        return out
+            data["paths"] = list(self.paths)
+        return AgentEvent(
+            EventKind.ERROR,
+            time.time(),
+            raw_type=f"agentctl/{self.status}",
+            ok=False,
+            text=self.message,
+            tool_id=self.tool_id,
+            tool_name=self.tool_name,
+            data=data,
+        )
 
 
 @dataclass
@@ -296,6 +306,14 @@ class Tripwire:
         self.names: dict[str, str] = {}
         self.timings: list[float] = []
         """Seconds each after-tool check took (for the benchmark and the record)."""
+
+    @classmethod
+    def for_run(
+        cls, root: Path, policy_dirs: Iterable[Path], env: dict[str, str], store: Path | None, agent: str, gate: bool
+    ) -> Tripwire:
+        """A run's tripwires; the protected set is fingerprinted here, before the agent starts."""
+        paths, skip, claude_json = watch_list(root, policy_dirs, env, store)
+        return cls(BypassWatch(agent) if gate else None, ProtectWatch(paths, skip, claude_json))
 
     def decision(self, record: dict[str, Any]) -> None:
         if self.bypass is not None:

@@ -18,6 +18,7 @@ import json
 import shlex
 import subprocess
 import threading
+import time
 from dataclasses import dataclass, field
 from pathlib import Path
 from typing import Any
@@ -26,6 +27,7 @@ from agentctl.engine import pairing
 from agentctl.engine.evaluate import Evaluator
 from agentctl.model.common import Action
 from agentctl.model.finding import Finding
+from agentctl.model.run import AgentEvent, EventKind
 from agentctl.sources import files
 from agentctl.sources.files import SourceFile
 from agentctl.sources.loader import parse_source
@@ -314,3 +316,20 @@ def verify_event(gate: VerifyGate, raw: bytes | None) -> dict[str, Any]:
             for f in blockers
         ],
     }
+
+
+def verify_record(record: dict[str, Any]) -> AgentEvent:
+    """The run record's entry for the gate server's verify line: a block, or its lifting."""
+    return AgentEvent(
+        EventKind.GATE,
+        float(record.get("at") or time.time()),
+        raw_type="agentctl/verify",
+        tool_id=record.get("tool_id"),
+        text=record.get("reason"),
+        ok=record.get("decision") == "clear",
+        data={
+            "decision": str(record.get("decision")),
+            "findings": record.get("findings", []),
+            "paths": record.get("paths", []),
+        },
+    )
