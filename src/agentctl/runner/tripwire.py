@@ -34,6 +34,9 @@ from agentctl.model.run import AgentEvent, EventKind
 GRACE = 3.0
 """Seconds a tool result may precede its gate decision line (two pipes, two reader threads)."""
 
+PROTECT_EVERY = 1.0
+"""Seconds between checks of the protected set while no tool result arrives."""
+
 STORE_FILES = ("agentctl.db", "agentctl.db-wal", "agentctl.db-shm", "agentctl.db-journal")
 RUNTIME_DIRS = ("run", "tmp", "cache")
 """agentctl's own writes under ``.agentctl/`` during a run: never a tamper."""
@@ -304,6 +307,7 @@ class Tripwire:
         self.protect = protect_watch
         self.breach: Breach | None = None
         self.names: dict[str, str] = {}
+        self._checked = _now()
         self.timings: list[float] = []
         """Seconds each after-tool check took (for the benchmark and the record)."""
 
@@ -334,6 +338,7 @@ class Tripwire:
         if self.protect is None or self.breach is not None:
             return None
         started = time.perf_counter()
+        self._checked = _now()
         changed = self.protect.changed(final)
         self.timings.append(time.perf_counter() - started)
         if not changed:
@@ -360,9 +365,15 @@ class Tripwire:
         return self.bypass is not None and bool(self.bypass.pending) and self.breach is None
 
     def tick(self, final: bool = False) -> Breach | None:
-        if self.bypass is None or self.breach is not None:
+        """Between events: decisions overdue, and once a second the protected set (a tool may have
+        left a process behind, or written through a channel the agent does not report, such as
+        Codex's ``write_stdin``)."""
+        if self.breach is not None:
             return None
-        self.breach = self.bypass.due(_now(), final)
+        if self.bypass is not None:
+            self.breach = self.bypass.due(_now(), final)
+        if self.breach is None and not final and _now() - self._checked >= PROTECT_EVERY:
+            return self.check_protected()
         return self.breach
 
 
