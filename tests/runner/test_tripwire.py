@@ -122,3 +122,13 @@ def test_agent_configuration_changes_are_tamper(tmp_path: Path) -> None:
     (root / ".claude").mkdir()
     (root / ".claude" / "settings.local.json").write_text("{}")
     assert str(root / ".claude" / "settings.local.json") in watch.changed()
+
+
+def test_the_store_key_agentctl_creates_mid_run_is_watched_from_then_on(tmp_path: Path) -> None:
+    root, home = setup(tmp_path)
+    watch = watch_for(root, home)
+    key = root / ".agentctl" / "store.key"
+    key.write_text("ab" * 32)  # the store's first write of the run
+    assert watch.changed() == []
+    key.write_text("cd" * 32)
+    assert watch.changed() == [str(key)]

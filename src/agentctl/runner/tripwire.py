@@ -34,6 +34,9 @@ from agentctl.model.run import AgentEvent, EventKind
 GRACE = 3.0
 """Seconds a tool result may precede its gate decision line (two pipes, two reader threads)."""
 
+AGENTCTL_CREATES = ("store.key",)
+"""Files under ``.agentctl/`` the store creates on its first write (possibly during the run); changing
+one that exists is tamper. (Inside the sandbox the agent cannot create them first.)"""
 PROTECT_EVERY = 1.0
 """Seconds between checks of the protected set while no tool result arrives."""
 
@@ -198,6 +201,7 @@ class ProtectWatch:
         self.skip = tuple(skip)
         self.skipped = {str(p) for p in self.skip}
         self.claude_json = claude_json
+        self.created_ok = {str(p / name) for p in self.paths if p.name == ".agentctl" for name in AGENTCTL_CREATES}
         self.stats = self.stat_all()
         self.start = self.snapshot()
 
@@ -224,6 +228,9 @@ class ProtectWatch:
         if key is not None and now.get(key) == "unparsable" and not final:
             now[key] = self.start.get(key, "-")  # Claude Code mid-write; judged again next time
         found = protect.changed(self.start, now)
+        for path in [p for p in found if p in self.created_ok and self.start.get(p, "-") == "-"]:
+            self.start[path] = now[path]  # agentctl's store created its key: from now on, it is watched
+            found.remove(path)
         if not found:
             self.stats = stats  # same content as at start (Claude rewrote ~/.claude.json): the new baseline
         return found
