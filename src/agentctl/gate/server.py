@@ -67,7 +67,7 @@ def serve(
     from agentctl.runner.verify import Verifier, VerifyGate, post_output, reads_only, verify_event
 
     keeper = Gatekeeper(root, load_book(root, policy_dirs, builtin), run_id)
-    checked = VerifyGate(Verifier(keeper.root, base_commit, keeper.evaluator).start())
+    checked = VerifyGate(Verifier(keeper.root, base_commit, keeper.evaluator), enabled=run_id is not None)
     terminal: _Terminal | None = None
     if interactive:
         import signal

@@ -182,9 +182,17 @@ class VerifyGate:
     digests: dict[str, bytes | None] = field(default_factory=dict)
     dirty: bool = False
     """A call that may write was allowed and no verify has run since (its PostToolUse or nudge is late)."""
+    enabled: bool = True
+    """Off for a gate server outside ``agentctl run`` (no run, no start to compare with)."""
+
+    def __post_init__(self) -> None:
+        if self.enabled:
+            self.verifier.start()
 
     def verify(self) -> tuple[list[Finding], bool]:
         """Verify now: the blocking findings, and whether they differ from the last verify."""
+        if not self.enabled:
+            return [], False
         with self.lock:
             return self._verify()
 
@@ -219,6 +227,8 @@ class VerifyGate:
 
         ``call`` is the ``ToolCall`` the pre-check normalised.
         """
+        if not self.enabled:
+            return [], False
         with self.lock:
             moved = False
             if self.dirty:
