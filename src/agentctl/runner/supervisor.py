@@ -191,6 +191,7 @@ class Supervisor:
             start_new_session=True,
             preexec_fn=_die_with_parent,
         )
+        self.tracker.last_activity = time.monotonic()  # the idle clock starts with the agent, not with our set-up
         req.store.create_run(record)
         self.writer = EventWriter(req.store.path)
         req.view.started(self.run_id, record.command)

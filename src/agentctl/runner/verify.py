@@ -236,7 +236,8 @@ class VerifyGate:
             if not self.blockers:
                 return [], moved
             if any(_read(self.verifier.root / p) != data for p, data in self.digests.items()):
-                _, moved = self._verify()  # an offending file changed since: judge it afresh
+                _, again = self._verify()  # an offending file changed since: judge it afresh
+                moved = moved or again
             if not self.blockers or _repairs(call, {f.location.path for f in self.blockers}):
                 return [], moved
             return list(self.blockers), moved
@@ -247,8 +248,8 @@ class VerifyGate:
         return (
             f"agentctl verify: an earlier tool call left IaC that policy does not allow in {files_}: "
             + " ".join(describe(f) for f in shown)
-            + " Every further tool call is denied until the file is fixed: edit it back with your edit tool, "
-            "or remove it."
+            + " Every further tool call is denied until the file is fixed: restore or remove it. To make such a "
+            "change, write the file with your edit tool, where it is judged (and can be approved) before it is written."
         )
 
 
