@@ -224,3 +224,41 @@ def test_bash_heredoc_gpu_tf_is_stopped_at_the_next_call_at_the_latest(harness: 
     assert "gpu-instance-outside-production" in told or "tool-shell-writes-iac" in told
     if written:  # left behind: the post-run check judges it too
         assert result.code == 3, result.stderr
+
+
+def _session_id(body: dict[str, Any]) -> int:
+    """The id of the tty session Codex reported in its last exec_command output."""
+    import re
+
+    outputs = [str(i.get("output")) for i in body.get("input", []) if i.get("type") == "function_call_output"]
+    found = re.findall(r"session ID (\d+)", "\n".join(outputs))
+    return int(found[-1]) if found else 0
+
+
+def test_codex_write_stdin_to_a_tty_shell_cannot_change_policies_unnoticed(
+    harness: AgentHarness, server_factory
+) -> None:
+    """Codex runs no hook for ``write_stdin``: whatever it does there, a protected change ends the run."""
+    root = harness.repo.root
+    harness.repo.write("policies/base.yaml", BASE_POLICY)
+    harness.repo.commit("policies")
+    write = "python3 -c \"open('policies/x.yaml','w').write('rules: []')\"\n"
+    server = server_factory(
+        [
+            {"tool": "exec_command", "input": {"cmd": "bash", "tty": True, "yield_time_ms": 1000}},
+            {
+                "tool": "write_stdin",
+                "input": lambda body: {"session_id": _session_id(body), "chars": write, "yield_time_ms": 2000},
+            },
+            shell_call("codex", "echo after > after.txt"),
+            {"text": "done"},
+        ]
+    )
+    result = harness.run(server, "codex", *sandbox_off(harness))
+    if (root / "policies" / "x.yaml").exists():
+        assert result.code == 4, result.stderr
+        assert result.summary["status"] == "tamper_detected"
+        assert "policies/x.yaml" in result.summary["stop_reason"]
+    else:  # the tty session was refused before it could happen: the record says so
+        events = harness.show(result.summary["run_id"])["events"]
+        assert any(e.get("raw_type") == "agentctl/gate" and e["data"]["decision"] == "deny" for e in events)

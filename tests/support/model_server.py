@@ -15,6 +15,8 @@ A step is a dict:
 * ``{"status": 500}``: fail the request with that HTTP status.
 * ``"usage": {"input_tokens": N, "output_tokens": M}`` may accompany any step.
 * ``{"repeat": STEP}``: the last step, repeated forever (loops, cost overruns).
+* ``"input"`` may be a function of the request body (for ids only the agent knows,
+  such as a Codex ``write_stdin`` session id).
 
 Every request is recorded in ``server.requests`` for assertions.
 """
@@ -209,6 +211,8 @@ class ModelServer:
                     self._json(404, {"error": {"type": "not_found", "message": path}})
                     return
                 step = server.script.next_step() if body.get("tools") else {"text": "ok"}
+                if callable(step.get("input")):
+                    step = {**step, "input": step["input"](body)}  # built from what the agent sent so far
                 if "hang" in step:
                     time.sleep(float(step["hang"]))
                     self.close_connection = True  # then drop the connection: the client retries

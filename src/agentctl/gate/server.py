@@ -66,10 +66,10 @@ def serve(
     base_commit: str | None = None,
 ) -> int:
     """Serve decisions on ``socket_path``; ``standalone`` is the policy fingerprint of a per-repository server."""
-    from agentctl.runner.verify import Verifier, VerifyGate, post_output, verify_event
+    from agentctl.runner.verify import Verifier, VerifyGate, post_output, reads_only, verify_event
 
     keeper = Gatekeeper(root, load_book(root, policy_dirs, builtin), run_id)
-    checked = VerifyGate(Verifier(keeper.root, base_commit, keeper.evaluator))
+    checked = VerifyGate(Verifier(keeper.root, base_commit, keeper.evaluator), enabled=run_id is not None)
     terminal: _Terminal | None = None
     if interactive:
         import signal
@@ -120,6 +120,8 @@ def serve(
                         if blocked:
                             reason = checked.reason(blocked)
                             decision = Decision("deny", reason, [*decision.findings, *blocked], decision.tool)
+                        else:
+                            checked.allowed(decision.tool)
                 except Exception as exc:  # fail closed, never crash the server
                     reason = f"agentctl gate error ({type(exc).__name__}: {exc}); denying this tool call"
                     decision = Decision("deny", reason)
@@ -129,7 +131,7 @@ def serve(
         def after_tool(self, raw: bytes) -> None:
             """PostToolUse (or agentctl's own nudge after a tool result): verify the worktree now."""
             try:
-                found, moved = checked.verify()
+                found, moved = (checked.blockers, False) if reads_only(raw) else checked.verify()
             except Exception as exc:  # the block stays as it was; the next verify tries again
                 report({"kind": "verify", "decision": "error", "reason": f"verify failed: {exc}"})
                 found, moved = checked.blockers, False

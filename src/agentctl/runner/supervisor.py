@@ -157,7 +157,9 @@ class Supervisor:
             if req.interactive:
                 env["AGENTCTL_GATE_TIMEOUT"] = "330"  # a person may take a while to answer
         env["AGENTCTL_RUN_ID"] = self.run_id  # inside a run: agentctl approve refuses
-        self.tripwire = _tripwire(req, env)
+        self.tripwire = Tripwire.for_run(
+            req.repo_root or req.cwd, req.policy_dirs, env, req.store.path, req.adapter.name, req.gate
+        )
         try:
             return self._run(command, env, gate)
         finally:
@@ -191,6 +193,7 @@ class Supervisor:
             start_new_session=True,
             preexec_fn=_die_with_parent,
         )
+        self.tracker.last_activity = time.monotonic()  # the idle clock starts with the agent, not with our set-up
         req.store.create_run(record)
         self.writer = EventWriter(req.store.path)
         req.view.started(self.run_id, record.command)
@@ -288,7 +291,9 @@ class Supervisor:
         except ValueError:
             return
         if record.get("kind") == "verify":
-            self._verify_line(record)
+            from agentctl.runner.verify import verify_record  # the engine: only once IaC slipped past
+
+            self.record_event(verify_record(record))
             return
         if record.get("kind") != "gate":
             return
@@ -321,27 +326,13 @@ class Supervisor:
                 self.run_id, str(record["approver"]), "approve", str(record.get("reason")), target=target, covers=covers
             )
 
-    def _verify_line(self, record: dict[str, Any]) -> None:
-        """The gate server's verify after a tool call: IaC that slipped past the pre-check, or the fix."""
-        self.record_event(
-            AgentEvent(
-                EventKind.GATE,
-                float(record.get("at") or time.time()),
-                raw_type="agentctl/verify",
-                tool_id=record.get("tool_id"),
-                text=record.get("reason"),
-                ok=record.get("decision") == "clear",
-                data={
-                    "decision": str(record.get("decision")),
-                    "findings": record.get("findings", []),
-                    "paths": record.get("paths", []),
-                },
-            )
-        )
-
     def _watch(self, event: AgentEvent, process: subprocess.Popen[bytes]) -> None:
-        if event.kind is EventKind.TOOL_END and self.gate is not None:
-            self.gate.nudge()
+        if (
+            event.kind is EventKind.TOOL_END
+            and self.gate is not None
+            and (self.request.adapter.name != "claude" or not event.ok)
+        ):
+            self.gate.nudge()  # Claude's PostToolUse hook verifies after a tool that succeeded
         if self.tripwire is not None:
             self._tripped(self.tripwire.event(event) or self.tripwire.tick(), process)
 
@@ -349,18 +340,7 @@ class Supervisor:
         """A tripwire fired: record it (on the tool, for the trace) and stop the agent."""
         if breach is None:
             return
-        self.record_event(
-            AgentEvent(
-                EventKind.ERROR,
-                time.time(),
-                raw_type=f"agentctl/{breach.status}",
-                ok=False,
-                text=breach.message,
-                tool_id=breach.tool_id,
-                tool_name=breach.tool_name,
-                data=breach.data(),
-            )
-        )
+        self.record_event(breach.event())
         if process is not None:
             self._stop(process)
 
@@ -515,15 +495,6 @@ class _GateServer:
             except subprocess.TimeoutExpired:
                 self.process.kill()
         shutil.rmtree(self.workdir, ignore_errors=True)
-
-
-def _tripwire(req: RunRequest, env: dict[str, str]) -> Tripwire:
-    """The run's tripwires; the protected set is fingerprinted here, before the agent starts."""
-    from agentctl.runner.tripwire import BypassWatch, ProtectWatch, watch_list
-
-    paths, skip, claude_json = watch_list(req.repo_root or req.cwd, req.policy_dirs, env, req.store.path)
-    bypass = BypassWatch(req.adapter.name) if req.gate else None
-    return Tripwire(bypass, ProtectWatch(paths, skip, claude_json))
 
 
 class GateStartError(AgentctlError):

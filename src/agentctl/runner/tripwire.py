@@ -20,6 +20,7 @@ from __future__ import annotations
 import hashlib
 import json
 import os
+import stat
 import time
 from collections import deque
 from collections.abc import Iterable
@@ -32,6 +33,12 @@ from agentctl.model.run import AgentEvent, EventKind
 
 GRACE = 3.0
 """Seconds a tool result may precede its gate decision line (two pipes, two reader threads)."""
+
+AGENTCTL_CREATES = ("store.key",)
+"""Files under ``.agentctl/`` the store creates on its first write (possibly during the run); changing
+one that exists is tamper. (Inside the sandbox the agent cannot create them first.)"""
+PROTECT_EVERY = 1.0
+"""Seconds between checks of the protected set while no tool result arrives."""
 
 STORE_FILES = ("agentctl.db", "agentctl.db-wal", "agentctl.db-shm", "agentctl.db-journal")
 RUNTIME_DIRS = ("run", "tmp", "cache")
@@ -47,11 +54,12 @@ CLAUDE_HOME_CONFIG = (
     "skills",
     "plugins/installed_plugins.json",
     "plugins/known_marketplaces.json",
-    "plugins/marketplaces",
 )
-"""What configures Claude Code in ``~/.claude`` (the rest is its own state: projects, todos, snapshots)."""
-CODEX_HOME_CONFIG = ("config.toml", "hooks.json", "requirements.toml", "managed_config.toml", "rules", "plugins")
-"""What configures Codex in ``$CODEX_HOME`` (the rest: sessions, sqlite logs, installed system skills)."""
+"""What configures Claude Code in ``~/.claude`` (the rest is its own state: projects, todos, snapshots,
+marketplace clones — a plugin is switched on in ``settings.json`` / ``installed_plugins.json``)."""
+CODEX_HOME_CONFIG = ("config.toml", "hooks.json", "requirements.toml", "managed_config.toml", "rules")
+"""What configures Codex in ``$CODEX_HOME`` (the rest: sessions, sqlite logs, system skills, plugin
+caches Codex syncs itself — plugins and their hooks are switched on in ``config.toml``)."""
 CLAUDE_JSON_KEYS = (
     "mcpServers",
     "allowedTools",
@@ -78,11 +86,21 @@ class Breach:
     tool_name: str | None = None
     paths: tuple[str, ...] = ()
 
-    def data(self) -> dict[str, Any]:
-        out: dict[str, Any] = {"tripwire": self.status}
+    def event(self) -> AgentEvent:
+        """The run record's entry (on the tool, for the trace)."""
+        data: dict[str, Any] = {"tripwire": self.status}
         if self.paths:
-            out["paths"] = list(self.paths)
-        return out
+            data["paths"] = list(self.paths)
+        return AgentEvent(
+            EventKind.ERROR,
+            time.time(),
+            raw_type=f"agentctl/{self.status}",
+            ok=False,
+            text=self.message,
+            tool_id=self.tool_id,
+            tool_name=self.tool_name,
+            data=data,
+        )
 
 
 @dataclass
@@ -170,12 +188,21 @@ class BypassWatch:
 
 
 class ProtectWatch:
-    """The protected set's fingerprint, taken at start and compared after every tool call."""
+    """The protected set's fingerprint, taken at start and compared after every tool call.
+
+    After a tool call, one ``lstat`` per entry is compared first: a write, a
+    rename or a ``utime`` always moves the inode change time (``st_ctime``),
+    which a process cannot set. Only when that differs are contents hashed
+    (``protect.fingerprint``) to name what changed.
+    """
 
     def __init__(self, paths: Iterable[Path], skip: Iterable[Path], claude_json: Path | None) -> None:
         self.paths = tuple(paths)
         self.skip = tuple(skip)
+        self.skipped = {str(p) for p in self.skip}
         self.claude_json = claude_json
+        self.created_ok = {str(p / name) for p in self.paths if p.name == ".agentctl" for name in AGENTCTL_CREATES}
+        self.stats = self.stat_all()
         self.start = self.snapshot()
 
     def snapshot(self) -> dict[str, str]:
@@ -184,12 +211,47 @@ class ProtectWatch:
             prints[str(self.claude_json)] = _claude_json_digest(self.claude_json)
         return prints
 
+    def stat_all(self) -> list[tuple[str, tuple[int, ...]]]:
+        out: list[tuple[str, tuple[int, ...]]] = []
+        for base in self.paths:
+            _stat_walk(str(base), out, self.skipped)
+        if self.claude_json is not None:
+            _stat_walk(str(self.claude_json), out, self.skipped)
+        return out
+
     def changed(self, final: bool = False) -> list[str]:
+        stats = self.stat_all()
+        if stats == self.stats:
+            return []
         now = self.snapshot()
         key = str(self.claude_json) if self.claude_json is not None else None
         if key is not None and now.get(key) == "unparsable" and not final:
             now[key] = self.start.get(key, "-")  # Claude Code mid-write; judged again next time
-        return protect.changed(self.start, now)
+        found = protect.changed(self.start, now)
+        for path in [p for p in found if p in self.created_ok and self.start.get(p, "-") == "-"]:
+            self.start[path] = now[path]  # agentctl's store created its key: from now on, it is watched
+            found.remove(path)
+        if not found:
+            self.stats = stats  # same content as at start (Claude rewrote ~/.claude.json): the new baseline
+        return found
+
+
+def _stat_walk(path: str, out: list[tuple[str, tuple[int, ...]]], skipped: set[str]) -> None:
+    if path in skipped:
+        return
+    try:
+        info = os.lstat(path)
+    except OSError:
+        out.append((path, ()))
+        return
+    out.append((path, (info.st_mode, info.st_size, info.st_mtime_ns, info.st_ctime_ns, info.st_ino)))
+    if stat.S_ISDIR(info.st_mode):
+        try:
+            names = sorted(os.listdir(path))
+        except OSError:
+            return
+        for name in names:
+            _stat_walk(os.path.join(path, name), out, skipped)
 
 
 def _claude_json_digest(path: Path) -> str:
@@ -252,8 +314,17 @@ class Tripwire:
         self.protect = protect_watch
         self.breach: Breach | None = None
         self.names: dict[str, str] = {}
+        self._checked = _now()
         self.timings: list[float] = []
         """Seconds each after-tool check took (for the benchmark and the record)."""
+
+    @classmethod
+    def for_run(
+        cls, root: Path, policy_dirs: Iterable[Path], env: dict[str, str], store: Path | None, agent: str, gate: bool
+    ) -> Tripwire:
+        """A run's tripwires; the protected set is fingerprinted here, before the agent starts."""
+        paths, skip, claude_json = watch_list(root, policy_dirs, env, store)
+        return cls(BypassWatch(agent) if gate else None, ProtectWatch(paths, skip, claude_json))
 
     def decision(self, record: dict[str, Any]) -> None:
         if self.bypass is not None:
@@ -274,6 +345,7 @@ class Tripwire:
         if self.protect is None or self.breach is not None:
             return None
         started = time.perf_counter()
+        self._checked = _now()
         changed = self.protect.changed(final)
         self.timings.append(time.perf_counter() - started)
         if not changed:
@@ -300,9 +372,15 @@ class Tripwire:
         return self.bypass is not None and bool(self.bypass.pending) and self.breach is None
 
     def tick(self, final: bool = False) -> Breach | None:
-        if self.bypass is None or self.breach is not None:
+        """Between events: decisions overdue, and once a second the protected set (a tool may have
+        left a process behind, or written through a channel the agent does not report, such as
+        Codex's ``write_stdin``)."""
+        if self.breach is not None:
             return None
-        self.breach = self.bypass.due(_now(), final)
+        if self.bypass is not None:
+            self.breach = self.bypass.due(_now(), final)
+        if self.breach is None and not final and _now() - self._checked >= PROTECT_EVERY:
+            return self.check_protected()
         return self.breach
 
 

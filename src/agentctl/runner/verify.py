@@ -18,6 +18,7 @@ import json
 import shlex
 import subprocess
 import threading
+import time
 from dataclasses import dataclass, field
 from pathlib import Path
 from typing import Any
@@ -26,11 +27,14 @@ from agentctl.engine import pairing
 from agentctl.engine.evaluate import Evaluator
 from agentctl.model.common import Action
 from agentctl.model.finding import Finding
+from agentctl.model.run import AgentEvent, EventKind
 from agentctl.sources import files
 from agentctl.sources.files import SourceFile
 from agentctl.sources.loader import parse_source
 
 BLOCKING = frozenset({Action.DENY, Action.REQUIRE_APPROVAL})
+_READ_TOOLS = frozenset({"Read", "Glob", "Grep", "LS", "NotebookRead", "WebFetch", "WebSearch", "TodoWrite"})
+"""Claude Code tools that cannot change the worktree: no verify after them."""
 _REPAIR_COMMANDS = {("rm",), ("unlink",), ("git", "checkout"), ("git", "restore"), ("git", "rm")}
 
 
@@ -53,11 +57,30 @@ class Verifier:
     """Path → content digest a person approved at the terminal: that exact content is not judged again."""
     _base: dict[str, bytes | None] = field(default_factory=dict)
     _judged: dict[tuple[str, str], list[Finding]] = field(default_factory=dict)
+    _cat: subprocess.Popen[bytes] | None = None
+
+    def start(self) -> Verifier:
+        """Before the agent starts: files already changed then are judged against how they were then.
+
+        (A file the person left uncommitted is not the agent's doing, and does not block it.)
+        """
+        for path in self.changed_iac():
+            self._base[path] = _read(self.root / path)
+        return self
 
     def changed_iac(self) -> list[str]:
         """Repository-relative IaC paths changed since the start (tracked, staged, untracked, committed)."""
         proc = subprocess.run(
-            ["git", "status", "--porcelain=v2", "--branch", "-z", "--untracked-files=all", "--no-renames"],
+            [
+                "git",
+                "--no-optional-locks",
+                "status",
+                "--porcelain=v2",
+                "--branch",
+                "-z",
+                "--untracked-files=all",
+                "--no-renames",
+            ],
             cwd=self.root,
             capture_output=True,
         )
@@ -72,7 +95,7 @@ class Verifier:
                 paths.add(entry[2:])
         if self.base_commit and head and head != self.base_commit and head != "(initial)":
             moved = subprocess.run(
-                ["git", "diff", "--name-only", "-z", "--no-renames", self.base_commit, head],
+                ["git", "--no-optional-locks", "diff", "--name-only", "-z", "--no-renames", self.base_commit, head],
                 cwd=self.root,
                 capture_output=True,
             )
@@ -89,8 +112,8 @@ class Verifier:
     def judge(self, path: str) -> list[Finding]:
         data = _read(self.root / path)
         key = (path, _digest(data))
-        if self.approved.get(path) == key[1]:
-            return []
+        if self.approved.get(path) == key[1] or (path in self._base and self._base[path] == data):
+            return []  # approved as it is, or as it was when the run started
         cached = self._judged.get(key)
         if cached is None:
             kind = files.classify(path)
@@ -104,12 +127,34 @@ class Verifier:
 
     def _before(self, path: str) -> bytes | None:
         if path not in self._base:
-            data = None
-            if self.base_commit:
-                proc = subprocess.run(["git", "show", f"{self.base_commit}:{path}"], cwd=self.root, capture_output=True)
-                data = proc.stdout if proc.returncode == 0 else None
-            self._base[path] = data
+            self._base[path] = self._blob(path) if self.base_commit else None
         return self._base[path]
+
+    def _blob(self, path: str) -> bytes | None:
+        """The file at the start commit, from one long-lived ``git cat-file --batch`` (no fork per file)."""
+        if "\n" in path:
+            return None
+        if self._cat is None or self._cat.poll() is not None:
+            self._cat = subprocess.Popen(
+                ["git", "cat-file", "--batch"],
+                cwd=self.root,
+                stdin=subprocess.PIPE,
+                stdout=subprocess.PIPE,
+                stderr=subprocess.DEVNULL,
+            )
+        assert self._cat.stdin is not None and self._cat.stdout is not None
+        try:
+            self._cat.stdin.write(f"{self.base_commit}:{path}\n".encode())
+            self._cat.stdin.flush()
+            header = self._cat.stdout.readline().split()
+            if len(header) != 3 or header[1] != b"blob":
+                return None
+            data = self._cat.stdout.read(int(header[2]) + 1)[:-1]
+        except (OSError, ValueError):
+            self._cat.kill()
+            self._cat = None
+            return None
+        return data
 
 
 def _digest(data: bytes | None) -> str:
@@ -135,18 +180,40 @@ class VerifyGate:
     lock: threading.Lock = field(default_factory=threading.Lock)
     blockers: list[Finding] = field(default_factory=list)
     digests: dict[str, bytes | None] = field(default_factory=dict)
+    dirty: bool = False
+    """A call that may write was allowed and no verify has run since (its PostToolUse or nudge is late)."""
+    enabled: bool = True
+    """Off for a gate server outside ``agentctl run`` (no run, no start to compare with)."""
+
+    def __post_init__(self) -> None:
+        if self.enabled:
+            self.verifier.start()
 
     def verify(self) -> tuple[list[Finding], bool]:
         """Verify now: the blocking findings, and whether they differ from the last verify."""
+        if not self.enabled:
+            return [], False
         with self.lock:
             return self._verify()
 
     def _verify(self) -> tuple[list[Finding], bool]:
+        self.dirty = False
         found = self.verifier.scan()
         changed = _keys(found) != _keys(self.blockers)
         self.blockers = found
         self.digests = {p: _read(self.verifier.root / p) for p in {f.location.path for f in found}}
         return found, changed
+
+    def allowed(self, call: Any) -> None:
+        """A call was allowed: unless it only reads, the worktree must be verified before the next one.
+
+        Claude Code runs our PostToolUse hook after the call and waits for it, so
+        there the verify has always run; Codex has none of ours, and agentctl's
+        nudge after its tool result may lose the race with the next call.
+        """
+        if getattr(call, "agent", "") != "claude" and getattr(call, "kind", "") not in ("read", "fetch"):
+            with self.lock:
+                self.dirty = True
 
     def approve(self, call: Any) -> None:
         """A person allowed this call at the terminal: the files it writes, as written, stand approved."""
@@ -160,12 +227,17 @@ class VerifyGate:
 
         ``call`` is the ``ToolCall`` the pre-check normalised.
         """
+        if not self.enabled:
+            return [], False
         with self.lock:
-            if not self.blockers:
-                return [], False
             moved = False
+            if self.dirty:
+                _, moved = self._verify()  # the last call's verify has not arrived yet: never let one slip
+            if not self.blockers:
+                return [], moved
             if any(_read(self.verifier.root / p) != data for p, data in self.digests.items()):
-                _, moved = self._verify()  # an offending file changed since: judge it afresh
+                _, again = self._verify()  # an offending file changed since: judge it afresh
+                moved = moved or again
             if not self.blockers or _repairs(call, {f.location.path for f in self.blockers}):
                 return [], moved
             return list(self.blockers), moved
@@ -176,8 +248,8 @@ class VerifyGate:
         return (
             f"agentctl verify: an earlier tool call left IaC that policy does not allow in {files_}: "
             + " ".join(describe(f) for f in shown)
-            + " Every further tool call is denied until the file is fixed: edit it back with your edit tool, "
-            "or remove it."
+            + " Every further tool call is denied until the file is fixed: restore or remove it. To make such a "
+            "change, write the file with your edit tool, where it is judged (and can be approved) before it is written."
         )
 
 
@@ -218,6 +290,15 @@ def post_output(reason: str) -> bytes:
     return (json.dumps(output) + "\n").encode()
 
 
+def reads_only(raw: bytes) -> bool:
+    """A PostToolUse payload of a tool that cannot have written anything."""
+    try:
+        payload = json.loads(raw)
+    except ValueError:
+        return False
+    return isinstance(payload, dict) and payload.get("tool_name") in _READ_TOOLS
+
+
 def verify_event(gate: VerifyGate, raw: bytes | None) -> dict[str, Any]:
     """The line the gate server reports when the block starts, moves or lifts."""
     tool_id = None
@@ -246,3 +327,20 @@ def verify_event(gate: VerifyGate, raw: bytes | None) -> dict[str, Any]:
             for f in blockers
         ],
     }
+
+
+def verify_record(record: dict[str, Any]) -> AgentEvent:
+    """The run record's entry for the gate server's verify line: a block, or its lifting."""
+    return AgentEvent(
+        EventKind.GATE,
+        float(record.get("at") or time.time()),
+        raw_type="agentctl/verify",
+        tool_id=record.get("tool_id"),
+        text=record.get("reason"),
+        ok=record.get("decision") == "clear",
+        data={
+            "decision": str(record.get("decision")),
+            "findings": record.get("findings", []),
+            "paths": record.get("paths", []),
+        },
+    )
