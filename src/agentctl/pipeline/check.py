@@ -25,7 +25,7 @@ from agentctl.policy import loader as policy_loader
 from agentctl.policy.loader import PolicyError, PolicySetFile, RuleBook
 from agentctl.sources import files
 from agentctl.sources.interface import ParsedFile, SourceError
-from agentctl.sources.loader import ParseCache, evaluate_terraform, parse_all
+from agentctl.sources.loader import ParseCache, evaluate_sides, evaluate_terraform, parse_all
 from agentctl.sources.terraform import WhatIf
 from agentctl.sources.terraform.context import related as terraform_context
 from agentctl.sources.terraform.installed import installed_modules
@@ -102,8 +102,7 @@ def _diff_check(options: CheckOptions) -> CheckResult:
     cache = ParseCache(options.cache_dir)
     both = parse_all(base_sources + head_sources, cache)
     base_parsed, head_parsed = both[: len(base_sources)], both[len(base_sources) :]
-    evaluate_terraform(base_parsed, settings.var_files, cache)
-    evaluate_terraform(head_parsed, settings.var_files, cache)
+    evaluate_sides(base_parsed, head_parsed, settings.var_files, cache, keep_unchanged=options.include_all)
     base_resources = [r for p in base_parsed for r in p.resources]
     head_resources = [r for p in head_parsed for r in p.resources]
     changed_set = set(candidates)

@@ -55,14 +55,12 @@ def evaluate_files(
     var_files: list[str] | tuple[str, ...] = (),
     installed: dict[str, dict[str, str]] | None = None,
 ) -> tuple[list[Resource], list[Note]]:
-    """Evaluate every Terraform configuration among ``parsed``, attach the resources to their files, return them."""
+    """Evaluate every Terraform configuration among ``parsed`` (see :func:`attach` to give files their resources)."""
     files = [f for f in (tf_file(p) for p in parsed) if f is not None]
     if not files:
         return [], []
     tree = Tree(files, var_files, installed=installed)
-    resources = tree.run()
-    attach(parsed, resources, tree.notes)
-    return resources, tree.notes
+    return tree.run(), tree.notes
 
 
 def attach(parsed: list[ParsedFile], resources: list[Resource], notes: list[Note]) -> None:
@@ -83,7 +81,7 @@ def attach(parsed: list[ParsedFile], resources: list[Resource], notes: list[Note
 def parse(path: str, text: str) -> ParsedFile:
     """Parse one file and evaluate it on its own (a preview: variables from defaults only)."""
     parsed = parse_only(path, text)
-    evaluate_files([parsed])
+    attach([parsed], *evaluate_files([parsed]))
     return parsed
 
 
