@@ -95,10 +95,15 @@ def seed_include_cache(repo: GitRepo) -> None:
 def run_pipeline(repo: GitRepo, base: str, *variables: str) -> subprocess.CompletedProcess[str]:
     seed_include_cache(repo)
     site_packages = next(p for p in sys.path if p.endswith("site-packages") and Path(p).is_dir())
+    # a runner's PATH: python3 (the interpreter this venv was made from, so the dependencies below
+    # fit it), node for gitlab-ci-local, no agentctl: the job installs its own
+    runner_bin = repo.root.parent / "runner-bin"
+    runner_bin.mkdir(exist_ok=True)
+    (runner_bin / "python3").symlink_to(Path(getattr(sys, "_base_executable", sys.executable)).resolve())
+    node = Path(shutil.which("node") or "/usr/bin/node").parent
     env = {
         **os.environ,
-        # a runner's PATH: no agentctl on it, the job installs its own
-        "PATH": f"{Path(shutil.which('node') or '/usr/bin/node').parent}:/usr/local/bin:/usr/bin:/bin",
+        "PATH": f"{runner_bin}:{node}:/usr/local/bin:/usr/bin:/bin",
         # offline install: dependencies and build backend from the test venv, never an index
         "PYTHONPATH": site_packages,
         "PIP_NO_INDEX": "1",
