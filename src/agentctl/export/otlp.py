@@ -286,6 +286,7 @@ def build_spans(record: RunRecord, events: Sequence[dict[str, Any]], capture_con
             "agentctl.turns": record.turns,
             "agentctl.tool_calls": record.tool_calls,
             "agentctl.check.verdict": record.verdict,
+            "agentctl.sandbox": record.sandbox or "unknown",
             **{f"agentctl.limit.{k}": v for k, v in record.limits.items()},
         },
         root_events,

@@ -58,7 +58,8 @@ CREATE TABLE IF NOT EXISTS runs (
     parent_span_id TEXT,
     started_by TEXT,
     changed_paths TEXT,
-    end_commit TEXT
+    end_commit TEXT,
+    sandbox TEXT
 );
 CREATE TABLE IF NOT EXISTS events (
     run_id TEXT NOT NULL REFERENCES runs(id),
@@ -137,6 +138,8 @@ class RunRecord:
     started_by: str | None = None
     changed_paths: list[str] = field(default_factory=list)
     end_commit: str | None = None
+    sandbox: str | None = None
+    """``bwrap`` (maybe with ``credentials=…``), ``off``, or ``None`` for runs recorded before sandboxes."""
 
     @property
     def duration(self) -> float | None:

@@ -1,7 +1,7 @@
 """Trust per agent and path scope, from the run store and git history.
 
 A run counts for a scope when every file it changed lies in the scope. It is
-a success when it completed, its post-run check passed (or a human approved
+a success when it ran in a sandbox, completed, its post-run check passed (or a human approved
 it), no deny finding or denied approval is on record, and none of its commits
 was reverted within the window. The decision uses the Wilson lower bound, not
 the raw rate: ``autonomous`` when at least ``min_runs`` runs and the bound
@@ -92,6 +92,8 @@ def judge_run(
     run: RunRecord, approvals: list[dict[str, Any]], reverted: dict[str, float], commits: list[str], window_days: int
 ) -> Outcome:
     reasons = []
+    if not run.sandbox or run.sandbox == "off":
+        reasons.append("ran without a sandbox" if run.sandbox == "off" else "no sandbox recorded")
     if run.status != "completed":
         reasons.append(f"run {run.status}")
     approved = any(a["decision"] == "approve" for a in approvals)
