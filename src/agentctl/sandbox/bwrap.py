@@ -53,8 +53,21 @@ class BwrapBackend(Backend):
         self._planned: set[Path] = set()
 
     def available(self) -> str | None:
+        """Probe with ``bwrap … true``; a success is remembered until the machine or the settings change."""
         if not self.executable:
             return "bwrap (bubblewrap) is not installed or not on PATH"
+        marker = _probe_marker(self.executable)
+        if marker is not None and marker.is_file():
+            return None  # a stale marker cannot weaken anything: a bwrap that fails still stops the run
+        reason = self._probe()
+        if reason is None and marker is not None:
+            with contextlib.suppress(OSError):
+                marker.parent.mkdir(parents=True, exist_ok=True)
+                marker.touch()
+        return reason
+
+    def _probe(self) -> str | None:
+        assert self.executable is not None
         try:
             probe = subprocess.run(
                 [self.executable, *BASE, "--", "true"],
@@ -138,6 +151,34 @@ class BwrapBackend(Backend):
                     return pgrp
                 frontier.append(child)
         return pid
+
+
+PROBE_INPUTS = (
+    "/proc/sys/kernel/random/boot_id",
+    "/proc/sys/kernel/unprivileged_userns_clone",
+    "/proc/sys/kernel/apparmor_restrict_unprivileged_userns",
+    "/proc/sys/user/max_user_namespaces",
+)
+"""What decides whether bwrap works: a change to any of them (or a reboot) probes again."""
+
+
+def _probe_marker(executable: str) -> Path | None:
+    """A per-user cache file named by a digest of bwrap, the user and the kernel settings."""
+    import hashlib
+
+    try:
+        info = os.stat(executable)
+    except OSError:
+        return None
+    parts = [executable, str(info.st_mtime_ns), str(info.st_size), str(os.getuid()), *ISOLATION]
+    for name in PROBE_INPUTS:
+        try:
+            parts.append(Path(name).read_text().strip())
+        except OSError:
+            parts.append("-")
+    digest = hashlib.sha256("\0".join(parts).encode()).hexdigest()[:32]
+    base = os.environ.get("XDG_CACHE_HOME") or os.path.join(os.path.expanduser("~"), ".cache")
+    return Path(base, "agentctl", "sandbox", f"bwrap-ok-{digest}")
 
 
 def _process_table() -> dict[int, tuple[int, int]]:
