@@ -220,10 +220,20 @@ class _Plan:
 
     def build(self) -> None:
         specials = self.read_only | self.hidden | set(self.state)
+        host = sorted((p for p in self.read_only if not self._private(p)), key=lambda p: len(p.parts))
+        for path in host:
+            if not path.exists() and not any(path != d and path.is_relative_to(d) for d in host):
+                self._placeholder(path)  # first: the pins below include the parents it creates
+        pins = self._pins([*host, *(h for h in self.hidden if not self._private(h))])
+        for pin in pins:
+            if not self._private(pin):
+                self._add("--bind", pin, pin)
         for root in self.roots:
             if root.is_dir() and not any(root != r and root.is_relative_to(r) for r in self.roots):
                 self._rebuild(root, self._new_scratch(), specials, protected=root in self.read_only, sealed=False)
-        host = sorted((p for p in self.read_only if not self._private(p)), key=lambda p: len(p.parts))
+        for pin in pins:
+            if self._private(pin):
+                self._add("--bind", pin, pin)
         done: list[Path] = []
         rebuilt: list[Path] = []
         for path in host:
@@ -237,12 +247,32 @@ class _Plan:
                 rebuilt.append(path)
             elif path.exists():
                 self._add("--ro-bind", path, path)
-            else:
-                self._placeholder(path)
         for path in sorted(self.hidden, key=lambda p: len(p.parts)):
             if self._private(path) or any(path.is_relative_to(d) for d in rebuilt):
                 continue
             self._hide(path)
+
+    def _pins(self, targets: list[Path]) -> list[Path]:
+        """Directories to pin by binding them onto themselves: a mount point cannot be renamed or removed.
+
+        Without this, ``mv .git .git-old`` (or renaming the repository, or a parent of
+        agentctl's installation) moves the read-only mounts away with their directory
+        and frees the name for a look-alike whose config git would obey outside the
+        sandbox. Every parent of the repository, of each private root and of each
+        protected path is pinned; what lies inside a read-only path needs no pin.
+        """
+        wanted: set[Path] = {self.work}
+        for target in [self.work, *self.roots, *targets]:
+            wanted |= set(target.parents)
+        wanted.discard(Path("/"))
+        out = []
+        for pin in wanted:
+            if any(pin == r or pin.is_relative_to(r) for r in self.read_only | self.hidden):
+                continue
+            if pin in self.roots or not pin.is_dir() or pin.is_symlink():
+                continue
+            out.append(pin)
+        return sorted(out, key=lambda p: (len(p.parts), str(p)))
 
     def _new_scratch(self) -> Path:
         self._count += 1
@@ -261,7 +291,7 @@ class _Plan:
             self._add("--remount-ro", path)
 
     def _placeholder(self, path: Path) -> None:
-        """An empty read-only directory where a protected path does not exist yet."""
+        """An empty directory where a protected path does not exist yet (bound read-only like the rest)."""
         missing: list[Path] = []
         probe = path
         while not probe.exists() and not probe.is_symlink():
@@ -275,7 +305,6 @@ class _Plan:
                 self.created.append(directory)
         except OSError:
             return  # we cannot create it, so neither can the agent (same user)
-        self._add("--ro-bind", path, path)
 
     def _rebuild(self, real: Path, private: Path, specials: set[Path], *, protected: bool, sealed: bool) -> None:
         """Bind ``private`` at ``real`` and each entry of ``real`` back into it, by its kind."""

@@ -65,6 +65,26 @@ CODEX_STATE = (
 )
 """``$CODEX_HOME``-relative names (globs) Codex writes while it runs; each run starts them empty."""
 
+HOME_RUN_LATER = (
+    ".gitconfig",
+    ".config/git",
+    ".bashrc",
+    ".bash_profile",
+    ".bash_login",
+    ".bash_logout",
+    ".profile",
+    ".zshrc",
+    ".zshenv",
+    ".zprofile",
+    ".zlogin",
+    ".config/fish",
+    ".config/systemd",
+    ".config/autostart",
+    ".pam_environment",
+)
+"""Home files that run code later outside the sandbox (agentctl's own git calls, the user's next shell):
+read-only; one the agent creates where none existed stays private to the run."""
+
 ENV_EXTRA_HIDDEN: Mapping[str, tuple[str, ...]] = {"ssh": ("SSH_AUTH_SOCK",)}
 """Credential-bearing variables beyond :data:`agentctl.protect.ENV_CREDENTIALS` (an agent socket)."""
 
@@ -91,7 +111,7 @@ def build(
         extra_hidden=extra_hidden,
         allow_credentials=allow_credentials,
     )
-    read_only = _with_targets(found.read_only) | _git_dirs(_real(root))
+    read_only = _with_targets([*found.read_only, *(home / rel for rel in HOME_RUN_LATER)]) | _git_dirs(_real(root))
     hidden = _with_targets(found.hidden)
     hidden_env = set(found.hidden_env)
     for kind, names in ENV_EXTRA_HIDDEN.items():
