@@ -70,6 +70,8 @@ def make_box(repo: GitRepo, tmp_path: Path, **build_options: object) -> Iterator
         "AWS_SECRET_ACCESS_KEY": "env-secret-value",
         "KUBECONFIG": str(home / ".kube" / "config"),
         "ANTHROPIC_API_KEY": "sk-ant-model-key-stays",
+        "AGENTCTL_STORE": "postgresql://agentctl:store-password-value@127.0.0.1/agentctl",
+        "PGPASSWORD": "pg-password-value",
     }
     backend = select("bwrap")
     assert isinstance(backend, BwrapBackend)
@@ -176,6 +178,8 @@ def test_credentials_and_the_store_key_are_hidden(box: Box) -> None:
         ' echo "model:$ANTHROPIC_API_KEY"; ls -a ~ .agentctl'
     )
     out = result.stdout + result.stderr
+    result_env = box.sh("env")
+    assert "store-password-value" not in result_env.stdout and "pg-password-value" not in result_env.stdout
     for secret in ("home-secret-value", "kube-secret-value", "store-key-value", "env-secret-value"):
         assert secret not in out
     assert "env::" in result.stdout

@@ -85,8 +85,11 @@ HOME_RUN_LATER = (
 """Home files that run code later outside the sandbox (agentctl's own git calls, the user's next shell):
 read-only; one the agent creates where none existed stays private to the run."""
 
-ENV_EXTRA_HIDDEN: Mapping[str, tuple[str, ...]] = {"ssh": ("SSH_AUTH_SOCK",)}
-"""Credential-bearing variables beyond :data:`agentctl.protect.ENV_CREDENTIALS` (an agent socket)."""
+ENV_EXTRA_HIDDEN: Mapping[str, tuple[str, ...]] = {"ssh": ("SSH_AUTH_SOCK",), "netrc": ("PGPASSWORD",)}
+"""Credential-bearing variables beyond :data:`agentctl.protect.ENV_CREDENTIALS` (an agent socket, a password)."""
+
+ENV_ALWAYS_HIDDEN = ("AGENTCTL_STORE",)
+"""agentctl's own settings the agent has no use for: a store URL may carry a password."""
 
 
 def build(
@@ -113,7 +116,7 @@ def build(
     )
     read_only = _with_targets([*found.read_only, *(home / rel for rel in HOME_RUN_LATER)]) | _git_dirs(_real(root))
     hidden = _with_targets(found.hidden)
-    hidden_env = set(found.hidden_env)
+    hidden_env = set(found.hidden_env) | set(ENV_ALWAYS_HIDDEN)
     for kind, names in ENV_EXTRA_HIDDEN.items():
         if kind not in found.allowed_credentials:
             hidden_env |= set(names)
