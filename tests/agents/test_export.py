@@ -111,6 +111,7 @@ def test_claude_run_becomes_a_genai_trace_over_http(harness: AgentHarness, serve
     assert attrs["gen_ai.usage.input_tokens"] == summary["usage"]["input_tokens"]
     assert attrs["agentctl.cost.usd"] == pytest.approx(summary["cost_usd"])
     assert attrs["agentctl.run.status"] == "completed"
+    assert attrs["agentctl.sandbox"] == "bwrap"  # the agent ran sandboxed (default)
     assert root_span["parent_id"] is None
 
     chats = names["chat claude-opus-5-5"]

@@ -160,7 +160,7 @@ def test_cost_overrun_is_stopped_by_the_budget(harness: AgentHarness, server_fac
 def test_hanging_agent_is_stopped_by_the_idle_timeout(harness: AgentHarness, server_factory) -> None:
     server = server_factory([{"tool": "Bash", "input": {"command": "echo start"}}, {"hang": 120}])
     started = time.monotonic()
-    result = harness.run(server, "claude", "--idle-timeout", "3s", "--grace", "2", timeout=90)
+    result = harness.run(server, "claude", "--idle-timeout", "8s", "--grace", "2", timeout=90)
     assert result.code == 5, result.stderr
     assert result.summary["status"] == "budget_exhausted"
     assert "--idle-timeout" in result.summary["stop_reason"]

@@ -58,6 +58,7 @@ def add_runs(repo: GitRepo, count: int, *, limits: dict | None = None, verdict: 
                 ended_at=NOW - 3 * DAY + 60,
                 verdict=verdict,
                 changed_paths=[f"envs/dev/s{i}.tf"],
+                sandbox="bwrap",
             )
     finally:
         store.close()

@@ -70,6 +70,7 @@ def add_run(store: Store, repo: GitRepo, run_id: str, paths: list[str], **fields
         changed_paths=paths,
         end_commit=end,
         findings=fields.pop("findings", []),
+        sandbox=fields.pop("sandbox", "bwrap"),
     )
     return store.get_run(run_id)
 

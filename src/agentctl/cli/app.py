@@ -289,6 +289,26 @@ def run_command(
             "--no-gate", help="Do not gate tool calls by policy (budgets and the post-run check still apply)."
         ),
     ] = False,
+    sandbox: Annotated[
+        str,
+        typer.Option(
+            "--sandbox",
+            metavar="auto|bwrap|off",
+            help="Where the agent runs: auto (bubblewrap on Linux), bwrap, or off. The sandbox keeps the "
+            "protected set (policies, .agentctl/, agentctl.yaml, agentctl itself, agent settings and hooks, "
+            ".git/hooks, .git/config, CI files) read-only and hides credentials; if it cannot be built the run "
+            "exits 2. off is recorded and never counts as clean trust evidence.",
+        ),
+    ] = "auto",
+    allow_credentials: Annotated[
+        list[str] | None,
+        typer.Option(
+            "--allow-credentials",
+            metavar="KIND,...",
+            help="Let the agent see these credentials (aws, azure, docker, gcloud, github, kube, netrc, ssh, "
+            "vault; files and environment variables). Recorded in the run.",
+        ),
+    ] = None,
 ) -> None:
     from agentctl.cli.run import RunArgs, run
 
@@ -312,6 +332,8 @@ def run_command(
             grace=grace,
             quiet=quiet,
             gate=not no_gate,
+            sandbox=sandbox,
+            allow_credentials=allow_credentials or [],
         )
     )
     raise typer.Exit(code)

@@ -34,6 +34,8 @@ class RunArgs:
     grace: float = 5.0
     quiet: bool = False
     gate: bool = True
+    sandbox: str = "auto"
+    allow_credentials: list[str] = field(default_factory=list)
 
 
 def run(args: RunArgs) -> int:
@@ -56,6 +58,9 @@ def run(args: RunArgs) -> int:
         prices = PriceTable(dict(parse_price(spec) for spec in args.prices))
     except ValueError as exc:
         raise UsageError(str(exc), "see agentctl run --help") from None
+    allow_credentials = _credential_kinds(args.allow_credentials)
+    if args.sandbox not in ("auto", "bwrap", "off"):
+        raise UsageError(f"unknown --sandbox '{args.sandbox}'", "use one of: auto, bwrap, off")
     if args.max_repeats < 2 or args.max_errors < 1:
         raise UsageError("--max-repeats must be at least 2 and --max-errors at least 1", "the defaults are 5 and 5")
     options = RunOptions(
@@ -70,6 +75,8 @@ def run(args: RunArgs) -> int:
         grace=args.grace,
         gate=args.gate,
         interactive=sys.stdin.isatty() and sys.stderr.isatty(),
+        sandbox=args.sandbox,
+        allow_credentials=allow_credentials,
     )
     interactive = sys.stderr.isatty() and not args.quiet and "NO_COLOR" not in os.environ
     view = LiveView(limits) if interactive else PlainView(limits, quiet=args.quiet)
@@ -113,6 +120,7 @@ def summary(record: Any, check: Any) -> dict[str, Any]:
         "cost_usd": record.cost_usd,
         "cost_source": record.cost_source,
         "limits": record.limits,
+        "sandbox": record.sandbox,
         "check": {"verdict": record.verdict, "findings": record.findings} if check is not None else None,
     }
 
@@ -153,13 +161,27 @@ def runs_list(limit: int, json_output: bool) -> int:
     if not records:
         sys.stderr.write(f"no runs recorded in {store.path}\n")
         return int(ExitCode.PASSED)
-    header = ("ID", "AGENT", "MODEL", "STATUS", "TURNS", "TOOLS", "TOKENS", "COST", "DURATION", "FINDINGS", "STARTED")
+    header = (
+        "ID",
+        "AGENT",
+        "MODEL",
+        "STATUS",
+        "SANDBOX",
+        "TURNS",
+        "TOOLS",
+        "TOKENS",
+        "COST",
+        "DURATION",
+        "FINDINGS",
+        "STARTED",
+    )
     rows = [
         (
             r.id,
             r.agent,
             r.model or "-",
             r.status,
+            (r.sandbox or "-").split()[0],
             str(r.turns),
             str(r.tool_calls),
             f"{r.tokens:,}",
@@ -270,6 +292,19 @@ def runs_verdict(ident: str) -> int:
         sys.stderr.write(f"agentctl: run {record.id}: {check.summary()}\n")
     sys.stdout.write(verdict + "\n")
     return code
+
+
+def _credential_kinds(values: list[str]) -> list[str]:
+    """``--allow-credentials aws,kube`` (repeatable) → validated kinds."""
+    from agentctl.protect import CREDENTIAL_KINDS
+
+    kinds = sorted({k.strip().lower() for v in values for k in v.split(",") if k.strip()})
+    unknown = [k for k in kinds if k not in CREDENTIAL_KINDS]
+    if unknown:
+        raise UsageError(
+            f"unknown credential kind '{unknown[0]}' for --allow-credentials", "use: " + ", ".join(CREDENTIAL_KINDS)
+        )
+    return kinds
 
 
 def _severity_name(value: str) -> str:

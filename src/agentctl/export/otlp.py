@@ -294,6 +294,7 @@ def build_spans(record: RunRecord, events: Sequence[dict[str, Any]], capture_con
             "agentctl.tool_calls": record.tool_calls,
             "agentctl.check.verdict": record.verdict,
             **(_tripwire(breach) if breach is not None else {}),
+            "agentctl.sandbox": record.sandbox or "unknown",
             **{f"agentctl.limit.{k}": v for k, v in record.limits.items()},
         },
         root_events,

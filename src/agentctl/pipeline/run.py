@@ -23,6 +23,7 @@ from agentctl.store.sqlite import RunRecord, Store, default_path
 
 if TYPE_CHECKING:  # the check's model (pydantic) is imported only once the agent has finished
     from agentctl.model.finding import CheckResult
+    from agentctl.sandbox import Backend, Profile
 
 
 @dataclass
@@ -39,6 +40,10 @@ class RunOptions:
     grace: float = 5.0
     gate: bool = True
     interactive: bool = False
+    sandbox: str = "auto"
+    """``auto`` (bwrap on Linux), ``bwrap`` or ``off``."""
+    allow_credentials: list[str] = field(default_factory=list)
+    env: dict[str, str] = field(default_factory=lambda: dict(os.environ))
 
 
 @dataclass
@@ -62,9 +67,11 @@ def open_store(cwd: Path) -> Store:
 
 
 def execute(options: RunOptions, view: View) -> RunOutcome:
+    from agentctl import sandbox
     from agentctl.agents.registry import detect
 
     adapter = detect(options.argv, options.agent)
+    backend = sandbox.select(options.sandbox)  # fail closed before anything is recorded
     repo_root, base_commit = git_state(options.cwd)
     from agentctl.export.otlp import endpoint_configured
 
@@ -73,8 +80,12 @@ def execute(options: RunOptions, view: View) -> RunOutcome:
 
         warm_up()
     store = Store(default_path(repo_root or options.cwd))
+    policy_dirs = options.policy_dirs or default_dirs(repo_root or options.cwd)
     try:
         store.sealer(create=True)  # the key exists before the protected set is fingerprinted
+        profile = _profile(options, repo_root or options.cwd, policy_dirs)
+        if backend is not None:
+            backend.prepare(profile)  # before the run starts: its placeholders are part of the start state
         store.mark_orphans()
         request = RunRequest(
             argv=options.argv,
@@ -86,13 +97,20 @@ def execute(options: RunOptions, view: View) -> RunOutcome:
             base_commit=base_commit,
             store=store,
             view=view,
-            env=dict(os.environ),
+            env=dict(options.env),
             grace=options.grace,
             gate=options.gate,
             interactive=options.interactive,
-            policy_dirs=options.policy_dirs or default_dirs(repo_root or options.cwd),
+            policy_dirs=policy_dirs,
+            sandbox=backend,
+            profile=profile,
+            sandbox_label=sandbox_label(backend, profile),
         )
-        result = Supervisor(request).run()
+        try:
+            result = Supervisor(request).run()
+        finally:
+            if backend is not None:
+                backend.cleanup()
         check = None
         if options.check and repo_root is not None and not result.interrupted:
             check = _post_run_check(options, repo_root, base_commit)
@@ -126,6 +144,8 @@ def execute(options: RunOptions, view: View) -> RunOutcome:
         view.finished(record)
         return RunOutcome(record, code, check)
     finally:
+        if backend is not None:
+            backend.cleanup()  # idempotent: also after a failed prepare
         store.close()
 
 
@@ -138,6 +158,34 @@ def _approved(store: Store, run_id: str, check: CheckResult | None) -> bool:
     integrity = store.verify(run_id)
     record = store.get_run(run_id)
     return integrity.ok and all_approved(record.verdict, record.findings, integrity.approvals)
+def _profile(options: RunOptions, root: Path, policy_dirs: list[Path]) -> Profile:
+    """The sandbox profile: the protected set, ``agentctl.yaml``'s additions, the allowed credentials."""
+    from agentctl.sandbox.profile import build
+
+    extra_paths: tuple[str, ...] = ()
+    extra_hidden: tuple[str, ...] = ()
+    if (root / "agentctl.yaml").is_file():  # pydantic only when there is a file to validate
+        from agentctl import config
+
+        protect = config.load(root)[0].protect
+        extra_paths, extra_hidden = protect.paths, protect.hidden
+    return build(
+        root,
+        options.cwd,
+        policy_dirs,
+        options.env,
+        extra_paths=extra_paths,
+        extra_hidden=extra_hidden,
+        allow_credentials=options.allow_credentials,
+    )
+
+
+def sandbox_label(backend: Backend | None, profile: Profile) -> str:
+    """The run record's ``sandbox`` field: ``off``, or the backend with any credentials let in."""
+    if backend is None:
+        return "off"
+    allowed = ",".join(profile.allow_credentials)
+    return backend.name + (f" credentials={allowed}" if allowed else "")
 
 
 def _severity(name: str) -> Any:

@@ -36,6 +36,7 @@ from agentctl.redact import Redactor
 from agentctl.runner.limits import Limits, Tracker, Trip
 from agentctl.runner.pricing import PriceTable
 from agentctl.runner.tripwire import Breach, Tripwire
+from agentctl.sandbox import Backend, Profile
 from agentctl.store.sqlite import RunRecord, Store
 from agentctl.store.writer import EventWriter
 
@@ -74,6 +75,11 @@ class RunRequest:
     policy_dirs: list[Path] = field(default_factory=list)
     interactive: bool = False
     """A person is at the terminal: require_approval calls are asked, not denied."""
+    sandbox: Backend | None = None
+    """Prepared by the caller (``None``: ``--sandbox off``); the agent is started through it."""
+    profile: Profile | None = None
+    sandbox_label: str = "off"
+    """What the run record says about the sandbox (``bwrap``, ``off``, with allowed credentials)."""
 
 
 @dataclass
@@ -120,6 +126,7 @@ class Supervisor:
         self.gate_failed = False
         self.tripwire: Tripwire | None = None
         self.gate: _GateServer | None = None
+        self.agent_command: list[str] = []
         self._flushed = 0.0
         self._lines: queue.Queue[tuple[str, str | None]] = queue.Queue()
 
@@ -160,6 +167,14 @@ class Supervisor:
         self.tripwire = Tripwire.for_run(
             req.repo_root or req.cwd, req.policy_dirs, env, req.store.path, req.adapter.name, req.gate
         )
+        if req.profile is not None:
+            for name in req.profile.hidden_env:
+                env.pop(name, None)
+        self.agent_command = command  # what the record shows: the agent's own command line, not the sandbox's
+        if req.sandbox is not None and req.profile is not None:
+            _require_executable(command[0], env.get("PATH"), req.cwd)  # inside bwrap it would be a failed run
+            extra = [gate.workdir] if gate is not None else []  # the hook's socket: reachable, read-only
+            command = req.sandbox.wrap(command, req.profile.with_read_only(*extra))
         try:
             return self._run(command, env, gate)
         finally:
@@ -176,7 +191,7 @@ class Supervisor:
             cwd=str(req.cwd),
             repo_root=str(req.repo_root) if req.repo_root else None,
             base_commit=req.base_commit,
-            command=[req.redactor.text(a) for a in command],
+            command=[req.redactor.text(a) for a in self.agent_command],
             pid=os.getpid(),
             limits=req.limits.as_dict(),
             trace_id=self.trace.trace_id,
@@ -195,6 +210,7 @@ class Supervisor:
         )
         self.tracker.last_activity = time.monotonic()  # the idle clock starts with the agent, not with our set-up
         req.store.create_run(record)
+        req.store.update_run(self.run_id, sandbox=req.sandbox_label)
         self.writer = EventWriter(req.store.path)
         req.view.started(self.run_id, record.command)
         readers = [
@@ -391,8 +407,11 @@ class Supervisor:
         for signum in (signal.SIGINT, signal.SIGTERM, signal.SIGKILL):
             if process.poll() is not None:
                 break
+            group = process.pid
+            if self.request.sandbox is not None and signum != signal.SIGKILL:
+                group = self.request.sandbox.signal_group(process.pid)  # the agent, not the sandbox around it
             try:
-                os.killpg(process.pid, signum)
+                os.killpg(group, signum)
             except (ProcessLookupError, PermissionError):
                 break
             try:
@@ -499,6 +518,13 @@ class _GateServer:
 
 class GateStartError(AgentctlError):
     """The gate server could not start (for example a broken policy file)."""
+
+
+def _require_executable(name: str, path: str | None, cwd: Path) -> None:
+    """Raise ``FileNotFoundError`` as ``Popen`` would for a command that does not exist."""
+    found = shutil.which(str(cwd / name), path=path) if "/" in name else shutil.which(name, path=path)
+    if found is None:
+        raise FileNotFoundError(2, "No such file or directory", name)
 
 
 def _die_with_parent() -> None:

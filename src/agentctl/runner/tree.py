@@ -21,6 +21,15 @@ def _fmt_limits(record: RunRecord) -> str:
     return " · ".join(parts)
 
 
+def sandbox_text(value: str | None) -> str:
+    """How a run was confined, for people: unsandboxed runs say so plainly."""
+    if not value:
+        return "not recorded (run before sandboxes; counts as unsandboxed)"
+    if value == "off":
+        return "off — UNSANDBOXED (never clean trust evidence)"
+    return value
+
+
 def render_tree(record: RunRecord, events: list[dict[str, Any]]) -> str:
     start = record.started_at
     duration = f"{record.duration:.1f}s" if record.duration is not None else "running"
@@ -29,6 +38,7 @@ def render_tree(record: RunRecord, events: list[dict[str, Any]]) -> str:
         + (f" · exit {record.exit_code}" if record.exit_code is not None else ""),
         f"  command: {' '.join(record.command)}",
         f"  usage:   {_fmt_limits(record)}",
+        f"  sandbox: {sandbox_text(record.sandbox)}",
     ]
     if record.session_id:
         out.append(f"  session: {record.session_id}")

@@ -79,6 +79,8 @@ class PlainView:
 
     def finished(self, record: RunRecord) -> None:
         self._write(f"run {record.id} {record.status}" + (f": {record.stop_reason}" if record.stop_reason else ""))
+        if record.sandbox == "off":
+            self._write("the agent ran UNSANDBOXED (--sandbox off): this run never counts as clean trust evidence")
 
 
 class LiveView(PlainView):

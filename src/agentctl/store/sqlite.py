@@ -58,7 +58,8 @@ CREATE TABLE IF NOT EXISTS runs (
     started_by TEXT,
     changed_paths TEXT,
     end_commit TEXT,
-    mac TEXT
+    mac TEXT,
+    sandbox TEXT
 );
 CREATE TABLE IF NOT EXISTS events (
     run_id TEXT NOT NULL REFERENCES runs(id),
@@ -152,6 +153,8 @@ class RunRecord:
     end_commit: str | None = None
     mac: str | None = None
     """The run's seal (see :mod:`agentctl.store.integrity`)."""
+    sandbox: str | None = None
+    """``bwrap`` (maybe with ``credentials=…``), ``off``, or ``None`` for runs recorded before sandboxes."""
 
     @property
     def duration(self) -> float | None:

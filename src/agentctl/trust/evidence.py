@@ -2,7 +2,7 @@
 
 A run counts for a scope when every file it changed lies in the scope. It is
 a success when its record verifies (sealed by agentctl and unchanged since),
-it completed, its post-run check passed (or a human approved each finding
+it ran in a sandbox, completed, its post-run check passed (or a human approved each finding
 needing approval), no deny finding or denied approval is on record, and none of its commits
 was reverted within the window. The decision uses the Wilson lower bound, not
 the raw rate: ``autonomous`` when at least ``min_runs`` runs and the bound
@@ -107,6 +107,8 @@ def judge_run(
     elif record.state != VERIFIED:
         reasons.append(f"record {record.summary()}")
     approvals = record.approvals if record is not None else []  # only approvals whose MAC checks out
+    if not run.sandbox or run.sandbox == "off":
+        reasons.append("ran without a sandbox" if run.sandbox == "off" else "no sandbox recorded")
     if run.status != "completed":
         reasons.append(f"run {run.status}")
     approved = all_approved(run.verdict, run.findings, approvals)

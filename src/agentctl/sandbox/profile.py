@@ -1,0 +1,182 @@
+"""The sandbox profile of one ``agentctl run``: the protected set plus what the agent's CLI must write.
+
+The protected and hidden sets come from :mod:`agentctl.protect` (extended by
+``protect.paths`` / ``protect.hidden`` in ``agentctl.yaml``). Claude Code and
+Codex keep their configuration and hooks next to their working state in the
+same directories (``~/.claude``, ``~/.claude.json``, ``$CODEX_HOME``); the
+state they write on every run is listed here and given a private per-run
+place, while everything else in those directories stays read-only.
+"""
+
+from __future__ import annotations
+
+import contextlib
+import fnmatch
+import os
+from collections.abc import Iterable, Mapping
+from pathlib import Path
+
+from agentctl import protect
+from agentctl.sandbox.interface import Profile
+
+CLAUDE_STATE: Mapping[str, str] = {
+    ".claude.json": "copy",
+    ".claude/plugins/store": "copy",
+    **{
+        f".claude/{name}": "fresh"
+        for name in (
+            "projects",
+            "todos",
+            "shell-snapshots",
+            "statsig",
+            "session-env",
+            "sessions",
+            "backups",
+            "debug",
+            "plans",
+            "file-history",
+            "ide",
+            "logs",
+            "cache",
+            "telemetry",
+            "paste-cache",
+        )
+    },
+}
+"""Home-relative paths Claude Code writes while it runs (found by tracing the real CLI)."""
+
+CODEX_STATE = (
+    "sessions",
+    "archived_sessions",
+    "log",
+    "shell_snapshots",
+    ".tmp",
+    "tmp",
+    "thread-writer-locks",
+    "installation_id",
+    ".sandbox_migration",
+    "models_cache.json",
+    "version.json",
+    "history.jsonl",
+    "cache",
+    "skills/.system",
+    "*.sqlite",
+    "*.sqlite-*",
+)
+"""``$CODEX_HOME``-relative names (globs) Codex writes while it runs; each run starts them empty."""
+
+HOME_RUN_LATER = (
+    ".gitconfig",
+    ".config/git",
+    ".bashrc",
+    ".bash_profile",
+    ".bash_login",
+    ".bash_logout",
+    ".profile",
+    ".zshrc",
+    ".zshenv",
+    ".zprofile",
+    ".zlogin",
+    ".config/fish",
+    ".config/systemd",
+    ".config/autostart",
+    ".pam_environment",
+)
+"""Home files that run code later outside the sandbox (agentctl's own git calls, the user's next shell):
+read-only; one the agent creates where none existed stays private to the run."""
+
+ENV_EXTRA_HIDDEN: Mapping[str, tuple[str, ...]] = {"ssh": ("SSH_AUTH_SOCK",), "netrc": ("PGPASSWORD",)}
+"""Credential-bearing variables beyond :data:`agentctl.protect.ENV_CREDENTIALS` (an agent socket, a password)."""
+
+ENV_ALWAYS_HIDDEN = ("AGENTCTL_STORE",)
+"""agentctl's own settings the agent has no use for: a store URL may carry a password."""
+
+
+def build(
+    root: Path,
+    cwd: Path,
+    policy_dirs: Iterable[Path],
+    env: Mapping[str, str],
+    *,
+    extra_paths: Iterable[str] = (),
+    extra_hidden: Iterable[str] = (),
+    allow_credentials: Iterable[str] = (),
+) -> Profile:
+    """The profile for a run in ``root`` (repository root, or the working directory outside git)."""
+    home = _real(Path(env.get("HOME") or os.path.expanduser("~")))
+    codex_home = _real(Path(env["CODEX_HOME"])) if env.get("CODEX_HOME") else home / ".codex"
+    found = protect.protected_set(
+        _real(root),
+        [_real(Path(d)) for d in policy_dirs],
+        home=home,
+        codex_home=str(codex_home),
+        extra_paths=extra_paths,
+        extra_hidden=extra_hidden,
+        allow_credentials=allow_credentials,
+    )
+    read_only = _with_targets([*found.read_only, *(home / rel for rel in HOME_RUN_LATER)]) | _git_dirs(_real(root))
+    hidden = _with_targets(found.hidden)
+    hidden_env = set(found.hidden_env) | set(ENV_ALWAYS_HIDDEN)
+    for kind, names in ENV_EXTRA_HIDDEN.items():
+        if kind not in found.allowed_credentials:
+            hidden_env |= set(names)
+    state = {home / rel: mode for rel, mode in CLAUDE_STATE.items()}
+    state |= {path: "fresh" for path in _expand(codex_home, CODEX_STATE)}
+    return Profile(
+        read_only=tuple(sorted(read_only)),
+        hidden=tuple(sorted(hidden)),
+        hidden_env=tuple(sorted(hidden_env)),
+        state=tuple(sorted(state.items())),
+        home=home,
+        private_roots=(codex_home,) if not codex_home.is_relative_to(home) else (),
+        cwd=_real(cwd),
+        allow_credentials=found.allowed_credentials,
+    )
+
+
+def _real(path: Path) -> Path:
+    return Path(os.path.realpath(path))
+
+
+def _with_targets(paths: Iterable[Path]) -> set[Path]:
+    """The paths and, where one is (or passes through) a symlink, where it really is."""
+    out: set[Path] = set()
+    for path in paths:
+        out.add(path)
+        out.add(_real(path))
+    return out
+
+
+def _git_dirs(root: Path) -> set[Path]:
+    """A linked worktree's ``.git`` is a file: its hooks and config live in the common git directory."""
+    marker = root / ".git"
+    if not marker.is_file():
+        return set()
+    try:
+        text = marker.read_text(encoding="utf-8").strip()
+    except OSError:
+        return set()
+    if not text.startswith("gitdir:"):
+        return set()
+    gitdir = Path(text.split(":", 1)[1].strip())
+    gitdir = gitdir if gitdir.is_absolute() else root / gitdir
+    common = gitdir
+    with contextlib.suppress(OSError):
+        common = gitdir / (gitdir / "commondir").read_text(encoding="utf-8").strip()
+    common = _real(common)
+    return {marker, common / "hooks", common / "config", _real(gitdir) / "config.worktree"}
+
+
+def _expand(base: Path, names: Iterable[str]) -> set[Path]:
+    """Literal names, and globs matched against what is in ``base`` now."""
+    try:
+        present = os.listdir(base)
+    except OSError:
+        present = []
+    out: set[Path] = set()
+    for name in names:
+        if any(c in name for c in "*?["):
+            out |= {base / entry for entry in fnmatch.filter(present, name)}
+        else:
+            out.add(base / name)
+    return out
