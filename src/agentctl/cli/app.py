@@ -270,6 +270,23 @@ def run_command(
             "--no-gate", help="Do not gate tool calls by policy (budgets and the post-run check still apply)."
         ),
     ] = False,
+    no_gateway: Annotated[
+        bool,
+        typer.Option(
+            "--no-gateway",
+            help="Let the agent talk to its model API directly: usage and cost then come from the agent's own "
+            "events (later, less exact), and budgets act only after the fact.",
+        ),
+    ] = False,
+    upstream: Annotated[
+        str | None,
+        typer.Option(
+            "--upstream",
+            metavar="URL",
+            help="Model API the gateway forwards to (default: the agent's configured base URL, else the "
+            "provider's public API).",
+        ),
+    ] = None,
 ) -> None:
     from agentctl.cli.run import RunArgs, run
 
@@ -293,6 +310,8 @@ def run_command(
             grace=grace,
             quiet=quiet,
             gate=not no_gate,
+            gateway=not no_gateway,
+            upstream=upstream,
         )
     )
     raise typer.Exit(code)

@@ -34,6 +34,8 @@ class RunArgs:
     grace: float = 5.0
     quiet: bool = False
     gate: bool = True
+    gateway: bool = True
+    upstream: str | None = None
 
 
 def run(args: RunArgs) -> int:
@@ -69,6 +71,8 @@ def run(args: RunArgs) -> int:
         policy_dirs=list(args.policies),
         grace=args.grace,
         gate=args.gate,
+        gateway=args.gateway,
+        upstream=args.upstream,
         interactive=sys.stdin.isatty() and sys.stderr.isatty(),
     )
     interactive = sys.stderr.isatty() and not args.quiet and "NO_COLOR" not in os.environ

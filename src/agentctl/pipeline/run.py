@@ -39,6 +39,8 @@ class RunOptions:
     grace: float = 5.0
     gate: bool = True
     interactive: bool = False
+    gateway: bool = True
+    upstream: str | None = None
 
 
 @dataclass
@@ -89,6 +91,9 @@ def execute(options: RunOptions, view: View) -> RunOutcome:
             grace=options.grace,
             gate=options.gate,
             interactive=options.interactive,
+            gateway=options.gateway,
+            upstream=options.upstream,
+            capture_content=_capture_content(),
             policy_dirs=options.policy_dirs or default_dirs(repo_root or options.cwd),
         )
         result = Supervisor(request).run()
@@ -126,6 +131,12 @@ def execute(options: RunOptions, view: View) -> RunOutcome:
         return RunOutcome(record, code, check)
     finally:
         store.close()
+
+
+def _capture_content() -> bool:
+    from agentctl.export.otlp import capture_content_default
+
+    return capture_content_default()
 
 
 def _severity(name: str) -> Any:

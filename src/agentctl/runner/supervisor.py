@@ -17,6 +17,7 @@ import secrets
 import shlex
 import shutil
 import signal
+import sqlite3
 import subprocess
 import sys
 import tempfile
@@ -31,7 +32,7 @@ from agentctl import identity
 from agentctl.agents.base import Adapter
 from agentctl.errors import AgentctlError
 from agentctl.export.otlp import trace_ids
-from agentctl.model.run import AgentEvent, EventKind, RunStatus
+from agentctl.model.run import AgentEvent, EventKind, RunStatus, Usage
 from agentctl.redact import Redactor
 from agentctl.runner.limits import Limits, Tracker, Trip
 from agentctl.runner.pricing import PriceTable
@@ -72,6 +73,11 @@ class RunRequest:
     policy_dirs: list[Path] = field(default_factory=list)
     interactive: bool = False
     """A person is at the terminal: require_approval calls are asked, not denied."""
+    gateway: bool = True
+    """Send the agent's model requests through the model gateway (exact usage, budgets before spending)."""
+    capture_content: bool = False
+    upstream: str | None = None
+    """The model API the gateway forwards to, instead of the agent's configured one."""
 
 
 @dataclass
@@ -117,6 +123,7 @@ class Supervisor:
         self.failure: str | None = None
         self.gate_failed = False
         self._flushed = 0.0
+        self._requests_table = False
         self._lines: queue.Queue[tuple[str, str | None]] = queue.Queue()
 
     def record_event(self, event: AgentEvent) -> Trip | None:
@@ -146,7 +153,28 @@ class Supervisor:
         env = dict(req.env)
         self.trace = trace_ids(self.run_id, env.get("TRACEPARENT"))
         env["TRACEPARENT"] = self.trace.traceparent  # the agent's own telemetry joins the run's trace
-        gate = _GateServer.start(req, self.run_id) if req.gate else None
+        from agentctl.gateway.attach import attach
+
+        self.gateway = attach(
+            req.adapter.name,
+            command,
+            env,
+            req.limits,
+            req.prices,
+            lambda record: self._lines.put(("model", json.dumps(record))),
+            req.gateway,
+            req.capture_content,
+            req.upstream,
+        )
+        command, env = req.adapter.accounting(self.gateway.command, self.gateway.accounting), self.gateway.env
+        self.tracker.metered = self.gateway.accounting == "gateway"
+        self.tracker.cost_source = self.gateway.accounting if self.tracker.metered else self.tracker.cost_source
+        self.tracker.turns_from_requests = self.tracker.metered and req.adapter.turns_from_requests
+        try:
+            gate = _GateServer.start(req, self.run_id) if req.gate else None
+        except BaseException:
+            self.gateway.close()
+            raise
         if gate is not None:
             command = req.adapter.gate(command, gate.hook_command(req.adapter.name), gate.workdir, req.interactive)
             env["AGENTCTL_GATE_SOCKET"] = str(gate.socket)
@@ -157,6 +185,7 @@ class Supervisor:
         finally:
             if gate is not None:
                 gate.stop()
+            self.gateway.close()
 
     def _run(self, command: list[str], env: dict[str, str], gate: _GateServer | None) -> RunResult:
         req = self.request
@@ -188,6 +217,8 @@ class Supervisor:
         req.store.create_run(record)
         self.writer = EventWriter(req.store.path)
         req.view.started(self.run_id, record.command)
+        if self.gateway.note:
+            self._note(self.gateway.note)
         readers = [
             threading.Thread(target=self._pump, args=("out", process.stdout), daemon=True),
             threading.Thread(target=self._pump, args=("err", process.stderr), daemon=True),
@@ -217,6 +248,12 @@ class Supervisor:
                 if stream == "gate":
                     self._gate_line(line, process)
                     continue
+                if stream == "model":
+                    found = self._model_request(line)
+                    if found is not None and trip is None and not interrupted:
+                        trip = found
+                        self._trip(trip, process)
+                    continue
                 if line is None:
                     open_streams -= 1
                     continue
@@ -234,6 +271,11 @@ class Supervisor:
                         trip = found
                         self._trip(trip, process)
             agent_exit = self._wait(process)
+        self.gateway.close()
+        while not self._lines.empty():  # requests that ended as the agent exited
+            stream, line = self._lines.get_nowait()
+            if stream == "model":
+                self._model_request(line)
         if interrupt.signum is not None:
             interrupted = True
         self.writer.close()
@@ -256,6 +298,29 @@ class Supervisor:
             pass
         finally:
             self._lines.put((name, None))
+
+    def _model_request(self, line: str | None) -> Trip | None:
+        """A request the gateway finished: an event (exact usage, cost, timing) and a table row."""
+        from agentctl.store import model_requests
+
+        record = json.loads(line or "{}")
+        usage = record.get("usage")
+        event = AgentEvent(
+            EventKind.MODEL_REQUEST,
+            float(record.get("ended") or time.time()),
+            raw_type="agentctl/gateway",
+            model=record.get("model_answered") or record.get("model_requested"),
+            usage=Usage(**usage) if usage else None,
+            ok=not record.get("error_type"),
+            data=record,
+        )
+        trip = self.record_event(event)
+        with contextlib.suppress(sqlite3.Error):  # the event above is the record; the table is an index
+            if not self._requests_table:
+                model_requests.ensure(self.request.store.db)
+                self._requests_table = True
+            model_requests.insert(self.request.store.db, self.run_id, record)
+        return trip
 
     def _gate_line(self, line: str | None, process: subprocess.Popen[bytes]) -> None:
         if line is None:
