@@ -243,3 +243,25 @@ def test_parsers() -> None:
     table = PriceTable()
     assert table.lookup("claude-sonnet-4-5") == table.prices["claude-sonnet"]
     assert table.lookup("gpt-5-mini-2026") == table.prices["gpt-5-mini"]
+
+
+def test_claude_partial_messages_make_output_tokens_live() -> None:
+    """Without the gateway, --include-partial-messages: output tokens count while they stream."""
+    adapter = ClaudeAdapter()
+    assert adapter.accounting(["claude", "-p", "hi"], "agent-stream")[-1] == "--include-partial-messages"
+    assert adapter.accounting(["claude", "-p", "hi"], "gateway") == ["claude", "-p", "hi"]
+    start = {
+        "type": "message_start",
+        "message": {"id": "m1", "model": "claude-opus-5-5", "usage": {"input_tokens": 10, "output_tokens": 1}},
+    }
+    delta = {"type": "content_block_delta", "index": 0, "delta": {"type": "text_delta", "text": "word" * 600}}
+    final = {"type": "message_delta", "delta": {"stop_reason": "end_turn"}, "usage": {"output_tokens": 700}}
+    lines = [json.dumps({"type": "stream_event", "event": e}) for e in (start, delta, final)]
+    tracker = Tracker(Limits(max_tokens=500), PriceTable())
+    trips = []
+    for line in lines:
+        for event in adapter.feed(line):
+            trips.append(tracker.observe(event))
+    assert tracker.turns == 1
+    assert tracker.usage.output_tokens == 700
+    assert any(t is not None and t.name == "max_tokens" for t in trips)

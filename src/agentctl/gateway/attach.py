@@ -72,7 +72,37 @@ def attach(
             attached._removed[name] = os.environ.pop(name)
     if secrets:
         _not_dumpable()
+        _scrub_initial_environ(secrets)
     return attached
+
+
+def _scrub_initial_environ(secrets: set[str]) -> None:
+    """Overwrite the keys in the environment block the kernel shows as ``/proc/<pid>/environ``.
+
+    Python copied that block into ``os.environ`` at start-up and the key was
+    just unset from the C environment, so nothing reads these bytes any more.
+    Non-dumpable already hides them from other users' and same-user processes;
+    this also covers a reader with CAP_SYS_PTRACE (an agent running as root).
+    """
+    if not sys.platform.startswith("linux"):
+        return
+    try:
+        import ctypes
+
+        with open("/proc/self/stat", encoding="ascii") as handle:
+            fields = handle.read().rsplit(")", 1)[1].split()
+        start, end = int(fields[47]), int(fields[48])  # env_start, env_end (stat fields 50, 51)
+        if not 0 < start < end or end - start > 16 << 20:
+            return
+        block = ctypes.string_at(start, end - start)
+        for secret in secrets:
+            raw = secret.encode()
+            index = block.find(raw)
+            while index >= 0:
+                ctypes.memset(start + index, ord("*"), len(raw))
+                index = block.find(raw, index + len(raw))
+    except (OSError, ValueError, IndexError):
+        return
 
 
 def _not_dumpable() -> None:

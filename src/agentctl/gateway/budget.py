@@ -18,7 +18,7 @@ from agentctl.model.run import Usage
 from agentctl.runner.limits import Limits
 from agentctl.runner.pricing import PriceTable
 
-BYTES_PER_INPUT_TOKEN = 4
+BYTES_PER_INPUT_TOKEN = 3
 """Request body bytes per input token for the estimate made before the provider says, at first.
 
 Each answered request teaches the real ratio (input tokens per body byte); the
@@ -102,7 +102,7 @@ class Budget:
         if self.exhausted:
             return Admission(refused=self.exhausted, limit=self.exhausted.split(":", 1)[0])
         others_usd, others_tokens = self._others(ident)
-        caps: list[int] = []
+        caps: list[tuple[int, str]] = []
         if limits.max_usd is not None:
             price = self.prices.lookup(model)
             left = limits.max_usd - self.cost_usd - others_usd - estimate * price.input / 1_000_000
@@ -114,7 +114,7 @@ class Budget:
                     limit="max_usd",
                 )
             if affordable is not None:
-                caps.append(affordable)
+                caps.append((affordable, "max_usd"))
         if limits.max_tokens is not None:
             left_tokens = limits.max_tokens - self.usage.total - others_tokens - estimate
             if left_tokens < MIN_OUTPUT_TOKENS:
@@ -123,13 +123,13 @@ class Budget:
                     "this request could use more than what is left",
                     limit="max_tokens",
                 )
-            caps.append(left_tokens)
-        cap = min(caps) if caps else None
+            caps.append((left_tokens, "max_tokens"))
+        cap, limit = min(caps) if caps else (None, None)
         if cap is not None and requested_max is not None and cap >= requested_max:
-            cap = None
+            cap, limit = None, None
         flight.max_output = cap if cap is not None else requested_max
         self.flights[ident] = flight
-        return Admission(cap=cap)
+        return Admission(cap=cap, limit=limit)
 
     def progress(self, ident: int, usage: Usage, input_known: bool, live_output: int) -> str | None:
         """Update a streaming request; the limit it crosses, if it does."""

@@ -52,6 +52,7 @@ BODY_LIMIT = 64 << 20
 METER_BODY_LIMIT = 4 << 20
 """A non-streaming response larger than this is passed on but not metered."""
 START_TIMEOUT = 15.0
+_LENGTH_STOPS = ("max_tokens", "max_output_tokens")
 
 
 class GatewayError(AgentctlError):
@@ -200,6 +201,7 @@ class Gateway:
             _shrink_thinking(data, admission.cap)
             body = json.dumps(data, separators=(",", ":")).encode()
             record["max_tokens_sent"] = admission.cap
+            record["capped_by"] = admission.limit
         try:
             response = await self._forward(request, path, headers, body, record, model)
         finally:
@@ -329,6 +331,11 @@ class Gateway:
         status = int(record.get("status") or 0)
         if status >= 400 and "error_type" not in record:
             record["error_type"] = str(status)
+        if cut is None and record.get("capped_by") and record.get("stop_reason") in _LENGTH_STOPS:
+            # The answer ran into the max_tokens the budget allowed: the budget is what stopped it.
+            limit = str(record["capped_by"])
+            flag = "--" + limit.replace("_", "-")
+            cut = f"{limit}: the response used all {record['max_tokens_sent']:,} output tokens {flag} left"
         if cut is not None:
             record["cut"] = cut.split(":", 1)[0]
             record["message"] = cut

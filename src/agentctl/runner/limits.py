@@ -120,6 +120,10 @@ class Tracker:
             else:
                 self.tool_errors += 1
                 self.consecutive_errors += 1
+        elif event.kind is EventKind.RAW and event.usage is not None and not self.metered:
+            # a live usage increment (Claude's partial messages, without the gateway)
+            self.usage.add(event.usage)
+            self.cost_usd += self.prices.cost(self.model, event.usage)
         elif event.kind is EventKind.API_RETRY:
             self.consecutive_errors += 1
         if self.consecutive_errors >= self.limits.max_errors:
