@@ -17,6 +17,7 @@ import pytest
 
 from tests.agents.conftest import AgentHarness
 from tests.conftest import agentctl_binary
+from tests.support.model_server import Script
 
 # USD per million tokens, given on the command line so the expected cost is plain arithmetic
 CLAUDE_PRICE = ("--price", "claude-opus=5,25")
@@ -205,3 +206,142 @@ def test_the_agent_never_holds_the_real_key(harness: AgentHarness, server_factor
     assert "agentctl-placeholder" in text
     record = json.dumps(harness.show(summary["run_id"]))
     assert real not in record
+
+
+def _registry() -> set[str]:
+    from opentelemetry.semconv._incubating.attributes import gen_ai_attributes
+
+    deprecated = {"gen_ai.system", "gen_ai.prompt", "gen_ai.completion"}
+    names = {v for k, v in vars(gen_ai_attributes).items() if k.startswith("GEN_AI_") and isinstance(v, str)}
+    return names - deprecated - {"gen_ai.usage.prompt_tokens", "gen_ai.usage.completion_tokens"}
+
+
+GENAI_TYPES = {
+    "gen_ai.usage.input_tokens": "int_value",
+    "gen_ai.usage.output_tokens": "int_value",
+    "gen_ai.usage.cache_read.input_tokens": "int_value",
+    "gen_ai.usage.cache_creation.input_tokens": "int_value",
+    "gen_ai.usage.reasoning.output_tokens": "int_value",
+    "gen_ai.request.max_tokens": "int_value",
+    "gen_ai.request.model": "string_value",
+    "gen_ai.response.model": "string_value",
+    "gen_ai.response.id": "string_value",
+    "gen_ai.response.finish_reasons": "array",
+    "gen_ai.response.time_to_first_chunk": "double_value",
+    "gen_ai.input.messages": "string_value",
+    "gen_ai.output.messages": "string_value",
+    "gen_ai.system_instructions": "string_value",
+    "server.address": "string_value",
+    "server.port": "int_value",
+    "error.type": "string_value",
+}
+
+
+def test_trace_has_a_chat_span_per_request_with_true_window_and_subagent_nesting(
+    harness: AgentHarness, server_factory
+) -> None:
+    from tests.support.otlp_receiver import OTLPReceiver
+
+    task = "SUBTASK-7: list the files"
+    server = server_factory(
+        [
+            {"status": 500},  # the API fails once; Claude Code retries
+            {
+                "tool": "Agent",
+                "input": {"description": "look around", "prompt": task, "subagent_type": "general-purpose"},
+                "usage": {"input_tokens": 10, "output_tokens": 70, "cache_read_input_tokens": 5000},
+            },
+            {"text": "All done.", "usage": {"input_tokens": 12, "output_tokens": 15, "cache_read_input_tokens": 5100}},
+        ]
+    )
+    server.subagents = {
+        "SUBTASK-7": Script(
+            [
+                {"tool": "Bash", "input": {"command": "echo sub"}, "usage": {"input_tokens": 900, "output_tokens": 30}},
+                {"text": "sub done", "usage": {"input_tokens": 950, "output_tokens": 20}},
+            ]
+        )
+    }
+    with OTLPReceiver() as receiver:
+        env = {
+            "OTEL_EXPORTER_OTLP_ENDPOINT": receiver.endpoint,
+            "OTEL_INSTRUMENTATION_GENAI_CAPTURE_MESSAGE_CONTENT": "true",
+        }
+        command = [agentctl_binary(), "run", "--json", "--no-check", *CLAUDE_PRICE, "--"]
+        command += ["claude", "-p", "find the files", "--allowedTools", "Agent,Task,Bash,Read"]
+        proc = subprocess.run(
+            command,
+            cwd=harness.repo.root,
+            env={**harness.env(server), **env},
+            capture_output=True,
+            text=True,
+            timeout=180,
+        )
+        assert proc.returncode == 0, proc.stderr
+        spans = receiver.spans()
+        points = receiver.metric_points()
+    summary = json.loads(proc.stdout)
+    metered = [r for r in model_requests(harness, summary["run_id"]) if r["metered"]]
+    chats = [s for s in spans if s["name"].startswith("chat ")]
+    assert len(chats) == len(metered) == len([r for r in server.requests if r["path"].startswith("/v1/messages?")])
+
+    # every request the server handled lies inside its span
+    by_id = {s["attributes"]["gen_ai.response.id"][1]: s for s in chats if "gen_ai.response.id" in s["attributes"]}
+    for request in server.requests:
+        if request.get("response_id"):
+            span = by_id[request["response_id"]]
+            assert span["start"] <= request["started"] and request["ended"] <= span["end"] + 0.001
+    failed = [s for s in chats if s["attributes"].get("error.type") == ("string_value", "500")]
+    assert len(failed) == 1 and failed[0]["status"] == 2  # STATUS_CODE_ERROR, a span of its own
+
+    # names from the GenAI registry, with the registry's types
+    registry = _registry()
+    for span in spans:
+        for name, (kind, _value) in span["attributes"].items():
+            if name.startswith("gen_ai."):
+                assert name in registry, name
+            if name in GENAI_TYPES:
+                assert kind == GENAI_TYPES[name], (name, kind)
+    first = by_id["msg_0001"]["attributes"]
+    assert first["gen_ai.usage.input_tokens"] == ("int_value", 5010)  # cache included, as the conventions say
+    assert first["gen_ai.usage.cache_read.input_tokens"] == ("int_value", 5000)
+    assert first["gen_ai.response.finish_reasons"] == ("array", [("string_value", "tool_use")])
+    assert first["server.address"] == ("string_value", "127.0.0.1")
+
+    # content: valid JSON in the conventions' shape
+    for span in spans:
+        for name in ("gen_ai.input.messages", "gen_ai.output.messages", "gen_ai.system_instructions"):
+            if name in span["attributes"]:
+                value = json.loads(span["attributes"][name][1])
+                assert isinstance(value, list)
+                for message in value if name != "gen_ai.system_instructions" else []:
+                    assert message["role"] and isinstance(message["parts"], list)
+    [root] = [s for s in spans if s["name"] == "invoke_agent claude"]
+    prompt = json.loads(root["attributes"]["gen_ai.input.messages"][1])
+    assert "find the files" in json.dumps(prompt)
+    assert root["attributes"]["gen_ai.usage.output_tokens"] == (
+        "int_value",
+        sum(r["usage"]["output_tokens"] for r in metered),
+    )
+    assert root["attributes"]["gen_ai.agent.version"][1]
+
+    # the subagent's model calls and tools hang under the Agent call that started it
+    [agent_call] = [s for s in spans if s["name"] == "execute_tool Agent"]
+    [sub_tool] = [s for s in spans if s["name"] == "execute_tool Bash"]
+    assert sub_tool["parent_id"] == agent_call["span_id"]
+    nested = [s for s in chats if s["parent_id"] == agent_call["span_id"]]
+    sub_ids = {
+        r["response_id"]
+        for r in server.requests
+        if r.get("response_id") and server.script_for(r["body"]) is not server.script
+    }
+    assert len(sub_ids) == 2
+    assert {s["attributes"]["gen_ai.response.id"][1] for s in nested} == sub_ids
+    assert agent_call["parent_id"] == root["span_id"]
+
+    # metrics over OTLP
+    usage = points["gen_ai.client.token.usage"]
+    output = sum(p["sum"] for p in usage if p["attributes"]["gen_ai.token.type"] == ("string_value", "output"))
+    assert output == sum(r["usage"]["output_tokens"] for r in metered)
+    durations = points["gen_ai.client.operation.duration"]
+    assert sum(p["count"] for p in durations) == len(metered) and durations[0]["unit"] == "s"

@@ -25,6 +25,10 @@ A step is a dict:
   makes a slow stream.
 * ``{"repeat": STEP}``: the last step, repeated forever (loops, cost overruns).
 
+Subagents (Claude's Agent tool) run beside the main loop; ``subagents={MARKER:
+steps}`` gives the requests whose first message contains MARKER (put it in the
+subagent's prompt) their own script, so both stay deterministic.
+
 Every request is recorded in ``server.requests`` for assertions, with the
 window the server spent on it (``started`` .. ``ended``), the usage it
 reported (``usage``) and its HTTP ``status``. ``ModelServer(steps,
@@ -238,8 +242,15 @@ def openai_events(step: dict[str, Any], model: str, ident: int, usage: dict[str,
 class ModelServer:
     """Start with ``with ModelServer(steps) as server:``; ``server.url`` is the base URL."""
 
-    def __init__(self, steps: list[dict[str, Any]], api_key: str | None = None) -> None:
+    def __init__(
+        self,
+        steps: list[dict[str, Any]],
+        api_key: str | None = None,
+        subagents: dict[str, list[dict[str, Any]]] | None = None,
+    ) -> None:
         self.script = Script(steps)
+        self.subagents = {marker: Script(script) for marker, script in (subagents or {}).items()}
+        """A request whose first message contains MARKER (a subagent's prompt) follows that script."""
         self.api_key = api_key
         self.requests: list[dict[str, Any]] = []
         self._httpd = ThreadingHTTPServer(("127.0.0.1", 0), self._handler())
@@ -261,6 +272,11 @@ class ModelServer:
 
     def main_loop_requests(self) -> list[dict[str, Any]]:
         return [r for r in self.requests if r["body"].get("tools")]
+
+    def script_for(self, body: dict[str, Any]) -> Script:
+        first = (body.get("messages") or body.get("input") or [None])[0]
+        text = json.dumps(first)
+        return next((script for marker, script in self.subagents.items() if marker in text), self.script)
 
     def keys_seen(self) -> set[str]:
         """Every API key value that reached the server (``x-api-key`` or a bearer token)."""
@@ -325,7 +341,7 @@ class ModelServer:
                 if not (path.endswith("/messages") or path.endswith("/responses")):
                     self._json(404, {"error": {"type": "not_found", "message": path}})
                     return
-                step = server.script.next_step() if body.get("tools") else {"text": "ok"}
+                step = server.script_for(body).next_step() if body.get("tools") else {"text": "ok"}
                 if "hang" in step:
                     time.sleep(float(step["hang"]))
                     self.close_connection = True  # then drop the connection: the client retries
@@ -337,7 +353,7 @@ class ModelServer:
                     )
                     return
                 model = str(body.get("model", "scripted-model"))
-                ident = server.script.new_id()
+                ident = server.script.new_id()  # one numbering across all scripts
                 usage = granted(step, body)
                 prefix = "msg" if path.endswith("/messages") else "resp"
                 record.update(status=200, usage=usage, step=step, response_id=f"{prefix}_{ident:04d}")

@@ -383,7 +383,23 @@ def _cut_event(provider: str, message: str) -> bytes:
 
 
 def _request_content(provider: str, data: dict[str, Any]) -> dict[str, Any]:
-    """The request's system instructions and newest input message (content capture only)."""
+    """The request's system instructions and new input messages (content capture only)."""
     key, system = ("messages", "system") if provider == "anthropic" else ("input", "instructions")
     items = data.get(key)
-    return {"system": data.get(system), "input": items[-1:] if isinstance(items, list) else []}
+    return {"system": data.get(system), "input": _new_input(items), "tools": bool(data.get("tools"))}
+
+
+def _new_input(items: Any) -> list[Any]:
+    """The messages after the model's last answer: this turn's prompt or tool results."""
+    if not isinstance(items, list):
+        return []
+    answered = ("function_call", "custom_tool_call", "reasoning")
+    last = max(
+        (
+            i
+            for i, m in enumerate(items)
+            if isinstance(m, dict) and (m.get("role") == "assistant" or m.get("type") in answered)
+        ),
+        default=-1,
+    )
+    return items[last + 1 :][-8:]
