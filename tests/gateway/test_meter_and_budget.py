@@ -113,3 +113,22 @@ def test_codex_wiring_overrides_the_provider_in_use(tmp_path) -> None:  # type: 
     builtin = plan_codex(["codex", "exec", "-c", "model_provider=openai", "hi"], {"CODEX_HOME": str(tmp_path)})
     assert builtin.upstream == "https://api.openai.com/v1" and builtin.args == ["-c", 'openai_base_url="{url}"']
     assert json.dumps(builtin.keys) == "{}"
+
+
+def test_the_agents_own_trace_export_is_handed_to_agentctl(tmp_path) -> None:  # type: ignore[no-untyped-def]
+    from agentctl.export import agent_otel
+
+    env = {
+        "CLAUDE_CODE_ENABLE_TELEMETRY": "1",
+        "CLAUDE_CODE_ENHANCED_TELEMETRY_BETA": "1",
+        "OTEL_TRACES_EXPORTER": "otlp",
+    }
+    _, agent_env, note = agent_otel.apply("claude", ["claude", "-p", "x"], env)
+    assert agent_env["OTEL_TRACES_EXPORTER"] == "none" and note and "agentctl owns" in note
+    _, agent_env, note = agent_otel.apply("claude", ["claude"], {"CLAUDE_CODE_ENABLE_TELEMETRY": "1"})
+    assert "OTEL_TRACES_EXPORTER" not in agent_env and note  # metrics/events only: nothing to turn off
+    assert agent_otel.apply("claude", ["claude"], {}) == (["claude"], {}, None)
+
+    (tmp_path / "config.toml").write_text('[otel]\nexporter = "otlp-http"\ntrace_exporter = "otlp-http"\n')
+    command, _, note = agent_otel.apply("codex", ["codex", "exec", "hi"], {"CODEX_HOME": str(tmp_path)})
+    assert command == ["codex", "exec", "-c", 'otel.trace_exporter="none"', "hi"] and note

@@ -52,6 +52,27 @@ def attach(
     capture: bool = False,
     upstream: str | None = None,
 ) -> Attached:
+    """The gateway (or the fallback), and the agent's own trace export handed to agentctl."""
+    from agentctl.export import agent_otel
+
+    attached = _attach(agent, command, env, limits, prices, emit, enabled, capture, upstream)
+    attached.command, attached.env, note = agent_otel.apply(agent, attached.command, attached.env)
+    if note:
+        attached.note = f"{attached.note}; {note}" if attached.note else note
+    return attached
+
+
+def _attach(
+    agent: str,
+    command: list[str],
+    env: dict[str, str],
+    limits: Limits,
+    prices: PriceTable,
+    emit: Callable[[dict[str, Any]], None],
+    enabled: bool = True,
+    capture: bool = False,
+    upstream: str | None = None,
+) -> Attached:
     if not enabled:
         return Attached(command, env, accounting="agent-stream", note="model gateway off (--no-gateway)")
     try:

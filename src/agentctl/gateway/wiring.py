@@ -79,7 +79,7 @@ def plan_claude(env: dict[str, str]) -> Plan:
     return plan
 
 
-def _codex_overrides(argv: list[str]) -> dict[str, str]:
+def codex_overrides(argv: list[str]) -> dict[str, str]:
     """``-c key=value`` / ``--config key=value`` pairs on the command line (last wins)."""
     out: dict[str, str] = {}
     for index, arg in enumerate(argv):
@@ -94,7 +94,7 @@ def _codex_overrides(argv: list[str]) -> dict[str, str]:
     return out
 
 
-def _toml_value(raw: str) -> Any:
+def toml_value(raw: str) -> Any:
     try:
         return tomllib.loads(f"v = {raw}")["v"]
     except tomllib.TOMLDecodeError:
@@ -111,11 +111,11 @@ def codex_config(env: dict[str, str]) -> dict[str, Any]:
 
 def plan_codex(argv: list[str], env: dict[str, str]) -> Plan:
     config = codex_config(env)
-    overrides = _codex_overrides(argv)
+    overrides = codex_overrides(argv)
     profile_name = overrides.get("profile") or _flag(argv, "-p", "--profile") or config.get("profile")
-    profile = (config.get("profiles") or {}).get(_toml_value(str(profile_name)) if profile_name else "", {})
+    profile = (config.get("profiles") or {}).get(toml_value(str(profile_name)) if profile_name else "", {})
     provider_id = str(
-        _toml_value(overrides["model_provider"])
+        toml_value(overrides["model_provider"])
         if "model_provider" in overrides
         else profile.get("model_provider") or config.get("model_provider") or "openai"
     )
@@ -126,10 +126,10 @@ def plan_codex(argv: list[str], env: dict[str, str]) -> Plan:
     prefix = f"model_providers.{provider_id}."
     for key, raw in overrides.items():
         if key.startswith(prefix):
-            info[key[len(prefix) :]] = _toml_value(raw)
+            info[key[len(prefix) :]] = toml_value(raw)
     if provider_id == "openai" and provider_id not in providers:
         upstream = str(
-            _toml_value(overrides["openai_base_url"])
+            toml_value(overrides["openai_base_url"])
             if "openai_base_url" in overrides
             else config.get("openai_base_url") or env.get("OPENAI_BASE_URL") or OPENAI_DEFAULT
         )
