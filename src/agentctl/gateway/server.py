@@ -129,6 +129,7 @@ class Gateway:
             timeout=aiohttp.ClientTimeout(total=None, sock_connect=30),
             connector=aiohttp.TCPConnector(limit=0, ttl_dns_cache=300),
             skip_auto_headers=("User-Agent", "Accept-Encoding"),
+            trust_env=True,  # HTTPS_PROXY / NO_PROXY, as the agent itself would honour them
         )
 
         def request_factory(message: Any, payload: Any, protocol: Any, writer: Any, task: Any) -> Any:

@@ -128,6 +128,8 @@ def plan_codex(argv: list[str], env: dict[str, str]) -> Plan:
         if key.startswith(prefix):
             info[key[len(prefix) :]] = toml_value(raw)
     if provider_id == "openai" and provider_id not in providers:
+        if not env.get("OPENAI_API_KEY") and _chatgpt_login(env):
+            raise Unsupported("Codex signs in with ChatGPT, whose backend is not the OpenAI API the gateway meters")
         upstream = str(
             toml_value(overrides["openai_base_url"])
             if "openai_base_url" in overrides
@@ -152,6 +154,17 @@ def plan_codex(argv: list[str], env: dict[str, str]) -> Plan:
         plan.keys[fake] = real
         plan.env[key_env] = fake
     return plan
+
+
+def _chatgpt_login(env: dict[str, str]) -> bool:
+    home = Path(env.get("CODEX_HOME") or Path(env.get("HOME") or Path.home()) / ".codex")
+    try:
+        import json
+
+        auth = json.loads((home / "auth.json").read_text(encoding="utf-8"))
+    except (OSError, ValueError):
+        return False
+    return isinstance(auth, dict) and bool(auth.get("tokens")) and not auth.get("OPENAI_API_KEY")
 
 
 def _flag(argv: list[str], *names: str) -> str | None:
