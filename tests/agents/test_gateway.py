@@ -345,3 +345,34 @@ def test_trace_has_a_chat_span_per_request_with_true_window_and_subagent_nesting
     assert output == sum(r["usage"]["output_tokens"] for r in metered)
     durations = points["gen_ai.client.operation.duration"]
     assert sum(p["count"] for p in durations) == len(metered) and durations[0]["unit"] == "s"
+
+
+def test_codex_trace_has_usage_on_chat_spans_and_gate_decisions_on_tool_spans(
+    harness: AgentHarness, server_factory
+) -> None:
+    from tests.support.otlp_receiver import OTLPReceiver
+
+    server = server_factory(
+        [
+            {"tool": "exec_command", "input": {"cmd": "echo hi"}, "usage": {"input_tokens": 3000, "output_tokens": 40}},
+            {"text": "Done.", "usage": {"input_tokens": 3100, "cached_tokens": 2900, "output_tokens": 9}},
+        ]
+    )
+    with OTLPReceiver() as receiver:
+        code, summary, stderr = run_with_env(
+            harness, server, "codex", {"OTEL_EXPORTER_OTLP_ENDPOINT": receiver.endpoint}, "--no-check", *CODEX_PRICE
+        )
+        assert code == 0, stderr
+        spans = receiver.spans()
+    chats = [s for s in spans if s["name"].startswith("chat ")]
+    assert len(chats) == 2 and summary["turns"] == 2
+    usage = sorted(s["attributes"]["gen_ai.usage.input_tokens"][1] for s in chats)
+    assert usage == [3000, 3100]  # cached tokens included
+    cached = [s["attributes"].get("gen_ai.usage.cache_read.input_tokens") for s in chats]
+    assert ("int_value", 2900) in cached
+    [tool] = [s for s in spans if s["name"] == "execute_tool exec_command"]
+    [root] = [s for s in spans if s["name"] == "invoke_agent codex"]
+    assert tool["parent_id"] == root["span_id"]
+    decisions = [e for e in harness.show(summary["run_id"])["events"] if e["kind"] == "gate"]
+    assert decisions and decisions[0]["tool_id"].startswith("call_")
+    assert tool["events"] == ["agentctl.gate.decision"]

@@ -82,6 +82,7 @@ class OTLPReceiver:
                                 "end": span.end_time_unix_nano / 1e9,
                                 "attributes": attributes(span.attributes),
                                 "status": span.status.code,
+                                "events": [event.name for event in span.events],
                             }
                         )
         return out

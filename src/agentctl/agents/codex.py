@@ -138,15 +138,17 @@ class CodexAdapter(Adapter):
                     ),
                 ]
             if kind == "item.completed":
-                self._in_response = False  # the tool's result goes back in the next model request
                 exit_code = item.get("exit_code")
                 # web_search items carry no status; a search that failed says so ("failed")
                 ok = item.get("status") not in ("failed", "declined") and exit_code in (0, None)
                 output = item.get("aggregated_output")
                 if output is None and item_type == "mcp_tool_call":
                     output = str(item.get("result") or item.get("error") or "")
-                events = [] if item_type != "web_search" or item_id in self._open else self._start(item, at)
+                events: list[AgentEvent] = []
+                if item_type == "web_search" and item_id not in self._open:  # reported only once done
+                    events = [*self._turn(kind, item_type, at), *self._start(item, at)]
                 self._open.discard(item_id)
+                self._in_response = False  # the tool's result goes back in the next model request
                 return [
                     *events,
                     AgentEvent(
