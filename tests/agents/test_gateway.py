@@ -376,3 +376,24 @@ def test_codex_trace_has_usage_on_chat_spans_and_gate_decisions_on_tool_spans(
     decisions = [e for e in harness.show(summary["run_id"])["events"] if e["kind"] == "gate"]
     assert decisions and decisions[0]["tool_id"].startswith("call_")
     assert tool["events"] == ["agentctl.gate.decision"]
+
+
+def test_a_stream_that_crosses_the_limit_is_ended(harness: AgentHarness, server_factory) -> None:
+    """A provider that streams past max_tokens (or an input bigger than estimated): cut mid-stream."""
+    turn = {
+        "tool": "Bash",
+        "input": {"command": "echo more"},
+        "stream_tokens": True,
+        "ignore_max_tokens": True,
+        "delta_tokens": 500,
+        "delay": 0.002,
+        "usage": {"input_tokens": 2000, "output_tokens": 100_000},
+    }
+    server = server_factory([{"repeat": turn}])
+    result = harness.run(server, "claude", "--max-usd", "0.5", *CLAUDE_PRICE, "--grace", "2", timeout=180)
+    assert result.code == 5, result.stderr
+    [first, *_] = [r for r in model_requests(harness, result.summary["run_id"]) if r["metered"]]
+    assert first["cut"] == "max_usd" and first["estimated"] and first["error_type"] == "budget_exhausted"
+    assert any(r.get("disconnected") for r in server.main_loop_requests())  # the provider stopped sending
+    # what was streamed before the cut: at most a chunk over the limit
+    assert result.summary["cost_usd"] <= 0.5 * 1.05

@@ -21,8 +21,8 @@ A step is a dict:
 * ``"stream_tokens": True``: the output tokens really stream, as text deltas of
   ``delta_tokens`` tokens (four characters each, default 200), and the request's
   ``max_tokens`` / ``max_output_tokens`` is obeyed as a real API does (stop
-  reason ``max_tokens``, response ``incomplete``). ``"delay": s`` between chunks
-  makes a slow stream.
+  reason ``max_tokens``, response ``incomplete``) unless ``"ignore_max_tokens":
+  True``. ``"delay": s`` between chunks makes a slow stream.
 * ``{"repeat": STEP}``: the last step, repeated forever (loops, cost overruns).
 
 Subagents (Claude's Agent tool) run beside the main loop; ``subagents={MARKER:
@@ -80,7 +80,8 @@ def granted(step: dict[str, Any], body: dict[str, Any]) -> dict[str, Any]:
     """The usage the server reports for ``step``: the script's, with ``max_tokens`` obeyed."""
     usage = {**DEFAULT_USAGE, **step.get("usage", {})}
     limit = body.get("max_tokens", body.get("max_output_tokens"))
-    if step.get("stream_tokens") and isinstance(limit, int) and usage["output_tokens"] > limit:
+    obeys = not step.get("ignore_max_tokens")
+    if step.get("stream_tokens") and obeys and isinstance(limit, int) and usage["output_tokens"] > limit:
         usage["output_tokens"] = limit
         usage["truncated"] = True
     return usage
