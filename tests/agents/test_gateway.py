@@ -397,3 +397,13 @@ def test_a_stream_that_crosses_the_limit_is_ended(harness: AgentHarness, server_
     assert any(r.get("disconnected") for r in server.main_loop_requests())  # the provider stopped sending
     # what was streamed before the cut: at most a chunk over the limit
     assert result.summary["cost_usd"] <= 0.5 * 1.05
+
+
+def test_a_gateway_that_cannot_start_stops_the_run_before_the_agent(harness: AgentHarness, server_factory) -> None:
+    server = server_factory([{"text": "never asked"}])
+    code, _summary, stderr = run_with_env(harness, server, "claude", {}, "--upstream", "ftp://models.internal")
+    assert code == 2
+    assert "gateway" in stderr and "hint:" in stderr and "Traceback" not in stderr
+    assert not server.requests  # the agent never started
+    code, _summary, stderr = run_with_env(harness, server, "claude", {}, "--upstream", "ftp://x", "--no-gateway")
+    assert code == 0, stderr

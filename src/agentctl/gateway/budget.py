@@ -25,8 +25,8 @@ Each answered request teaches the real ratio (input tokens per body byte); the
 estimate uses the highest of the last few, so a conversation whose bytes are
 dense in tokens is not under-reserved."""
 RATIOS_KEPT = 8
-MIN_OUTPUT_TOKENS = 1
-"""A request whose budget cannot buy this many output tokens is refused."""
+MIN_OUTPUT_TOKENS = 16
+"""A request whose budget cannot buy this many output tokens is refused (OpenAI's minimum is 16)."""
 
 
 @dataclass

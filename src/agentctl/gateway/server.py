@@ -193,6 +193,7 @@ class Gateway:
             record["content"] = _request_content(self.plan.provider, data)
         admission = self.budget.admit(ident, model, len(body), requested)
         if admission.refused:
+            self.budget.exhausted = admission.refused  # the run is stopping: nothing more goes out
             record.update(status=403, error_type="budget_exhausted", refused=admission.limit, ended=time.time())
             record["message"] = admission.refused
             self.emit(record)
@@ -338,6 +339,7 @@ class Gateway:
             flag = "--" + limit.replace("_", "-")
             cut = f"{limit}: the response used all {record['max_tokens_sent']:,} output tokens {flag} left"
         if cut is not None:
+            self.budget.exhausted = cut
             record["cut"] = cut.split(":", 1)[0]
             record["message"] = cut
             record["error_type"] = "budget_exhausted"
