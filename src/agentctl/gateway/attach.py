@@ -19,7 +19,7 @@ from typing import Any
 
 from agentctl.gateway.budget import Budget
 from agentctl.gateway.server import Gateway, GatewayError
-from agentctl.gateway.wiring import Unsupported, apply, checked_url, plan_for
+from agentctl.gateway.wiring import Plan, Unsupported, apply, checked_url, plan_for
 from agentctl.runner.limits import Limits
 from agentctl.runner.pricing import PriceTable
 
@@ -33,6 +33,15 @@ class Attached:
     """``gateway`` (exact, from the provider's stream) or ``agent-stream`` (the agent's events)."""
     note: str | None = None
     _removed: dict[str, str] = field(default_factory=dict)
+    _plan: Plan | None = None
+
+    def wait(self) -> None:
+        """Block until the gateway listens, then point the agent's command and environment at it."""
+        if self.gateway is None or self._plan is None:
+            return
+        origin = self.gateway.wait()
+        self.command, self.env = apply(self._plan, self.command, self.env, self._plan.local_url(origin))
+        self._plan = None
 
     def close(self) -> None:
         if self.gateway is not None:
@@ -52,7 +61,12 @@ def attach(
     capture: bool = False,
     upstream: str | None = None,
 ) -> Attached:
-    """The gateway (or the fallback), and the agent's own trace export handed to agentctl."""
+    """The gateway started (or the fallback), and the agent's own trace export handed to agentctl.
+
+    The gateway starts on its thread while the caller starts other things; call
+    :meth:`Attached.wait` before using ``command`` and ``env``. The real keys
+    are out of agentctl's environment when this returns.
+    """
     from agentctl.export import agent_otel
 
     attached = _attach(agent, command, env, limits, prices, emit, enabled, capture, upstream)
@@ -84,9 +98,8 @@ def _attach(
     except ValueError as exc:
         raise GatewayError(f"the model gateway cannot start: {exc}", "fix the URL, or pass --no-gateway") from None
     gateway = Gateway(plan, Budget(limits, prices), emit, capture)
-    origin = gateway.start()
-    command, env = apply(plan, command, env, plan.local_url(origin))
-    attached = Attached(command, env, gateway)
+    gateway.begin()
+    attached = Attached(command, env, gateway, _plan=plan)
     secrets = set(plan.keys.values())
     for name, value in list(os.environ.items()):
         if value in secrets:

@@ -87,8 +87,15 @@ class Gateway:
 
     # -- life --------------------------------------------------------------
     def start(self) -> str:
+        self.begin()
+        return self.wait()
+
+    def begin(self) -> None:
+        """Start the gateway's thread; :meth:`wait` returns once it listens (meanwhile, start other things)."""
         self._thread = threading.Thread(target=self._main, name="agentctl-gateway", daemon=True)
         self._thread.start()
+
+    def wait(self) -> str:
         if not self._ready.wait(START_TIMEOUT) or self._error is not None:
             detail = str(self._error) if self._error else "it did not answer in time"
             raise GatewayError(
@@ -148,10 +155,16 @@ class Gateway:
         self.origin = f"http://127.0.0.1:{sock.getsockname()[1]}"
 
     async def _close(self) -> None:
-        if self._runner is not None:
-            await self._runner.cleanup()
+        """Requests still in flight (the agent was stopped mid-answer) end now, and are recorded."""
+        current = asyncio.current_task()
+        pending = [task for task in asyncio.all_tasks() if task is not current]
+        for task in pending:
+            task.cancel()
+        await asyncio.gather(*pending, return_exceptions=True)
         if self._session is not None:
             await self._session.close()
+        if self._runner is not None:
+            await self._runner.cleanup()
 
     # -- one request ---------------------------------------------------------
     async def _handle(self, request: Any) -> Any:

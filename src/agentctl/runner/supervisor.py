@@ -166,15 +166,19 @@ class Supervisor:
             req.capture_content,
             req.upstream,
         )
+        gate = None
+        try:
+            gate = _GateServer.start(req, self.run_id) if req.gate else None  # while the gateway starts
+            self.gateway.wait()
+        except BaseException:
+            if gate is not None:
+                gate.stop()
+            self.gateway.close()
+            raise
         command, env = req.adapter.accounting(self.gateway.command, self.gateway.accounting), self.gateway.env
         self.tracker.metered = self.gateway.accounting == "gateway"
         self.tracker.cost_source = self.gateway.accounting if self.tracker.metered else self.tracker.cost_source
         self.tracker.turns_from_requests = self.tracker.metered and req.adapter.turns_from_requests
-        try:
-            gate = _GateServer.start(req, self.run_id) if req.gate else None
-        except BaseException:
-            self.gateway.close()
-            raise
         if gate is not None:
             command = req.adapter.gate(command, gate.hook_command(req.adapter.name), gate.workdir, req.interactive)
             env["AGENTCTL_GATE_SOCKET"] = str(gate.socket)
@@ -214,6 +218,7 @@ class Supervisor:
             start_new_session=True,
             preexec_fn=_die_with_parent,
         )
+        self.tracker.started = self.tracker.last_activity = time.monotonic()  # the clocks start with the agent
         req.store.create_run(record)
         self.writer = EventWriter(req.store.path)
         req.view.started(self.run_id, record.command)
