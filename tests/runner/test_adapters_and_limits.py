@@ -243,3 +243,84 @@ def test_parsers() -> None:
     table = PriceTable()
     assert table.lookup("claude-sonnet-4-5") == table.prices["claude-sonnet"]
     assert table.lookup("gpt-5-mini-2026") == table.prices["gpt-5-mini"]
+
+
+def test_claude_partial_messages_make_output_tokens_live() -> None:
+    """Without the gateway, --include-partial-messages: output tokens count while they stream."""
+    adapter = ClaudeAdapter()
+    assert adapter.accounting(["claude", "-p", "hi"], "agent-stream")[-1] == "--include-partial-messages"
+    assert adapter.accounting(["claude", "-p", "hi"], "gateway") == ["claude", "-p", "hi"]
+    start = {
+        "type": "message_start",
+        "message": {"id": "m1", "model": "claude-opus-5-5", "usage": {"input_tokens": 10, "output_tokens": 1}},
+    }
+    delta = {"type": "content_block_delta", "index": 0, "delta": {"type": "text_delta", "text": "word" * 600}}
+    final = {"type": "message_delta", "delta": {"stop_reason": "end_turn"}, "usage": {"output_tokens": 700}}
+    lines = [json.dumps({"type": "stream_event", "event": e}) for e in (start, delta, final)]
+    tracker = Tracker(Limits(max_tokens=500), PriceTable())
+    trips = []
+    for line in lines:
+        for event in adapter.feed(line):
+            trips.append(tracker.observe(event))
+    assert tracker.turns == 1
+    assert tracker.usage.output_tokens == 700
+    assert any(t is not None and t.name == "max_tokens" for t in trips)
+
+
+def test_codex_bookkeeping_turns_web_search_mcp_and_reconnects() -> None:
+    """Turns are model responses; web_search status from its item; MCP named as the hook names it."""
+    stream = [
+        {"type": "turn.started"},
+        {"type": "item.completed", "item": {"id": "item_0", "type": "reasoning", "text": "think"}},
+        {"type": "item.started", "item": {"id": "item_1", "type": "command_execution", "command": "ls"}},
+        {
+            "type": "item.completed",
+            "item": {
+                "id": "item_1",
+                "type": "command_execution",
+                "exit_code": 0,
+                "status": "completed",
+                "aggregated_output": "",
+            },
+        },
+        {"type": "item.completed", "item": {"id": "item_2", "type": "web_search", "query": "terraform gpu"}},
+        {"type": "error", "message": "Reconnecting... 1/5 (stream disconnected before completion)"},
+        {
+            "type": "item.started",
+            "item": {
+                "id": "item_3",
+                "type": "mcp_tool_call",
+                "server": "fake",
+                "tool": "lookup",
+                "arguments": {"q": 1},
+                "status": "in_progress",
+            },
+        },
+        {
+            "type": "item.completed",
+            "item": {
+                "id": "item_3",
+                "type": "mcp_tool_call",
+                "server": "fake",
+                "tool": "lookup",
+                "status": "completed",
+                "result": "ok",
+            },
+        },
+        {"type": "item.completed", "item": {"id": "item_4", "type": "agent_message", "text": "done"}},
+    ]
+    adapter = CodexAdapter()
+    events = feed(adapter, stream)
+    tracker = Tracker(Limits(max_errors=2), PriceTable())
+    trips = [tracker.observe(e) for e in events]
+    # ls, then (web_search), then the MCP call, then the answer: four model responses
+    assert tracker.turns == 4
+    [search] = [e for e in events if e.kind is EventKind.TOOL_END and e.tool_name == "web_search"]
+    assert search.ok
+    assert [e.tool_name for e in events if e.kind is EventKind.TOOL_START][-1] == "mcp__fake__lookup"
+    assert [e.kind for e in events if e.raw_type == "error"] == [EventKind.API_RETRY]
+    assert not any(trips) and tracker.tool_errors == 0
+
+    metered = CodexAdapter()
+    metered.accounting(["codex", "exec"], "gateway")
+    assert not [e for e in feed(metered, stream) if e.kind is EventKind.TURN]  # the gateway counts responses

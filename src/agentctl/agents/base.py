@@ -22,6 +22,12 @@ class Adapter(ABC):
     name: str
     provider: str
     """``gen_ai.provider.name``: ``anthropic`` or ``openai``."""
+    turns_from_requests = False
+    """With the model gateway on, a turn is a model response the gateway saw (not an agent event)."""
+
+    def accounting(self, command: list[str], source: str) -> list[str]:
+        """``command`` adjusted for how usage is counted: ``gateway`` or ``agent-stream``."""
+        return command
 
     @abstractmethod
     def command(self, argv: list[str]) -> list[str]:

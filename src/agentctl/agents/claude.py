@@ -15,6 +15,12 @@ from typing import Any
 from agentctl.agents.base import Adapter, AgentError, text_of
 from agentctl.model.run import AgentEvent, EventKind, Usage
 
+PARTIAL_STEP = 500
+"""Streamed output tokens per live usage increment (fewer events than one per delta)."""
+
+
+_QUIET_STREAM_EVENTS = frozenset({"content_block_start", "content_block_stop", "message_stop", "ping"})
+
 
 def _timestamp(payload: dict[str, Any]) -> float:
     stamp = payload.get("timestamp")
@@ -65,6 +71,16 @@ class ClaudeAdapter(Adapter):
     def __init__(self) -> None:
         self._last_message: str | None = None
         """Claude Code repeats an assistant message once per content block; they arrive together."""
+        self._partial = 0
+        """Output tokens of the current streamed message counted so far (``--include-partial-messages``)."""
+        self._reported = 0
+        """Of those, already handed on as usage increments."""
+
+    def accounting(self, command: list[str], source: str) -> list[str]:
+        """Without the gateway, stream events make output tokens live (not 1 per message until the end)."""
+        if source == "gateway" or "--include-partial-messages" in command:
+            return command
+        return [*command, "--include-partial-messages"]
 
     def command(self, argv: list[str]) -> list[str]:
         out = list(argv)
@@ -132,6 +148,11 @@ class ClaudeAdapter(Adapter):
                 }
                 return [AgentEvent(EventKind.API_RETRY, at, raw_type="system/api_retry", ok=False, data=detail)]
             return [AgentEvent(EventKind.RAW, at, raw_type=f"system/{subtype}", data={"payload": payload})]
+        if kind == "stream_event":
+            events = self._stream_event(payload.get("event") or {}, at, session)
+            if events is None:  # a stream event this version does not know: kept as it came
+                return [AgentEvent(EventKind.RAW, at, raw_type="stream_event", data={"payload": payload})]
+            return events
         if kind == "assistant":
             return self._assistant(payload, at, session)
         if kind == "user":
@@ -173,7 +194,11 @@ class ClaudeAdapter(Adapter):
                     session_id=session,
                     model=message.get("model"),
                     usage=_usage(message.get("usage")),
-                    data={"message_id": message_id, "stop_reason": message.get("stop_reason")},
+                    data={
+                        "message_id": message_id,
+                        "stop_reason": message.get("stop_reason"),
+                        "parent_tool_use_id": payload.get("parent_tool_use_id"),
+                    },
                 )
             )
         for block in message.get("content") or []:
@@ -196,6 +221,44 @@ class ClaudeAdapter(Adapter):
                     )
                 )
         return events
+
+    def _stream_event(self, event: dict[str, Any], at: float, session: Any) -> list[AgentEvent] | None:
+        """A raw API stream event: the turn's input at its start, output tokens as they stream."""
+        kind = event.get("type")
+        if kind == "message_start":
+            message = event.get("message") or {}
+            self._last_message = str(message.get("id") or "")
+            self._partial = self._reported = 0
+            usage = _usage(message.get("usage")) or Usage()
+            self._partial = self._reported = usage.output_tokens
+            return [
+                AgentEvent(
+                    EventKind.TURN,
+                    at,
+                    raw_type="stream_event/message_start",
+                    session_id=session,
+                    model=message.get("model"),
+                    usage=usage,
+                    data={"message_id": self._last_message},
+                )
+            ]
+        if kind == "content_block_delta":
+            delta = event.get("delta") or {}
+            text = delta.get("text") or delta.get("partial_json") or delta.get("thinking") or ""
+            self._partial += max(1, len(str(text)) // 4)
+            if self._partial - self._reported < PARTIAL_STEP:
+                return []
+        elif kind == "message_delta":
+            final = (event.get("usage") or {}).get("output_tokens")
+            if isinstance(final, int):
+                self._partial = final
+        elif kind in _QUIET_STREAM_EVENTS:
+            return []
+        else:
+            return None
+        increment = self._partial - self._reported
+        self._reported = self._partial
+        return [AgentEvent(EventKind.RAW, at, raw_type="stream_event/usage", usage=Usage(output_tokens=increment))]
 
     def _tool_results(self, payload: dict[str, Any], at: float) -> list[AgentEvent]:
         message = payload.get("message") or {}

@@ -25,9 +25,20 @@ _TOOL_ITEMS = {
 class CodexAdapter(Adapter):
     name = "codex"
     provider = "openai"
+    turns_from_requests = True
 
     def __init__(self) -> None:
         self.model: str | None = None
+        self.metered = False
+        """The gateway counts model responses; items then never stand for turns."""
+        self._in_response = False
+        """An item of the current model response was seen (no tool result since)."""
+        self._open: set[Any] = set()
+        """Tool items started and not completed yet."""
+
+    def accounting(self, command: list[str], source: str) -> list[str]:
+        self.metered = source == "gateway"
+        return command
 
     def command(self, argv: list[str]) -> list[str]:
         out = list(argv)
@@ -70,6 +81,9 @@ class CodexAdapter(Adapter):
             return [
                 AgentEvent(EventKind.SESSION, at, raw_type=kind, session_id=payload.get("thread_id"), model=self.model)
             ]
+        if kind == "turn.started":
+            self._in_response = False
+            return [AgentEvent(EventKind.RAW, at, raw_type=kind)]
         if kind == "turn.completed":
             raw = payload.get("usage") or {}
             cached = int(raw.get("cached_input_tokens") or 0)
@@ -93,19 +107,27 @@ class CodexAdapter(Adapter):
             return self._item(kind, payload.get("item") or {}, at)
         return [AgentEvent(EventKind.RAW, at, raw_type=kind, data={"payload": payload})]
 
+    def _turn(self, kind: str, item_type: str, at: float) -> list[AgentEvent]:
+        """A TURN for the first item of a model response (only when the gateway is not counting)."""
+        if self.metered or self._in_response:
+            return []
+        self._in_response = True
+        return [AgentEvent(EventKind.TURN, at, raw_type=f"{kind}/{item_type}", model=self.model)]
+
     def _item(self, kind: str, item: dict[str, Any], at: float) -> list[AgentEvent]:
         item_type = str(item.get("type"))
         item_id = item.get("id")
         if item_type == "agent_message" and kind == "item.completed":
             return [
-                AgentEvent(EventKind.TURN, at, raw_type=f"{kind}/{item_type}", model=self.model),
+                *self._turn(kind, item_type, at),
                 AgentEvent(EventKind.MESSAGE, at, raw_type=f"{kind}/{item_type}", text=str(item.get("text", ""))),
             ]
         if item_type in _TOOL_ITEMS:
             name, tool_input = self._tool(item_type, item)
             if kind == "item.started":
+                self._open.add(item_id)
                 return [
-                    AgentEvent(EventKind.TURN, at, raw_type=f"{kind}/{item_type}", model=self.model),
+                    *self._turn(kind, item_type, at),
                     AgentEvent(
                         EventKind.TOOL_START,
                         at,
@@ -117,11 +139,18 @@ class CodexAdapter(Adapter):
                 ]
             if kind == "item.completed":
                 exit_code = item.get("exit_code")
-                ok = item.get("status") == "completed" and exit_code in (0, None)
+                # web_search items carry no status; a search that failed says so ("failed")
+                ok = item.get("status") not in ("failed", "declined") and exit_code in (0, None)
                 output = item.get("aggregated_output")
                 if output is None and item_type == "mcp_tool_call":
                     output = str(item.get("result") or item.get("error") or "")
+                events: list[AgentEvent] = []
+                if item_type == "web_search" and item_id not in self._open:  # reported only once done
+                    events = [*self._turn(kind, item_type, at), *self._start(item, at)]
+                self._open.discard(item_id)
+                self._in_response = False  # the tool's result goes back in the next model request
                 return [
+                    *events,
                     AgentEvent(
                         EventKind.TOOL_END,
                         at,
@@ -131,12 +160,28 @@ class CodexAdapter(Adapter):
                         tool_output=None if output is None else str(output),
                         ok=ok,
                         data={"exit_code": exit_code} if exit_code is not None else {},
-                    )
+                    ),
                 ]
         if item_type == "error":
+            message = str(item.get("message", ""))
+            if message.lower().startswith("reconnecting"):
+                return [AgentEvent(EventKind.API_RETRY, at, raw_type=f"{kind}/error", ok=False, text=message)]
             # Codex reports warnings as error items; a failed turn is turn.failed. Kept, not fatal.
             return [AgentEvent(EventKind.RAW, at, raw_type=f"{kind}/error", text=str(item.get("message", "")))]
         return [AgentEvent(EventKind.RAW, at, raw_type=f"{kind}/{item_type}", data={"item": item})]
+
+    def _start(self, item: dict[str, Any], at: float) -> list[AgentEvent]:
+        name, tool_input = self._tool(str(item.get("type")), item)
+        return [
+            AgentEvent(
+                EventKind.TOOL_START,
+                at,
+                raw_type="item.completed/web_search",
+                tool_id=item.get("id"),
+                tool_name=name,
+                tool_input=tool_input,
+            )
+        ]
 
     @staticmethod
     def _tool(item_type: str, item: dict[str, Any]) -> tuple[str, Any]:
@@ -145,7 +190,8 @@ class CodexAdapter(Adapter):
         if item_type == "file_change":
             return "apply_patch", {"changes": item.get("changes", [])}
         if item_type == "mcp_tool_call":
-            return f"mcp:{item.get('server')}/{item.get('tool')}", item.get("arguments")
+            # the name Codex gives the hook (PreToolUse tool_name), so gate decisions and spans agree
+            return f"mcp__{item.get('server')}__{item.get('tool')}", item.get("arguments")
         return item_type, {k: v for k, v in item.items() if k not in ("id", "type", "status")}
 
 

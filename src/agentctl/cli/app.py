@@ -309,6 +309,23 @@ def run_command(
             "vault; files and environment variables). Recorded in the run.",
         ),
     ] = None,
+    no_gateway: Annotated[
+        bool,
+        typer.Option(
+            "--no-gateway",
+            help="Let the agent talk to its model API directly: usage and cost then come from the agent's own "
+            "events (later, less exact), and budgets act only after the fact.",
+        ),
+    ] = False,
+    upstream: Annotated[
+        str | None,
+        typer.Option(
+            "--upstream",
+            metavar="URL",
+            help="Model API the gateway forwards to (default: the agent's configured base URL, else the "
+            "provider's public API).",
+        ),
+    ] = None,
 ) -> None:
     from agentctl.cli.run import RunArgs, run
 
@@ -334,6 +351,8 @@ def run_command(
             gate=not no_gate,
             sandbox=sandbox,
             allow_credentials=allow_credentials or [],
+            gateway=not no_gateway,
+            upstream=upstream,
         )
     )
     raise typer.Exit(code)

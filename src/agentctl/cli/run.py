@@ -36,6 +36,8 @@ class RunArgs:
     gate: bool = True
     sandbox: str = "auto"
     allow_credentials: list[str] = field(default_factory=list)
+    gateway: bool = True
+    upstream: str | None = None
 
 
 def run(args: RunArgs) -> int:
@@ -74,6 +76,8 @@ def run(args: RunArgs) -> int:
         policy_dirs=list(args.policies),
         grace=args.grace,
         gate=args.gate,
+        gateway=args.gateway,
+        upstream=args.upstream,
         interactive=sys.stdin.isatty() and sys.stderr.isatty(),
         sandbox=args.sandbox,
         allow_credentials=allow_credentials,

@@ -26,6 +26,7 @@ from dataclasses import dataclass
 from typing import Any
 
 from agentctl.errors import AgentctlError
+from agentctl.export import genai
 from agentctl.store.sqlite import RunRecord
 
 CONTENT_LIMIT = 4096
@@ -62,6 +63,11 @@ def trace_ids(run_id: str, traceparent: str | None = None) -> TraceIds:
     if match and match.group(1) != "0" * 32 and match.group(2) != "0" * 16:
         return TraceIds(match.group(1), _hex(f"{run_id}:root", 16), match.group(2))
     return TraceIds(_hex(f"{run_id}:trace", 32), _hex(f"{run_id}:root", 16), None)
+
+
+def provider_of(agent: str) -> str:
+    """``gen_ai.provider.name`` of an agent's model API."""
+    return _PROVIDERS.get(agent, agent)
 
 
 def endpoint_configured(env: dict[str, str] | None = None) -> bool:
@@ -166,33 +172,70 @@ def build_spans(record: RunRecord, events: Sequence[dict[str, Any]], capture_con
             gates.setdefault(event["tool_id"], []).append(event)
         if event.get("raw_type") in _TRIPWIRES:
             tripwires.setdefault(event.get("tool_id"), []).append(event)
-    turn_times = [e["at"] for e in events if e["kind"] == "turn"]
-    turn_number = 0
+    genai.join_gates(events, started, gates)
+    tool_spans = {
+        e["tool_id"]: _hex(f"{record.id}:tool:{i}", 16)
+        for i, e in enumerate(events)
+        if e["kind"] == "tool_start" and e.get("tool_id")
+    }
+    # a subagent's turns and tools belong under the Task/Agent call that started it
+    subagent_of = {
+        e.get("data", {}).get("message_id"): e["data"]["parent_tool_use_id"]
+        for e in events
+        if e["kind"] == "turn" and e.get("data", {}).get("parent_tool_use_id")
+    }
+
+    def parent_of(tool_use_id: Any) -> Any:
+        span_id = tool_spans.get(tool_use_id) if tool_use_id else None
+        return spans.context(span_id) if span_id else root_context
+
+    requests = [e["data"] for e in events if e["kind"] == "model_request" and e.get("data", {}).get("metered")]
+    for number, request in enumerate(requests):
+        chat = genai.chat_attributes(request, provider_name, record.session_id)
+        if capture_content:
+            chat.update(genai.content_attributes(request))
+        failure = chat.get("error.type")
+        yield spans.make(
+            _hex(f"{record.id}:request:{request.get('id', number)}", 16),
+            f"chat {request.get('model_requested') or request.get('model_answered') or 'unknown'}",
+            float(request["started"]),
+            float(request.get("ended") or request["started"]),
+            parent_of(subagent_of.get(request.get("response_id"))),
+            SpanKind.CLIENT,
+            chat,
+            error=str(request.get("message") or failure) if failure else None,
+        )
+    previous = record.started_at
     for index, event in enumerate(events):
         kind = event["kind"]
-        if kind == "turn":
-            turn_number += 1
-            nxt = turn_times[turn_number] if turn_number < len(turn_times) else end
+        if kind == "turn" and not requests:
+            # no gateway: the request went out when the previous step ended, the answer is this event
             usage = event.get("usage") or {}
             model = event.get("model") or record.model or "unknown"
+            data = event.get("data", {})
             yield spans.make(
                 _hex(f"{record.id}:turn:{index}", 16),
                 f"chat {model}",
+                min(previous, event["at"]),
                 event["at"],
-                min(nxt, end),
-                root_context,
+                parent_of(data.get("parent_tool_use_id")),
                 SpanKind.CLIENT,
                 {
-                    # conversation id and response model live on the root span: said once, not per turn
                     "gen_ai.operation.name": "chat",
                     "gen_ai.provider.name": provider_name,
-                    "gen_ai.request.model": model,
-                    "gen_ai.response.id": event.get("data", {}).get("message_id"),
-                    "gen_ai.usage.input_tokens": usage.get("input_tokens"),
+                    "gen_ai.conversation.id": record.session_id,
+                    "gen_ai.response.model": event.get("model"),
+                    "gen_ai.response.id": data.get("message_id"),
+                    "gen_ai.response.finish_reasons": [str(data["stop_reason"])] if data.get("stop_reason") else None,
+                    "gen_ai.usage.input_tokens": genai.input_tokens(usage) if usage else None,
                     "gen_ai.usage.output_tokens": usage.get("output_tokens"),
+                    "gen_ai.usage.cache_read.input_tokens": usage.get("cache_read_tokens"),
+                    "gen_ai.usage.cache_creation.input_tokens": usage.get("cache_write_tokens"),
                 },
             )
-        elif kind == "tool_start":
+        if kind in ("turn", "tool_end", "result"):
+            previous = event["at"]
+        if kind == "tool_start":
             result = ends.get(event.get("tool_id"))
             attributes: dict[str, Any] = {
                 "gen_ai.operation.name": "execute_tool",
@@ -201,7 +244,7 @@ def build_spans(record: RunRecord, events: Sequence[dict[str, Any]], capture_con
                 "gen_ai.tool.type": "extension" if str(event.get("tool_name", "")).startswith("mcp") else "function",
             }
             if capture_content:
-                attributes["gen_ai.tool.call.arguments"] = _truncate(event.get("tool_input"))
+                attributes["gen_ai.tool.call.arguments"] = genai.fit(event.get("tool_input"))
                 if result is not None and result.get("tool_output") is not None:
                     attributes["gen_ai.tool.call.result"] = _truncate(result["tool_output"])
             failed = result is not None and result.get("ok") is False
@@ -212,7 +255,7 @@ def build_spans(record: RunRecord, events: Sequence[dict[str, Any]], capture_con
                 f"execute_tool {event.get('tool_name')}",
                 event["at"],
                 result["at"] if result else end,
-                root_context,
+                parent_of(event.get("data", {}).get("parent_tool_use_id")),
                 SpanKind.INTERNAL,
                 attributes,
                 [
@@ -238,10 +281,6 @@ def build_spans(record: RunRecord, events: Sequence[dict[str, Any]], capture_con
                 "agentctl.message": str(event.get("text", "")),
             }
             root_events.append(_event(name, detail, event["at"]))
-        elif kind == "message" and capture_content and event.get("text"):
-            root_events.append(
-                _event("gen_ai.assistant.message", {"gen_ai.content": _truncate(event["text"])}, event["at"])
-            )
     for finding in record.findings:
         if finding.get("status") == "open":
             detail = {
@@ -263,6 +302,10 @@ def build_spans(record: RunRecord, events: Sequence[dict[str, Any]], capture_con
     ]
     failed_run = record.status not in ("completed", "running")
     breach = next((e for e in events if e.get("raw_type") in _TRIPWIRES), None)
+    version = next((e.get("data", {}).get("version") for e in events if e["kind"] == "session"), None)
+    root_content: dict[str, Any] = {}
+    if capture_content:
+        root_content = genai.root_content(requests, events)
     yield spans.make(
         ids.root_span_id,
         f"invoke_agent {record.agent}",
@@ -275,10 +318,12 @@ def build_spans(record: RunRecord, events: Sequence[dict[str, Any]], capture_con
             "gen_ai.provider.name": provider_name,
             "gen_ai.agent.name": record.agent,
             "gen_ai.agent.id": record.id,
+            "gen_ai.agent.version": str(version) if version else None,
             "gen_ai.conversation.id": record.session_id,
-            "gen_ai.request.model": record.model,
+            "gen_ai.request.model": next((r["model_requested"] for r in requests if r.get("model_requested")), None)
+            or record.model,
             "gen_ai.response.model": record.model,
-            "gen_ai.usage.input_tokens": record.input_tokens,
+            "gen_ai.usage.input_tokens": record.input_tokens + record.cache_read_tokens + record.cache_write_tokens,
             "gen_ai.usage.output_tokens": record.output_tokens,
             "gen_ai.usage.cache_read.input_tokens": record.cache_read_tokens,
             "gen_ai.usage.cache_creation.input_tokens": record.cache_write_tokens,
@@ -296,6 +341,7 @@ def build_spans(record: RunRecord, events: Sequence[dict[str, Any]], capture_con
             **(_tripwire(breach) if breach is not None else {}),
             "agentctl.sandbox": record.sandbox or "unknown",
             **{f"agentctl.limit.{k}": v for k, v in record.limits.items()},
+            **root_content,
         },
         root_events,
         error=(record.stop_reason or record.status) if failed_run else None,

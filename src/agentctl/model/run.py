@@ -27,6 +27,8 @@ class EventKind(StrEnum):
     GATE = "gate"
     """A policy decision on a proposed tool call (see the gateway)."""
     STDERR = "stderr"
+    MODEL_REQUEST = "model_request"
+    """One request through the model gateway: exact tokens, cost and timing (``data`` holds the record)."""
     RAW = "raw"
     """An event type this version does not know; kept as it came."""
 

@@ -9,6 +9,7 @@ from __future__ import annotations
 
 import time
 from dataclasses import dataclass
+from typing import Any
 
 from agentctl.export import otlp
 from agentctl.store.sqlite import RunRecord, Store
@@ -35,16 +36,41 @@ def export_runs(
     try:
         for record in runs:
             start = time.perf_counter()
-            spans = otlp.build_spans(record, list(store.events(record.id)), capture_content)
+            events = list(store.events(record.id))
+            spans = otlp.build_spans(record, events, capture_content)
             ok, count = otlp.send(spans, span_exporter)
             if ok:
                 store.update_run(record.id, export_state="delivered")
+                _send_metrics(record, events, timeout)
             deliveries.append(Delivery(record.id, ok, count, time.perf_counter() - start))
             if not ok:
                 break  # the collector is down: leave the rest pending
     finally:
         span_exporter.shutdown()
     return deliveries
+
+
+def _send_metrics(record: RunRecord, events: list[dict[str, Any]], timeout: float | None) -> None:
+    """The gateway's GenAI client metrics; best effort (a traces-only collector must not fail the export)."""
+    import os
+
+    if os.environ.get("OTEL_METRICS_EXPORTER", "otlp").strip().lower() == "none" or not (
+        os.environ.get("OTEL_EXPORTER_OTLP_ENDPOINT") or os.environ.get("OTEL_EXPORTER_OTLP_METRICS_ENDPOINT")
+    ):
+        return
+    from agentctl.export import metrics
+
+    requests = [e["data"] for e in events if e["kind"] == "model_request" and e.get("data", {}).get("metered")]
+    data = metrics.build_metrics(record, requests, otlp.provider_of(record.agent))
+    if data is None:
+        return
+    metric_exporter = metrics.exporter(timeout)
+    try:
+        metrics.send(data, metric_exporter)
+    except Exception:
+        return
+    finally:
+        metric_exporter.shutdown()
 
 
 def warm_up() -> None:

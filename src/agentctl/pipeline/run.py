@@ -44,6 +44,8 @@ class RunOptions:
     """``auto`` (bwrap on Linux), ``bwrap`` or ``off``."""
     allow_credentials: list[str] = field(default_factory=list)
     env: dict[str, str] = field(default_factory=lambda: dict(os.environ))
+    gateway: bool = True
+    upstream: str | None = None
 
 
 @dataclass
@@ -105,6 +107,9 @@ def execute(options: RunOptions, view: View) -> RunOutcome:
             sandbox=backend,
             profile=profile,
             sandbox_label=sandbox_label(backend, profile),
+            gateway=options.gateway,
+            upstream=options.upstream,
+            capture_content=_capture_content(),
         )
         try:
             result = Supervisor(request).run()
@@ -158,6 +163,8 @@ def _approved(store: Store, run_id: str, check: CheckResult | None) -> bool:
     integrity = store.verify(run_id)
     record = store.get_run(run_id)
     return integrity.ok and all_approved(record.verdict, record.findings, integrity.approvals)
+
+
 def _profile(options: RunOptions, root: Path, policy_dirs: list[Path]) -> Profile:
     """The sandbox profile: the protected set, ``agentctl.yaml``'s additions, the allowed credentials."""
     from agentctl.sandbox.profile import build
@@ -186,6 +193,12 @@ def sandbox_label(backend: Backend | None, profile: Profile) -> str:
         return "off"
     allowed = ",".join(profile.allow_credentials)
     return backend.name + (f" credentials={allowed}" if allowed else "")
+
+
+def _capture_content() -> bool:
+    from agentctl.export.otlp import capture_content_default
+
+    return capture_content_default()
 
 
 def _severity(name: str) -> Any:

@@ -61,6 +61,10 @@ class Tracker:
     calls: OrderedDict[bytes, int] = field(default_factory=OrderedDict)
     """Occurrences per distinct call, most recent last; capped so memory stays flat."""
     last_tool: str | None = None
+    metered: bool = False
+    """The model gateway reports exact usage: the agent's own token figures are not added."""
+    turns_from_requests: bool = False
+    """Count a turn per model response the gateway saw (Codex), not per agent event."""
 
     def counters(self) -> dict[str, Any]:
         return {
@@ -79,17 +83,23 @@ class Tracker:
 
     def observe(self, event: AgentEvent) -> Trip | None:
         self.last_activity = time.monotonic()
-        if event.model:
-            self.model = event.model
+        if event.model and event.kind is not EventKind.MODEL_REQUEST and not event.model.startswith("<"):
+            self.model = event.model  # not Claude's "<synthetic>" stand-in after an API error
         if event.session_id:
             self.session_id = event.session_id
         if event.kind is EventKind.TURN:
-            self.turns += 1
-            if event.usage:
+            if not self.turns_from_requests:
+                self.turns += 1
+            if event.usage and not self.metered:
                 self.usage.add(event.usage)
                 self.cost_usd += self.prices.cost(self.model, event.usage)
+        elif event.kind is EventKind.MODEL_REQUEST:
+            trip = self._request(event)
+            if trip is not None:
+                return trip
         elif event.kind is EventKind.RESULT:
-            self._result(event)
+            if not self.metered:
+                self._result(event)
         elif event.kind is EventKind.TOOL_START:
             self.tool_calls += 1
             self.last_tool = event.tool_name
@@ -110,6 +120,10 @@ class Tracker:
             else:
                 self.tool_errors += 1
                 self.consecutive_errors += 1
+        elif event.kind is EventKind.RAW and event.usage is not None and not self.metered:
+            # a live usage increment (Claude's partial messages, without the gateway)
+            self.usage.add(event.usage)
+            self.cost_usd += self.prices.cost(self.model, event.usage)
         elif event.kind is EventKind.API_RETRY:
             self.consecutive_errors += 1
         if self.consecutive_errors >= self.limits.max_errors:
@@ -120,6 +134,20 @@ class Tracker:
                 f"(--max-errors {self.limits.max_errors})",
             )
         return self._budgets()
+
+    def _request(self, event: AgentEvent) -> Trip | None:
+        """A model request through the gateway: its exact usage and cost, or the budget it hit."""
+        data = event.data
+        if event.usage:
+            self.usage.add(event.usage)
+        self.cost_usd += float(data.get("cost_usd") or 0.0)
+        self.cost_source = "gateway"
+        if self.turns_from_requests and data.get("status") == 200 and data.get("metered"):
+            self.turns += 1
+        limit = data.get("refused") or data.get("cut")
+        if limit:
+            return Trip("budget", str(limit), str(data.get("message") or f"--{str(limit).replace('_', '-')} reached"))
+        return None
 
     def _result(self, event: AgentEvent) -> None:
         if event.cost_usd is not None:

@@ -17,6 +17,7 @@ import secrets
 import shlex
 import shutil
 import signal
+import sqlite3
 import subprocess
 import sys
 import tempfile
@@ -31,7 +32,7 @@ from agentctl import identity
 from agentctl.agents.base import Adapter
 from agentctl.errors import AgentctlError
 from agentctl.export.otlp import trace_ids
-from agentctl.model.run import AgentEvent, EventKind, RunStatus
+from agentctl.model.run import AgentEvent, EventKind, RunStatus, Usage
 from agentctl.redact import Redactor
 from agentctl.runner.limits import Limits, Tracker, Trip
 from agentctl.runner.pricing import PriceTable
@@ -80,6 +81,11 @@ class RunRequest:
     profile: Profile | None = None
     sandbox_label: str = "off"
     """What the run record says about the sandbox (``bwrap``, ``off``, with allowed credentials)."""
+    gateway: bool = True
+    """Send the agent's model requests through the model gateway (exact usage, budgets before spending)."""
+    capture_content: bool = False
+    upstream: str | None = None
+    """The model API the gateway forwards to, instead of the agent's configured one."""
 
 
 @dataclass
@@ -128,6 +134,7 @@ class Supervisor:
         self.gate: _GateServer | None = None
         self.agent_command: list[str] = []
         self._flushed = 0.0
+        self._requests_table = False
         self._lines: queue.Queue[tuple[str, str | None]] = queue.Queue()
 
     def record_event(self, event: AgentEvent) -> Trip | None:
@@ -157,7 +164,32 @@ class Supervisor:
         env = dict(req.env)
         self.trace = trace_ids(self.run_id, env.get("TRACEPARENT"))
         env["TRACEPARENT"] = self.trace.traceparent  # the agent's own telemetry joins the run's trace
-        gate = self.gate = _GateServer.start(req, self.run_id) if req.gate else None
+        from agentctl.gateway.attach import attach
+
+        self.gateway = attach(
+            req.adapter.name,
+            command,
+            env,
+            req.limits,
+            req.prices,
+            lambda record: self._lines.put(("model", json.dumps(record))),
+            req.gateway,
+            req.capture_content,
+            req.upstream,
+        )
+        gate = None
+        try:
+            gate = self.gate = _GateServer.start(req, self.run_id) if req.gate else None  # while the gateway starts
+            self.gateway.wait()
+        except BaseException:
+            if gate is not None:
+                gate.stop()
+            self.gateway.close()
+            raise
+        command, env = req.adapter.accounting(self.gateway.command, self.gateway.accounting), self.gateway.env
+        self.tracker.metered = self.gateway.accounting == "gateway"
+        self.tracker.cost_source = self.gateway.accounting if self.tracker.metered else self.tracker.cost_source
+        self.tracker.turns_from_requests = self.tracker.metered and req.adapter.turns_from_requests
         if gate is not None:
             command = req.adapter.gate(command, gate.hook_command(req.adapter.name), gate.workdir, req.interactive)
             env["AGENTCTL_GATE_SOCKET"] = str(gate.socket)
@@ -180,6 +212,7 @@ class Supervisor:
         finally:
             if gate is not None:
                 gate.stop()
+            self.gateway.close()
 
     def _run(self, command: list[str], env: dict[str, str], gate: _GateServer | None) -> RunResult:
         req = self.request
@@ -208,11 +241,13 @@ class Supervisor:
             start_new_session=True,
             preexec_fn=_die_with_parent,
         )
-        self.tracker.last_activity = time.monotonic()  # the idle clock starts with the agent, not with our set-up
+        self.tracker.started = self.tracker.last_activity = time.monotonic()  # the clocks start with the agent
         req.store.create_run(record)
         req.store.update_run(self.run_id, sandbox=req.sandbox_label)
         self.writer = EventWriter(req.store.path)
         req.view.started(self.run_id, record.command)
+        if self.gateway.note:
+            self._note(self.gateway.note)
         readers = [
             threading.Thread(target=self._pump, args=("out", process.stdout), daemon=True),
             threading.Thread(target=self._pump, args=("err", process.stderr), daemon=True),
@@ -243,6 +278,12 @@ class Supervisor:
                 if stream == "gate":
                     self._gate_line(line, process)
                     continue
+                if stream == "model":
+                    found = self._model_request(line)
+                    if found is not None and trip is None and not interrupted:
+                        trip = found
+                        self._trip(trip, process)
+                    continue
                 if line is None:
                     open_streams -= 1
                     continue
@@ -263,6 +304,11 @@ class Supervisor:
                         self._trip(trip, process)
             agent_exit = self._wait(process)
             self._final_tripwire(process)
+        self.gateway.close()
+        while not self._lines.empty():  # requests that ended as the agent exited
+            stream, line = self._lines.get_nowait()
+            if stream == "model":
+                self._model_request(line)
         if interrupt.signum is not None:
             interrupted = True
         self.writer.close()
@@ -285,6 +331,29 @@ class Supervisor:
             pass
         finally:
             self._lines.put((name, None))
+
+    def _model_request(self, line: str | None) -> Trip | None:
+        """A request the gateway finished: an event (exact usage, cost, timing) and a table row."""
+        from agentctl.store import model_requests
+
+        record = json.loads(line or "{}")
+        usage = record.get("usage")
+        event = AgentEvent(
+            EventKind.MODEL_REQUEST,
+            float(record.get("ended") or time.time()),
+            raw_type="agentctl/gateway",
+            model=record.get("model_answered") or record.get("model_requested"),
+            usage=Usage(**usage) if usage else None,
+            ok=not record.get("error_type"),
+            data=record,
+        )
+        trip = self.record_event(event)
+        with contextlib.suppress(sqlite3.Error):  # the event above is the record; the table is an index
+            if not self._requests_table:
+                model_requests.ensure(self.request.store.db)
+                self._requests_table = True
+            model_requests.insert(self.request.store.db, self.run_id, record)
+        return trip
 
     def _gate_line(self, line: str | None, process: subprocess.Popen[bytes]) -> None:
         if line is None:

@@ -30,6 +30,23 @@ def sandbox_text(value: str | None) -> str:
     return value
 
 
+def _request_line(request: dict[str, Any]) -> str:
+    """One model request as the gateway saw it."""
+    model = request.get("model_answered") or request.get("model_requested") or "?"
+    usage = request.get("usage") or {}
+    cached = int(usage.get("cache_read_tokens") or 0) + int(usage.get("cache_write_tokens") or 0)
+    took = float(request.get("ended") or 0) - float(request.get("started") or 0)
+    line = f"{model} {request.get('status', '?')}"
+    if usage:
+        line += f" · {usage.get('input_tokens', 0):,} in" + (f" (+{cached:,} cache)" if cached else "")
+        line += f" / {usage.get('output_tokens', 0):,} out · ${float(request.get('cost_usd') or 0):.4f}"
+    if request.get("attempt"):
+        line += f" · retry {request['attempt']}"
+    if request.get("refused") or request.get("cut"):
+        line += f" · {request.get('message')}"
+    return f"{line} · {took:.2f}s"
+
+
 def render_tree(record: RunRecord, events: list[dict[str, Any]]) -> str:
     start = record.started_at
     duration = f"{record.duration:.1f}s" if record.duration is not None else "running"
@@ -72,6 +89,8 @@ def render_tree(record: RunRecord, events: list[dict[str, Any]]) -> str:
             items.append(
                 f"  ⛔ gate {data.get('decision')}: {data.get('rule_id', '')} {event.get('text', '')}".rstrip()
             )
+        elif kind == "model_request" and event.get("data", {}).get("metered"):
+            items.append(f"  ⇄ {_request_line(event['data'])}")
         elif kind == "api_retry":
             items.append(f"  ↻ API retry {offset}: {event.get('data', {}).get('error') or ''}")
         elif kind == "error":

@@ -1,0 +1,421 @@
+"""The run's model gateway: a streaming HTTP proxy on 127.0.0.1, on a thread of agentctl.
+
+Each request of the agent is forwarded to the configured upstream with the
+real API key swapped in; the response streams back byte for byte while a
+meter reads the provider's usage from it. Budgets are applied before the
+request is sent (refused, or ``max_tokens`` capped) and while it streams (ended
+if it still crosses the limit). One record per request goes to ``emit`` when
+the request is over.
+
+The gateway is an asyncio loop on a daemon thread of the agentctl process:
+it cannot outlive agentctl, and handing a record to the supervisor is a queue
+put. No access log is written; keys never leave the headers they travel in.
+"""
+
+from __future__ import annotations
+
+import asyncio
+import hashlib
+import itertools
+import json
+import socket
+import threading
+import time
+from collections.abc import Callable
+from typing import Any
+
+from agentctl.errors import AgentctlError
+from agentctl.gateway.budget import Budget
+from agentctl.gateway.streams import AnthropicMeter, OpenAIMeter, SSEMeter
+from agentctl.gateway.wiring import Plan
+from agentctl.model.run import Usage
+
+_HOP = frozenset(
+    {
+        "connection",
+        "keep-alive",
+        "proxy-authenticate",
+        "proxy-authorization",
+        "te",
+        "trailer",
+        "trailers",
+        "transfer-encoding",
+        "upgrade",
+        "host",
+        "content-length",
+        "accept-encoding",
+    }
+)
+_KEY_HEADERS = ("x-api-key", "authorization", "api-key")
+BODY_LIMIT = 64 << 20
+"""Largest request body the gateway accepts (a model request is far smaller)."""
+METER_BODY_LIMIT = 4 << 20
+"""A non-streaming response larger than this is passed on but not metered."""
+START_TIMEOUT = 15.0
+_LENGTH_STOPS = ("max_tokens", "max_output_tokens")
+
+
+class GatewayError(AgentctlError):
+    """The gateway could not start (exit 2)."""
+
+
+Record = dict[str, Any]
+
+
+class Gateway:
+    """Start with :meth:`start`, point the agent at :attr:`origin`, :meth:`stop` at the end."""
+
+    def __init__(self, plan: Plan, budget: Budget, emit: Callable[[Record], None], capture: bool = False) -> None:
+        self.plan = plan
+        self.budget = budget
+        self.emit = emit
+        self.capture = capture
+        self.origin = ""
+        self._ids = itertools.count(1)
+        self._loop: asyncio.AbstractEventLoop | None = None
+        self._thread: threading.Thread | None = None
+        self._ready = threading.Event()
+        self._error: BaseException | None = None
+        self._session: Any = None
+        self._runner: Any = None
+        self._last_failed: dict[bytes, int] = {}
+        address, port = plan.server
+        self.server_address, self.server_port = address, port
+        upstream = plan.upstream
+        parts = upstream.split("/", 3)
+        self._upstream_origin = "/".join(parts[:3])
+
+    # -- life --------------------------------------------------------------
+    def start(self) -> str:
+        self.begin()
+        return self.wait()
+
+    def begin(self) -> None:
+        """Start the gateway's thread; :meth:`wait` returns once it listens (meanwhile, start other things)."""
+        self._thread = threading.Thread(target=self._main, name="agentctl-gateway", daemon=True)
+        self._thread.start()
+
+    def wait(self) -> str:
+        if not self._ready.wait(START_TIMEOUT) or self._error is not None:
+            detail = str(self._error) if self._error else "it did not answer in time"
+            raise GatewayError(
+                f"the model gateway could not start: {detail}",
+                "fix the upstream URL, or run with --no-gateway (budgets then follow the agent's own events)",
+            )
+        return self.origin
+
+    def stop(self) -> None:
+        loop = self._loop
+        if loop is not None and self._thread is not None and self._thread.is_alive():
+            loop.call_soon_threadsafe(loop.stop)
+            self._thread.join(10)
+
+    def _main(self) -> None:
+        loop = asyncio.new_event_loop()
+        self._loop = loop
+        try:
+            loop.run_until_complete(self._serve())
+        except BaseException as exc:
+            self._error = exc
+            self._ready.set()
+            loop.close()
+            return
+        self._ready.set()
+        try:
+            loop.run_forever()
+        finally:
+            loop.run_until_complete(self._close())
+            loop.close()
+
+    async def _serve(self) -> None:
+        import aiohttp
+        from aiohttp import web
+
+        self._session = aiohttp.ClientSession(
+            auto_decompress=False,
+            timeout=aiohttp.ClientTimeout(total=None, sock_connect=30),
+            connector=aiohttp.TCPConnector(limit=0, ttl_dns_cache=300),
+            skip_auto_headers=("User-Agent", "Accept-Encoding"),
+            trust_env=True,  # HTTPS_PROXY / NO_PROXY, as the agent itself would honour them
+        )
+
+        def request_factory(message: Any, payload: Any, protocol: Any, writer: Any, task: Any) -> Any:
+            return web.BaseRequest(message, payload, protocol, writer, task, loop, client_max_size=BODY_LIMIT)
+
+        loop = asyncio.get_running_loop()
+        # Request bodies arrive decompressed; they are forwarded without Content-Encoding.
+        server = web.Server(self._handle, request_factory=request_factory, access_log=None)
+        self._runner = web.ServerRunner(server, handle_signals=False, access_log=None)
+        await self._runner.setup()
+        sock = socket.socket(socket.AF_INET, socket.SOCK_STREAM)
+        sock.setsockopt(socket.SOL_SOCKET, socket.SO_REUSEADDR, 1)
+        sock.bind(("127.0.0.1", 0))
+        site = web.SockSite(self._runner, sock)
+        await site.start()
+        self.origin = f"http://127.0.0.1:{sock.getsockname()[1]}"
+
+    async def _close(self) -> None:
+        """Requests still in flight (the agent was stopped mid-answer) end now, and are recorded."""
+        current = asyncio.current_task()
+        pending = [task for task in asyncio.all_tasks() if task is not current]
+        for task in pending:
+            task.cancel()
+        await asyncio.gather(*pending, return_exceptions=True)
+        if self._session is not None:
+            await self._session.close()
+        if self._runner is not None:
+            await self._runner.cleanup()
+
+    # -- one request ---------------------------------------------------------
+    async def _handle(self, request: Any) -> Any:
+        from aiohttp import web
+
+        ident = next(self._ids)
+        started = time.time()
+        body = await request.read()
+        path = request.rel_url.raw_path_qs if hasattr(request.rel_url, "raw_path_qs") else str(request.rel_url)
+        headers, known_key = self._headers(request.headers)
+        if self.plan.keys and not known_key:
+            # Only the run's own agent holds the placeholder; nobody else spends the user's key here.
+            return web.json_response(
+                _error_body(self.plan.provider, "authentication_error", "agentctl gateway: unknown credentials"),
+                status=401,
+            )
+        route = path.split("?", 1)[0]
+        metered = request.method == "POST" and route.endswith(("/messages", "/responses"))
+        record: Record = {
+            "id": ident,
+            "provider": self.plan.provider,
+            "method": request.method,
+            "path": route,
+            "started": started,
+            "server_address": self.server_address,
+            "server_port": self.server_port,
+            "metered": metered,
+        }
+        if not metered:
+            return await self._forward(request, path, headers, body, record, None)
+        data = _load(body)
+        max_key = "max_tokens" if self.plan.provider == "anthropic" else "max_output_tokens"
+        model = data.get("model") if isinstance(data.get("model"), str) else None
+        requested = data.get(max_key) if isinstance(data.get(max_key), int) else None
+        record.update(model_requested=model, max_tokens_requested=requested, stream=bool(data.get("stream")))
+        digest = hashlib.blake2b(body, digest_size=16).digest()
+        record["attempt"] = self._attempt(request.headers, digest)
+        if self.capture:
+            record["content"] = _request_content(self.plan.provider, data)
+        admission = self.budget.admit(ident, model, len(body), requested)
+        if admission.refused:
+            self.budget.exhausted = admission.refused  # the run is stopping: nothing more goes out
+            record.update(status=403, error_type="budget_exhausted", refused=admission.limit, ended=time.time())
+            record["message"] = admission.refused
+            self.emit(record)
+            return self._refusal(admission.refused)
+        if admission.cap is not None:
+            data[max_key] = admission.cap
+            _shrink_thinking(data, admission.cap)
+            body = json.dumps(data, separators=(",", ":")).encode()
+            record["max_tokens_sent"] = admission.cap
+            record["capped_by"] = admission.limit
+        try:
+            response = await self._forward(request, path, headers, body, record, model)
+        finally:
+            self.budget.flights.pop(ident, None)
+        if record.get("error_type") or record.get("estimated"):
+            if len(self._last_failed) > 256:
+                self._last_failed.clear()
+            self._last_failed[digest] = int(record["attempt"])
+        return response
+
+    def _headers(self, incoming: Any) -> tuple[dict[str, str], bool]:
+        out: dict[str, str] = {}
+        known = False
+        for name, value in incoming.items():
+            lower = name.lower()
+            if lower in _HOP or lower == "content-encoding":
+                continue
+            if lower in _KEY_HEADERS:
+                for fake, real in self.plan.keys.items():
+                    if fake in value:
+                        value = value.replace(fake, real)
+                        known = True
+            out[name] = value
+        out["Accept-Encoding"] = "identity"
+        return out, known
+
+    def _attempt(self, headers: Any, digest: bytes) -> int:
+        """Retry number: the SDK's own header, else the same body sent again after a failure."""
+        stated = headers.get("x-stainless-retry-count")
+        attempt = int(stated) if stated is not None and stated.isdigit() else self._last_failed.get(digest, -1) + 1
+        self._last_failed.pop(digest, None)
+        return attempt
+
+    def _refusal(self, message: str) -> Any:
+        from aiohttp import web
+
+        text = f"agentctl: budget exhausted, request refused before it was sent ({message})"
+        if self.plan.provider == "anthropic":
+            body = _error_body("anthropic", "permission_error", text)
+            return web.json_response(body, status=403, headers={"x-should-retry": "false"})
+        body = _error_body("openai", "insufficient_quota", text)
+        return web.json_response(body, status=403, headers={"x-should-retry": "false"})
+
+    async def _forward(
+        self, request: Any, path: str, headers: dict[str, str], body: bytes, record: Record, model: str | None
+    ) -> Any:
+        import aiohttp
+        from aiohttp import web
+
+        meter: SSEMeter = AnthropicMeter() if self.plan.provider == "anthropic" else OpenAIMeter()
+        ident = int(record["id"])
+        cut: str | None = None
+        response: Any = None
+        try:
+            async with self._session.request(
+                request.method, self._upstream_origin + path, headers=headers, data=body or None, allow_redirects=False
+            ) as upstream:
+                record["status"] = upstream.status
+                response = web.StreamResponse(status=upstream.status, reason=upstream.reason)
+                for name, value in upstream.headers.items():
+                    if name.lower() not in _HOP and name.lower() != "content-length":
+                        response.headers.add(name, value)
+                streaming = upstream.headers.get("Content-Type", "").startswith("text/event-stream")
+                await response.prepare(request)
+                kept: list[bytes] = []
+                size = 0
+                async for chunk in upstream.content.iter_any():
+                    if "first_byte" not in record:
+                        record["first_byte"] = time.time()
+                    if record["metered"]:
+                        if streaming:
+                            meter.feed(chunk)
+                            cut = self._progress(ident, meter)
+                        elif size < METER_BODY_LIMIT:
+                            kept.append(chunk)
+                            size += len(chunk)
+                    if cut is not None:
+                        await response.write(_cut_event(self.plan.provider, cut))
+                        break
+                    await response.write(chunk)
+                if record["metered"]:
+                    if streaming:
+                        meter.close()
+                    elif size < METER_BODY_LIMIT:
+                        meter.body(b"".join(kept))
+                await response.write_eof()
+                if cut is not None:
+                    response.force_close()
+        except (aiohttp.ClientError, TimeoutError, OSError) as exc:
+            record.setdefault("status", 502)
+            record["error_type"] = type(exc).__name__
+            if response is None:
+                text = f"agentctl gateway: the upstream API could not be reached ({type(exc).__name__})"
+                response = web.json_response(_error_body(self.plan.provider, "api_error", text), status=502)
+        except (ConnectionResetError, asyncio.CancelledError):
+            record["error_type"] = record.get("error_type") or "client_disconnected"
+            self._finish(record, meter, model, cut)
+            raise
+        self._finish(record, meter, model, cut)
+        return response
+
+    def _progress(self, ident: int, meter: SSEMeter) -> str | None:
+        reading = meter.reading
+        usage = Usage(reading.input_tokens, 0, reading.cache_read_tokens, reading.cache_write_tokens)
+        return self.budget.progress(ident, usage, reading.started, reading.live_output)
+
+    def _finish(self, record: Record, meter: SSEMeter, model: str | None, cut: str | None) -> None:
+        record["ended"] = time.time()
+        if record["metered"]:
+            reading = meter.reading
+            output = reading.output_tokens if reading.final else reading.live_output
+            usage = Usage(reading.input_tokens, output, reading.cache_read_tokens, reading.cache_write_tokens)
+            priced = reading.response_model or model
+            cost = self.budget.cost_of(priced, usage)
+            self.budget.finish(int(record["id"]), usage, cost)
+            record.update(
+                model_answered=reading.response_model,
+                response_id=reading.response_id,
+                usage=vars(usage),
+                reasoning_tokens=reading.reasoning_tokens,
+                cost_usd=cost,
+                stop_reason=reading.stop_reason,
+                estimated=not reading.final,
+            )
+            if reading.error_type and "error_type" not in record:
+                record["error_type"] = reading.error_type
+        status = int(record.get("status") or 0)
+        if status >= 400 and "error_type" not in record:
+            record["error_type"] = str(status)
+        if cut is None and record.get("capped_by") and record.get("stop_reason") in _LENGTH_STOPS:
+            # The answer ran into the max_tokens the budget allowed: the budget is what stopped it.
+            limit = str(record["capped_by"])
+            flag = "--" + limit.replace("_", "-")
+            cut = f"{limit}: the response used all {record['max_tokens_sent']:,} output tokens {flag} left"
+        if cut is not None:
+            self.budget.exhausted = cut
+            record["cut"] = cut.split(":", 1)[0]
+            record["message"] = cut
+            record["error_type"] = "budget_exhausted"
+        self.emit(record)
+
+
+def _load(body: bytes) -> dict[str, Any]:
+    try:
+        value = json.loads(body) if body else {}
+    except ValueError:
+        return {}
+    return value if isinstance(value, dict) else {}
+
+
+def _shrink_thinking(data: dict[str, Any], cap: int) -> None:
+    """Anthropic requires ``thinking.budget_tokens`` < ``max_tokens`` (and ≥ 1024)."""
+    thinking = data.get("thinking")
+    if not isinstance(thinking, dict) or thinking.get("type") != "enabled":
+        return
+    budget = thinking.get("budget_tokens")
+    if isinstance(budget, int) and budget >= cap:
+        if cap > 1024:
+            thinking["budget_tokens"] = cap - 1
+        else:
+            data.pop("thinking", None)
+
+
+def _error_body(provider: str, kind: str, message: str) -> dict[str, Any]:
+    if provider == "anthropic":
+        return {"type": "error", "error": {"type": kind, "message": message}}
+    return {"error": {"type": kind, "code": kind, "message": message, "param": None}}
+
+
+def _cut_event(provider: str, message: str) -> bytes:
+    text = f"agentctl: budget exhausted, response ended ({message})"
+    if provider == "anthropic":
+        payload = {"type": "error", "error": {"type": "permission_error", "message": text}}
+        return b"\n\nevent: error\ndata: " + json.dumps(payload).encode() + b"\n\n"
+    payload = {
+        "type": "response.failed",
+        "response": {"status": "failed", "error": {"code": "insufficient_quota", "message": text}},
+    }
+    return b"\n\nevent: response.failed\ndata: " + json.dumps(payload).encode() + b"\n\n"
+
+
+def _request_content(provider: str, data: dict[str, Any]) -> dict[str, Any]:
+    """The request's system instructions and new input messages (content capture only)."""
+    key, system = ("messages", "system") if provider == "anthropic" else ("input", "instructions")
+    items = data.get(key)
+    return {"system": data.get(system), "input": _new_input(items), "tools": bool(data.get("tools"))}
+
+
+def _new_input(items: Any) -> list[Any]:
+    """The messages after the model's last answer: this turn's prompt or tool results."""
+    if not isinstance(items, list):
+        return []
+    answered = ("function_call", "custom_tool_call", "reasoning")
+    last = max(
+        (
+            i
+            for i, m in enumerate(items)
+            if isinstance(m, dict) and (m.get("role") == "assistant" or m.get("type") in answered)
+        ),
+        default=-1,
+    )
+    return items[last + 1 :][-8:]
