@@ -313,7 +313,13 @@ def test_preview_case(tmp_path: Path, case: Case) -> None:
 
 def test_a_deny_for_an_unreadable_file_names_the_file_and_line(tmp_path: Path) -> None:
     decision = run_case(tmp_path, next(c for c in CASES if c.id == "tf-garbage"))
-    assert "envs/dev/bad.tf:" in decision.reason and "invalid HCL" in decision.reason
+    assert "envs/dev/bad.tf:" in decision.reason and "fail closed" in decision.reason
+
+
+def test_a_fail_closed_deny_still_names_the_rules_that_object(tmp_path: Path) -> None:
+    decision = run_case(tmp_path, Case("broken-policy", write("policies/x.yaml", "apiVersion: v1\nkind: [\n"), "deny"))
+    assert decision.decision == "deny"
+    assert "fail closed" in decision.reason and "tool-write-protected-path" in decision.reason
 
 
 def big_file(blocks: int) -> str:

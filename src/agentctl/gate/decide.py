@@ -114,10 +114,14 @@ class Gatekeeper:
         active = [f for f in findings if f.active]
         if problems:
             shown = "; ".join(problems[:5]) + (f" (and {len(problems) - 5} more)" if len(problems) > 5 else "")
+            also = " ".join(
+                f"[{f.rule_id}] {f.message}" for f in active if f.action in (Action.DENY, Action.REQUIRE_APPROVAL)
+            )
             return Decision(
                 "deny",
                 f"agentctl gate cannot judge this {call.name} call, so it is denied (fail closed): {shown}. "
-                "Make the change so that it applies exactly and the file parses, then retry.",
+                "Make the change so that it applies exactly and the file parses, then retry."
+                + (f" Policy also objects: {also}" if also else ""),
                 active,
                 call,
             )
