@@ -115,7 +115,7 @@ def test_the_installed_gate_binary_decides_the_same(command: str, rule: str | No
         capture_output=True,
         text=True,
         cwd=repo,
-        env={**env, "CLAUDE_PROJECT_DIR": str(repo)},
+        env={**env, "CLAUDE_PROJECT_DIR": str(repo), "AGENTCTL_GATE_SERVER": "off"},  # no server left behind
         timeout=120,
     )
     assert proc.returncode == 0, proc.stderr
