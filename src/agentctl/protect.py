@@ -179,6 +179,37 @@ def _walk(path: Path, out: dict[str, str], skipped: set[str]) -> None:
 
 
 def changed(before: Mapping[str, str], after: Mapping[str, str]) -> list[str]:
-    """Paths added, removed or changed between two fingerprints."""
+    """Paths added, removed or changed between two fingerprints.
+
+    An empty directory or empty file appearing where nothing was (or going away
+    again) is not a change: the sandbox of a concurrent run creates such mount
+    points for protected paths that do not exist, and an empty placeholder holds
+    no policy, hook or setting. Anything put inside one is a change.
+    """
     keys = set(before) | set(after)
-    return sorted(k for k in keys if before.get(k) != after.get(k))
+    return sorted(
+        k
+        for k in keys
+        if before.get(k) != after.get(k)
+        and not (_absent_or_empty(k, before) and _absent_or_empty(k, after))
+    )
+
+
+def _absent_or_empty(key: str, prints: Mapping[str, str]) -> bool:
+    value = prints.get(key, "-")
+    if value == "-":
+        return True
+    if value.startswith("d"):  # a tree of directories and empty files holds nothing
+        prefix = key + "/"
+        return all(_empty_entry(v) for k, v in prints.items() if k.startswith(prefix))
+    return _empty_entry(value)
+
+
+def _empty_entry(value: str) -> bool:
+    if value == "-" or value.startswith("d"):
+        return True
+    parts = value.split(":")
+    try:
+        return len(parts) > 1 and stat.S_ISREG(int(parts[0], 8)) and parts[1] == "0"
+    except ValueError:
+        return False

@@ -63,3 +63,17 @@ def test_fingerprint_sees_content_changes_even_with_the_mtime_restored(tmp_path:
     assert protect.changed(before, after) == [str(rule)]
     (tmp_path / "missing").write_text("new")
     assert str(tmp_path / "missing") in protect.changed(before, protect.fingerprint([policies, tmp_path / "missing"]))
+
+
+def test_empty_placeholders_are_not_changes_but_anything_inside_them_is(tmp_path: Path) -> None:
+    watched = [tmp_path / ".github" / "workflows", tmp_path / ".claude"]
+    before = protect.fingerprint(watched)
+    (tmp_path / ".github" / "workflows").mkdir(parents=True)  # a concurrent run's mount point
+    (tmp_path / ".claude").mkdir()
+    (tmp_path / ".claude" / "settings.local.json").touch()
+    assert protect.changed(before, protect.fingerprint(watched)) == []
+    (tmp_path / ".claude" / "settings.local.json").write_text('{"disableAllHooks": true}')
+    (tmp_path / ".github" / "workflows" / "x.yml").write_text("on: push\n")
+    found = protect.changed(before, protect.fingerprint(watched))
+    assert str(tmp_path / ".claude" / "settings.local.json") in found
+    assert str(tmp_path / ".github" / "workflows" / "x.yml") in found

@@ -93,11 +93,30 @@ class Previewer:
         return outcome
 
     def _judge(self, changes: list[ResourceChange], outcome: Outcome) -> None:
+        # Deleting what no commit has (a file the agent created during this run) deletes no infrastructure.
+        changes = [c for c in changes if c.change is not ChangeKind.DELETE or c.before is None or self._committed(c)]
         seen = {(f.rule_id, f.message) for f in outcome.findings}
         for finding in self.evaluator.judge(changes, diff_mode=True):
             if (finding.rule_id, finding.message) not in seen:
                 seen.add((finding.rule_id, finding.message))
                 outcome.findings.append(finding)
+
+    def _committed(self, change: ResourceChange) -> bool:
+        """Whether the deleted resource's file is in HEAD (fails towards judging the deletion)."""
+        import subprocess
+
+        assert change.before is not None
+        path = change.before.location.path
+        try:
+            proc = subprocess.run(
+                ["git", "-C", str(self.root), "cat-file", "-e", f"HEAD:{path}"],
+                capture_output=True,
+                timeout=10,
+                check=False,
+            )
+        except (OSError, subprocess.SubprocessError):
+            return True
+        return proc.returncode == 0
 
     # -- Kubernetes manifests and plan JSON
 
