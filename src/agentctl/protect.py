@@ -190,8 +190,7 @@ def changed(before: Mapping[str, str], after: Mapping[str, str]) -> list[str]:
     return sorted(
         k
         for k in keys
-        if before.get(k) != after.get(k)
-        and not (_absent_or_empty(k, before) and _absent_or_empty(k, after))
+        if before.get(k) != after.get(k) and not (_absent_or_empty(k, before) and _absent_or_empty(k, after))
     )
 
 
