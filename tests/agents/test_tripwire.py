@@ -161,6 +161,7 @@ GPU_POOL = """resource "aws_eks_node_group" "train" {
   }
 }
 """
+CPU_POOL = GPU_POOL.replace("g5.12xlarge", "m6i.large")
 GEN_SCRIPT = (
     "import pathlib\n"
     "target = pathlib.Path('envs', 'dev', 'gpu.tf')\n"
@@ -172,12 +173,14 @@ GEN_SCRIPT = (
 @pytest.mark.parametrize("agent", ["claude", "codex"])
 def test_iac_written_past_the_pre_check_stops_the_next_call(harness: AgentHarness, server_factory, agent: str) -> None:
     root = harness.repo.root
+    harness.repo.write("envs/dev/gpu.tf", CPU_POOL)
+    harness.repo.commit("a CPU node group")
     server = server_factory(
         [
             write_call(agent, root, "tools/gen.py", GEN_SCRIPT),
             shell_call(agent, "python3 tools/gen.py"),  # the gate cannot see what the script writes
             shell_call(agent, "echo next > next.txt"),  # denied: the GPU pool is on disk
-            shell_call(agent, "rm envs/dev/gpu.tf"),  # the repair is allowed while blocked
+            shell_call(agent, "git checkout -- envs/dev/gpu.tf"),  # the repair is allowed while blocked
             shell_call(agent, "echo after > after.txt"),  # the block is lifted
             {"text": "done"},
         ]
@@ -185,7 +188,7 @@ def test_iac_written_past_the_pre_check_stops_the_next_call(harness: AgentHarnes
     result = harness.run(server, agent)
     assert result.code == 0, result.stderr
     assert not (root / "next.txt").exists()
-    assert not (root / "envs" / "dev" / "gpu.tf").exists()
+    assert (root / "envs" / "dev" / "gpu.tf").read_text() == CPU_POOL
     assert (root / "after.txt").read_text() == "after\n"
 
     events = harness.show(result.summary["run_id"])["events"]
