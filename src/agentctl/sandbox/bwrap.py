@@ -86,7 +86,7 @@ class BwrapBackend(Backend):
     def prepare(self, profile: Profile) -> None:
         if self._ops is not None:
             return
-        work = profile.cwd.resolve()
+        work = (profile.root or profile.cwd).resolve()
         if profile.home is not None and (work == profile.home or profile.home.is_relative_to(work)):
             raise SandboxError(
                 f"cannot sandbox a run whose working directory {work} contains the home directory",
