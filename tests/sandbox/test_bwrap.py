@@ -260,6 +260,26 @@ def test_missing_bwrap_fails_closed_with_a_hint(monkeypatch: pytest.MonkeyPatch,
         select("seatbelt")
 
 
+def test_a_repository_inside_home_run_from_a_subdirectory_stays_writable(tmp_path: Path) -> None:
+    home = tmp_path / "home"
+    (home / "src" / "infra").mkdir(parents=True)
+    repo = GitRepo(home / "src" / "infra")
+    (repo.root / ".claude").mkdir()
+    repo.write("envs/dev/main.tf", "# dev\n")
+    env = {**os.environ, "HOME": str(home)}
+    profile = build(repo.root, repo.root / "envs" / "dev", [], env)
+    backend = BwrapBackend()
+    backend.prepare(profile)
+    try:
+        argv = backend.wrap(["bash", "-c", "echo ok > ../../top.txt; echo x > main.tf; touch ../../.claude/x"], profile)
+        subprocess.run(argv, cwd=repo.root / "envs" / "dev", env=env, capture_output=True, timeout=60)
+    finally:
+        backend.cleanup()
+    assert (repo.root / "top.txt").read_text() == "ok\n"  # the repository root, not a private copy
+    assert (repo.root / "envs" / "dev" / "main.tf").read_text() == "x\n"
+    assert not (repo.root / ".claude" / "x").exists()
+
+
 def test_a_home_directory_run_is_refused(tmp_path: Path) -> None:
     home = tmp_path / "home"
     home.mkdir()

@@ -86,13 +86,13 @@ class BwrapBackend(Backend):
     def prepare(self, profile: Profile) -> None:
         if self._ops is not None:
             return
-        work = profile.cwd.resolve()
+        work = (profile.root or profile.cwd).resolve()
         if profile.home is not None and (work == profile.home or profile.home.is_relative_to(work)):
             raise SandboxError(
                 f"cannot sandbox a run whose working directory {work} contains the home directory",
                 "run agentctl inside a repository, not the home directory itself, or pass --sandbox off",
             )
-        self.scratch = Path(tempfile.mkdtemp(prefix="agentctl-sandbox-"))
+        self.scratch = Path(tempfile.mkdtemp(prefix="agentctl-sandbox-", dir=_scratch_base()))
         os.chmod(self.scratch, 0o700)
         plan = _Plan(profile, self.scratch, work)
         try:
@@ -110,7 +110,8 @@ class BwrapBackend(Backend):
             if path not in self._planned and path.exists():
                 extra += ["--ro-bind", str(path), str(path)]
         unset = [a for name in profile.hidden_env for a in ("--unsetenv", name)]
-        hide_scratch = ["--tmpfs", str(self.scratch)]
+        # under /dev/shm the sandbox's own /dev hides it already
+        hide_scratch = [] if self.scratch.is_relative_to("/dev") else ["--tmpfs", str(self.scratch)]
         return [
             str(self.executable),
             *BASE,
@@ -151,6 +152,12 @@ class BwrapBackend(Backend):
                     return pgrp
                 frontier.append(child)
         return pid
+
+
+def _scratch_base() -> str | None:
+    """Memory-backed /dev/shm when there is one (the private home is small and short-lived)."""
+    shm = "/dev/shm"
+    return shm if os.path.isdir(shm) and os.access(shm, os.W_OK | os.X_OK) else None
 
 
 PROBE_INPUTS = (

@@ -40,6 +40,8 @@ class Profile:
     private_roots: tuple[Path, ...] = ()
     """Other directories built privately (``$CODEX_HOME`` outside the home directory)."""
     cwd: Path = field(default_factory=Path.cwd)
+    root: Path | None = None
+    """The repository root (``cwd`` when outside git): everything in it but the protected set stays writable."""
     allow_credentials: tuple[str, ...] = ()
 
     def with_read_only(self, *paths: Path) -> Profile:

@@ -130,6 +130,7 @@ def build(
         home=home,
         private_roots=(codex_home,) if not codex_home.is_relative_to(home) else (),
         cwd=_real(cwd),
+        root=_real(root),
         allow_credentials=found.allowed_credentials,
     )
 
