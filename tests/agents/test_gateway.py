@@ -90,6 +90,16 @@ def test_claude_tokens_and_cost_per_request_are_the_providers(harness: AgentHarn
     )
     assert summary["turns"] == 4
 
+    import sqlite3
+
+    from agentctl.store import model_requests as table
+
+    db = sqlite3.connect(harness.repo.root / ".agentctl" / "agentctl.db")
+    rows = [r for r in table.for_run(db, summary["run_id"]) if r["response_id"]]
+    assert {r["response_id"]: r["output_tokens"] for r in rows} == {
+        rid: r["usage"]["output_tokens"] for rid, r in answered.items()
+    }
+
 
 def test_codex_tokens_cached_and_reasoning_per_request(harness: AgentHarness, server_factory) -> None:
     turns = [
