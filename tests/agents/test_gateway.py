@@ -326,6 +326,10 @@ def test_trace_has_a_chat_span_per_request_with_true_window_and_subagent_nesting
                 assert isinstance(value, list)
                 for message in value if name != "gen_ai.system_instructions" else []:
                     assert message["role"] and isinstance(message["parts"], list)
+    answer = json.loads(first["gen_ai.output.messages"][1])
+    assert answer[0]["role"] == "assistant" and answer[0]["finish_reason"] == "tool_use"
+    [call] = [p for p in answer[0]["parts"] if p["type"] == "tool_call"]
+    assert call["name"] == "Agent" and call["arguments"]["prompt"] == task
     [root] = [s for s in spans if s["name"] == "invoke_agent claude"]
     prompt = json.loads(root["attributes"]["gen_ai.input.messages"][1])
     assert "find the files" in json.dumps(prompt)
