@@ -90,6 +90,16 @@ def test_claude_tokens_and_cost_per_request_are_the_providers(harness: AgentHarn
     )
     assert summary["turns"] == 4
 
+    import sqlite3
+
+    from agentctl.store import model_requests as table
+
+    db = sqlite3.connect(harness.repo.root / ".agentctl" / "agentctl.db")
+    rows = [r for r in table.for_run(db, summary["run_id"]) if r["response_id"]]
+    assert {r["response_id"]: r["output_tokens"] for r in rows} == {
+        rid: r["usage"]["output_tokens"] for rid, r in answered.items()
+    }
+
 
 def test_codex_tokens_cached_and_reasoning_per_request(harness: AgentHarness, server_factory) -> None:
     turns = [
@@ -316,6 +326,10 @@ def test_trace_has_a_chat_span_per_request_with_true_window_and_subagent_nesting
                 assert isinstance(value, list)
                 for message in value if name != "gen_ai.system_instructions" else []:
                     assert message["role"] and isinstance(message["parts"], list)
+    answer = json.loads(first["gen_ai.output.messages"][1])
+    assert answer[0]["role"] == "assistant" and answer[0]["finish_reason"] == "tool_use"
+    [call] = [p for p in answer[0]["parts"] if p["type"] == "tool_call"]
+    assert call["name"] == "Agent" and call["arguments"]["prompt"] == task
     [root] = [s for s in spans if s["name"] == "invoke_agent claude"]
     prompt = json.loads(root["attributes"]["gen_ai.input.messages"][1])
     assert "find the files" in json.dumps(prompt)

@@ -132,3 +132,18 @@ def test_the_agents_own_trace_export_is_handed_to_agentctl(tmp_path) -> None:  #
     (tmp_path / "config.toml").write_text('[otel]\nexporter = "otlp-http"\ntrace_exporter = "otlp-http"\n')
     command, _, note = agent_otel.apply("codex", ["codex", "exec", "hi"], {"CODEX_HOME": str(tmp_path)})
     assert command == ["codex", "exec", "-c", 'otel.trace_exporter="none"', "hi"] and note
+
+
+def test_signed_cloud_requests_fall_back_to_the_agents_events(tmp_path) -> None:  # type: ignore[no-untyped-def]
+    from agentctl.gateway.attach import attach
+
+    attached = attach(
+        "claude", ["claude", "-p", "x"], {"CLAUDE_CODE_USE_BEDROCK": "1"}, Limits(), PRICES, lambda record: None
+    )
+    assert attached.gateway is None and attached.accounting == "agent-stream"
+    assert attached.note and "CLAUDE_CODE_USE_BEDROCK" in attached.note
+    (tmp_path / "auth.json").write_text('{"tokens": {"id_token": "x"}}')
+    codex = attach("codex", ["codex", "exec", "x"], {"CODEX_HOME": str(tmp_path)}, Limits(), PRICES, lambda r: None)
+    assert codex.gateway is None and codex.note and "ChatGPT" in codex.note
+    off = attach("claude", ["claude"], {}, Limits(), PRICES, lambda record: None, enabled=False)
+    assert off.gateway is None and off.note == "model gateway off (--no-gateway)"

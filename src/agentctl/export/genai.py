@@ -15,6 +15,7 @@ typed parts) and is cut to size part by part, so it always stays valid JSON.
 
 from __future__ import annotations
 
+import contextlib
 import json
 from collections.abc import Iterable, Sequence
 from typing import Any
@@ -98,6 +99,9 @@ def _parts(content: Any) -> list[dict[str, Any]]:
             parts.append({"type": "text", "content": str(block.get("text", ""))})
         elif kind in ("tool_use", "function_call", "custom_tool_call"):
             arguments = block.get("input", block.get("arguments"))
+            if isinstance(arguments, str):
+                with contextlib.suppress(ValueError):  # cut short, or not JSON: kept as text
+                    arguments = json.loads(arguments)
             call_id = block.get("id") if kind == "tool_use" else block.get("call_id")
             parts.append({"type": "tool_call", "id": call_id, "name": block.get("name"), "arguments": arguments})
         elif kind in ("tool_result", "function_call_output", "custom_tool_call_output"):

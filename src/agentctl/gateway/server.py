@@ -266,7 +266,7 @@ class Gateway:
         import aiohttp
         from aiohttp import web
 
-        meter: SSEMeter = AnthropicMeter() if self.plan.provider == "anthropic" else OpenAIMeter()
+        meter: SSEMeter = (AnthropicMeter if self.plan.provider == "anthropic" else OpenAIMeter)(self.capture)
         ident = int(record["id"])
         cut: str | None = None
         response: Any = None
@@ -343,6 +343,8 @@ class Gateway:
             )
             if reading.error_type and "error_type" not in record:
                 record["error_type"] = reading.error_type
+            if reading.output:
+                record.setdefault("content", {})["output"] = reading.output
         status = int(record.get("status") or 0)
         if status >= 400 and "error_type" not in record:
             record["error_type"] = str(status)

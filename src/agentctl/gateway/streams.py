@@ -17,6 +17,8 @@ BYTES_PER_TOKEN = 4
 """Rough size of one output token in a delta's JSON text: the live estimate only."""
 DELTA_OVERHEAD = 80
 """Bytes of JSON framing around a delta's text (event name, type, index)."""
+OUTPUT_LIMIT = 4096
+"""Characters of captured output kept per content block."""
 EVENT_LIMIT = 8 << 20
 """A single SSE event larger than this is not decoded (the bytes still pass)."""
 
@@ -41,6 +43,8 @@ class Reading:
     """The input figures are known (``message_start``)."""
     stop_reason: str | None = None
     error_type: str | None = None
+    output: list[dict[str, Any]] | None = None
+    """The answer's content blocks / output items (content capture only), each cut to OUTPUT_LIMIT."""
 
     @property
     def live_output(self) -> int:
@@ -50,8 +54,8 @@ class Reading:
 class SSEMeter:
     """Splits an SSE byte stream into events and hands the interesting ones to ``_event``."""
 
-    def __init__(self) -> None:
-        self.reading = Reading()
+    def __init__(self, capture: bool = False) -> None:
+        self.reading = Reading(output=[] if capture else None)
         self._buffer = b""
 
     def feed(self, chunk: bytes) -> None:
@@ -105,6 +109,10 @@ def _int(value: Any) -> int:
     return int(value) if isinstance(value, (int, float)) and not isinstance(value, bool) else 0
 
 
+def _cut(item: dict[str, Any]) -> dict[str, Any]:
+    return {k: v[:OUTPUT_LIMIT] if isinstance(v, str) else v for k, v in item.items()}
+
+
 def _delta_tokens(payload: bytes) -> int:
     return max(1, (len(payload) - DELTA_OVERHEAD) // BYTES_PER_TOKEN)
 
@@ -116,6 +124,12 @@ class AnthropicMeter(SSEMeter):
         reading = self.reading
         if name == b"content_block_delta":
             reading.estimated_output += _delta_tokens(payload)
+            if reading.output is not None:
+                self._capture_delta(_json(payload))
+        elif name == b"content_block_start" and reading.output is not None:
+            block = _json(payload).get("content_block")
+            if isinstance(block, dict):
+                reading.output.append({k: v for k, v in block.items() if k in ("type", "id", "name", "text")})
         elif name == b"message_start":
             message = _json(payload).get("message") or {}
             reading.response_model = message.get("model")
@@ -132,6 +146,19 @@ class AnthropicMeter(SSEMeter):
         elif name == b"error":
             error = _json(payload).get("error") or {}
             reading.error_type = str(error.get("type") or "error")
+
+    def _capture_delta(self, data: dict[str, Any]) -> None:
+        output = self.reading.output
+        delta = data.get("delta") or {}
+        if not output or not isinstance(delta, dict):
+            return
+        block = output[-1]
+        for source, target in (("text", "text"), ("thinking", "thinking"), ("partial_json", "input")):
+            piece = delta.get(source)
+            if isinstance(piece, str):
+                current = str(block.get(target) or "")
+                if len(current) < OUTPUT_LIMIT:
+                    block[target] = (current + piece)[:OUTPUT_LIMIT]
 
     def _usage(self, usage: dict[str, Any]) -> None:
         reading = self.reading
@@ -183,6 +210,8 @@ class OpenAIMeter(SSEMeter):
         elif name in _OPENAI_FINAL:
             response = _json(payload).get("response") or {}
             self._response(response)
+            if reading.output is not None and isinstance(response.get("output"), list):
+                reading.output = [_cut(item) for item in response["output"][:32] if isinstance(item, dict)]
             if name == b"response.failed":
                 reading.error_type = str((response.get("error") or {}).get("code") or "response_failed")
             reading.final = reading.final or bool(response.get("usage"))

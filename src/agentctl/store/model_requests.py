@@ -9,7 +9,6 @@ written here.
 
 from __future__ import annotations
 
-import json
 import sqlite3
 from typing import Any
 
@@ -121,7 +120,3 @@ def for_run(db: sqlite3.Connection, run_id: str) -> list[dict[str, Any]]:
     except sqlite3.OperationalError:
         return []  # a store no gateway run has written to yet
     return [dict(zip(_COLUMNS, r, strict=True)) for r in cursor.fetchall()]
-
-
-def dumps(record: dict[str, Any]) -> str:
-    return json.dumps(record, sort_keys=True)
