@@ -338,3 +338,15 @@ def test_hostile_expressions_stay_bounded() -> None:
     resource = attrs(files, "null_resource.r")
     assert all(is_unknown(resource[k]) for k in ("s", "l", "p", "r")), resource
     assert len(str(resource["f"])) < 100
+
+
+def test_a_damaged_evaluation_cache_entry_is_evaluated_afresh(tmp_path: Any) -> None:
+    cache = ParseCache(tmp_path)
+    source = SourceFile("main.tf", FileKind.TERRAFORM, b'resource "aws_s3_bucket" "b" {\n  bucket = "x"\n}\n')
+    parsed = parse_all([source], cache)
+    evaluate_terraform(parsed, (), cache)
+    [entry] = tmp_path.glob("eval-*.json")
+    entry.write_text('{"resources": [{"key": "k", "origin": "hcl"}], "notes": []}')
+    again = parse_all([source], cache)
+    evaluate_terraform(again, (), cache)
+    assert [r.attributes for r in again[0].resources] == [{"bucket": "x"}]

@@ -8,7 +8,7 @@ and parser bookkeeping (line markers, quoting) is gone.
 from __future__ import annotations
 
 import datetime as dt
-from typing import Any
+from typing import Any, NamedTuple
 
 from pydantic import BaseModel, ConfigDict
 
@@ -49,10 +49,11 @@ class Suppression(BaseModel):
         return self.until is not None and self.until < today
 
 
-class InputSite(BaseModel):
-    """Where a value a Terraform resource depends on is defined: a variable, tfvars entry, module argument, local."""
+class InputSite(NamedTuple):
+    """Where a value a Terraform resource depends on is defined: a variable, tfvars entry, module argument, local.
 
-    model_config = ConfigDict(frozen=True)
+    A named tuple, not a model: a resource may depend on dozens, and thousands are read from the cache.
+    """
 
     name: str
     """``var.node_count``, ``module.eks.node_groups``, ``local.tags``."""

@@ -22,7 +22,7 @@ from agentctl.sources import files, kubernetes, plan, terraform
 from agentctl.sources.files import FileKind, FileProblem, SourceFile
 from agentctl.sources.interface import ParsedFile, ParseIssue
 
-PARSER_VERSION = "4"
+PARSER_VERSION = "5"
 """Bump whenever normalisation changes, so stale cache entries are ignored."""
 
 
@@ -181,7 +181,11 @@ def evaluate_terraform(
 ) -> None:
     """Instantiate the Terraform resources of one side (a working tree, a commit); cached by content."""
     entries, notes = _evaluated(parsed, var_files, cache, installed)
-    terraform.attach(parsed, [resource or _resource(raw) for raw, resource in entries], notes)
+    resources = _materialise(entries)
+    if resources is None:  # a damaged cache entry: evaluate afresh
+        entries, notes = _evaluated(parsed, var_files, None, installed)
+        resources = _materialise(entries) or []
+    terraform.attach(parsed, resources, notes)
 
 
 def evaluate_sides(
@@ -202,8 +206,19 @@ def evaluate_sides(
         same = {raw["key"] for raw, _ in head_entries if before.get(raw["key"]) == raw}
         base_entries = [e for e in base_entries if e[0]["key"] not in same]
         head_entries = [e for e in head_entries if e[0]["key"] not in same]
-    terraform.attach(base, [resource or _resource(raw) for raw, resource in base_entries], base_notes)
-    terraform.attach(head, [resource or _resource(raw) for raw, resource in head_entries], head_notes)
+    base_resources, head_resources = _materialise(base_entries), _materialise(head_entries)
+    if base_resources is None or head_resources is None:  # a damaged cache entry: evaluate afresh
+        evaluate_sides(base, head, var_files, None, keep_unchanged)
+        return
+    terraform.attach(base, base_resources, base_notes)
+    terraform.attach(head, head_resources, head_notes)
+
+
+def _materialise(entries: list[Entry]) -> list[Resource] | None:
+    try:
+        return [resource or _resource(raw) for raw, resource in entries]
+    except (KeyError, TypeError, ValueError, IndexError, AttributeError):
+        return None
 
 
 Entry = tuple[dict[str, Any], Resource | None]
@@ -246,16 +261,7 @@ def _resource(raw: dict[str, Any]) -> Resource:
         ),
         suppressions=tuple(Suppression.model_validate(m) for m in raw["suppressions"]),
         origin=str(raw["origin"]),
-        inputs=tuple(
-            InputSite.model_construct(
-                name=str(i["name"]),
-                path=str(i["path"]),
-                line=int(i["line"]),
-                digest=str(i["digest"]),
-                attrs=tuple(str(a) for a in i["attrs"]),
-            )
-            for i in raw["inputs"]
-        ),
+        inputs=tuple(InputSite(str(i[0]), str(i[1]), int(i[2]), str(i[3]), tuple(i[4])) for i in raw["inputs"]),
         moved_from=tuple(str(k) for k in raw["moved_from"]),
         block_digest=str(raw["block_digest"]),
         plan_before=None,
