@@ -79,6 +79,7 @@ class Gateway:
         self._session: Any = None
         self._runner: Any = None
         self._last_failed: dict[bytes, int] = {}
+        self._proxy: str | None = None
         address, port = plan.server
         self.server_address, self.server_port = address, port
         upstream = plan.upstream
@@ -136,8 +137,8 @@ class Gateway:
             timeout=aiohttp.ClientTimeout(total=None, sock_connect=30),
             connector=aiohttp.TCPConnector(limit=0, ttl_dns_cache=300),
             skip_auto_headers=("User-Agent", "Accept-Encoding"),
-            trust_env=True,  # HTTPS_PROXY / NO_PROXY, as the agent itself would honour them
         )
+        self._proxy = _proxy_for(self._upstream_origin)
 
         def request_factory(message: Any, payload: Any, protocol: Any, writer: Any, task: Any) -> Any:
             return web.BaseRequest(message, payload, protocol, writer, task, loop, client_max_size=BODY_LIMIT)
@@ -272,7 +273,12 @@ class Gateway:
         response: Any = None
         try:
             async with self._session.request(
-                request.method, self._upstream_origin + path, headers=headers, data=body or None, allow_redirects=False
+                request.method,
+                self._upstream_origin + path,
+                headers=headers,
+                data=body or None,
+                allow_redirects=False,
+                proxy=self._proxy,
             ) as upstream:
                 record["status"] = upstream.status
                 response = web.StreamResponse(status=upstream.status, reason=upstream.reason)
@@ -359,6 +365,18 @@ class Gateway:
             record["message"] = cut
             record["error_type"] = "budget_exhausted"
         self.emit(record)
+
+
+def _proxy_for(origin: str) -> str | None:
+    """HTTPS_PROXY / HTTP_PROXY / NO_PROXY for the upstream, read once (not per request, as trust_env does)."""
+    from urllib.parse import urlsplit
+    from urllib.request import getproxies, proxy_bypass
+
+    parts = urlsplit(origin)
+    proxy = getproxies().get(parts.scheme)
+    if not proxy or proxy_bypass(parts.hostname or ""):
+        return None
+    return proxy
 
 
 def _load(body: bytes) -> dict[str, Any]:
