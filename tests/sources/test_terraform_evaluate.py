@@ -297,6 +297,8 @@ def test_edge_case_fixtures_read_as_terraform_reads_them() -> None:
     from tests.conftest import REPO_ROOT
 
     edge = REPO_ROOT / "tests" / "fixtures" / "terraform" / "edge"
+    assert b"\r\n" in (edge / "crlf.tf").read_bytes()  # a checkout must not normalise what is tested
+    assert b"\x00" in (edge / "odd-bytes.tf").read_bytes() and b"\xff" in (edge / "odd-bytes.tf").read_bytes()
     parsed = parsed_files({f"edge/{p.name}": p.read_bytes() for p in sorted(edge.iterdir())})
     evaluate_terraform(parsed)
     issues = [(i.path, i.line) for p in parsed for i in p.issues]
