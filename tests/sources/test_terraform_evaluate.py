@@ -352,3 +352,19 @@ def test_a_damaged_evaluation_cache_entry_is_evaluated_afresh(tmp_path: Any) -> 
     again = parse_all([source], cache)
     evaluate_terraform(again, (), cache)
     assert [r.attributes for r in again[0].resources] == [{"bucket": "x"}]
+
+
+def test_the_fast_cache_form_of_a_resource_is_exactly_its_json_dump() -> None:
+    from agentctl.sources import terraform
+    from agentctl.sources.loader import _raw, _resource
+
+    text = (
+        'variable "n" {\n  default = 2\n}\n# agentctl:ignore=aws-x reason="ok"\nresource "aws_instance" "a" {\n'
+        '  count = var.n\n  tags  = { a = [1, 2.5, true, null] }\n}\nmoved {\n  from = aws_instance.b\n'
+        "  to   = aws_instance.a\n}\n"
+    )
+    resources = terraform.parse("m/main.tf", text).resources
+    assert resources and all(r.suppressions and r.inputs and r.moved_from for r in resources)
+    for resource in resources:
+        assert _raw(resource) == resource.model_dump(mode="json")
+        assert _resource(_raw(resource)) == resource
