@@ -360,7 +360,7 @@ def test_the_fast_cache_form_of_a_resource_is_exactly_its_json_dump() -> None:
 
     text = (
         'variable "n" {\n  default = 2\n}\n# agentctl:ignore=aws-x reason="ok"\nresource "aws_instance" "a" {\n'
-        '  count = var.n\n  tags  = { a = [1, 2.5, true, null] }\n}\nmoved {\n  from = aws_instance.b\n'
+        "  count = var.n\n  tags  = { a = [1, 2.5, true, null] }\n}\nmoved {\n  from = aws_instance.b\n"
         "  to   = aws_instance.a\n}\n"
     )
     resources = terraform.parse("m/main.tf", text).resources
