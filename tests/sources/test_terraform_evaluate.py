@@ -297,6 +297,8 @@ def test_edge_case_fixtures_read_as_terraform_reads_them() -> None:
     from tests.conftest import REPO_ROOT
 
     edge = REPO_ROOT / "tests" / "fixtures" / "terraform" / "edge"
+    assert b"\r\n" in (edge / "crlf.tf").read_bytes()  # a checkout must not normalise what is tested
+    assert b"\x00" in (edge / "odd-bytes.tf").read_bytes() and b"\xff" in (edge / "odd-bytes.tf").read_bytes()
     parsed = parsed_files({f"edge/{p.name}": p.read_bytes() for p in sorted(edge.iterdir())})
     evaluate_terraform(parsed)
     issues = [(i.path, i.line) for p in parsed for i in p.issues]
@@ -350,3 +352,19 @@ def test_a_damaged_evaluation_cache_entry_is_evaluated_afresh(tmp_path: Any) -> 
     again = parse_all([source], cache)
     evaluate_terraform(again, (), cache)
     assert [r.attributes for r in again[0].resources] == [{"bucket": "x"}]
+
+
+def test_the_fast_cache_form_of_a_resource_is_exactly_its_json_dump() -> None:
+    from agentctl.sources import terraform
+    from agentctl.sources.loader import _raw, _resource
+
+    text = (
+        'variable "n" {\n  default = 2\n}\n# agentctl:ignore=aws-x reason="ok"\nresource "aws_instance" "a" {\n'
+        "  count = var.n\n  tags  = { a = [1, 2.5, true, null] }\n}\nmoved {\n  from = aws_instance.b\n"
+        "  to   = aws_instance.a\n}\n"
+    )
+    resources = terraform.parse("m/main.tf", text).resources
+    assert resources and all(r.suppressions and r.inputs and r.moved_from for r in resources)
+    for resource in resources:
+        assert _raw(resource) == resource.model_dump(mode="json")
+        assert _resource(_raw(resource)) == resource
