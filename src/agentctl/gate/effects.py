@@ -217,6 +217,8 @@ def _content(cmd: Command, raw: str, before: str | None, here: Path) -> tuple[bo
     if cmd.name in ("cp", "mv", "install") and len(cmd.reads) == 1 and raw == cmd.writes[-1]:
         source = Path(cmd.reads[0]) if os.path.isabs(cmd.reads[0]) else here / cmd.reads[0]
         return False, read_text(Path(os.path.realpath(source)))
+    if cmd.name == "git":
+        return False, _git_restored(cmd.argv, raw, here)
     operator = next((op for op, target in cmd.redirects if _norm(target) == raw), None)
     output = shell_effects.output_text(cmd) if cmd.name != "tee" else cmd.stdin
     if cmd.name == "tee" and not cmd.redirects:
@@ -226,6 +228,35 @@ def _content(cmd: Command, raw: str, before: str | None, here: Path) -> tuple[bo
     if operator in (">>", "&>>"):
         return False, (before or "") + output
     return False, output
+
+
+def _git_restored(argv: list[str], raw: str, here: Path) -> str | None:
+    """What ``git checkout [REV] -- PATH`` / ``git restore [--source=REV] PATH`` leaves in PATH, when it is known."""
+    import subprocess
+
+    sub = argv[1] if len(argv) > 1 else ""
+    if sub == "checkout" and "--" in argv:
+        revs = argv[2 : argv.index("--")]
+        if len(revs) > 1 or any(r.startswith("-") for r in revs):
+            return None
+        source = revs[0] if revs else ""  # no revision: the index
+    elif sub == "restore":
+        flags = [a for a in argv[2:] if a.startswith("-")]
+        source = next((a.split("=", 1)[1] for a in flags if a.startswith("--source=")), "")
+        if "--staged" in flags or "-S" in flags or any(a in ("-s", "--source", "-p", "--patch") for a in flags):
+            return None  # the working tree is not what changes, or a form we do not model
+    else:
+        return None
+    try:
+        proc = subprocess.run(
+            ["git", "-C", str(here), "show", f"{source}:./{raw}"],
+            capture_output=True,
+            timeout=10,
+            check=False,
+        )
+    except (OSError, subprocess.SubprocessError):
+        return None
+    return proc.stdout.decode("utf-8", errors="replace") if proc.returncode == 0 else None
 
 
 def _unique(items: list[str]) -> list[str]:
