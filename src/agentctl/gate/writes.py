@@ -14,7 +14,7 @@ from pathlib import Path
 from typing import Any
 
 from agentctl.gate import edit, patch
-from agentctl.gate.toolcall import FileWrite, ToolCall, normalise
+from agentctl.gate.toolcall import FileWrite, ToolCall, _display, _resolve, normalise
 from agentctl.sources import files
 
 MAX_READ = files.MAX_FILE_BYTES
@@ -119,15 +119,6 @@ def _apply(hunks: list[tuple[patch.Hunk, Path]]) -> dict[Path, tuple[str | None,
             else:
                 put(target, updated)
     return state
-
-
-def _resolve(path: str, cwd: Path) -> Path:
-    expanded = os.path.expanduser(path)
-    return Path(os.path.realpath(expanded if os.path.isabs(expanded) else cwd / expanded))
-
-
-def _display(absolute: Path, root: Path) -> str:
-    return absolute.relative_to(root).as_posix() if absolute.is_relative_to(root) else str(absolute)
 
 
 def _read(path: Path) -> str | None:
