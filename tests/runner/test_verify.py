@@ -147,3 +147,24 @@ def test_a_nested_repository_config_runs_nothing(repo: GitRepo, tmp_path: Path) 
     sub.write("a.txt", "changed\n")
     assert check.scan() == []
     assert not marker.exists()
+
+
+def test_the_end_of_run_diff_runs_no_nested_repository_config(repo: GitRepo, tmp_path: Path) -> None:
+    """The same nested repository: the worktree diff agentctl takes at the end of a run runs nothing either."""
+    from agentctl.sources.gitrepo import GitRepo as Source
+    from agentctl.sources.gitrepo import Side
+
+    repo.write("README.md", "x\n")
+    base = repo.commit()
+    marker = tmp_path / "ran-outside-the-sandbox"
+    (repo.root / "sub").mkdir()
+    sub = GitRepo(repo.root / "sub")
+    sub.commit()
+    with (sub.root / ".git" / "config").open("a") as config:
+        config.write(fsmonitor_config(marker))
+    repo.git("add", "sub")
+    sub.write("a.txt", "changed\n")
+    repo.write("envs/dev/main.tf", CPU)
+    source = Source(repo.root)
+    assert "envs/dev/main.tf" in source.changed_paths(source.commit(base), Side("worktree"))
+    assert not marker.exists()
