@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+import subprocess
 from pathlib import Path
 
 from agentctl.engine.evaluate import Evaluator
@@ -108,3 +109,62 @@ def test_codex_next_call_verifies_first_when_the_nudge_is_late(repo: GitRepo) ->
     repo.write("envs/dev/main.tf", GPU)  # what the script wrote; no verify has run since
     blocked, moved = gate.check(normalise({"tool_name": "Bash", "tool_input": {"command": "ls"}}, "codex", repo.root))
     assert moved and [f.rule_id for f in blocked] == ["gpu-instance-outside-production"]
+
+
+def fsmonitor_config(marker: Path) -> str:
+    return f'[core]\n\tfsmonitor = "touch {marker}; false"\n'
+
+
+def test_a_commondir_the_agent_plants_is_ignored_and_runs_nothing(repo: GitRepo, tmp_path: Path) -> None:
+    """``.git/commondir`` is writable in the sandbox; agentctl's own ``git status`` (outside it) must not obey it."""
+    repo.write("envs/dev/main.tf", CPU)
+    repo.commit()
+    check = verifier(repo)  # started before the agent: the git directories are pinned here
+    evil, marker = tmp_path / "evil.git", tmp_path / "ran-outside-the-sandbox"
+    subprocess.run(["git", "init", "-q", "--bare", str(evil)], check=True)
+    with (evil / "config").open("a") as config:
+        config.write(fsmonitor_config(marker))
+    (repo.root / ".git" / "commondir").write_text(f"{evil}\n")
+    repo.write("envs/dev/main.tf", GPU)
+    [finding] = check.scan()  # still judged against the real repository
+    assert finding.rule_id == "gpu-instance-outside-production"
+    assert not marker.exists()
+
+
+def test_a_nested_repository_config_runs_nothing(repo: GitRepo, tmp_path: Path) -> None:
+    """A nested repository added as a gitlink: git status would run its ``core.fsmonitor``."""
+    repo.write("README.md", "x\n")
+    repo.commit()
+    check = verifier(repo)
+    marker = tmp_path / "ran-outside-the-sandbox"
+    (repo.root / "sub").mkdir()
+    sub = GitRepo(repo.root / "sub")
+    sub.write("a.txt", "a\n")
+    sub.commit()
+    with (sub.root / ".git" / "config").open("a") as config:
+        config.write(fsmonitor_config(marker))
+    repo.git("add", "sub")
+    sub.write("a.txt", "changed\n")
+    assert check.scan() == []
+    assert not marker.exists()
+
+
+def test_the_end_of_run_diff_runs_no_nested_repository_config(repo: GitRepo, tmp_path: Path) -> None:
+    """The same nested repository: the worktree diff agentctl takes at the end of a run runs nothing either."""
+    from agentctl.sources.gitrepo import GitRepo as Source
+    from agentctl.sources.gitrepo import Side
+
+    repo.write("README.md", "x\n")
+    base = repo.commit()
+    marker = tmp_path / "ran-outside-the-sandbox"
+    (repo.root / "sub").mkdir()
+    sub = GitRepo(repo.root / "sub")
+    sub.commit()
+    with (sub.root / ".git" / "config").open("a") as config:
+        config.write(fsmonitor_config(marker))
+    repo.git("add", "sub")
+    sub.write("a.txt", "changed\n")
+    repo.write("envs/dev/main.tf", CPU)
+    source = Source(repo.root)
+    assert "envs/dev/main.tf" in source.changed_paths(source.commit(base), Side("worktree"))
+    assert not marker.exists()

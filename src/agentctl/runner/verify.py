@@ -15,6 +15,7 @@ from __future__ import annotations
 
 import hashlib
 import json
+import os
 import shlex
 import subprocess
 import threading
@@ -36,6 +37,27 @@ BLOCKING = frozenset({Action.DENY, Action.REQUIRE_APPROVAL})
 _READ_TOOLS = frozenset({"Read", "Glob", "Grep", "LS", "NotebookRead", "WebFetch", "WebSearch", "TodoWrite"})
 """Claude Code tools that cannot change the worktree: no verify after them."""
 _REPAIR_COMMANDS = {("rm",), ("unlink",), ("git", "checkout"), ("git", "restore"), ("git", "rm")}
+_GIT = ("git", "-c", "core.fsmonitor=false")
+"""agentctl's own git runs outside the sandbox: no ``core.fsmonitor`` command from any config the agent can
+write (a nested repository's, or one ``.git/commondir`` points to) may run with the user's full environment."""
+
+
+def pinned_git_env(root: Path) -> dict[str, str]:
+    """The repository's git directories, resolved before the agent starts and pinned for every later git call.
+
+    Pinned, a ``.git/commondir`` the agent writes during the run (pointing git at a config of its own) is
+    ignored by agentctl's git calls. Empty outside git.
+    """
+    proc = subprocess.run(
+        ["git", "rev-parse", "--path-format=absolute", "--git-dir", "--git-common-dir", "--show-toplevel"],
+        cwd=root,
+        capture_output=True,
+        text=True,
+    )
+    lines = proc.stdout.splitlines()
+    if proc.returncode != 0 or len(lines) != 3:
+        return {}
+    return {"GIT_DIR": lines[0], "GIT_COMMON_DIR": lines[1], "GIT_WORK_TREE": lines[2]}
 
 
 def describe(finding: Finding) -> str:
@@ -58,6 +80,12 @@ class Verifier:
     _base: dict[str, bytes | None] = field(default_factory=dict)
     _judged: dict[tuple[str, str], list[Finding]] = field(default_factory=dict)
     _cat: subprocess.Popen[bytes] | None = None
+    _git_env: dict[str, str] | None = None
+
+    def _env(self) -> dict[str, str]:
+        if self._git_env is None:
+            self._git_env = pinned_git_env(self.root)
+        return {**os.environ, **self._git_env}
 
     def start(self) -> Verifier:
         """Before the agent starts: files already changed then are judged against how they were then.
@@ -72,7 +100,7 @@ class Verifier:
         """Repository-relative IaC paths changed since the start (tracked, staged, untracked, committed)."""
         proc = subprocess.run(
             [
-                "git",
+                *_GIT,
                 "--no-optional-locks",
                 "status",
                 "--porcelain=v2",
@@ -80,8 +108,10 @@ class Verifier:
                 "-z",
                 "--untracked-files=all",
                 "--no-renames",
+                "--ignore-submodules=all",  # no git run inside a nested repository (its config is the agent's)
             ],
             cwd=self.root,
+            env=self._env(),
             capture_output=True,
         )
         paths: set[str] = set()
@@ -95,8 +125,9 @@ class Verifier:
                 paths.add(entry[2:])
         if self.base_commit and head and head != self.base_commit and head != "(initial)":
             moved = subprocess.run(
-                ["git", "--no-optional-locks", "diff", "--name-only", "-z", "--no-renames", self.base_commit, head],
+                [*_GIT, "--no-optional-locks", "diff", "--name-only", "-z", "--no-renames", self.base_commit, head],
                 cwd=self.root,
+                env=self._env(),
                 capture_output=True,
             )
             paths |= {p for p in moved.stdout.decode("utf-8", "surrogateescape").split("\0") if p}
@@ -136,8 +167,9 @@ class Verifier:
             return None
         if self._cat is None or self._cat.poll() is not None:
             self._cat = subprocess.Popen(
-                ["git", "cat-file", "--batch"],
+                [*_GIT, "cat-file", "--batch"],
                 cwd=self.root,
+                env=self._env(),
                 stdin=subprocess.PIPE,
                 stdout=subprocess.PIPE,
                 stderr=subprocess.DEVNULL,

@@ -37,6 +37,11 @@ class GitRepo:
                 f"{path} is not inside a git repository",
                 "diff mode (--diff/--staged) needs a git work tree; run without it to check files as new",
             ) from None
+        # No config the agent can write (a nested repository's, /etc/gitconfig inside a root sandbox) may make
+        # our git run a command: core.fsmonitor off for every git we (and git's own children) run.
+        self.repo.git.update_environment(
+            GIT_CONFIG_COUNT="1", GIT_CONFIG_KEY_0="core.fsmonitor", GIT_CONFIG_VALUE_0="false"
+        )
         if self.repo.working_tree_dir is None:
             raise SourceError("bare repositories have no working tree", "run agentctl in a clone")
         self.root = Path(self.repo.working_tree_dir).resolve()
@@ -82,9 +87,11 @@ class GitRepo:
             if head.kind == "commit":
                 out = self.repo.git.diff("--name-only", "-z", "--no-renames", base_ref, head.commit.hexsha)
             elif head.kind == "index":
-                out = self.repo.git.diff("--name-only", "-z", "--no-renames", "--cached", base_ref)
+                out = self.repo.git.diff(
+                    "--name-only", "-z", "--no-renames", "--ignore-submodules=all", "--cached", base_ref
+                )
             else:
-                out = self.repo.git.diff("--name-only", "-z", "--no-renames", base_ref)
+                out = self.repo.git.diff("--name-only", "-z", "--no-renames", "--ignore-submodules=all", base_ref)
                 out += "\0" + self.repo.git.ls_files("-z", "--others", "--exclude-standard")
         except self._git_error as exc:
             raise SourceError(f"git diff failed: {exc.stderr.strip()}", "check the refs you passed") from None
