@@ -1,0 +1,154 @@
+"""One store suite, run against SQLite and a real PostgreSQL cluster alike.
+
+Records are written through the store as ``agentctl run`` writes them (the
+writer thread, the seals, the ledger) and read back through the installed
+``agentctl`` binary with ``AGENTCTL_STORE`` pointing at the backend.
+"""
+
+from __future__ import annotations
+
+import json
+import multiprocessing
+import os
+import sqlite3
+import subprocess
+import time
+from pathlib import Path
+
+import pytest
+
+from agentctl.model.run import AgentEvent, EventKind
+from agentctl.store.sqlite import RunRecord, Store, StoreError
+from agentctl.store.writer import EventWriter
+from tests.conftest import GitRepo, agentctl_binary
+
+LEGACY = Path(__file__).with_name("legacy_v1_schema.sql")
+HUMAN = {"CI": "", "GITHUB_ACTOR": "", "GITLAB_USER_LOGIN": "", "AGENTCTL_RUN_ID": "", "AGENTCTL_GATE_SOCKET": ""}
+
+
+def open_store(url: str, keydir: Path) -> Store:
+    """``url`` as ``AGENTCTL_STORE`` holds it; the repository's key lives in ``keydir``."""
+    if url.startswith("sqlite:///"):
+        return Store(Path(url[len("sqlite:///") :]), None)
+    return Store(keydir / "agentctl.db", url)
+
+
+def record(store: Store, url: str | None, run_id: str, events: int) -> None:
+    store.create_run(RunRecord(id=run_id, agent="claude", status="running", started_at=time.time(), pid=os.getpid()))
+    writer = EventWriter(store.path, url)
+    for seq in range(1, events + 1):
+        event = AgentEvent(EventKind.TOOL_START, time.time(), tool_name="Bash", tool_input={"command": f"ls {seq}"})
+        writer.append(run_id, seq, "tool_start", event.at, json.dumps(event.to_record()), {"tool_calls": seq})
+    writer.close()
+    store.update_run(run_id, status="completed", ended_at=time.time(), exit_code=0, verdict="passed", findings=[])
+
+
+def _writer_process(url: str, keydir: str, prefix: str, runs: int, events: int) -> None:
+    store = open_store(url, Path(keydir))
+    server = None if url.startswith("sqlite:///") else url
+    for n in range(runs):
+        record(store, server, f"{prefix}-{n:04d}", events)
+    store.close()
+
+
+def server_url(url: str) -> str | None:
+    return None if url.startswith("sqlite:///") else url
+
+
+def test_a_recorded_run_reads_back_sealed_and_verified(store_url: str, tmp_path: Path) -> None:
+    store = open_store(store_url, tmp_path / "keys")
+    record(store, server_url(store_url), "r-one", events=7)
+    run = store.get_run("r-one")
+    assert (run.status, run.tool_calls, run.verdict, run.exit_code) == ("completed", 7, "passed", 0)
+    assert [e["tool_input"]["command"] for e in store.events("r-one")] == [f"ls {n}" for n in range(1, 8)]
+    assert store.verify("r-one").state == "verified"
+    assert store.verify_ledger() == []
+    assert store.schema_version() == 2
+    store.close()
+
+
+def test_a_forged_event_is_detected_on_either_backend(store_url: str, tmp_path: Path) -> None:
+    store = open_store(store_url, tmp_path / "keys")
+    record(store, server_url(store_url), "r-forged", events=4)
+    store.db.execute("UPDATE events SET payload = ? WHERE run_id = ? AND seq = ?", ('{"kind":"text"}', "r-forged", 2))
+    assert (
+        store.verify(
+            "r-forged",
+        ).state
+        != "verified"
+    )
+    store.close()
+
+
+def test_concurrent_writers_lose_and_duplicate_nothing(store_url: str, tmp_path: Path) -> None:
+    keydir = tmp_path / "keys"
+    open_store(store_url, keydir).close()
+    ctx = multiprocessing.get_context("spawn")
+    procs = [ctx.Process(target=_writer_process, args=(store_url, str(keydir), f"w{i}", 6, 15)) for i in range(4)]
+    for p in procs:
+        p.start()
+    for p in procs:
+        p.join(300)
+    assert [p.exitcode for p in procs] == [0, 0, 0, 0]
+    store = open_store(store_url, keydir)
+    runs = store.all_runs()
+    assert len(runs) == 24
+    assert store.db.execute("SELECT COUNT(*) FROM events").fetchone()[0] == 24 * 15
+    assert {r.tool_calls for r in runs} == {15}
+    assert store.verify_ledger() == []
+    assert {i.state for i in store.verify_all(runs, full=True).values()} == {"verified"}
+    store.close()
+
+
+def test_the_cli_reads_the_backend_named_by_agentctl_store(store_url: str, repo: GitRepo) -> None:
+    repo.write(".gitignore", ".agentctl/\n")
+    repo.commit("init")
+    store = open_store(store_url, repo.root / ".agentctl")
+    record(store, server_url(store_url), "r-cli", events=3)
+    store.close()
+    env = {**os.environ, **HUMAN, "AGENTCTL_STORE": store_url}
+    listed = subprocess.run(
+        [agentctl_binary(), "runs", "list", "--json"], cwd=repo.root, env=env, capture_output=True, text=True
+    )
+    assert listed.returncode == 0, listed.stderr
+    assert [r["run_id"] for r in json.loads(listed.stdout)] == ["r-cli"]
+    shown = subprocess.run(
+        [agentctl_binary(), "runs", "show", "r-cli", "--json"], cwd=repo.root, env=env, capture_output=True, text=True
+    )
+    assert json.loads(shown.stdout)["record"]["state"] == "verified"
+
+
+def test_an_unreachable_server_is_a_one_line_error_without_the_password(repo: GitRepo, pg_server: str) -> None:
+    port = pg_server.rsplit(":", 1)[1]
+    url = f"postgresql://agentctl:s3cret-pw@127.0.0.1:{int(port) + 1}/nowhere"
+    env = {**os.environ, **HUMAN, "AGENTCTL_STORE": url}
+    out = subprocess.run(
+        [agentctl_binary(), "runs", "show", "x"], cwd=repo.root, env=env, capture_output=True, text=True
+    )
+    assert out.returncode == 2
+    assert "s3cret-pw" not in out.stdout + out.stderr
+    assert "hint:" in out.stderr and "Traceback" not in out.stderr
+    with pytest.raises(StoreError) as caught:
+        Store(repo.root / ".agentctl" / "agentctl.db", url)
+    assert "s3cret-pw" not in str(caught.value) and "***" in str(caught.value)
+
+
+def test_a_store_created_by_the_previous_version_migrates_without_loss(tmp_path: Path) -> None:
+    path = tmp_path / "agentctl.db"
+    with sqlite3.connect(path) as old:
+        old.executescript(LEGACY.read_text())
+        old.execute("INSERT INTO meta(key, value) VALUES ('schema', '1')")
+        old.execute(
+            "INSERT INTO runs (id, agent, status, started_at, command, limits) VALUES (?, ?, ?, ?, ?, ?)",
+            ("r-old", "codex", "completed", 1700000000.5, '["codex"]', "{}"),
+        )
+        old.execute("INSERT INTO events VALUES ('r-old', 1, 1700000001.0, 'text', '{\"kind\": \"text\"}', NULL)")
+    store = Store(path, None)
+    assert store.schema_version() == 2
+    run = store.get_run("r-old")
+    assert (run.agent, run.command, run.started_at) == ("codex", ["codex"], 1700000000.5)
+    assert list(store.events("r-old")) == [{"kind": "text"}]
+    tables = {r[0] for r in store.db.execute("SELECT name FROM sqlite_master WHERE type = 'table'")}
+    assert "model_requests" in tables
+    assert store.migrate() == (2, 2)
+    store.close()
