@@ -21,6 +21,7 @@ from agentctl.model.run import AgentEvent, EventKind
 from agentctl.store.sqlite import RunRecord, Store, StoreError
 from agentctl.store.writer import EventWriter
 from tests.conftest import GitRepo, agentctl_binary
+from tests.store.conftest import new_database
 
 LEGACY = Path(__file__).with_name("legacy_v1_schema.sql")
 HUMAN = {"CI": "", "GITHUB_ACTOR": "", "GITLAB_USER_LOGIN": "", "AGENTCTL_RUN_ID": "", "AGENTCTL_GATE_SOCKET": ""}
@@ -152,3 +153,41 @@ def test_a_store_created_by_the_previous_version_migrates_without_loss(tmp_path:
     assert "model_requests" in tables
     assert store.migrate() == (2, 2)
     store.close()
+
+
+def cli(repo: GitRepo, *args: str, store: str | None = None) -> subprocess.CompletedProcess[str]:
+    env = {**os.environ, **HUMAN}
+    if store:
+        env["AGENTCTL_STORE"] = store
+    return subprocess.run([agentctl_binary(), *args], cwd=repo.root, env=env, capture_output=True, text=True)
+
+
+def test_store_status_and_migrate_on_either_backend(store_url: str, repo: GitRepo) -> None:
+    before = json.loads(cli(repo, "--store", store_url, "store", "status", "--json").stdout)
+    assert (before["exists"], before["version"], before["current_version"]) == (False, None, 2)
+    assert before["backend"] == ("sqlite" if store_url.startswith("sqlite") else "postgresql")
+    migrated = cli(repo, "--store", store_url, "store", "migrate")
+    assert migrated.returncode == 0 and "none -> 2" in migrated.stdout, migrated.stderr
+    assert "already current" in cli(repo, "store", "migrate", store=store_url).stdout
+    after = json.loads(cli(repo, "store", "status", "--json", store=store_url).stdout)
+    assert (after["exists"], after["version"], after["runs"]) == (True, 2, 0)
+
+
+def test_store_status_reports_a_legacy_store_and_migrate_upgrades_it(repo: GitRepo) -> None:
+    path = repo.root / ".agentctl" / "agentctl.db"
+    path.parent.mkdir()
+    with sqlite3.connect(path) as old:
+        old.executescript(LEGACY.read_text())
+        old.execute("INSERT INTO meta(key, value) VALUES ('schema', '1')")
+        old.execute("INSERT INTO runs (id, agent, status, started_at) VALUES ('r-old', 'claude', 'completed', 1.0)")
+    status = cli(repo, "store", "status")
+    assert "schema version 1" in status.stdout and "agentctl store migrate" in status.stdout
+    assert "1 -> 2" in cli(repo, "store", "migrate").stdout
+    assert json.loads(cli(repo, "store", "status", "--json").stdout)["runs"] == 1
+
+
+def test_store_status_never_prints_the_password(repo: GitRepo, pg_server: str) -> None:
+    url = new_database(pg_server).replace("agentctl@", "agentctl:hunter2-pw@")
+    out = cli(repo, "store", "status", store=url)
+    assert out.returncode == 0, out.stderr
+    assert "hunter2-pw" not in out.stdout + out.stderr and "agentctl:***@" in out.stdout

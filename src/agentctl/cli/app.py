@@ -32,8 +32,20 @@ def _root(
     version: Annotated[
         bool, typer.Option("--version", "-V", callback=_version, is_eager=True, help="Print the version and exit.")
     ] = False,
+    store: Annotated[
+        str | None,
+        typer.Option(
+            "--store",
+            metavar="PATH|URL",
+            help="The run store (a path, sqlite:///… or postgresql://…); overrides AGENTCTL_STORE.",
+        ),
+    ] = None,
 ) -> None:
     """agentctl: the model proposes, the platform decides."""
+    if store:
+        import os
+
+        os.environ["AGENTCTL_STORE"] = store  # inherited by everything agentctl starts, like the variable
 
 
 @app.command(
@@ -407,6 +419,26 @@ def runs_show_command(
     from agentctl.cli.run import runs_show
 
     raise typer.Exit(runs_show(run_id, json_output))
+
+
+store_app = typer.Typer(help="The run store: its backend, schema version and migration.", no_args_is_help=True)
+app.add_typer(store_app, name="store")
+
+
+@store_app.command("status", help="Backend, location (credentials redacted), schema version and run count.")
+def store_status_command(
+    json_output: Annotated[bool, typer.Option("--json", help="JSON instead of text.")] = False,
+) -> None:
+    from agentctl.cli.store import status
+
+    raise typer.Exit(status(json_output))
+
+
+@store_app.command("migrate", help="Create the store or bring its schema to this version (no row is lost).")
+def store_migrate_command() -> None:
+    from agentctl.cli.store import migrate
+
+    raise typer.Exit(migrate())
 
 
 def run_app(args: list[str]) -> int:

@@ -116,7 +116,7 @@ class Store(SealedStore):
     whose ``store.key`` seals this repository's records.
     """
 
-    def __init__(self, path: Path, url: str | None = None) -> None:
+    def __init__(self, path: Path, url: str | None = None, *, auto_migrate: bool = True) -> None:
         self.path = path
         self.url = url if url is not None else configured_url()
         self._sealer = None
@@ -130,7 +130,8 @@ class Store(SealedStore):
             self.backend = "postgresql"
             self.location = redact(self.url)
             self.db = Connection(self.url)
-            self._ensure_schema()
+            if auto_migrate:
+                self._ensure_schema()
             return
         self.backend = "sqlite"
         self.location = str(path)
@@ -140,7 +141,8 @@ class Store(SealedStore):
             self.db.execute("PRAGMA journal_mode=WAL")
             self.db.execute("PRAGMA synchronous=NORMAL")
             self.db.execute("PRAGMA busy_timeout=30000")
-            self._ensure_schema()
+            if auto_migrate:
+                self._ensure_schema()
         except sqlite3.DatabaseError as exc:
             raise StoreError(
                 f"cannot open the run store {path}: {exc}", "set AGENTCTL_STORE to a writable path"
