@@ -10,6 +10,7 @@ from __future__ import annotations
 import json
 import multiprocessing
 import os
+import shutil
 import sqlite3
 import subprocess
 import time
@@ -18,12 +19,14 @@ from pathlib import Path
 import pytest
 
 from agentctl.model.run import AgentEvent, EventKind
-from agentctl.store.sqlite import RunRecord, Store, StoreError
+from agentctl.store import schema
+from agentctl.store.sqlite import SCHEMA_VERSION, RunRecord, Store, StoreError
 from agentctl.store.writer import EventWriter
 from tests.conftest import GitRepo, agentctl_binary
 from tests.store.conftest import new_database
 
 LEGACY = Path(__file__).with_name("legacy_v1_schema.sql")
+CURRENT = schema.VERSION
 HUMAN = {"CI": "", "GITHUB_ACTOR": "", "GITLAB_USER_LOGIN": "", "AGENTCTL_RUN_ID": "", "AGENTCTL_GATE_SOCKET": ""}
 
 
@@ -64,7 +67,7 @@ def test_a_recorded_run_reads_back_sealed_and_verified(store_url: str, tmp_path:
     assert [e["tool_input"]["command"] for e in store.events("r-one")] == [f"ls {n}" for n in range(1, 8)]
     assert store.verify("r-one").state == "verified"
     assert store.verify_ledger() == []
-    assert store.schema_version() == 2
+    assert store.schema_version() == CURRENT
     store.close()
 
 
@@ -145,13 +148,13 @@ def test_a_store_created_by_the_previous_version_migrates_without_loss(tmp_path:
         )
         old.execute("INSERT INTO events VALUES ('r-old', 1, 1700000001.0, 'text', '{\"kind\": \"text\"}', NULL)")
     store = Store(path, None)
-    assert store.schema_version() == 2
+    assert store.schema_version() == CURRENT
     run = store.get_run("r-old")
     assert (run.agent, run.command, run.started_at) == ("codex", ["codex"], 1700000000.5)
     assert list(store.events("r-old")) == [{"kind": "text"}]
     tables = {r[0] for r in store.db.execute("SELECT name FROM sqlite_master WHERE type = 'table'")}
     assert "model_requests" in tables
-    assert store.migrate() == (2, 2)
+    assert store.migrate() == (CURRENT, CURRENT)
     store.close()
 
 
@@ -164,13 +167,13 @@ def cli(repo: GitRepo, *args: str, store: str | None = None) -> subprocess.Compl
 
 def test_store_status_and_migrate_on_either_backend(store_url: str, repo: GitRepo) -> None:
     before = json.loads(cli(repo, "--store", store_url, "store", "status", "--json").stdout)
-    assert (before["exists"], before["version"], before["current_version"]) == (False, None, 2)
+    assert (before["exists"], before["version"], before["current_version"]) == (False, None, CURRENT)
     assert before["backend"] == ("sqlite" if store_url.startswith("sqlite") else "postgresql")
     migrated = cli(repo, "--store", store_url, "store", "migrate")
-    assert migrated.returncode == 0 and "none -> 2" in migrated.stdout, migrated.stderr
+    assert migrated.returncode == 0 and f"none -> {CURRENT}" in migrated.stdout, migrated.stderr
     assert "already current" in cli(repo, "store", "migrate", store=store_url).stdout
     after = json.loads(cli(repo, "store", "status", "--json", store=store_url).stdout)
-    assert (after["exists"], after["version"], after["runs"]) == (True, 2, 0)
+    assert (after["exists"], after["version"], after["runs"]) == (True, CURRENT, 0)
 
 
 def test_store_status_reports_a_legacy_store_and_migrate_upgrades_it(repo: GitRepo) -> None:
@@ -182,7 +185,7 @@ def test_store_status_reports_a_legacy_store_and_migrate_upgrades_it(repo: GitRe
         old.execute("INSERT INTO runs (id, agent, status, started_at) VALUES ('r-old', 'claude', 'completed', 1.0)")
     status = cli(repo, "store", "status")
     assert "schema version 1" in status.stdout and "agentctl store migrate" in status.stdout
-    assert "1 -> 2" in cli(repo, "store", "migrate").stdout
+    assert f"1 -> {CURRENT}" in cli(repo, "store", "migrate").stdout
     assert json.loads(cli(repo, "store", "status", "--json").stdout)["runs"] == 1
 
 
@@ -191,3 +194,69 @@ def test_store_status_never_prints_the_password(repo: GitRepo, pg_server: str) -
     out = cli(repo, "store", "status", store=url)
     assert out.returncode == 0, out.stderr
     assert "hunter2-pw" not in out.stdout + out.stderr and "agentctl:***@" in out.stdout
+
+
+def test_the_schema_module_and_the_hot_path_agree() -> None:
+    from dataclasses import fields
+
+    assert int(SCHEMA_VERSION) == schema.VERSION
+    assert {f.name for f in fields(RunRecord)} == set(schema.column_names("runs"))
+
+
+@pytest.mark.parametrize(
+    ("remote", "identity"),
+    [
+        ("git@github.com:Acme/App.git", "github.com/Acme/App"),
+        ("https://x-token:ghp_secret@GitHub.com/Acme/App.git/", "github.com/Acme/App"),
+        ("ssh://git@github.com:22/Acme/App", "github.com/Acme/App"),
+        ("https://gitlab.example.com:8443/group/sub/app", "gitlab.example.com:8443/group/sub/app"),
+        ("/srv/git/app.git", "srv/git/app"),
+    ],
+)
+def test_remote_urls_normalise_to_one_identity_without_credentials(remote: str, identity: str) -> None:
+    from agentctl.store.identity import normalise
+
+    assert normalise(remote) == identity
+
+
+def _clone(origin: Path, dest: Path) -> GitRepo:
+    subprocess.run(["git", "clone", "-q", str(origin), str(dest)], check=True, capture_output=True)
+    return GitRepo(dest)
+
+
+def test_two_clones_share_one_history_and_other_repositories_stay_apart(store_url: str, tmp_path: Path) -> None:
+    (tmp_path / "seed").mkdir()
+    (tmp_path / "other").mkdir()
+    seed = GitRepo(tmp_path / "seed")
+    seed.write(".gitignore", ".agentctl/\n")
+    seed.commit("init")
+    origin = tmp_path / "origin.git"
+    subprocess.run(["git", "clone", "-q", "--bare", str(seed.root), str(origin)], check=True, capture_output=True)
+    first, second = _clone(origin, tmp_path / "ci-runner-1"), _clone(origin, tmp_path / "ci-runner-2")
+    other = GitRepo(tmp_path / "other")
+    other.write(".gitignore", ".agentctl/\n")
+    other.commit("init")
+    shared_key: Path | None = None
+    for n, repo in enumerate((first, second, other)):
+        store = open_store(store_url, repo.root / ".agentctl")
+        key = store.path.parent / "store.key"
+        if shared_key is not None and key != shared_key:  # the team shares the first key (README: store backends)
+            key.parent.mkdir(exist_ok=True)
+            shutil.copy(shared_key, key)
+        store.create_run(
+            RunRecord(id=f"r-{n}", agent="claude", status="running", started_at=time.time(), repo_root=str(repo.root))
+        )
+        store.update_run(f"r-{n}", status="completed", ended_at=time.time(), exit_code=0, verdict="passed")
+        store.update_run(f"r-{n}", changed_paths=["src/app.py"], findings=[])
+        store.close()
+        shared_key = key
+    for repo in (first, second):
+        listed = cli(repo, "runs", "list", "--json", store=store_url)
+        assert sorted(r["run_id"] for r in json.loads(listed.stdout)) == ["r-0", "r-1"], listed.stderr
+        trust = json.loads(cli(repo, "trust", "--format", "json", store=store_url).stdout)
+        assert (trust["records"]["verified"], trust["records"]["failed"]) == (2, [])
+        assert trust["history"]["verified"] is True
+    everything = cli(second, "runs", "list", "--json", "--all-repos", store=store_url)
+    assert sorted(r["run_id"] for r in json.loads(everything.stdout)) == ["r-0", "r-1", "r-2"]
+    alone = json.loads(cli(other, "runs", "list", "--json", store=store_url).stdout)
+    assert [r["run_id"] for r in alone] == ["r-2"]

@@ -206,12 +206,15 @@ def trust_command(
     key: Annotated[
         Path | None, typer.Option("--key", help="Ed25519 private key (PEM) to sign --format intoto.")
     ] = None,
+    all_repos: Annotated[
+        bool, typer.Option("--all-repos", help="Runs of every repository in a shared store, not only this one's.")
+    ] = False,
 ) -> None:
     if ctx.invoked_subcommand is not None:
         return
     from agentctl.cli.trust import show
 
-    raise typer.Exit(show(fmt, key))
+    raise typer.Exit(show(fmt, key, all_repos))
 
 
 @trust_app.command("decide", help="Exit 0 if the agent may act alone on these paths (autonomous), 3 otherwise.")
@@ -236,10 +239,13 @@ def score_command(
     failure_days: Annotated[
         int, typer.Option("--failure-days", help="A revert/hotfix within N days fails a deployment.")
     ] = 7,
+    all_repos: Annotated[
+        bool, typer.Option("--all-repos", help="Runs of every repository in a shared store, not only this one's.")
+    ] = False,
 ) -> None:
     from agentctl.cli.trust import show_score
 
-    raise typer.Exit(show_score(path, fmt, key, deploy_tags, window, failure_days))
+    raise typer.Exit(show_score(path, fmt, key, deploy_tags, window, failure_days, all_repos))
 
 
 @app.command("verify", help="Verify a signed in-toto statement (--format intoto) against a public key and the commit.")
@@ -394,10 +400,13 @@ def export_command(
 def runs_list_command(
     limit: Annotated[int, typer.Option("--limit", "-n", help="How many runs.")] = 50,
     json_output: Annotated[bool, typer.Option("--json", help="JSON instead of a table.")] = False,
+    all_repos: Annotated[
+        bool, typer.Option("--all-repos", help="Runs of every repository in a shared store, not only this one's.")
+    ] = False,
 ) -> None:
     from agentctl.cli.run import runs_list
 
-    raise typer.Exit(runs_list(limit, json_output))
+    raise typer.Exit(runs_list(limit, json_output, all_repos))
 
 
 @runs_app.command(

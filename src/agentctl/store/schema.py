@@ -16,8 +16,9 @@ from sqlalchemy import Column, Float, Index, Integer, MetaData, PrimaryKeyConstr
 from sqlalchemy.engine import Dialect
 from sqlalchemy.schema import CreateIndex, CreateTable
 
-VERSION = 2
-"""1: the SQLite-only schema; 2: defined here, both backends, ``model_requests`` created with the store."""
+VERSION = 3
+"""1: the SQLite-only schema; 2: defined here, both backends, ``model_requests`` created with the store;
+3: the repository's identity on every run (``repo_url``, ``default_branch``)."""
 
 metadata = MetaData()
 
@@ -59,7 +60,10 @@ runs = Table(
     Column("end_commit", Text),
     Column("mac", Text),
     Column("sandbox", Text),
+    Column("repo_url", Text),
+    Column("default_branch", Text),
     Index("runs_started", "started_at"),
+    Index("runs_repo", "repo_url", "started_at"),
 )
 
 events = Table(
@@ -147,9 +151,15 @@ def dialect(name: str) -> Dialect:
 
 
 def create_statements(name: str) -> list[str]:
-    """Every table and index, ``IF NOT EXISTS``, in the dialect's SQL (double precision for floats on both)."""
+    """Every table, ``IF NOT EXISTS``, in the dialect's SQL (double precision for floats on both)."""
     d = dialect(name)
-    out = [str(CreateTable(t, if_not_exists=True).compile(dialect=d)).strip() for t in metadata.sorted_tables]
+    return [str(CreateTable(t, if_not_exists=True).compile(dialect=d)).strip() for t in metadata.sorted_tables]
+
+
+def index_statements(name: str) -> list[str]:
+    """Every index, ``IF NOT EXISTS`` (after the columns they cover exist)."""
+    d = dialect(name)
+    out: list[str] = []
     for table in metadata.sorted_tables:
         out += [str(CreateIndex(i, if_not_exists=True).compile(dialect=d)).strip() for i in table.indexes]
     return out

@@ -23,7 +23,7 @@ from agentctl.store.errors import StoreError as StoreError
 from agentctl.store.integrity import LIVE_FIELDS  # re-exported: callers import it from here
 from agentctl.store.sealing import SealedStore
 
-SCHEMA_VERSION = "2"
+SCHEMA_VERSION = "3"
 """The newest schema this code knows (see :mod:`agentctl.store.schema`, which creates and migrates it)."""
 
 COUNTERS = (
@@ -77,6 +77,9 @@ class RunRecord:
     """The run's seal (see :mod:`agentctl.store.integrity`)."""
     sandbox: str | None = None
     """``bwrap`` (maybe with ``credentials=…``), ``off``, or ``None`` for runs recorded before sandboxes."""
+    repo_url: str | None = None
+    """The repository's identity (:mod:`agentctl.store.identity`), the same in every clone."""
+    default_branch: str | None = None
 
     @property
     def duration(self) -> float | None:
@@ -176,6 +179,8 @@ class Store(SealedStore):
                 return before, before
             for statement in schema.add_column_statements(self.backend, self._table_columns):
                 self.db.execute(statement)
+            for statement in schema.index_statements(self.backend):
+                self.db.execute(statement)
             self.db.execute("DELETE FROM meta WHERE key = 'schema'")
             self.db.execute("INSERT INTO meta (key, value) VALUES ('schema', ?)", (str(schema.VERSION),))
         self._names = None
@@ -198,9 +203,14 @@ class Store(SealedStore):
             self._append_ledger(run.id, run.started_at)
 
     def _insert_run(self, run: RunRecord) -> None:
+        if run.repo_url is None and run.repo_root:
+            from agentctl.store import identity
+
+            run.repo_url, run.default_branch = identity.of(Path(run.repo_root))
         self.db.execute(
             "INSERT INTO runs (id, agent, model, status, started_at, cwd, repo_root, base_commit, command, pid, host,"
-            " limits, trace_id, parent_span_id, started_by) VALUES (?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?)",
+            " limits, trace_id, parent_span_id, started_by, repo_url, default_branch)"
+            " VALUES (?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?)",
             (
                 run.id,
                 run.agent,
@@ -217,6 +227,8 @@ class Store(SealedStore):
                 run.trace_id,
                 run.parent_span_id,
                 run.started_by,
+                run.repo_url,
+                run.default_branch,
             ),
         )
 
@@ -319,8 +331,11 @@ class Store(SealedStore):
         """Every approval row as stored, believed or not (use :meth:`verify` for the ones to believe)."""
         return self._approval_rows(run_id)
 
-    def all_runs(self) -> list[RunRecord]:
-        return [self._record(r) for r in self.db.execute("SELECT * FROM runs ORDER BY started_at").fetchall()]
+    def all_runs(self, repo: str | None = None) -> list[RunRecord]:
+        """Every run, or with ``repo`` only that repository's (and runs recorded before identities)."""
+        where, params = _repo_filter(repo)
+        rows = self.db.execute(f"SELECT * FROM runs{where} ORDER BY started_at", params).fetchall()
+        return [self._record(r) for r in rows]
 
     def pending_exports(self, limit: int = 50) -> list[RunRecord]:
         rows = self.db.execute(
@@ -329,8 +344,11 @@ class Store(SealedStore):
         ).fetchall()
         return [self._record(r) for r in rows]
 
-    def list_runs(self, limit: int = 50) -> list[RunRecord]:
-        rows = self.db.execute("SELECT * FROM runs ORDER BY started_at DESC LIMIT ?", (limit,)).fetchall()
+    def list_runs(self, limit: int = 50, repo: str | None = None) -> list[RunRecord]:
+        where, params = _repo_filter(repo)
+        rows = self.db.execute(
+            f"SELECT * FROM runs{where} ORDER BY started_at DESC LIMIT ?", (*params, limit)
+        ).fetchall()
         return [self._record(r) for r in rows]
 
     def events(self, run_id: str) -> Iterator[dict[str, Any]]:
@@ -353,6 +371,18 @@ def __getattr__(name: str) -> Any:
 
         return EventWriter
     raise AttributeError(name)
+
+
+def _repo_filter(repo: str | None) -> tuple[str, tuple[str, ...]]:
+    return (" WHERE (repo_url = ? OR repo_url IS NULL)", (repo,)) if repo else ("", ())
+
+
+def current_repo(cwd: Path) -> str | None:
+    """The identity of the repository at ``cwd`` (what readers filter to without ``--all-repos``)."""
+    from agentctl.sources import gitcli
+    from agentctl.store import identity
+
+    return identity.of(gitcli.toplevel(cwd))[0]
 
 
 def _alive(pid: int | None) -> bool:
