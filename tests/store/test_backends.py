@@ -260,3 +260,41 @@ def test_two_clones_share_one_history_and_other_repositories_stay_apart(store_ur
     assert sorted(r["run_id"] for r in json.loads(everything.stdout)) == ["r-0", "r-1", "r-2"]
     alone = json.loads(cli(other, "runs", "list", "--json", store=store_url).stdout)
     assert [r["run_id"] for r in alone] == ["r-2"]
+
+
+def test_runs_export_then_import_into_another_backend_is_idempotent(store_url: str, repo: GitRepo) -> None:
+    repo.write(".gitignore", ".agentctl/\n")
+    repo.commit("init")
+    local = Store(repo.root / ".agentctl" / "agentctl.db", None)
+    record(local, None, "r-exp", events=5)
+    local.add_approval("r-exp", "alice", "approve", "looked at it")
+    local.close()
+    bundle = repo.root / ".agentctl" / "bundle.jsonl"
+    exported = cli(repo, "runs", "export", "--output", str(bundle))
+    assert exported.returncode == 0, exported.stderr
+    lines = [json.loads(line) for line in bundle.read_text().splitlines()]
+    assert lines[0] == {"schema": "agentctl/runs-bundle", "version": 1}
+    assert [x["type"] for x in lines[1:]] == ["run"] + ["event"] * 5 + ["approval"]
+    assert (repo.root / ".agentctl" / "store.key").read_text().strip() not in bundle.read_text()
+    target = store_url if not store_url.startswith("sqlite") else store_url.replace("agentctl.db", "team.db")
+    if store_url.startswith("sqlite"):  # the key lives beside a SQLite store: share it as a team would
+        shared = Path(target[len("sqlite:///") :]).parent
+        shared.mkdir(parents=True)
+        shutil.copy(repo.root / ".agentctl" / "store.key", shared / "store.key")
+    first = cli(repo, "runs", "import", str(bundle), store=target)
+    assert "1 new runs, 5 new events, 1 new approvals" in first.stdout, first.stderr
+    again = cli(repo, "runs", "import", str(bundle), store=target)
+    assert "0 new runs, 0 new events, 0 new approvals" in again.stdout, again.stderr
+    shown = json.loads(cli(repo, "runs", "show", "r-exp", "--json", store=target).stdout)
+    assert shown["record"]["state"] == "verified"
+    assert len(shown["events"]) == 5
+    bad = repo.write("not-a-bundle.jsonl", '{"hello": 1}\n')
+    refused = cli(repo, "runs", "import", str(bad), store=target)
+    assert refused.returncode == 2 and "hint:" in refused.stderr and "Traceback" not in refused.stderr
+
+
+def test_the_precompiled_sqlite_ddl_is_the_schema_module_compiled() -> None:
+    from agentctl.store import sqlite_ddl
+
+    assert sqlite_ddl.VERSION == schema.VERSION
+    assert list(sqlite_ddl.STATEMENTS) == schema.create_statements("sqlite") + schema.index_statements("sqlite")

@@ -430,6 +430,23 @@ def runs_show_command(
     raise typer.Exit(runs_show(run_id, json_output))
 
 
+@runs_app.command("export", help="Runs as a JSON Lines bundle (this repository's; --all-repos: every one).")
+def runs_export_command(
+    output: Annotated[Path | None, typer.Option("--output", "-o", help="File to write (default: stdout).")] = None,
+    all_repos: Annotated[bool, typer.Option("--all-repos", help="Runs of every repository in the store.")] = False,
+) -> None:
+    from agentctl.cli.store import export
+
+    raise typer.Exit(export(output, all_repos))
+
+
+@runs_app.command("import", help="Add the runs of a bundle to the store; importing one twice adds nothing.")
+def runs_import_command(bundle: Annotated[Path, typer.Argument(metavar="FILE")]) -> None:
+    from agentctl.cli.store import import_bundle
+
+    raise typer.Exit(import_bundle(bundle))
+
+
 store_app = typer.Typer(help="The run store: its backend, schema version and migration.", no_args_is_help=True)
 app.add_typer(store_app, name="store")
 

@@ -56,3 +56,45 @@ def migrate() -> int:
     else:
         sys.stdout.write(f"{store.location}: schema version {before or 'none'} -> {after}\n")
     return int(ExitCode.PASSED)
+
+
+def export(output: Path | None, all_repos: bool) -> int:
+    from agentctl.store import bundle, sqlite
+
+    path, url = _target()
+    store = sqlite.Store(path, url)
+    repo = None if all_repos else sqlite.current_repo(Path.cwd())
+    count = 0
+    try:
+        sink = output.open("w", encoding="utf-8") if output else sys.stdout
+        try:
+            for line in bundle.export_lines(store, repo):
+                count += 1
+                sink.write(line + "\n")
+        finally:
+            if output:
+                sink.close()
+    finally:
+        store.close()
+    sys.stderr.write(f"exported {count - 1} records (runs, events, approvals) from {store.location}\n")
+    return int(ExitCode.PASSED)
+
+
+def import_bundle(source: Path) -> int:
+    from agentctl.cli.main import UsageError
+    from agentctl.store import bundle, sqlite
+
+    if not source.is_file():
+        raise UsageError(f"no bundle at {source}", "give a file written by agentctl runs export")
+    path, url = _target()
+    store = sqlite.Store(path, url)
+    try:
+        with source.open(encoding="utf-8") as lines:
+            counts = bundle.import_lines(store, lines, str(source))
+    finally:
+        store.close()
+    sys.stdout.write(
+        f"imported into {store.location}: {counts['runs']} new runs, {counts['events']} new events,"
+        f" {counts['approvals']} new approvals\n"
+    )
+    return int(ExitCode.PASSED)

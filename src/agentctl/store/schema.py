@@ -161,7 +161,10 @@ def index_statements(name: str) -> list[str]:
     d = dialect(name)
     out: list[str] = []
     for table in metadata.sorted_tables:
-        out += [str(CreateIndex(i, if_not_exists=True).compile(dialect=d)).strip() for i in table.indexes]
+        out += [
+            str(CreateIndex(i, if_not_exists=True).compile(dialect=d)).strip()
+            for i in sorted(table.indexes, key=lambda i: str(i.name))
+        ]
     return out
 
 

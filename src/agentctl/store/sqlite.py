@@ -164,8 +164,22 @@ class Store(SealedStore):
 
     def _ensure_schema(self) -> None:
         version = self.schema_version()
+        if version is None and self.backend == "sqlite":
+            self._create_sqlite()
+            version = self.schema_version()
         if version is None or version < int(SCHEMA_VERSION):
             self.migrate()
+
+    def _create_sqlite(self) -> None:
+        """A new SQLite store from the precompiled DDL (no SQLAlchemy import on a run's start-up)."""
+        from agentctl.store import sqlite_ddl
+
+        with self._transaction():
+            if self.db.execute("SELECT 1 FROM sqlite_master WHERE name = 'runs'").fetchone():
+                return  # an older store (or another process won the race): migrate() handles it
+            for statement in sqlite_ddl.STATEMENTS:
+                self.db.execute(statement)
+            self.db.execute("INSERT OR IGNORE INTO meta (key, value) VALUES ('schema', ?)", (str(sqlite_ddl.VERSION),))
 
     def migrate(self) -> tuple[int | None, int]:
         """Create the tables or bring an older store forward (no row is lost); returns (before, after)."""
