@@ -298,3 +298,20 @@ def test_the_precompiled_sqlite_ddl_is_the_schema_module_compiled() -> None:
 
     assert sqlite_ddl.VERSION == schema.VERSION
     assert list(sqlite_ddl.STATEMENTS) == schema.create_statements("sqlite") + schema.index_statements("sqlite")
+
+
+def test_a_killed_writers_run_is_marked_interrupted_by_the_next_reader(store_url: str, tmp_path: Path) -> None:
+    store = open_store(store_url, tmp_path / "keys")
+    writer = subprocess.Popen(["true"])  # stands in for the recording agentctl, gone without finishing
+    writer.wait()
+    store.create_run(RunRecord(id="r-killed", agent="codex", status="running", started_at=time.time(), pid=writer.pid))
+    events = EventWriter(store.path, server_url(store_url))
+    events.append("r-killed", 1, "tool_start", time.time(), '{"kind": "tool_start"}', None)
+    events.close()
+    store.close()
+    reader = open_store(store_url, tmp_path / "keys")
+    assert reader.mark_orphans() == ["r-killed"]
+    run = reader.get_run("r-killed")
+    assert (run.status, run.tool_calls) == ("interrupted", 1)
+    assert reader.verify("r-killed").state == "verified"
+    reader.close()
