@@ -51,9 +51,18 @@ def _as_user() -> list[str]:
 @pytest.fixture(scope="session")
 def pg_server() -> Iterator[str]:
     """``postgresql://agentctl@127.0.0.1:PORT``: a superuser with trust auth on loopback only."""
+    if _bin() is None:
+        pytest.skip("PostgreSQL server binaries are not installed")
+    with private_cluster() as url:
+        yield url
+
+
+@contextlib.contextmanager
+def private_cluster() -> Iterator[str]:
+    """A throw-away cluster (also used by bench/store_bench.py)."""
     bindir = _bin()
     if bindir is None:
-        pytest.skip("PostgreSQL server binaries are not installed")
+        raise RuntimeError("PostgreSQL server binaries are not installed")
     base = Path(tempfile.mkdtemp(prefix="agentctl-pg-"))
     data = base / "data"
     prefix = _as_user()
