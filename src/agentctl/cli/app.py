@@ -32,8 +32,20 @@ def _root(
     version: Annotated[
         bool, typer.Option("--version", "-V", callback=_version, is_eager=True, help="Print the version and exit.")
     ] = False,
+    store: Annotated[
+        str | None,
+        typer.Option(
+            "--store",
+            metavar="PATH|URL",
+            help="The run store (a path, sqlite:///… or postgresql://…); overrides AGENTCTL_STORE.",
+        ),
+    ] = None,
 ) -> None:
     """agentctl: the model proposes, the platform decides."""
+    if store:
+        import os
+
+        os.environ["AGENTCTL_STORE"] = store  # inherited by everything agentctl starts, like the variable
 
 
 @app.command(
@@ -194,12 +206,15 @@ def trust_command(
     key: Annotated[
         Path | None, typer.Option("--key", help="Ed25519 private key (PEM) to sign --format intoto.")
     ] = None,
+    all_repos: Annotated[
+        bool, typer.Option("--all-repos", help="Runs of every repository in a shared store, not only this one's.")
+    ] = False,
 ) -> None:
     if ctx.invoked_subcommand is not None:
         return
     from agentctl.cli.trust import show
 
-    raise typer.Exit(show(fmt, key))
+    raise typer.Exit(show(fmt, key, all_repos))
 
 
 @trust_app.command("decide", help="Exit 0 if the agent may act alone on these paths (autonomous), 3 otherwise.")
@@ -224,10 +239,13 @@ def score_command(
     failure_days: Annotated[
         int, typer.Option("--failure-days", help="A revert/hotfix within N days fails a deployment.")
     ] = 7,
+    all_repos: Annotated[
+        bool, typer.Option("--all-repos", help="Runs of every repository in a shared store, not only this one's.")
+    ] = False,
 ) -> None:
     from agentctl.cli.trust import show_score
 
-    raise typer.Exit(show_score(path, fmt, key, deploy_tags, window, failure_days))
+    raise typer.Exit(show_score(path, fmt, key, deploy_tags, window, failure_days, all_repos))
 
 
 @app.command("verify", help="Verify a signed in-toto statement (--format intoto) against a public key and the commit.")
@@ -382,10 +400,13 @@ def export_command(
 def runs_list_command(
     limit: Annotated[int, typer.Option("--limit", "-n", help="How many runs.")] = 50,
     json_output: Annotated[bool, typer.Option("--json", help="JSON instead of a table.")] = False,
+    all_repos: Annotated[
+        bool, typer.Option("--all-repos", help="Runs of every repository in a shared store, not only this one's.")
+    ] = False,
 ) -> None:
     from agentctl.cli.run import runs_list
 
-    raise typer.Exit(runs_list(limit, json_output))
+    raise typer.Exit(runs_list(limit, json_output, all_repos))
 
 
 @runs_app.command(
@@ -407,6 +428,43 @@ def runs_show_command(
     from agentctl.cli.run import runs_show
 
     raise typer.Exit(runs_show(run_id, json_output))
+
+
+@runs_app.command("export", help="Runs as a JSON Lines bundle (this repository's; --all-repos: every one).")
+def runs_export_command(
+    output: Annotated[Path | None, typer.Option("--output", "-o", help="File to write (default: stdout).")] = None,
+    all_repos: Annotated[bool, typer.Option("--all-repos", help="Runs of every repository in the store.")] = False,
+) -> None:
+    from agentctl.cli.store import export
+
+    raise typer.Exit(export(output, all_repos))
+
+
+@runs_app.command("import", help="Add the runs of a bundle to the store; importing one twice adds nothing.")
+def runs_import_command(bundle: Annotated[Path, typer.Argument(metavar="FILE")]) -> None:
+    from agentctl.cli.store import import_bundle
+
+    raise typer.Exit(import_bundle(bundle))
+
+
+store_app = typer.Typer(help="The run store: its backend, schema version and migration.", no_args_is_help=True)
+app.add_typer(store_app, name="store")
+
+
+@store_app.command("status", help="Backend, location (credentials redacted), schema version and run count.")
+def store_status_command(
+    json_output: Annotated[bool, typer.Option("--json", help="JSON instead of text.")] = False,
+) -> None:
+    from agentctl.cli.store import status
+
+    raise typer.Exit(status(json_output))
+
+
+@store_app.command("migrate", help="Create the store or bring its schema to this version (no row is lost).")
+def store_migrate_command() -> None:
+    from agentctl.cli.store import migrate
+
+    raise typer.Exit(migrate())
 
 
 def run_app(args: list[str]) -> int:

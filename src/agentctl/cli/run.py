@@ -144,7 +144,7 @@ def _print_summary(record: Any, check: Any) -> None:
     sys.stderr.write("\n".join(lines) + "\n")
 
 
-def runs_list(limit: int, json_output: bool) -> int:
+def runs_list(limit: int, json_output: bool, all_repos: bool = False) -> int:
     from agentctl.pipeline.run import git_state, open_store
     from agentctl.store.sqlite import default_path
 
@@ -158,7 +158,9 @@ def runs_list(limit: int, json_output: bool) -> int:
             sys.stderr.write(f"no runs recorded (no run store at {path}; agentctl run creates it)\n")
         return int(ExitCode.PASSED)
     store = open_store(Path.cwd())
-    records = store.list_runs(limit)
+    from agentctl.store.sqlite import current_repo
+
+    records = store.list_runs(limit, None if all_repos else current_repo(root or Path.cwd()))
     if json_output:
         sys.stdout.write(json.dumps([summary(r, r.findings or None) for r in records], indent=2) + "\n")
         return int(ExitCode.PASSED)

@@ -10,12 +10,12 @@ from agentctl.cli.main import UsageError
 from agentctl.exitcodes import ExitCode
 
 
-def show(fmt: str, key: Path | None) -> int:
+def show(fmt: str, key: Path | None, all_repos: bool = False) -> int:
     from agentctl.pipeline.trust import attest, report
 
     if fmt not in ("table", "json", "markdown", "intoto"):
         raise UsageError(f"unknown format '{fmt}'", "choose table, json, markdown or intoto")
-    trust = report(Path.cwd())
+    trust = report(Path.cwd(), all_repos)
     for note in trust.notes():
         sys.stderr.write(f"agentctl: {note}\n")
     if fmt == "json":
@@ -87,7 +87,9 @@ def verify(statement: Path, key: Path, commit: str | None) -> int:
     return int(ExitCode.PASSED)
 
 
-def show_score(path: Path, fmt: str, key: Path | None, deploy_tags: str, window: int, failure_days: int) -> int:
+def show_score(
+    path: Path, fmt: str, key: Path | None, deploy_tags: str, window: int, failure_days: int, all_repos: bool = False
+) -> int:
     from agentctl.pipeline.score import LEVEL_NAMES, attest, criteria, score
 
     if fmt == "criteria":
@@ -108,7 +110,7 @@ def show_score(path: Path, fmt: str, key: Path | None, deploy_tags: str, window:
         raise UsageError(f"unknown format '{fmt}'", "choose table, json, markdown, intoto or criteria")
     if not path.is_dir():
         raise UsageError(f"{path} is not a directory", "pass the repository to score")
-    report = score(path, deploy_tags, window, failure_days)
+    report = score(path, deploy_tags, window, failure_days, all_repos)
     if fmt == "json":
         sys.stdout.write(json.dumps({"schema": "agentctl/score", **report.predicate()}, indent=2) + "\n")
         return int(ExitCode.PASSED)

@@ -17,7 +17,7 @@ from agentctl.score import dora, probes
 from agentctl.score.probes import Evidence, Outcome
 from agentctl.sources import gitcli
 from agentctl.store.integrity import FAILED
-from agentctl.store.sqlite import Store, default_path
+from agentctl.store.sqlite import Store, configured_url, current_repo, default_path
 from agentctl.trust.evidence import evaluate
 
 LEVEL_NAMES = {
@@ -71,7 +71,9 @@ class ScoreReport:
         }
 
 
-def collect(cwd: Path, tag_pattern: str, window_days: int, failure_days: int) -> tuple[Evidence, dict[str, Any]]:
+def collect(
+    cwd: Path, tag_pattern: str, window_days: int, failure_days: int, all_repos: bool = False
+) -> tuple[Evidence, dict[str, Any]]:
     root = repo_root(cwd)
     listed = subprocess.run(["git", "ls-files", "-z"], cwd=root, capture_output=True, text=True).stdout
     files = sorted(p for p in listed.split("\0") if p)
@@ -86,11 +88,11 @@ def collect(cwd: Path, tag_pattern: str, window_days: int, failure_days: int) ->
     config, config_text, _ = config_module.load_committed(root)  # what the change under review cannot edit
     store_path = default_path(root)
     runs, approvals, records = [], [], {}
-    if store_path.exists():
+    if store_path.exists() or configured_url():
         store = Store(store_path)
         try:
             store.mark_orphans()
-            runs, approvals = store.all_runs(), store.approvals()
+            runs, approvals = store.all_runs(None if all_repos else current_repo(root)), store.approvals()
             records = store.verify_all(runs)
         finally:
             store.close()
@@ -127,8 +129,10 @@ def collect(cwd: Path, tag_pattern: str, window_days: int, failure_days: int) ->
     return evidence, inputs
 
 
-def score(cwd: Path, tag_pattern: str = "v*", window_days: int = 90, failure_days: int = 7) -> ScoreReport:
-    evidence, inputs = collect(cwd, tag_pattern, window_days, failure_days)
+def score(
+    cwd: Path, tag_pattern: str = "v*", window_days: int = 90, failure_days: int = 7, all_repos: bool = False
+) -> ScoreReport:
+    evidence, inputs = collect(cwd, tag_pattern, window_days, failure_days, all_repos)
     results: list[dict[str, Any]] = []
     for criterion in criteria():
         result = probes.PROBES[criterion.id](evidence)

@@ -15,7 +15,7 @@ from agentctl.errors import AgentctlError
 from agentctl.sources import gitcli
 from agentctl.store import integrity
 from agentctl.store.integrity import FAILED, LEGACY, VERIFIED, Integrity
-from agentctl.store.sqlite import Store, default_path
+from agentctl.store.sqlite import Store, current_repo, default_path
 from agentctl.trust.evidence import ScopeTrust, evaluate, in_scope
 
 PREDICATE_TYPE = "https://agentctl.dev/attestations/trust/v1"
@@ -80,13 +80,14 @@ def repo_root(cwd: Path) -> Path:
     return root
 
 
-def report(cwd: Path) -> TrustReport:
+def report(cwd: Path, all_repos: bool = False) -> TrustReport:
+    """Trust from this repository's runs (``all_repos``: every repository's in a shared store)."""
     root = repo_root(cwd)
     config, config_text, differs = config_module.load_committed(root)
     store = Store(default_path(root))
     try:
         store.mark_orphans()
-        runs = store.all_runs()
+        runs = store.all_runs(None if all_repos else current_repo(root))
         approvals = store.approvals()
         records = store.verify_all(runs)
         history = store.verify_ledger()

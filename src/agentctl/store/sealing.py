@@ -9,7 +9,6 @@ from __future__ import annotations
 
 import dataclasses
 import json
-import sqlite3
 import time
 from collections.abc import Sequence
 from contextlib import AbstractContextManager
@@ -30,8 +29,9 @@ APPROVAL_COLUMNS = ("run_id", "seq", "target", "covers", "approver", "decision",
 class SealedStore:
     """Mixed into :class:`agentctl.store.sqlite.Store`."""
 
-    db: sqlite3.Connection
+    db: Any  # sqlite3.Connection, or agentctl.store.postgres.Connection
     path: Path
+    location: str
     _sealer: Sealer | None = None
     _key_problem: str | None = None
     _heads: dict[str, tuple[int, str]]
@@ -94,9 +94,9 @@ class SealedStore:
         events = None
         if fields.get("status") != RunStatus.RUNNING.value:
             count, last = self.db.execute(
-                "SELECT COUNT(*), (SELECT mac FROM events WHERE run_id = ?1 ORDER BY seq DESC LIMIT 1)"
-                " FROM events WHERE run_id = ?1",
-                (run_id,),
+                "SELECT COUNT(*), (SELECT mac FROM events WHERE run_id = ? ORDER BY seq DESC LIMIT 1)"
+                " FROM events WHERE run_id = ?",
+                (run_id, run_id),
             ).fetchone()
             events = Head(int(count), last)
         approvals = self._approval_rows(run_id)
@@ -158,7 +158,7 @@ class SealedStore:
         """Seal, event chain and approvals of one run (see :func:`agentctl.store.integrity.verify_run`)."""
         fields = self._fields(run_id)
         if fields is None:
-            raise StoreError(f"no run '{run_id}' in {self.path}", "list runs with: agentctl runs list")
+            raise StoreError(f"no run '{run_id}' in {self.location}", "list runs with: agentctl runs list")
         sealer = self.sealer(create=False)
         return integrity.verify_run(
             sealer, fields, self._event_rows(run_id), self._approval_rows(run_id), self._key_problem

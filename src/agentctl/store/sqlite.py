@@ -14,7 +14,7 @@ import os
 import socket
 import sqlite3
 from collections.abc import Iterator
-from dataclasses import dataclass, field
+from dataclasses import dataclass, field, fields
 from pathlib import Path
 from typing import Any
 
@@ -23,74 +23,8 @@ from agentctl.store.errors import StoreError as StoreError
 from agentctl.store.integrity import LIVE_FIELDS  # re-exported: callers import it from here
 from agentctl.store.sealing import SealedStore
 
-SCHEMA = """
-CREATE TABLE IF NOT EXISTS runs (
-    id TEXT PRIMARY KEY,
-    agent TEXT NOT NULL,
-    model TEXT,
-    session_id TEXT,
-    status TEXT NOT NULL,
-    exit_code INTEGER,
-    stop_reason TEXT,
-    started_at REAL NOT NULL,
-    ended_at REAL,
-    cwd TEXT,
-    repo_root TEXT,
-    base_commit TEXT,
-    command TEXT,
-    pid INTEGER,
-    host TEXT,
-    limits TEXT,
-    input_tokens INTEGER DEFAULT 0,
-    output_tokens INTEGER DEFAULT 0,
-    cache_read_tokens INTEGER DEFAULT 0,
-    cache_write_tokens INTEGER DEFAULT 0,
-    cost_usd REAL DEFAULT 0,
-    cost_source TEXT DEFAULT 'estimate',
-    turns INTEGER DEFAULT 0,
-    tool_calls INTEGER DEFAULT 0,
-    tool_errors INTEGER DEFAULT 0,
-    verdict TEXT,
-    findings TEXT,
-    export_state TEXT DEFAULT 'pending',
-    trace_id TEXT,
-    parent_span_id TEXT,
-    started_by TEXT,
-    changed_paths TEXT,
-    end_commit TEXT,
-    mac TEXT,
-    sandbox TEXT
-);
-CREATE TABLE IF NOT EXISTS events (
-    run_id TEXT NOT NULL REFERENCES runs(id),
-    seq INTEGER NOT NULL,
-    at REAL NOT NULL,
-    kind TEXT NOT NULL,
-    payload TEXT NOT NULL,
-    mac TEXT,
-    PRIMARY KEY (run_id, seq)
-);
-CREATE INDEX IF NOT EXISTS runs_started ON runs(started_at);
-CREATE TABLE IF NOT EXISTS approvals (
-    run_id TEXT NOT NULL REFERENCES runs(id),
-    approver TEXT NOT NULL,
-    decision TEXT NOT NULL,
-    reason TEXT NOT NULL,
-    at REAL NOT NULL,
-    seq INTEGER,
-    target TEXT,
-    covers TEXT,
-    mac TEXT
-);
-CREATE TABLE IF NOT EXISTS meta (key TEXT PRIMARY KEY, value TEXT);
-CREATE TABLE IF NOT EXISTS ledger (
-    seq INTEGER PRIMARY KEY,
-    run_id TEXT NOT NULL,
-    started_at REAL NOT NULL,
-    mac TEXT NOT NULL
-);
-"""
-SCHEMA_VERSION = "1"
+SCHEMA_VERSION = "3"
+"""The newest schema this code knows (see :mod:`agentctl.store.schema`, which creates and migrates it)."""
 
 COUNTERS = (
     "input_tokens",
@@ -102,18 +36,6 @@ COUNTERS = (
     "tool_calls",
     "tool_errors",
 )
-
-
-_ADDED_COLUMNS = {
-    "events": (("mac", "TEXT"),),
-    "approvals": (("seq", "INTEGER"), ("target", "TEXT"), ("covers", "TEXT"), ("mac", "TEXT")),
-}
-"""Columns of the other tables that stores from earlier versions lack."""
-
-_RUNS_SCHEMA = SCHEMA.split("CREATE TABLE IF NOT EXISTS events")[0]
-_COLUMNS = {
-    line.split()[0] for line in _RUNS_SCHEMA.splitlines()[2:] if line.strip() and not line.strip().startswith(")")
-}
 
 
 @dataclass
@@ -155,6 +77,9 @@ class RunRecord:
     """The run's seal (see :mod:`agentctl.store.integrity`)."""
     sandbox: str | None = None
     """``bwrap`` (maybe with ``credentials=…``), ``off``, or ``None`` for runs recorded before sandboxes."""
+    repo_url: str | None = None
+    """The repository's identity (:mod:`agentctl.store.identity`), the same in every clone."""
+    default_branch: str | None = None
 
     @property
     def duration(self) -> float | None:
@@ -165,26 +90,62 @@ class RunRecord:
         return self.input_tokens + self.output_tokens + self.cache_read_tokens + self.cache_write_tokens
 
 
+_COLUMNS = {f.name for f in fields(RunRecord)}
+
+
+def configured_url() -> str | None:
+    """The PostgreSQL URL in ``AGENTCTL_STORE``, if that is what it holds."""
+    from agentctl.store.postgres import is_url
+
+    explicit = os.environ.get("AGENTCTL_STORE", "")
+    return explicit if is_url(explicit) else None
+
+
 def default_path(repo_root: Path) -> Path:
-    explicit = os.environ.get("AGENTCTL_STORE")
-    return Path(explicit) if explicit else repo_root / ".agentctl" / "agentctl.db"
+    """The SQLite file (``AGENTCTL_STORE`` as a path or ``sqlite:///path``); with a server URL, the local
+    ``.agentctl/`` file whose directory holds the repository's store key."""
+    explicit = os.environ.get("AGENTCTL_STORE", "")
+    if explicit.startswith("sqlite:///"):
+        return Path(explicit[len("sqlite:///") :])
+    if explicit and "://" not in explicit:
+        return Path(explicit)
+    return repo_root / ".agentctl" / "agentctl.db"
 
 
 class Store(SealedStore):
-    def __init__(self, path: Path) -> None:
+    """The run store: SQLite at ``path``, or PostgreSQL at ``url`` (default: ``AGENTCTL_STORE``'s URL).
+
+    With PostgreSQL, ``path`` still names the local ``.agentctl/`` directory
+    whose ``store.key`` seals this repository's records.
+    """
+
+    def __init__(self, path: Path, url: str | None = None, *, auto_migrate: bool = True) -> None:
         self.path = path
+        self.url = url if url is not None else configured_url()
         self._sealer = None
         self._key_problem = None
         self._heads = {}
+        self._names: list[str] | None = None
+        self.db: Any
+        if self.url:
+            from agentctl.store.postgres import Connection, redact
+
+            self.backend = "postgresql"
+            self.location = redact(self.url)
+            self.db = Connection(self.url)
+            if auto_migrate:
+                self._ensure_schema()
+            return
+        self.backend = "sqlite"
+        self.location = str(path)
         try:
             path.parent.mkdir(parents=True, exist_ok=True)
             self.db = sqlite3.connect(str(path), timeout=30, isolation_level=None, check_same_thread=False)
             self.db.execute("PRAGMA journal_mode=WAL")
             self.db.execute("PRAGMA synchronous=NORMAL")
             self.db.execute("PRAGMA busy_timeout=30000")
-            self.db.executescript(SCHEMA)
-            self._migrate()
-            self.db.execute("INSERT OR IGNORE INTO meta(key, value) VALUES ('schema', ?)", (SCHEMA_VERSION,))
+            if auto_migrate:
+                self._ensure_schema()
         except sqlite3.DatabaseError as exc:
             raise StoreError(
                 f"cannot open the run store {path}: {exc}", "set AGENTCTL_STORE to a writable path"
@@ -193,18 +154,60 @@ class Store(SealedStore):
     def close(self) -> None:
         self.db.close()
 
-    def _migrate(self) -> None:
-        """Add columns newer versions introduced to a store an older version created."""
-        present = {row[1] for row in self.db.execute("PRAGMA table_info(runs)")}
-        for line in _RUNS_SCHEMA.splitlines()[2:]:
-            parts = line.strip().rstrip(",").split(None, 1)
-            if len(parts) == 2 and parts[0] not in present and parts[0] in _COLUMNS:
-                self.db.execute(f"ALTER TABLE runs ADD COLUMN {parts[0]} {parts[1]}")
-        for table, columns in _ADDED_COLUMNS.items():
-            have = {row[1] for row in self.db.execute(f"PRAGMA table_info({table})")}
-            for name, kind in columns:
-                if name not in have:
-                    self.db.execute(f"ALTER TABLE {table} ADD COLUMN {name} {kind}")
+    def schema_version(self) -> int | None:
+        """The store's schema version (``None``: no store yet)."""
+        try:
+            row = self.db.execute("SELECT value FROM meta WHERE key = 'schema'").fetchone()
+        except (sqlite3.Error, StoreError):
+            return None
+        return int(row[0]) if row else None
+
+    def _ensure_schema(self) -> None:
+        version = self.schema_version()
+        if version is None and self.backend == "sqlite":
+            self._create_sqlite()
+            version = self.schema_version()
+        if version is None or version < int(SCHEMA_VERSION):
+            self.migrate()
+
+    def _create_sqlite(self) -> None:
+        """A new SQLite store from the precompiled DDL (no SQLAlchemy import on a run's start-up)."""
+        from agentctl.store import sqlite_ddl
+
+        with self._transaction():
+            if self.db.execute("SELECT 1 FROM sqlite_master WHERE name = 'runs'").fetchone():
+                return  # an older store (or another process won the race): migrate() handles it
+            for statement in sqlite_ddl.STATEMENTS:
+                self.db.execute(statement)
+            self.db.execute("INSERT OR IGNORE INTO meta (key, value) VALUES ('schema', ?)", (str(sqlite_ddl.VERSION),))
+
+    def migrate(self) -> tuple[int | None, int]:
+        """Create the tables or bring an older store forward (no row is lost); returns (before, after)."""
+        from agentctl.store import schema
+
+        with self._transaction():
+            for statement in schema.create_statements(self.backend):
+                self.db.execute(statement)  # IF NOT EXISTS: a no-op on a store that has them
+            before = self.schema_version()
+            if before is not None and before >= schema.VERSION:
+                return before, before
+            for statement in schema.add_column_statements(self.backend, self._table_columns):
+                self.db.execute(statement)
+            for statement in schema.index_statements(self.backend):
+                self.db.execute(statement)
+            self.db.execute("DELETE FROM meta WHERE key = 'schema'")
+            self.db.execute("INSERT INTO meta (key, value) VALUES ('schema', ?)", (str(schema.VERSION),))
+        self._names = None
+        return before, schema.VERSION
+
+    def _table_columns(self, table: str) -> set[str]:
+        if self.backend == "postgresql":
+            query = (
+                "SELECT column_name FROM information_schema.columns"
+                " WHERE table_schema = current_schema() AND table_name = ?"
+            )
+            return {str(r[0]) for r in self.db.execute(query, (table,)).fetchall()}
+        return {str(r[1]) for r in self.db.execute(f"PRAGMA table_info({table})").fetchall()}
 
     # -- writing ---------------------------------------------------------
     def create_run(self, run: RunRecord) -> None:
@@ -214,9 +217,14 @@ class Store(SealedStore):
             self._append_ledger(run.id, run.started_at)
 
     def _insert_run(self, run: RunRecord) -> None:
+        if run.repo_url is None and run.repo_root:
+            from agentctl.store import identity
+
+            run.repo_url, run.default_branch = identity.of(Path(run.repo_root))
         self.db.execute(
             "INSERT INTO runs (id, agent, model, status, started_at, cwd, repo_root, base_commit, command, pid, host,"
-            " limits, trace_id, parent_span_id, started_by) VALUES (?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?)",
+            " limits, trace_id, parent_span_id, started_by, repo_url, default_branch)"
+            " VALUES (?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?)",
             (
                 run.id,
                 run.agent,
@@ -233,6 +241,8 @@ class Store(SealedStore):
                 run.trace_id,
                 run.parent_span_id,
                 run.started_by,
+                run.repo_url,
+                run.default_branch,
             ),
         )
 
@@ -326,7 +336,7 @@ class Store(SealedStore):
         if exact:
             rows = exact
         if not rows:
-            raise StoreError(f"no run '{ident}' in {self.path}", "list runs with: agentctl runs list")
+            raise StoreError(f"no run '{ident}' in {self.location}", "list runs with: agentctl runs list")
         if len(rows) > 1:
             raise StoreError(f"'{ident}' matches {len(rows)} runs", "give more characters of the run id")
         return self._record(rows[0])
@@ -335,8 +345,11 @@ class Store(SealedStore):
         """Every approval row as stored, believed or not (use :meth:`verify` for the ones to believe)."""
         return self._approval_rows(run_id)
 
-    def all_runs(self) -> list[RunRecord]:
-        return [self._record(r) for r in self.db.execute("SELECT * FROM runs ORDER BY started_at").fetchall()]
+    def all_runs(self, repo: str | None = None) -> list[RunRecord]:
+        """Every run, or with ``repo`` only that repository's (and runs recorded before identities)."""
+        where, params = _repo_filter(repo)
+        rows = self.db.execute(f"SELECT * FROM runs{where} ORDER BY started_at", params).fetchall()
+        return [self._record(r) for r in rows]
 
     def pending_exports(self, limit: int = 50) -> list[RunRecord]:
         rows = self.db.execute(
@@ -345,8 +358,11 @@ class Store(SealedStore):
         ).fetchall()
         return [self._record(r) for r in rows]
 
-    def list_runs(self, limit: int = 50) -> list[RunRecord]:
-        rows = self.db.execute("SELECT * FROM runs ORDER BY started_at DESC LIMIT ?", (limit,)).fetchall()
+    def list_runs(self, limit: int = 50, repo: str | None = None) -> list[RunRecord]:
+        where, params = _repo_filter(repo)
+        rows = self.db.execute(
+            f"SELECT * FROM runs{where} ORDER BY started_at DESC LIMIT ?", (*params, limit)
+        ).fetchall()
         return [self._record(r) for r in rows]
 
     def events(self, run_id: str) -> Iterator[dict[str, Any]]:
@@ -354,8 +370,9 @@ class Store(SealedStore):
             yield json.loads(payload)
 
     def _record(self, row: tuple[Any, ...]) -> RunRecord:
-        names = [d[0] for d in self.db.execute("SELECT * FROM runs LIMIT 0").description]
-        values = dict(zip(names, row, strict=True))
+        if self._names is None:
+            self._names = [d[0] for d in self.db.execute("SELECT * FROM runs LIMIT 0").description]
+        values = dict(zip(self._names, row, strict=True))
         for key in ("command", "limits", "findings", "changed_paths"):
             values[key] = json.loads(values[key]) if values.get(key) else ([] if key != "limits" else {})
         return RunRecord(**{k: v for k, v in values.items() if v is not None or k in ("model", "session_id")})
@@ -368,6 +385,18 @@ def __getattr__(name: str) -> Any:
 
         return EventWriter
     raise AttributeError(name)
+
+
+def _repo_filter(repo: str | None) -> tuple[str, tuple[str, ...]]:
+    return (" WHERE (repo_url = ? OR repo_url IS NULL)", (repo,)) if repo else ("", ())
+
+
+def current_repo(cwd: Path) -> str | None:
+    """The identity of the repository at ``cwd`` (what readers filter to without ``--all-repos``)."""
+    from agentctl.sources import gitcli
+    from agentctl.store import identity
+
+    return identity.of(gitcli.toplevel(cwd))[0]
 
 
 def _alive(pid: int | None) -> bool:

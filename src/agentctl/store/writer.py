@@ -25,8 +25,8 @@ class EventWriter:
 
     _STOP = object()
 
-    def __init__(self, path: Path) -> None:
-        self._store = Store(path)
+    def __init__(self, path: Path, url: str | None = None) -> None:
+        self._store = Store(path, url)
         # Bounded: if the disk falls behind, the reader waits instead of memory growing.
         self._queue: queue.Queue[Any] = queue.Queue(maxsize=QUEUE_LIMIT)
         self._error: BaseException | None = None

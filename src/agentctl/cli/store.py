@@ -1,0 +1,100 @@
+"""``agentctl store status|migrate``: which store this repository uses, and its schema."""
+
+from __future__ import annotations
+
+import json
+import sys
+from pathlib import Path
+from typing import Any
+
+from agentctl.exitcodes import ExitCode
+
+
+def _target() -> tuple[Path, str | None]:
+    from agentctl.pipeline.run import git_state
+    from agentctl.store.sqlite import configured_url, default_path
+
+    root, _ = git_state(Path.cwd())
+    return default_path(root or Path.cwd()), configured_url()
+
+
+def status(json_output: bool) -> int:
+    from agentctl.store import sqlite
+
+    path, url = _target()
+    info: dict[str, Any] = {"backend": "postgresql" if url else "sqlite", "current_version": int(sqlite.SCHEMA_VERSION)}
+    if url is None and not path.exists():
+        info.update(location=str(path), exists=False, version=None, runs=0)
+    else:
+        store = sqlite.Store(path, url, auto_migrate=False)
+        version = store.schema_version()
+        runs = store.db.execute("SELECT COUNT(*) FROM runs").fetchone()[0] if version is not None else 0
+        info.update(location=store.location, exists=version is not None, version=version, runs=int(runs))
+        store.close()
+    if json_output:
+        sys.stdout.write(json.dumps(info, indent=2) + "\n")
+        return int(ExitCode.PASSED)
+    state = (
+        "no store yet (agentctl run or agentctl store migrate creates it)"
+        if not info["exists"]
+        else f"schema version {info['version']}"
+        + (" (current)" if info["version"] == info["current_version"] else " (run: agentctl store migrate)")
+    )
+    sys.stdout.write(f"{info['backend']}  {info['location']}\n  {state}\n  {info['runs']} runs\n")
+    return int(ExitCode.PASSED)
+
+
+def migrate() -> int:
+    from agentctl.store import sqlite
+
+    path, url = _target()
+    store = sqlite.Store(path, url, auto_migrate=False)
+    before, after = store.migrate()
+    store.close()
+    if before == after:
+        sys.stdout.write(f"{store.location}: schema version {after}, already current\n")
+    else:
+        sys.stdout.write(f"{store.location}: schema version {before or 'none'} -> {after}\n")
+    return int(ExitCode.PASSED)
+
+
+def export(output: Path | None, all_repos: bool) -> int:
+    from agentctl.store import bundle, sqlite
+
+    path, url = _target()
+    store = sqlite.Store(path, url)
+    repo = None if all_repos else sqlite.current_repo(Path.cwd())
+    count = 0
+    try:
+        sink = output.open("w", encoding="utf-8") if output else sys.stdout
+        try:
+            for line in bundle.export_lines(store, repo):
+                count += 1
+                sink.write(line + "\n")
+        finally:
+            if output:
+                sink.close()
+    finally:
+        store.close()
+    sys.stderr.write(f"exported {count - 1} records (runs, events, approvals) from {store.location}\n")
+    return int(ExitCode.PASSED)
+
+
+def import_bundle(source: Path) -> int:
+    from agentctl.cli.main import UsageError
+    from agentctl.store import bundle, sqlite
+
+    if not source.is_file():
+        raise UsageError(f"no bundle at {source}", "give a file written by agentctl runs export")
+    path, url = _target()
+    store = sqlite.Store(path, url)
+    try:
+        with source.open(encoding="utf-8") as lines:
+            counts = bundle.import_lines(store, lines, str(source))
+    finally:
+        store.close()
+    sys.stdout.write(
+        f"imported into {store.location}: {counts['runs']} new runs, {counts['events']} new events,"
+        f" {counts['approvals']} new approvals\n"
+    )
+    return int(ExitCode.PASSED)
