@@ -57,6 +57,26 @@ ENV_CREDENTIALS: Mapping[str, tuple[str, ...]] = {
 
 CREDENTIAL_KINDS = tuple(sorted({*HOME_CREDENTIALS, *ENV_CREDENTIALS}))
 
+SYSTEM_READ_ONLY = (
+    "/etc",
+    "/usr",
+    "/bin",
+    "/sbin",
+    "/lib",
+    "/lib32",
+    "/lib64",
+    "/libx32",
+    "/opt",
+    "/boot",
+    "/srv",
+    "/var/spool",
+    "/var/lib",
+)
+"""The system, read-only inside the sandbox even for root: managed agent settings
+(``/etc/claude-code``, ``/etc/codex``), ``/etc/gitconfig``, cron, the binaries on
+PATH. Enforced by the sandbox only (too large to fingerprint); a directory that
+holds the repository, the working directory or the home directory is left out."""
+
 STORE_KEY = Path(".agentctl") / "store.key"
 """The per-repository key that makes records tamper-evident; hidden from the agent."""
 

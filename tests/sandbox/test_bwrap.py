@@ -233,6 +233,21 @@ def test_no_capabilities_no_unmounting_and_own_pid_namespace(box: Box) -> None:
     assert int(result.stdout.split("pid=")[1].split()[0]) < 10
 
 
+def test_the_system_is_read_only_even_for_root(box: Box) -> None:
+    """Managed agent settings, /etc/gitconfig, cron and the binaries on PATH are not the agent's to change."""
+    import uuid
+
+    probes = [Path("/etc") / f"agentctl-probe-{uuid.uuid4().hex}", Path("/usr/local/bin") / f"probe-{uuid.uuid4().hex}"]
+    try:
+        result = box.sh(" ; ".join(f"touch {p}; echo rc=$?" for p in probes) + "; exit 0")
+        assert "rc=0" not in result.stdout, result.stdout + result.stderr
+        assert not any(p.exists() for p in probes)
+    finally:
+        for probe in probes:
+            probe.unlink(missing_ok=True)
+    assert box.sh("echo ok > scratch.txt && cat scratch.txt").stdout.strip() == "ok"  # the repository still is
+
+
 def test_a_graceful_stop_reaches_the_agent_inside(box: Box) -> None:
     argv = box.backend.wrap(
         ["bash", "-c", "trap 'echo stopped-gracefully; exit 3' INT; echo ready; sleep 30 & wait"], box.profile

@@ -115,6 +115,7 @@ def build(
         allow_credentials=allow_credentials,
     )
     read_only = _with_targets([*found.read_only, *(home / rel for rel in HOME_RUN_LATER)]) | _git_dirs(_real(root))
+    read_only |= _system(_real(root), _real(cwd), home)
     hidden = _with_targets(found.hidden)
     hidden_env = set(found.hidden_env) | set(ENV_ALWAYS_HIDDEN)
     for kind, names in ENV_EXTRA_HIDDEN.items():
@@ -180,4 +181,14 @@ def _expand(base: Path, names: Iterable[str]) -> set[Path]:
             out |= {base / entry for entry in fnmatch.filter(present, name)}
         else:
             out.add(base / name)
+    return out
+
+
+def _system(*workplaces: Path) -> set[Path]:
+    """The system directories that exist and hold none of the places the agent works in."""
+    out = set()
+    for name in protect.SYSTEM_READ_ONLY:
+        path = Path(name)
+        if path.is_dir() and not path.is_symlink() and not any(w.is_relative_to(path) for w in workplaces):
+            out.add(path)
     return out
