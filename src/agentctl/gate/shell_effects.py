@@ -173,6 +173,8 @@ def _unwrap(name: str, argv: list[str], cmd: Command) -> int | None:
         return i + 1 if i + 1 < n else None
     if name == "xargs":
         return _xargs(argv, cmd)
+    if name in _TEXT_RUNNERS:
+        return _text_runner(name, argv, cmd)
     if name in ("docker", "podman", "nerdctl"):
         return _container(argv, cmd)
     if name == "watch":
@@ -416,7 +418,62 @@ def _find(cmd: Command, args: list[str], walker: Walker) -> None:
         i += 1
 
 
+_TEXT_RUNNERS = {
+    # name: options that take a value (before the command); a -c TEXT option runs TEXT with a shell
+    "su": frozenset({"-s", "--shell", "-g", "--group", "-G", "--supp-group", "-w", "--whitelist-environment"}),
+    "runuser": frozenset({"-u", "--user", "-s", "--shell", "-g", "--group", "-G", "--supp-group", "-w"}),
+    "script": frozenset({"-E", "--echo", "-I", "--log-in", "-O", "--log-out", "-B", "--log-io", "-T", "-t",
+                         "--log-timing", "-m", "--logging-format", "-o", "--output-limit"}),
+    "flock": frozenset({"-w", "--timeout", "-E", "--conflict-exit-code"}),
+    "strace": frozenset({"-o", "-e", "-p", "-s", "-u", "-a", "-b", "-E", "-P", "-I", "-X", "-O", "-S"}),
+    "ltrace": frozenset({"-o", "-e", "-p", "-s", "-u", "-a", "-E", "-n", "-l", "-w"}),
+    "unshare": frozenset({"-S", "--setuid", "-G", "--setgid", "-R", "--root", "-w", "--wd"}),
+}  # fmt: skip
+"""Programs that run another command: as a -c TEXT shell string, or as the words after their options."""
+
+
+def _text_runner(name: str, argv: list[str], cmd: Command) -> int | None:
+    n = len(argv)
+    valued = _TEXT_RUNNERS[name]
+    i = 1
+    while i < n:
+        arg = argv[i]
+        text_at = None
+        if arg in ("-c", "--command"):
+            text_at = i + 1
+        elif arg.startswith("--command="):
+            argv[:] = [argv[0], "sh", "-c", arg.split("=", 1)[1]]
+            cmd.literal[:] = [True, True, True, cmd.literal[i]]
+            return 1
+        elif re.match(r"^-[A-Za-z]*c$", arg) and name in ("su", "runuser", "script"):
+            text_at = i + 1
+        if text_at is not None:
+            if text_at >= n:
+                return None
+            literal = cmd.literal[text_at]
+            argv[:] = [argv[0], "sh", "-c", argv[text_at]]
+            cmd.literal[:] = [True, True, True, literal]
+            return 1
+        if arg == "--":
+            i += 1
+            break
+        if not arg.startswith("-") or arg == "-":
+            if name == "flock" and i + 1 < n and not argv[i + 1].startswith("-"):
+                return i + 1  # flock FILE COMMAND...
+            if name == "flock":
+                i += 1  # flock FILE -c TEXT
+                continue
+            if name in ("su", "script") or (name == "runuser" and not {"-u", "--user"} & {*argv[1:i]}):
+                i += 1  # su USER / runuser USER / script FILE: the command only comes with -c
+                continue
+            break
+        i += 2 if arg in valued else 1
+    if name in ("su", "script"):
+        return None
+    return i if i < n else None
+
+
 _WRAPPERS = frozenset({
     "docker", "podman", "nerdctl", "sudo", "doas", "env", "command", "exec", "nice", "ionice", "stdbuf", "time",
-    "nohup", "setsid", "chrt", "taskset", "unbuffer", "timeout", "xargs", "watch"
+    "nohup", "setsid", "chrt", "taskset", "unbuffer", "timeout", "xargs", "watch", *_TEXT_RUNNERS
 })  # fmt: skip
