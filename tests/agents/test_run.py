@@ -154,7 +154,7 @@ def test_cost_overrun_is_stopped_by_the_budget(harness: AgentHarness, server_fac
     # 150k input tokens at $3/M is $0.45 a turn: the third request would cross $1, so the
     # gateway refuses it before it is sent and the run ends under the budget
     assert len(server.main_loop_requests()) == 2
-    # a turn is a model response: Claude Code's occasional side request (no tools) is one too
+    # a turn is a model response: the refused request is none, Claude Code's occasional side request is one
     assert summary["turns"] == len(server.requests)
     assert 0.9 < summary["cost_usd"] <= 1.0
 

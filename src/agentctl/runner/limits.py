@@ -88,7 +88,8 @@ class Tracker:
         if event.session_id:
             self.session_id = event.session_id
         if event.kind is EventKind.TURN:
-            if not self.turns_from_requests:
+            # Claude's "<synthetic>" message after an API error (a refused request) is no model response
+            if not self.turns_from_requests and not (event.model or "").startswith("<"):
                 self.turns += 1
             if event.usage and not self.metered:
                 self.usage.add(event.usage)
