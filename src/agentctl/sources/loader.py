@@ -22,7 +22,7 @@ from agentctl.sources import files, kubernetes, plan, terraform
 from agentctl.sources.files import FileKind, FileProblem, SourceFile
 from agentctl.sources.interface import ParsedFile, ParseIssue
 
-PARSER_VERSION = "4"
+PARSER_VERSION = "5"
 """Bump whenever normalisation changes, so stale cache entries are ignored."""
 
 
@@ -40,6 +40,8 @@ def parse_source(source: SourceFile) -> ParsedFile:
     if source.kind is FileKind.TERRAFORM:
         return terraform.parse(source.path, text)  # evaluated on its own: a preview of one file
     if source.kind is FileKind.PLAN:
+        if not plan.looks_like_plan(text) and kubernetes.looks_like_manifest_json(text):
+            return kubernetes.parse(source.path, text)
         return plan.parse(source.path, text)
     return kubernetes.parse(source.path, text)
 
