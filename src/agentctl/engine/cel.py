@@ -17,6 +17,8 @@ Helper functions available in every condition and message:
 * ``iam_statements(policy)``: the statements of an IAM policy (JSON text, a
   map, or an ``aws_iam_policy_document``'s blocks) as maps with ``effect``,
   ``actions``, ``not_actions``, ``resources``, ``not_resources`` (lists).
+* ``literal_secret_keys(resource)``: names of password/secret/token-like
+  attributes that hold a literal string (for messages: never the value).
 * ``port_in(spec, port)``: whether a port spec (``22``, ``"20-25"``, ``"*"`` or a
   list of them) covers ``port``.
 * ``lower(s)``, ``upper(s)``, ``split(s, sep)``: string helpers the runtime lacks.
@@ -169,4 +171,5 @@ FUNCTIONS = {
     **_argv.FUNCTIONS,
     "is_unknown": is_unknown,
     "iam_statements": iamdoc.statements,
+    "literal_secret_keys": iamdoc.literal_secret_keys,
 }

@@ -16,6 +16,7 @@ a rule sees nothing rather than a guess.
 from __future__ import annotations
 
 import json
+import re
 from typing import Any
 
 _JSON_KEYS = {
@@ -66,3 +67,26 @@ def _from_block(block: dict[str, Any]) -> dict[str, Any]:
 def _effect(value: Any) -> str:
     # IAM accepts exactly "Allow" and "Deny"; anything else is not a grant.
     return value if value in ("Allow", "Deny") else str(value)
+
+
+_SECRET_KEY = re.compile(
+    r"(?:^|_)(?:password|passwd|secret|client_secret|secret_key|secret_string|access_key|private_key|api_key|"
+    r"auth_token|token|master_password|admin_password)$",
+    re.IGNORECASE,
+)
+_NOT_SECRET_VALUE = re.compile(r"^(?:\$\{.*\}|arn:.*|[a-z]+://.*|true|false|\*+|<.*>|changeme)?$", re.IGNORECASE)
+
+
+def literal_secret_keys(attributes: Any) -> list[str]:
+    """Attribute names that look like secrets and hold a literal string (never the value itself)."""
+    if not isinstance(attributes, dict):
+        return []
+    return sorted(
+        str(key)
+        for key, value in attributes.items()
+        if isinstance(key, str)
+        and _SECRET_KEY.search(key)
+        and isinstance(value, str)
+        and len(value) >= 6
+        and not _NOT_SECRET_VALUE.match(value)
+    )
