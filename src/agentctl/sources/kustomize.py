@@ -1,0 +1,125 @@
+"""Kustomize overlays rendered with ``kustomize build`` / ``kubectl kustomize``.
+
+An overlay is a directory with a ``kustomization.yaml``. Its objects exist only
+after rendering, so an agent could otherwise hide ``privileged: true`` in a
+patch. Each side (BASE, HEAD) is rendered from a private copy of that side's
+YAML files in a temporary directory, never from the live tree, with HOME and
+KUBECONFIG pointing nowhere. Overlays that name remote bases (URLs, git) are not
+rendered: nothing may download at run time. Rendered objects are attributed to
+the overlay's kustomization file; their keys carry the overlay, so the same
+Deployment rendered by two overlays is two resources.
+"""
+
+from __future__ import annotations
+
+import os
+import shutil
+import subprocess
+import tempfile
+from collections.abc import Callable, Iterable
+from pathlib import Path
+
+from agentctl.model.common import Location
+from agentctl.model.resource import Note
+from agentctl.sources import kubernetes
+from agentctl.sources.files import SourceFile
+from agentctl.sources.interface import ParsedFile, ParseIssue
+
+NAMES = ("kustomization.yaml", "kustomization.yml", "Kustomization")
+TIMEOUT = 60.0
+_REMOTE = ("://", "github.com/", "gitlab.com/", "bitbucket.org/", "git@", "git::")
+
+
+def tool() -> list[str] | None:
+    """The rendering command on PATH (standalone kustomize first), or None."""
+    if found := shutil.which("kustomize"):
+        return [found, "build"]
+    if found := shutil.which("kubectl"):
+        return [found, "kustomize"]
+    return None
+
+
+def overlays(paths: Iterable[str]) -> list[str]:
+    """The overlay directories among ``paths`` (each named by its kustomization file)."""
+    return sorted({p for p in paths if p.rsplit("/", 1)[-1] in NAMES})
+
+
+def affected(kustomizations: list[str], changed: list[str]) -> list[str]:
+    """Overlays whose tree (the overlay's top-level directory) holds a changed file."""
+    roots = {_top(c) for c in changed}
+    return [k for k in kustomizations if _top(k) in roots]
+
+
+def _top(path: str) -> str:
+    return path.split("/", 1)[0] if "/" in path else ""
+
+
+def render_side(
+    kustomizations: list[str], listing: list[str], read: Callable[[list[str]], dict[str, SourceFile]]
+) -> list[ParsedFile]:
+    """Render each overlay from one side's files; failures become notes, never errors."""
+    command = tool()
+    if not kustomizations:
+        return []
+    if command is None:
+        return [
+            ParsedFile(k, notes=[Note(path=k, message="Kustomize overlay; kustomize/kubectl not on PATH, skipped")])
+            for k in kustomizations
+        ]
+    tops = {_top(k) for k in kustomizations}
+    wanted = [p for p in listing if _top(p) in tops]
+    sources = read(wanted)
+    results: list[ParsedFile] = []
+    with tempfile.TemporaryDirectory(prefix="agentctl-kustomize-") as tmp:
+        root = Path(tmp, "tree")
+        remote = False
+        for path, source in sources.items():
+            if source.data is None or ".." in path.split("/") or path.startswith("/"):
+                continue
+            target = root / path
+            target.parent.mkdir(parents=True, exist_ok=True)
+            target.write_bytes(source.data)
+            if path.rsplit("/", 1)[-1] in NAMES:
+                text = source.data.decode("utf-8", errors="replace")
+                remote = remote or any(marker in text for marker in _REMOTE)
+        for kustomization in kustomizations:
+            if remote:
+                note = "Kustomize overlay that names remote bases; not rendered (nothing is downloaded)"
+                results.append(ParsedFile(kustomization, notes=[Note(path=kustomization, message=note)]))
+                continue
+            results.append(_render(command, root, kustomization, Path(tmp)))
+    return results
+
+
+def _render(command: list[str], root: Path, kustomization: str, home: Path) -> ParsedFile:
+    directory = os.path.dirname(kustomization)
+    env = {"PATH": os.environ.get("PATH", "/usr/bin:/bin"), "HOME": str(home), "KUBECONFIG": os.devnull}
+    try:
+        done = subprocess.run(
+            [*command, str(root / directory) if directory else str(root)],
+            capture_output=True,
+            text=True,
+            timeout=TIMEOUT,
+            env=env,
+            cwd=home,
+            check=False,
+        )
+    except (OSError, subprocess.TimeoutExpired) as exc:
+        return ParsedFile(kustomization, notes=[Note(path=kustomization, message=f"kustomize failed: {exc}")])
+    if done.returncode != 0:
+        reason = (done.stderr.strip().splitlines() or ["unknown error"])[-1].replace(str(root) + "/", "")
+        return ParsedFile(kustomization, issues=[ParseIssue(kustomization, 1, f"kustomize build failed: {reason}")])
+    rendered = kubernetes.parse(kustomization + ".rendered.yaml", done.stdout)
+    result = ParsedFile(
+        kustomization, issues=[ParseIssue(kustomization, 1, i.message, i.rule_id) for i in rendered.issues]
+    )
+    where = Location(path=kustomization, start_line=1, end_line=1)
+    for resource in rendered.resources:
+        update = {
+            "location": where,
+            "key": f"kustomize:{directory}:{resource.key}",
+            "address": f"{resource.address} (kustomize {directory or '.'})",
+            "suppressions": (),
+        }
+        result.resources.append(resource.model_copy(update=update))
+    return result
