@@ -147,3 +147,17 @@ def test_check_judges_a_json_manifest_and_reports_malformed_objects(repo: GitRep
     assert ("k8s-privileged-container", "k8s/pod.json") in found
     assert ("k8s-malformed-object", "k8s/broken.yaml") in found
     assert not any(path == "package.json" for _, path in found)
+
+
+def test_table_output_counts_skipped_files_and_says_how_to_list_them(repo: GitRepo, agentctl) -> None:
+    repo.write("chart/templates/web.yaml", HELM_TEMPLATE)
+    repo.write("k8s/kustomization.yaml", "resources: []\n")
+    repo.write("k8s/web.yaml", DEPLOYMENT_WITH_TEMPLATE_STRINGS)
+    result = agentctl("check", "--format", "table", cwd=repo.root)
+    assert result.code == 1, result.stderr
+    assert "k8s-privileged-container" in result.stdout  # the Deployment with {{ }} in strings is judged
+    summary = [line for line in result.stdout.splitlines() if "skipped" in line]
+    assert summary and summary[0].startswith("2 files skipped"), result.stdout
+    assert "--format json" in summary[0]
+    notes = json.loads(agentctl("check", "--format", "json", cwd=repo.root).stdout)["notes"]
+    assert {"chart/templates/web.yaml", "k8s/kustomization.yaml"} <= {n["path"] for n in notes}
