@@ -151,8 +151,9 @@ def _kustomize_sides(repo: object, base: object, head: object, changed: list[str
         return [], []
     for side in (base, head):
         listing = repo.list_files(side)
-        wanted = kustomize.affected(kustomize.overlays(listing), changed)
-        sides.append(kustomize.render_side(wanted, listing, functools.partial(repo.read_many, side)))
+        read = functools.partial(repo.read_many, side)
+        wanted = kustomize.affected(kustomize.overlays(listing), changed, read)
+        sides.append(kustomize.render_side(wanted, listing, read))
     return sides[0], sides[1]
 
 

@@ -44,10 +44,65 @@ def overlays(paths: Iterable[str]) -> list[str]:
     return sorted({p for p in paths if p.rsplit("/", 1)[-1] in NAMES})
 
 
-def affected(kustomizations: list[str], changed: list[str]) -> list[str]:
-    """Overlays whose tree (the overlay's top-level directory) holds a changed file."""
-    roots = {_top(c) for c in changed}
-    return [k for k in kustomizations if _top(k) in roots]
+def affected(
+    kustomizations: list[str], changed: list[str], read: Callable[[list[str]], dict[str, SourceFile]]
+) -> list[str]:
+    """Top-level overlays (built, not referenced by another) that reach a changed file.
+
+    An overlay reaches the files in its own directory, the files its
+    kustomization names, and everything reached by the kustomizations it names.
+    """
+    if not kustomizations:
+        return []
+    by_dir = {os.path.dirname(k): k for k in kustomizations}
+    refs: dict[str, set[str]] = {}
+    components: set[str] = set()
+    for path, source in read(kustomizations).items():
+        value = _load(source)
+        if value.get("kind") == "Component":
+            components.add(path)
+        base = os.path.dirname(path)
+        refs[path] = {os.path.normpath(os.path.join(base, r)) for r in _references(value)}
+    referenced = {by_dir[r] for targets in refs.values() for r in targets if r in by_dir}
+    changed_set = set(changed)
+
+    def reaches(kustomization: str, seen: set[str]) -> bool:
+        if kustomization in seen:
+            return False
+        seen.add(kustomization)
+        directory = os.path.dirname(kustomization)
+        if any(os.path.dirname(c) == directory for c in changed_set):
+            return True
+        for target in refs.get(kustomization, ()):
+            if target in changed_set or (target in by_dir and reaches(by_dir[target], seen)):
+                return True
+        return False
+
+    roots = [k for k in kustomizations if k not in referenced and k not in components]
+    return [k for k in roots if reaches(k, set())]
+
+
+def _load(source: SourceFile) -> dict[str, object]:
+    import yaml  # only when a change touches Kustomize
+
+    try:
+        value = yaml.safe_load(source.data.decode("utf-8", errors="replace")) if source.data else None
+    except yaml.YAMLError:
+        return {}
+    return value if isinstance(value, dict) else {}
+
+
+def _references(value: dict[str, object]) -> list[str]:
+    found: list[str] = []
+    for key in ("resources", "bases", "components", "patchesStrategicMerge", "crds"):
+        items = value.get(key)
+        if isinstance(items, list):
+            found += [i for i in items if isinstance(i, str) and not any(m in i for m in _REMOTE)]
+    for key in ("patches", "patchesJson6902"):
+        items = value.get(key)
+        if isinstance(items, list):
+            found += [i["path"] for i in items if isinstance(i, dict) and isinstance(i.get("path"), str)]
+    return found
 
 
 def _top(path: str) -> str:
@@ -72,23 +127,35 @@ def render_side(
     results: list[ParsedFile] = []
     with tempfile.TemporaryDirectory(prefix="agentctl-kustomize-") as tmp:
         root = Path(tmp, "tree")
-        remote = False
+        kz = {os.path.dirname(p): s for p, s in sources.items() if p.rsplit("/", 1)[-1] in NAMES}
         for path, source in sources.items():
             if source.data is None or ".." in path.split("/") or path.startswith("/"):
                 continue
             target = root / path
             target.parent.mkdir(parents=True, exist_ok=True)
             target.write_bytes(source.data)
-            if path.rsplit("/", 1)[-1] in NAMES:
-                text = source.data.decode("utf-8", errors="replace")
-                remote = remote or any(marker in text for marker in _REMOTE)
         for kustomization in kustomizations:
-            if remote:
+            if _names_remote(os.path.dirname(kustomization), kz, set()):
                 note = "Kustomize overlay that names remote bases; not rendered (nothing is downloaded)"
                 results.append(ParsedFile(kustomization, notes=[Note(path=kustomization, message=note)]))
                 continue
             results.append(_render(command, root, kustomization, Path(tmp)))
     return results
+
+
+def _names_remote(directory: str, kustomizations: dict[str, SourceFile], seen: set[str]) -> bool:
+    """Whether the kustomization in ``directory`` or any it names refers to a remote base."""
+    if directory in seen or directory not in kustomizations:
+        return False
+    seen.add(directory)
+    value = _load(kustomizations[directory])
+    for key in ("resources", "bases", "components"):
+        items = value.get(key)
+        if isinstance(items, list) and any(isinstance(i, str) and any(m in i for m in _REMOTE) for i in items):
+            return True
+    return any(
+        _names_remote(os.path.normpath(os.path.join(directory, r)), kustomizations, seen) for r in _references(value)
+    )
 
 
 def _render(command: list[str], root: Path, kustomization: str, home: Path) -> ParsedFile:
