@@ -12,6 +12,7 @@ TREE = {
     "deploy/overlays/dev/kustomization.yaml": "resources:\n  - ../../base\n",
     "deploy/components/x/kustomization.yaml": "apiVersion: kustomize.config.k8s.io/v1alpha1\nkind: Component\n",
     "other/kustomization.yaml": "resources:\n  - https://github.com/example/app//base\n",
+    "escape/kustomization.yaml": "resources:\n  - ../../../../../etc/app\n",
 }
 
 
@@ -38,4 +39,5 @@ def test_a_patch_named_from_elsewhere_or_a_component_change_reaches_only_its_ove
 def test_remote_bases_are_detected_through_the_chain() -> None:
     sources = {k.rsplit("/", 1)[0]: v for k, v in read(list(TREE)).items()}
     assert kustomize._names_remote("other", sources, set())
+    assert kustomize._names_remote("escape", sources, set())
     assert not kustomize._names_remote("deploy/overlays/prod", sources, set())

@@ -136,7 +136,10 @@ def render_side(
             target.write_bytes(source.data)
         for kustomization in kustomizations:
             if _names_remote(os.path.dirname(kustomization), kz, set()):
-                note = "Kustomize overlay that names remote bases; not rendered (nothing is downloaded)"
+                note = (
+                    "Kustomize overlay that names remote bases or paths outside the repository; "
+                    "not rendered (nothing is downloaded or read from outside)"
+                )
                 results.append(ParsedFile(kustomization, notes=[Note(path=kustomization, message=note)]))
                 continue
             results.append(_render(command, root, kustomization, Path(tmp)))
@@ -144,7 +147,7 @@ def render_side(
 
 
 def _names_remote(directory: str, kustomizations: dict[str, SourceFile], seen: set[str]) -> bool:
-    """Whether the kustomization in ``directory`` or any it names refers to a remote base."""
+    """Whether the kustomization in ``directory`` or any it names reaches a remote base or leaves the repository."""
     if directory in seen or directory not in kustomizations:
         return False
     seen.add(directory)
@@ -153,9 +156,10 @@ def _names_remote(directory: str, kustomizations: dict[str, SourceFile], seen: s
         items = value.get(key)
         if isinstance(items, list) and any(isinstance(i, str) and any(m in i for m in _REMOTE) for i in items):
             return True
-    return any(
-        _names_remote(os.path.normpath(os.path.join(directory, r)), kustomizations, seen) for r in _references(value)
-    )
+    targets = [os.path.normpath(os.path.join(directory, r)) for r in _references(value)]
+    if any(t == ".." or t.startswith(("../", "/")) for t in targets):
+        return True  # outside the repository: never read
+    return any(_names_remote(t, kustomizations, seen) for t in targets)
 
 
 def _render(command: list[str], root: Path, kustomization: str, home: Path) -> ParsedFile:
