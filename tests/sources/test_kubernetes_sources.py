@@ -161,3 +161,15 @@ def test_table_output_counts_skipped_files_and_says_how_to_list_them(repo: GitRe
     assert "--format json" in summary[0]
     notes = json.loads(agentctl("check", "--format", "json", cwd=repo.root).stdout)["notes"]
     assert {"chart/templates/web.yaml", "k8s/kustomization.yaml"} <= {n["path"] for n in notes}
+
+
+def test_one_broken_document_keeps_the_files_good_documents() -> None:
+    text = (
+        "apiVersion: v1\nkind: Pod\nmetadata: {name: good}\nspec:\n  containers: [{name: a, image: x}]\n"
+        "---\napiVersion: v1\nkind: Pod\nmetadata: {name: bad\nspec: ]\n"
+        "---\napiVersion: v1\nkind: Pod\nmetadata: {name: also-good}\nspec:\n  containers: [{name: a, image: x}]\n"
+    )
+    parsed = kubernetes.parse("k8s/pods.yaml", text)
+    assert [r.address for r in parsed.resources] == ["Pod/good", "Pod/also-good"]
+    assert parsed.resources[1].location.start_line == 12
+    assert len(parsed.issues) == 1 and 7 <= parsed.issues[0].line <= 10

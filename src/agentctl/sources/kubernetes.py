@@ -14,7 +14,7 @@ from agentctl.model.common import Location, Target
 from agentctl.model.resource import Note, Resource
 from agentctl.sources import suppressions
 from agentctl.sources.interface import ParsedFile, ParseIssue
-from agentctl.sources.yamldoc import YamlError, load_documents
+from agentctl.sources.yamldoc import YamlDocument, YamlError, load_documents
 
 _NOT_MANIFESTS = {
     "kustomization.yaml": "Kustomize file",
@@ -49,8 +49,7 @@ def parse(path: str, text: str) -> ParsedFile:
     try:
         documents = load_documents(text)
     except YamlError as exc:
-        result.issues.append(ParseIssue(path, exc.line, exc.message))
-        return result
+        documents = _good_documents(path, text, exc, result)
 
     lines = text.splitlines()
     skipped = 0
@@ -67,6 +66,28 @@ def parse(path: str, text: str) -> ParsedFile:
     if skipped and not result.resources:
         result.notes.append(Note(path=path, message="YAML without Kubernetes objects (no apiVersion/kind); skipped"))
     return result
+
+
+def _good_documents(path: str, text: str, error: YamlError, result: ParsedFile) -> list[YamlDocument]:
+    """After a YAML error: the documents that do parse on their own, and one issue per bad one."""
+    starts = [0] + [m.start() + 1 for m in re.finditer(r"\n(?=---[ \t]*(?:#.*)?(?:\n|$))", text)]
+    if len(starts) == 1:
+        result.issues.append(ParseIssue(path, error.line, error.message))
+        return []
+    good: list[YamlDocument] = []
+    for index, start in enumerate(starts):
+        end = starts[index + 1] if index + 1 < len(starts) else len(text)
+        offset = text.count("\n", 0, start)
+        try:
+            chunk = load_documents(text[start:end])
+        except YamlError as exc:
+            result.issues.append(ParseIssue(path, exc.line + offset, exc.message))
+            continue
+        for document in chunk:
+            document.start_line += offset
+            document.end_line += offset
+            good.append(document)
+    return good
 
 
 def looks_like_manifest_json(text: str) -> bool:
