@@ -108,7 +108,8 @@ def _diff_check(options: CheckOptions) -> CheckResult:
     head_resources = [r for p in head_parsed for r in p.resources]
     changed_set = set(candidates)
     reported = [p for p in head_parsed if p.path in changed_set]
-    base_kz, head_kz = _kustomize_sides(repo, base, head, changed)
+    kustomize_cache = options.cache_dir.parent / "kustomize" if options.cache_dir is not None else None
+    base_kz, head_kz = _kustomize_sides(repo, base, head, changed, kustomize_cache)
     base_resources += [r for p in base_kz for r in p.resources]
     head_resources += [r for p in head_kz for r in p.resources]
     reported += head_kz
@@ -140,7 +141,9 @@ def _diff_check(options: CheckOptions) -> CheckResult:
     return _result(findings, reported, len(head_sources) + len(base_sources), len(changes), book, label)
 
 
-def _kustomize_sides(repo: object, base: object, head: object, changed: list[str]) -> tuple[list[ParsedFile], ...]:
+def _kustomize_sides(
+    repo: object, base: object, head: object, changed: list[str], cache_dir: Path | None
+) -> tuple[list[ParsedFile], ...]:
     """Kustomize overlays touched by the change, rendered at BASE and at HEAD."""
     from agentctl.sources import kustomize
     from agentctl.sources.gitrepo import GitRepo, Side
@@ -153,7 +156,7 @@ def _kustomize_sides(repo: object, base: object, head: object, changed: list[str
         listing = repo.list_files(side)
         read = functools.partial(repo.read_many, side)
         wanted = kustomize.affected(kustomize.overlays(listing), changed, read)
-        sides.append(kustomize.render_side(wanted, listing, read))
+        sides.append(kustomize.render_side(wanted, listing, read, cache_dir))
     return sides[0], sides[1]
 
 

@@ -12,6 +12,7 @@ Deployment rendered by two overlays is two resources.
 
 from __future__ import annotations
 
+import hashlib
 import os
 import shutil
 import subprocess
@@ -110,7 +111,10 @@ def _top(path: str) -> str:
 
 
 def render_side(
-    kustomizations: list[str], listing: list[str], read: Callable[[list[str]], dict[str, SourceFile]]
+    kustomizations: list[str],
+    listing: list[str],
+    read: Callable[[list[str]], dict[str, SourceFile]],
+    cache_dir: Path | None = None,
 ) -> list[ParsedFile]:
     """Render each overlay from one side's files; failures become notes, never errors."""
     command = tool()
@@ -142,8 +146,40 @@ def render_side(
                 )
                 results.append(ParsedFile(kustomization, notes=[Note(path=kustomization, message=note)]))
                 continue
-            results.append(_render(command, root, kustomization, Path(tmp)))
+            key = _cache_key(command, kustomization, sources)
+            results.append(_render(command, root, kustomization, Path(tmp), cache_dir, key))
     return results
+
+
+def _cache_key(command: list[str], kustomization: str, sources: dict[str, SourceFile]) -> str:
+    digest = hashlib.sha256(f"{os.path.basename(command[0])}\0{kustomization}\0".encode())
+    for path in sorted(sources):
+        data = sources[path].data or b""
+        digest.update(f"{path}\0{len(data)}\0".encode())
+        digest.update(data)
+    return digest.hexdigest()
+
+
+def _cached(cache_dir: Path | None, key: str) -> str | None:
+    if cache_dir is None:
+        return None
+    try:
+        return (cache_dir / f"kustomize-{key}.yaml").read_text(encoding="utf-8")
+    except OSError:
+        return None
+
+
+def _store(cache_dir: Path | None, key: str, text: str) -> None:
+    if cache_dir is None:
+        return
+    try:
+        cache_dir.mkdir(parents=True, exist_ok=True)
+        fd, tmp = tempfile.mkstemp(dir=cache_dir, suffix=".tmp")  # mode 0600
+        with os.fdopen(fd, "w", encoding="utf-8") as handle:
+            handle.write(text)
+        os.replace(tmp, cache_dir / f"kustomize-{key}.yaml")
+    except OSError:
+        return
 
 
 def _names_remote(directory: str, kustomizations: dict[str, SourceFile], seen: set[str]) -> bool:
@@ -162,7 +198,21 @@ def _names_remote(directory: str, kustomizations: dict[str, SourceFile], seen: s
     return any(_names_remote(t, kustomizations, seen) for t in targets)
 
 
-def _render(command: list[str], root: Path, kustomization: str, home: Path) -> ParsedFile:
+def _render(
+    command: list[str], root: Path, kustomization: str, home: Path, cache_dir: Path | None, key: str
+) -> ParsedFile:
+    directory = os.path.dirname(kustomization)
+    output = _cached(cache_dir, key)
+    if output is None:
+        result = _run(command, root, kustomization, home)
+        if isinstance(result, ParsedFile):
+            return result
+        output = result
+        _store(cache_dir, key, output)
+    return _parsed(kustomization, directory, output)
+
+
+def _run(command: list[str], root: Path, kustomization: str, home: Path) -> ParsedFile | str:
     directory = os.path.dirname(kustomization)
     env = {"PATH": os.environ.get("PATH", "/usr/bin:/bin"), "HOME": str(home), "KUBECONFIG": os.devnull}
     try:
@@ -180,7 +230,11 @@ def _render(command: list[str], root: Path, kustomization: str, home: Path) -> P
     if done.returncode != 0:
         reason = (done.stderr.strip().splitlines() or ["unknown error"])[-1].replace(str(root) + "/", "")
         return ParsedFile(kustomization, issues=[ParseIssue(kustomization, 1, f"kustomize build failed: {reason}")])
-    rendered = kubernetes.parse(kustomization + ".rendered.yaml", done.stdout)
+    return done.stdout
+
+
+def _parsed(kustomization: str, directory: str, output: str) -> ParsedFile:
+    rendered = kubernetes.parse(kustomization + ".rendered.yaml", output)
     result = ParsedFile(
         kustomization, issues=[ParseIssue(kustomization, 1, i.message, i.rule_id) for i in rendered.issues]
     )
