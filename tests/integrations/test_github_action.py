@@ -164,7 +164,12 @@ def pr_repo(repo: GitRepo) -> tuple[GitRepo, str, str]:
     base = repo.commit("main")
     repo.git("checkout", "-q", "-b", "agent/bastion")
     repo.write("envs/dev/bastion.tf", OPEN_SG)
-    repo.write("envs/dev/gpu.tf", 'resource "aws_instance" "gpu" {\n  instance_type = "p4d.24xlarge"\n}\n')
+    repo.write(
+        "envs/dev/gpu.tf",
+        'resource "aws_instance" "gpu" {\n  instance_type = "p4d.24xlarge"\n'
+        '  metadata_options {\n    http_tokens = "required"\n  }\n'
+        "  root_block_device {\n    encrypted = true\n  }\n}\n",
+    )
     head = repo.commit("agent: bastion and a GPU box")
     return repo, base, head
 

@@ -39,6 +39,14 @@ ENGINE_RULES = _registry(
         Action.WARN,
         "Fix the syntax; agentctl cannot judge what it cannot read.",
     ),
+    EngineRule(
+        "k8s-malformed-object",
+        "Kubernetes object has the wrong shape",
+        Severity.HIGH,
+        Action.WARN,
+        "Fix the object (e.g. spec must be a mapping, containers a list); the API server rejects it "
+        "and agentctl cannot judge what it holds.",
+    ),
     EngineRule("invalid-encoding", "File is not valid UTF-8", Severity.HIGH, Action.WARN, "Save the file as UTF-8."),
     EngineRule(
         "binary-file",

@@ -14,6 +14,11 @@ Helper functions available in every condition and message:
 * ``blocks(value, "a.b")``: the maps at the path as a list (Terraform blocks are
   lists of maps; a single map is wrapped; anything else is dropped).
 * ``glob(path, pattern)``: ``**``-aware path matching, as in ``match.paths``.
+* ``iam_statements(policy)``: the statements of an IAM policy (JSON text, a
+  map, or an ``aws_iam_policy_document``'s blocks) as maps with ``effect``,
+  ``actions``, ``not_actions``, ``resources``, ``not_resources`` (lists).
+* ``literal_secret_keys(resource)``: names of password/secret/token-like
+  attributes that hold a literal string (for messages: never the value).
 * ``port_in(spec, port)``: whether a port spec (``22``, ``"20-25"``, ``"*"`` or a
   list of them) covers ``port``.
 * ``lower(s)``, ``upper(s)``, ``split(s, sep)``: string helpers the runtime lacks.
@@ -35,6 +40,7 @@ import re
 from typing import Any
 
 from agentctl.engine import argv as _argv
+from agentctl.engine import iamdoc
 from agentctl.model.resource import is_unknown
 
 
@@ -164,4 +170,6 @@ FUNCTIONS = {
     "split": lambda text, sep: str(text).split(str(sep)),
     **_argv.FUNCTIONS,
     "is_unknown": is_unknown,
+    "iam_statements": iamdoc.statements,
+    "literal_secret_keys": iamdoc.literal_secret_keys,
 }

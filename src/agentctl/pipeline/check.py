@@ -8,6 +8,7 @@ pure engine.
 from __future__ import annotations
 
 import datetime as dt
+import functools
 import os
 from dataclasses import dataclass, field
 from pathlib import Path
@@ -107,6 +108,11 @@ def _diff_check(options: CheckOptions) -> CheckResult:
     head_resources = [r for p in head_parsed for r in p.resources]
     changed_set = set(candidates)
     reported = [p for p in head_parsed if p.path in changed_set]
+    kustomize_cache = options.cache_dir.parent / "kustomize" if options.cache_dir is not None else None
+    base_kz, head_kz = _kustomize_sides(repo, base, head, changed, kustomize_cache)
+    base_resources += [r for p in base_kz for r in p.resources]
+    head_resources += [r for p in head_kz for r in p.resources]
+    reported += head_kz
 
     if options.include_all:
         # Unchanged files too, so findings BASE already had can be listed (never blocking).
@@ -133,6 +139,25 @@ def _diff_check(options: CheckOptions) -> CheckResult:
     findings = policy_findings + _issue_findings(reported) + judged
     label = f"{base.label}..{head.label}"
     return _result(findings, reported, len(head_sources) + len(base_sources), len(changes), book, label)
+
+
+def _kustomize_sides(
+    repo: object, base: object, head: object, changed: list[str], cache_dir: Path | None
+) -> tuple[list[ParsedFile], ...]:
+    """Kustomize overlays touched by the change, rendered at BASE and at HEAD."""
+    from agentctl.sources import kustomize
+    from agentctl.sources.gitrepo import GitRepo, Side
+
+    assert isinstance(repo, GitRepo) and isinstance(base, Side) and isinstance(head, Side)
+    sides: list[list[ParsedFile]] = []
+    if not any(files.classify(p) in (files.FileKind.YAML, files.FileKind.PLAN) for p in changed):
+        return [], []
+    for side in (base, head):
+        listing = repo.list_files(side)
+        read = functools.partial(repo.read_many, side)
+        wanted = kustomize.affected(kustomize.overlays(listing), changed, read)
+        sides.append(kustomize.render_side(wanted, listing, read, cache_dir))
+    return sides[0], sides[1]
 
 
 def _judge(

@@ -78,14 +78,17 @@ class TableFormatter(Formatter):
             console.print(table)
         else:
             console.print("No findings.")
+        if skipped := skipped_summary(context):
+            console.print(skipped, overflow="fold")
         return buffer.getvalue()
 
     @staticmethod
     def _plain(context: ReportContext) -> str:
         """Aligned columns, one finding per line: for logs, pipes and grep (and fast)."""
         shown = [f for f in context.result.findings if context.outcome(f) != "suppressed"]
+        skipped = skipped_summary(context)
         if not shown:
-            return "No findings.\n"
+            return "No findings.\n" + (skipped + "\n" if skipped else "")
         rows = [
             (
                 f.severity.value,
@@ -103,7 +106,16 @@ class TableFormatter(Formatter):
             lines.append(
                 "  ".join(cell.ljust(width) for cell, width in zip(row[:5], widths, strict=True)) + "  " + row[5]
             )
-        return "\n".join(lines) + "\n"
+        return "\n".join(lines) + "\n" + (skipped + "\n" if skipped else "")
+
+
+def skipped_summary(context: ReportContext) -> str:
+    """One line counting the files that were skipped, and how to list them."""
+    paths = {n.path for n in context.result.notes if "skipped" in n.message or "not rendered" in n.message}
+    if not paths:
+        return ""
+    count = f"{len(paths)} file{'s' if len(paths) != 1 else ''}"
+    return f'{count} skipped (not manifests, templated, or not rendered); list them with --format json ("notes")'
 
 
 def _table_width(context: ReportContext, shown: list[Finding]) -> int:

@@ -6,13 +6,15 @@ configuration) is skipped with a note rather than reported as broken.
 
 from __future__ import annotations
 
+import json
+import re
 from typing import Any
 
 from agentctl.model.common import Location, Target
 from agentctl.model.resource import Note, Resource
 from agentctl.sources import suppressions
 from agentctl.sources.interface import ParsedFile, ParseIssue
-from agentctl.sources.yamldoc import YamlError, load_documents
+from agentctl.sources.yamldoc import YamlDocument, YamlError, load_documents
 
 _NOT_MANIFESTS = {
     "kustomization.yaml": "Kustomize file",
@@ -33,7 +35,9 @@ def parse(path: str, text: str) -> ParsedFile:
     if "/.github/workflows/" in f"/{path}":
         result.notes.append(Note(path=path, message="GitHub workflow, not a manifest; skipped"))
         return result
-    if "{{" in text and "}}" in text:
+    if path.lower().endswith(".json"):
+        return _parse_json(path, text, result)
+    if is_templated(text):
         result.notes.append(
             Note(
                 path=path,
@@ -45,8 +49,7 @@ def parse(path: str, text: str) -> ParsedFile:
     try:
         documents = load_documents(text)
     except YamlError as exc:
-        result.issues.append(ParseIssue(path, exc.line, exc.message))
-        return result
+        documents = _good_documents(path, text, exc, result)
 
     lines = text.splitlines()
     skipped = 0
@@ -59,10 +62,154 @@ def parse(path: str, text: str) -> ParsedFile:
             skipped += 1
             continue
         for obj in objects:
-            result.resources.append(_resource(path, obj, document.start_line, document.end_line, lines))
+            _add(result, path, obj, document.start_line, document.end_line, lines)
     if skipped and not result.resources:
         result.notes.append(Note(path=path, message="YAML without Kubernetes objects (no apiVersion/kind); skipped"))
     return result
+
+
+def _good_documents(path: str, text: str, error: YamlError, result: ParsedFile) -> list[YamlDocument]:
+    """After a YAML error: the documents that do parse on their own, and one issue per bad one."""
+    starts = [0] + [m.start() + 1 for m in re.finditer(r"\n(?=---[ \t]*(?:#.*)?(?:\n|$))", text)]
+    if len(starts) == 1:
+        result.issues.append(ParseIssue(path, error.line, error.message))
+        return []
+    good: list[YamlDocument] = []
+    for index, start in enumerate(starts):
+        end = starts[index + 1] if index + 1 < len(starts) else len(text)
+        offset = text.count("\n", 0, start)
+        try:
+            chunk = load_documents(text[start:end])
+        except YamlError as exc:
+            result.issues.append(ParseIssue(path, exc.line + offset, exc.message))
+            continue
+        for document in chunk:
+            document.start_line += offset
+            document.end_line += offset
+            good.append(document)
+    return good
+
+
+def looks_like_manifest_json(text: str) -> bool:
+    """Cheap test: a JSON file whose start names an apiVersion and a kind."""
+    head = text[:4096]
+    return '"apiVersion"' in head and '"kind"' in head
+
+
+def _parse_json(path: str, text: str, result: ParsedFile) -> ParsedFile:
+    try:
+        value = json.loads(text)
+    except RecursionError:
+        result.issues.append(ParseIssue(path, 1, "JSON nesting too deep to parse"))
+        return result
+    except json.JSONDecodeError as exc:
+        result.issues.append(ParseIssue(path, exc.lineno, f"invalid JSON manifest: {exc.msg}"))
+        return result
+    lines = text.splitlines()
+    objects = _objects(value)
+    if not objects:
+        result.notes.append(Note(path=path, message="JSON without Kubernetes objects (no apiVersion/kind); skipped"))
+    end = max(len(lines), 1)
+    for obj in objects:
+        start = _json_line(text, obj) if len(objects) > 1 else 1
+        _add(result, path, obj, start, end if len(objects) == 1 else start, lines)
+    return result
+
+
+def _json_line(text: str, obj: dict[str, Any]) -> int:
+    name = obj.get("metadata", {}).get("name") if isinstance(obj.get("metadata"), dict) else None
+    if not isinstance(name, str):
+        return 1
+    found = re.search(r'"name"\s*:\s*' + re.escape(json.dumps(name)), text)
+    return text.count("\n", 0, found.start()) + 1 if found else 1
+
+
+_BLOCK_SCALAR = re.compile(r"""(?:^|[:\-]\s|^\s*-\s*)[|>][0-9+-]*\s*(?:#.*)?$""")
+_QUOTED = re.compile(r""""(?:[^"\\]|\\.)*"|'(?:[^']|'')*'""")
+
+
+def is_templated(text: str) -> bool:
+    """Whether ``text`` has template syntax (``{{ … }}``) where YAML would read it as structure.
+
+    Placeholders inside comments, quoted strings and block scalars (``|`` / ``>``)
+    are data, not templating: a plain manifest may carry an alerting template or
+    a Go-template annotation and must still be checked.
+    """
+    if "{{" not in text:
+        return False
+    block_indent: int | None = None
+    for raw in text.splitlines():
+        stripped = raw.lstrip(" ")
+        indent = len(raw) - len(stripped)
+        if block_indent is not None:
+            if not stripped.strip() or indent > block_indent:
+                continue
+            block_indent = None
+        if stripped.startswith("#"):
+            continue
+        bare = _QUOTED.sub('""', raw)
+        hash_at = re.search(r"(^|\s)#", bare)
+        if hash_at:
+            bare = bare[: hash_at.start()]
+        if "{{" in bare:
+            return True
+        if _BLOCK_SCALAR.search(bare.rstrip()):
+            block_indent = indent
+    return False
+
+
+_WORKLOAD_TEMPLATE = {
+    "Pod": ("spec",),
+    "CronJob": ("spec", "jobTemplate", "spec", "template", "spec"),
+    "Deployment": ("spec", "template", "spec"),
+    "StatefulSet": ("spec", "template", "spec"),
+    "DaemonSet": ("spec", "template", "spec"),
+    "ReplicaSet": ("spec", "template", "spec"),
+    "ReplicationController": ("spec", "template", "spec"),
+    "Job": ("spec", "template", "spec"),
+}
+
+
+def malformed(obj: dict[str, Any]) -> str | None:
+    """Why a workload object cannot be what its kind says (``spec`` a list, …), or None."""
+    route = _WORKLOAD_TEMPLATE.get(str(obj.get("kind")))
+    if route is None:
+        spec = obj.get("spec")
+        return None if spec is None or isinstance(spec, dict) else f"spec is a {_kind_of(spec)}, not a mapping"
+    node: Any = obj
+    where = ""
+    for part in route:
+        node = node.get(part) if isinstance(node, dict) else None
+        where = f"{where}.{part}" if where else part
+        if node is None:
+            return None  # a partial object (a Kustomize patch) is not malformed
+        if not isinstance(node, dict):
+            return f"{where} is a {_kind_of(node)}, not a mapping"
+    for key in ("initContainers", "containers", "ephemeralContainers", "volumes"):
+        items = node.get(key)
+        if items is None:
+            continue
+        if not isinstance(items, list):
+            return f"{where}.{key} is a {_kind_of(items)}, not a list"
+        if any(not isinstance(item, dict) for item in items):
+            return f"{where}.{key} has an entry that is not a mapping"
+    return None
+
+
+def _kind_of(value: Any) -> str:
+    return {dict: "mapping", list: "list", str: "string", bool: "boolean", int: "number", float: "number"}.get(
+        type(value), "value"
+    )
+
+
+def _add(result: ParsedFile, path: str, obj: dict[str, Any], start: int, end: int, lines: list[str]) -> None:
+    resource = _resource(path, obj, start, end, lines)
+    problem = malformed(obj)
+    if problem is not None:
+        result.issues.append(
+            ParseIssue(path, start, f"{resource.address}: malformed {resource.type}: {problem}", "k8s-malformed-object")
+        )
+    result.resources.append(resource)
 
 
 def _objects(value: Any) -> list[dict[str, Any]]:

@@ -40,6 +40,8 @@ def parse_source(source: SourceFile) -> ParsedFile:
     if source.kind is FileKind.TERRAFORM:
         return terraform.parse(source.path, text)  # evaluated on its own: a preview of one file
     if source.kind is FileKind.PLAN:
+        if not plan.looks_like_plan(text) and kubernetes.looks_like_manifest_json(text):
+            return kubernetes.parse(source.path, text)
         return plan.parse(source.path, text)
     return kubernetes.parse(source.path, text)
 

@@ -1,0 +1,250 @@
+"""Kustomize overlays rendered with ``kustomize build`` / ``kubectl kustomize``.
+
+An overlay is a directory with a ``kustomization.yaml``. Its objects exist only
+after rendering, so an agent could otherwise hide ``privileged: true`` in a
+patch. Each side (BASE, HEAD) is rendered from a private copy of that side's
+YAML files in a temporary directory, never from the live tree, with HOME and
+KUBECONFIG pointing nowhere. Overlays that name remote bases (URLs, git) are not
+rendered: nothing may download at run time. Rendered objects are attributed to
+the overlay's kustomization file; their keys carry the overlay, so the same
+Deployment rendered by two overlays is two resources.
+"""
+
+from __future__ import annotations
+
+import hashlib
+import os
+import shutil
+import subprocess
+import tempfile
+from collections.abc import Callable, Iterable
+from pathlib import Path
+
+from agentctl.model.common import Location
+from agentctl.model.resource import Note
+from agentctl.sources import kubernetes
+from agentctl.sources.files import SourceFile
+from agentctl.sources.interface import ParsedFile, ParseIssue
+
+NAMES = ("kustomization.yaml", "kustomization.yml", "Kustomization")
+TIMEOUT = 60.0
+_REMOTE = ("://", "github.com/", "gitlab.com/", "bitbucket.org/", "git@", "git::")
+
+
+def tool() -> list[str] | None:
+    """The rendering command on PATH (standalone kustomize first), or None."""
+    if found := shutil.which("kustomize"):
+        return [found, "build"]
+    if found := shutil.which("kubectl"):
+        return [found, "kustomize"]
+    return None
+
+
+def overlays(paths: Iterable[str]) -> list[str]:
+    """The overlay directories among ``paths`` (each named by its kustomization file)."""
+    return sorted({p for p in paths if p.rsplit("/", 1)[-1] in NAMES})
+
+
+def affected(
+    kustomizations: list[str], changed: list[str], read: Callable[[list[str]], dict[str, SourceFile]]
+) -> list[str]:
+    """Top-level overlays (built, not referenced by another) that reach a changed file.
+
+    An overlay reaches the files in its own directory, the files its
+    kustomization names, and everything reached by the kustomizations it names.
+    """
+    if not kustomizations:
+        return []
+    by_dir = {os.path.dirname(k): k for k in kustomizations}
+    refs: dict[str, set[str]] = {}
+    components: set[str] = set()
+    for path, source in read(kustomizations).items():
+        value = _load(source)
+        if value.get("kind") == "Component":
+            components.add(path)
+        base = os.path.dirname(path)
+        refs[path] = {os.path.normpath(os.path.join(base, r)) for r in _references(value)}
+    referenced = {by_dir[r] for targets in refs.values() for r in targets if r in by_dir}
+    changed_set = set(changed)
+
+    def reaches(kustomization: str, seen: set[str]) -> bool:
+        if kustomization in seen:
+            return False
+        seen.add(kustomization)
+        directory = os.path.dirname(kustomization)
+        if any(os.path.dirname(c) == directory for c in changed_set):
+            return True
+        for target in refs.get(kustomization, ()):
+            if target in changed_set or (target in by_dir and reaches(by_dir[target], seen)):
+                return True
+        return False
+
+    roots = [k for k in kustomizations if k not in referenced and k not in components]
+    return [k for k in roots if reaches(k, set())]
+
+
+def _load(source: SourceFile) -> dict[str, object]:
+    import yaml  # only when a change touches Kustomize
+
+    try:
+        value = yaml.safe_load(source.data.decode("utf-8", errors="replace")) if source.data else None
+    except yaml.YAMLError:
+        return {}
+    return value if isinstance(value, dict) else {}
+
+
+def _references(value: dict[str, object]) -> list[str]:
+    found: list[str] = []
+    for key in ("resources", "bases", "components", "patchesStrategicMerge", "crds"):
+        items = value.get(key)
+        if isinstance(items, list):
+            found += [i for i in items if isinstance(i, str) and not any(m in i for m in _REMOTE)]
+    for key in ("patches", "patchesJson6902"):
+        items = value.get(key)
+        if isinstance(items, list):
+            found += [i["path"] for i in items if isinstance(i, dict) and isinstance(i.get("path"), str)]
+    return found
+
+
+def _top(path: str) -> str:
+    return path.split("/", 1)[0] if "/" in path else ""
+
+
+def render_side(
+    kustomizations: list[str],
+    listing: list[str],
+    read: Callable[[list[str]], dict[str, SourceFile]],
+    cache_dir: Path | None = None,
+) -> list[ParsedFile]:
+    """Render each overlay from one side's files; failures become notes, never errors."""
+    command = tool()
+    if not kustomizations:
+        return []
+    if command is None:
+        return [
+            ParsedFile(k, notes=[Note(path=k, message="Kustomize overlay; kustomize/kubectl not on PATH, skipped")])
+            for k in kustomizations
+        ]
+    tops = {_top(k) for k in kustomizations}
+    wanted = [p for p in listing if _top(p) in tops]
+    sources = read(wanted)
+    results: list[ParsedFile] = []
+    with tempfile.TemporaryDirectory(prefix="agentctl-kustomize-") as tmp:
+        root = Path(tmp, "tree")
+        kz = {os.path.dirname(p): s for p, s in sources.items() if p.rsplit("/", 1)[-1] in NAMES}
+        for path, source in sources.items():
+            if source.data is None or ".." in path.split("/") or path.startswith("/"):
+                continue
+            target = root / path
+            target.parent.mkdir(parents=True, exist_ok=True)
+            target.write_bytes(source.data)
+        for kustomization in kustomizations:
+            if _names_remote(os.path.dirname(kustomization), kz, set()):
+                note = (
+                    "Kustomize overlay that names remote bases or paths outside the repository; "
+                    "not rendered (nothing is downloaded or read from outside)"
+                )
+                results.append(ParsedFile(kustomization, notes=[Note(path=kustomization, message=note)]))
+                continue
+            key = _cache_key(command, kustomization, sources)
+            results.append(_render(command, root, kustomization, Path(tmp), cache_dir, key))
+    return results
+
+
+def _cache_key(command: list[str], kustomization: str, sources: dict[str, SourceFile]) -> str:
+    digest = hashlib.sha256(f"{os.path.basename(command[0])}\0{kustomization}\0".encode())
+    for path in sorted(sources):
+        data = sources[path].data or b""
+        digest.update(f"{path}\0{len(data)}\0".encode())
+        digest.update(data)
+    return digest.hexdigest()
+
+
+def _cached(cache_dir: Path | None, key: str) -> str | None:
+    if cache_dir is None:
+        return None
+    try:
+        return (cache_dir / f"kustomize-{key}.yaml").read_text(encoding="utf-8")
+    except OSError:
+        return None
+
+
+def _store(cache_dir: Path | None, key: str, text: str) -> None:
+    if cache_dir is None:
+        return
+    try:
+        cache_dir.mkdir(parents=True, exist_ok=True)
+        fd, tmp = tempfile.mkstemp(dir=cache_dir, suffix=".tmp")  # mode 0600
+        with os.fdopen(fd, "w", encoding="utf-8") as handle:
+            handle.write(text)
+        os.replace(tmp, cache_dir / f"kustomize-{key}.yaml")
+    except OSError:
+        return
+
+
+def _names_remote(directory: str, kustomizations: dict[str, SourceFile], seen: set[str]) -> bool:
+    """Whether the kustomization in ``directory`` or any it names reaches a remote base or leaves the repository."""
+    if directory in seen or directory not in kustomizations:
+        return False
+    seen.add(directory)
+    value = _load(kustomizations[directory])
+    for key in ("resources", "bases", "components"):
+        items = value.get(key)
+        if isinstance(items, list) and any(isinstance(i, str) and any(m in i for m in _REMOTE) for i in items):
+            return True
+    targets = [os.path.normpath(os.path.join(directory, r)) for r in _references(value)]
+    if any(t == ".." or t.startswith(("../", "/")) for t in targets):
+        return True  # outside the repository: never read
+    return any(_names_remote(t, kustomizations, seen) for t in targets)
+
+
+def _render(
+    command: list[str], root: Path, kustomization: str, home: Path, cache_dir: Path | None, key: str
+) -> ParsedFile:
+    directory = os.path.dirname(kustomization)
+    output = _cached(cache_dir, key)
+    if output is None:
+        result = _run(command, root, kustomization, home)
+        if isinstance(result, ParsedFile):
+            return result
+        output = result
+        _store(cache_dir, key, output)
+    return _parsed(kustomization, directory, output)
+
+
+def _run(command: list[str], root: Path, kustomization: str, home: Path) -> ParsedFile | str:
+    directory = os.path.dirname(kustomization)
+    env = {"PATH": os.environ.get("PATH", "/usr/bin:/bin"), "HOME": str(home), "KUBECONFIG": os.devnull}
+    try:
+        done = subprocess.run(
+            [*command, str(root / directory) if directory else str(root)],
+            capture_output=True,
+            text=True,
+            timeout=TIMEOUT,
+            env=env,
+            cwd=home,
+            check=False,
+        )
+    except (OSError, subprocess.TimeoutExpired) as exc:
+        return ParsedFile(kustomization, notes=[Note(path=kustomization, message=f"kustomize failed: {exc}")])
+    if done.returncode != 0:
+        reason = (done.stderr.strip().splitlines() or ["unknown error"])[-1].replace(str(root) + "/", "")
+        return ParsedFile(kustomization, issues=[ParseIssue(kustomization, 1, f"kustomize build failed: {reason}")])
+    return done.stdout
+
+
+def _parsed(kustomization: str, directory: str, output: str) -> ParsedFile:
+    rendered = kubernetes.parse(kustomization + ".rendered.yaml", output)
+    result = ParsedFile(
+        kustomization, issues=[ParseIssue(kustomization, 1, i.message, i.rule_id) for i in rendered.issues]
+    )
+    where = Location(path=kustomization, start_line=1, end_line=1)
+    for resource in rendered.resources:
+        update = {
+            "location": where,
+            "key": f"kustomize:{directory}:{resource.key}",
+            "address": f"{resource.address} (kustomize {directory or '.'})",
+            "suppressions": (),
+        }
+        result.resources.append(resource.model_copy(update=update))
+    return result

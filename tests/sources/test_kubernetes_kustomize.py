@@ -1,0 +1,43 @@
+"""Which Kustomize overlays a change reaches (rendering itself is tested end to end in tests/cli)."""
+
+from __future__ import annotations
+
+from agentctl.sources import kustomize
+from agentctl.sources.files import FileKind, SourceFile
+
+TREE = {
+    "deploy/base/kustomization.yaml": "resources:\n  - deployment.yaml\n",
+    "deploy/overlays/prod/kustomization.yaml": "resources:\n  - ../../base\ncomponents:\n  - ../../components/x\n"
+    "patches:\n  - path: ../../shared/patch.yaml\n",
+    "deploy/overlays/dev/kustomization.yaml": "resources:\n  - ../../base\n",
+    "deploy/components/x/kustomization.yaml": "apiVersion: kustomize.config.k8s.io/v1alpha1\nkind: Component\n",
+    "other/kustomization.yaml": "resources:\n  - https://github.com/example/app//base\n",
+    "escape/kustomization.yaml": "resources:\n  - ../../../../../etc/app\n",
+}
+
+
+def read(paths: list[str]) -> dict[str, SourceFile]:
+    return {p: SourceFile(p, FileKind.YAML, TREE[p].encode()) for p in paths if p in TREE}
+
+
+def test_a_base_change_reaches_every_overlay_built_on_it_but_not_the_base_itself() -> None:
+    overlays = kustomize.overlays(TREE)
+    assert kustomize.affected(overlays, ["deploy/base/deployment.yaml"], read) == [
+        "deploy/overlays/dev/kustomization.yaml",
+        "deploy/overlays/prod/kustomization.yaml",
+    ]
+
+
+def test_a_patch_named_from_elsewhere_or_a_component_change_reaches_only_its_overlay() -> None:
+    overlays = kustomize.overlays(TREE)
+    expected = ["deploy/overlays/prod/kustomization.yaml"]
+    assert kustomize.affected(overlays, ["deploy/shared/patch.yaml"], read) == expected
+    assert kustomize.affected(overlays, ["deploy/components/x/labels.yaml"], read) == expected
+    assert kustomize.affected(overlays, ["deploy/unrelated.yaml"], read) == []
+
+
+def test_remote_bases_are_detected_through_the_chain() -> None:
+    sources = {k.rsplit("/", 1)[0]: v for k, v in read(list(TREE)).items()}
+    assert kustomize._names_remote("other", sources, set())
+    assert kustomize._names_remote("escape", sources, set())
+    assert not kustomize._names_remote("deploy/overlays/prod", sources, set())
