@@ -11,6 +11,7 @@ from pathlib import Path
 
 from agentctl.model.run import AgentEvent, EventKind
 from agentctl.runner.tripwire import BypassWatch, ProtectWatch, watch_list
+from tests.conftest import GitRepo
 
 
 def claude_end(tool_id: str, ok: bool = True, output: str = "ok") -> AgentEvent:
@@ -132,3 +133,25 @@ def test_the_store_key_agentctl_creates_mid_run_is_watched_from_then_on(tmp_path
     assert watch.changed() == []
     key.write_text("cd" * 32)
     assert watch.changed() == [str(key)]
+
+
+def test_nested_repositories_and_repointed_git_plumbing_are_tamper(repo: GitRepo) -> None:
+    """A nested repository's config runs in the user's next `git status`; commondir re-points git itself."""
+    import subprocess
+
+    from agentctl.runner.tripwire import GitWatch
+
+    repo.write("README.md", "x\n")
+    repo.commit("init")
+    root = repo.root
+    (root / "existing").mkdir()
+    subprocess.run(["git", "init", "-q", str(root / "existing")], check=True)
+    watch = GitWatch(root)
+    (root / "notes.md").write_text("ordinary work\n")
+    subprocess.run(["git", "-C", str(root), "add", "notes.md"], check=True)
+    assert watch.changed() == []  # ordinary work, and a nested repository that was there before
+    subprocess.run(["git", "init", "-q", str(root / "sub")], check=True)
+    (root / "sub" / "a.txt").write_text("a\n")
+    assert watch.changed() == ["sub (a nested git repository)"]
+    (root / ".git" / "commondir").write_text("/tmp/elsewhere\n")
+    assert str(root / ".git" / "commondir") in watch.changed()

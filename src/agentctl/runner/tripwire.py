@@ -306,12 +306,65 @@ def watch_list(
     return paths, skip, claude_json
 
 
+GIT_PLUMBING = (".git/commondir", ".git/config.worktree", ".git/worktrees", ".git/info/attributes")
+"""Files in ``.git`` that redirect or configure git (another repository, per-worktree config, filters)
+without touching ``.git/config``: the agent may use git, but not re-point it."""
+
+
+class GitWatch:
+    """What git itself would run after the run: nested repositories the agent created (their config
+    runs in your next ``git status``) and re-pointed git plumbing. Checked at the end of the run."""
+
+    def __init__(self, root: Path) -> None:
+        self.root = root
+        self.start = self.snapshot()
+
+    def snapshot(self) -> dict[str, str]:
+        out = protect.fingerprint([self.root / p for p in GIT_PLUMBING])
+        for nested in self._nested():
+            out[f"nested:{nested}"] = "repository"
+        return out
+
+    def _nested(self) -> list[str]:
+        import subprocess
+
+        command = ["git", "-c", "core.fsmonitor=false", "-C", str(self.root)]
+        found: list[str] = []
+        try:
+            status = subprocess.run(
+                [*command, "status", "--porcelain=v1", "-z", "--ignore-submodules=all", "--untracked-files=normal"],
+                capture_output=True,
+                timeout=30,
+                check=False,
+            ).stdout.decode("utf-8", "replace")
+            links = subprocess.run(
+                [*command, "ls-files", "-s", "-z"], capture_output=True, timeout=30, check=False
+            ).stdout.decode("utf-8", "replace")
+        except (OSError, subprocess.SubprocessError):
+            return ["(git could not be asked)"]
+        for entry in status.split("\0"):
+            if entry.startswith("?? ") and entry.endswith("/") and (self.root / entry[3:] / ".git").exists():
+                found.append(entry[3:].rstrip("/"))
+        for entry in links.split("\0"):
+            if entry.startswith("160000 "):
+                found.append(entry.split("\t", 1)[-1])
+        return sorted(set(found))
+
+    def changed(self) -> list[str]:
+        now = self.snapshot()
+        out = protect.changed(self.start, now)
+        return [k.removeprefix("nested:") + " (a nested git repository)" if k.startswith("nested:") else k for k in out]
+
+
 class Tripwire:
     """Both watches for one run; the supervisor asks it after each event and on each tick."""
 
-    def __init__(self, bypass: BypassWatch | None, protect_watch: ProtectWatch | None) -> None:
+    def __init__(
+        self, bypass: BypassWatch | None, protect_watch: ProtectWatch | None, git: GitWatch | None = None
+    ) -> None:
         self.bypass = bypass
         self.protect = protect_watch
+        self.git = git
         self.breach: Breach | None = None
         self.names: dict[str, str] = {}
         self._checked = _now()
@@ -324,7 +377,8 @@ class Tripwire:
     ) -> Tripwire:
         """A run's tripwires; the protected set is fingerprinted here, before the agent starts."""
         paths, skip, claude_json = watch_list(root, policy_dirs, env, store)
-        return cls(BypassWatch(agent) if gate else None, ProtectWatch(paths, skip, claude_json))
+        git = GitWatch(root) if (root / ".git").is_dir() else None
+        return cls(BypassWatch(agent) if gate else None, ProtectWatch(paths, skip, claude_json), git)
 
     def decision(self, record: dict[str, Any]) -> None:
         if self.bypass is not None:
@@ -347,6 +401,8 @@ class Tripwire:
         started = time.perf_counter()
         self._checked = _now()
         changed = self.protect.changed(final)
+        if final and self.git is not None:
+            changed += self.git.changed()
         self.timings.append(time.perf_counter() - started)
         if not changed:
             return None
