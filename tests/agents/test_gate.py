@@ -65,11 +65,9 @@ def test_policy_decides_before_each_tool_call(harness: AgentHarness, server_fact
     decisions = gate_events(harness, result.summary["run_id"])
     denied = [d for d in decisions if d["data"]["decision"] == "deny"]
     rules = [[f["rule_id"] for f in d["data"]["findings"]] for d in denied]
-    assert rules == [
-        ["gpu-instance-outside-production"],
-        ["tool-terraform-apply-destroy"],
-        ["tool-write-protected-path"],
-    ]
+    assert len(rules) == 3
+    assert "gpu-instance-outside-production" in rules[0]  # hygiene rules (IMDSv2, EBS) may be named beside it
+    assert rules[1:] == [["tool-terraform-apply-destroy"], ["tool-write-protected-path"]]
     assert "agentctl approve" in denied[0]["text"]  # require_approval names the way out
     assert any(d["data"]["decision"] == "allow" for d in decisions)
 
