@@ -13,6 +13,7 @@ import json
 import os
 import socket
 import sqlite3
+import time
 from collections.abc import Iterator
 from dataclasses import dataclass, field, fields
 from pathlib import Path
@@ -138,18 +139,29 @@ class Store(SealedStore):
             return
         self.backend = "sqlite"
         self.location = str(path)
-        try:
-            path.parent.mkdir(parents=True, exist_ok=True)
-            self.db = sqlite3.connect(str(path), timeout=30, isolation_level=None, check_same_thread=False)
-            self.db.execute("PRAGMA journal_mode=WAL")
-            self.db.execute("PRAGMA synchronous=NORMAL")
-            self.db.execute("PRAGMA busy_timeout=30000")
-            if auto_migrate:
-                self._ensure_schema()
-        except sqlite3.DatabaseError as exc:
-            raise StoreError(
-                f"cannot open the run store {path}: {exc}", "set AGENTCTL_STORE to a writable path"
-            ) from None
+        for attempt in range(40):
+            try:
+                path.parent.mkdir(parents=True, exist_ok=True)
+                self.db = sqlite3.connect(str(path), timeout=30, isolation_level=None, check_same_thread=False)
+                self.db.execute("PRAGMA busy_timeout=30000")
+                self.db.execute("PRAGMA journal_mode=WAL")
+                self.db.execute("PRAGMA synchronous=NORMAL")
+                if auto_migrate:
+                    self._ensure_schema()
+                return
+            except sqlite3.OperationalError as exc:
+                # Two first runs at once: switching a new file to WAL can fail at once instead of waiting.
+                if "locked" not in str(exc) or attempt == 39:
+                    raise StoreError(
+                        f"cannot open the run store {path}: {exc}", "set AGENTCTL_STORE to a writable path"
+                    ) from None
+                with contextlib.suppress(sqlite3.Error):
+                    self.db.close()
+                time.sleep(0.05 + 0.01 * attempt)
+            except sqlite3.DatabaseError as exc:
+                raise StoreError(
+                    f"cannot open the run store {path}: {exc}", "set AGENTCTL_STORE to a writable path"
+                ) from None
 
     def close(self) -> None:
         self.db.close()
