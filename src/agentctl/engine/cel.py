@@ -25,6 +25,9 @@ Helper functions available in every condition and message:
 * ``args(argv)``, ``arg(argv, i)``, ``has_flag(argv, name)``, ``flag(argv, name)``:
   a command's positional words and flags, read as the command reads them
   (see :mod:`agentctl.engine.argv`).
+* ``related(type)``, ``refers_to(value, address)``: other resources of the same
+  Terraform configuration, and whether an unknown value references one (see
+  :mod:`agentctl.engine.related`; ``related`` is ``[]`` outside Terraform rules).
 * ``is_unknown(value)``: whether a Terraform value (or anything inside it) is known
   only after apply (a data source, another resource's attribute, an unset
   variable); such values reach rules as their ``"${expression}"`` text.
@@ -41,6 +44,7 @@ from typing import Any
 
 from agentctl.engine import argv as _argv
 from agentctl.engine import iamdoc
+from agentctl.engine.related import refers_to
 from agentctl.model.resource import is_unknown
 
 
@@ -170,6 +174,8 @@ FUNCTIONS = {
     "split": lambda text, sep: str(text).split(str(sep)),
     **_argv.FUNCTIONS,
     "is_unknown": is_unknown,
+    "related": lambda _type: [],
+    "refers_to": refers_to,
     "iam_statements": iamdoc.statements,
     "literal_secret_keys": iamdoc.literal_secret_keys,
 }

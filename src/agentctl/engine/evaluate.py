@@ -3,7 +3,9 @@
 A rule sees ``resource`` (after; null for deletes), ``before`` (at BASE, or
 null), ``change``, ``path``, ``address`` and ``type``; Kubernetes rules also
 get ``pod`` (the pod spec of any workload kind) and ``containers`` (its
-containers, init and ephemeral ones included).
+containers, init and ephemeral ones included); Terraform rules also get
+``module`` (the address's module-instance prefix) and may call
+``related(type)`` (see :mod:`agentctl.engine.related`).
 """
 
 from __future__ import annotations
@@ -15,6 +17,7 @@ from typing import Any, Protocol
 
 from agentctl.engine import cel
 from agentctl.engine.catalog import engine_finding
+from agentctl.engine.related import RelatedIndex, module_of
 from agentctl.engine.suppress import apply_suppressions
 from agentctl.model.common import ChangeKind, Location, Target
 from agentctl.model.finding import Finding, FindingStatus
@@ -63,6 +66,8 @@ def variables(change: ResourceChange, wanted: frozenset[str] | None = None) -> d
         pod = pod_spec(current)
         values["pod"] = pod
         values["containers"] = containers(pod)
+    elif current.target is Target.TERRAFORM:
+        values["module"] = module_of(current.address)
     if wanted is not None:
         values = {k: v for k, v in values.items() if k in wanted}
     return values
@@ -79,15 +84,32 @@ class ResultCache(Protocol):
 class Evaluator:
     """Index rules once, then judge any number of changes."""
 
-    def __init__(self, book: RuleBook) -> None:
+    def __init__(
+        self, book: RuleBook, related: RelatedIndex | None = None, related_before: RelatedIndex | None = None
+    ) -> None:
+        """``related``: the judged side's resources (HEAD, or the scanned tree); ``related_before``: BASE's."""
         self._by_type: dict[tuple[Target, str], list[CompiledRule]] = defaultdict(list)
         self._any_type: dict[Target, list[CompiledRule]] = defaultdict(list)
+        self._related = related or RelatedIndex()
+        self._related_before = related_before or RelatedIndex()
+        self._reads_related: set[tuple[Target, str | None]] = set()
+        """(target, type) whose rules call ``related()`` (type None: a rule for every type)."""
         for rule in book.rules:
             if rule.rule.match.types:
                 for rtype in rule.rule.match.types:
                     self._by_type[(rule.rule.target, rtype)].append(rule)
             else:
                 self._any_type[rule.rule.target].append(rule)
+            if rule.reads_related:
+                for one in rule.rule.match.types or (None,):
+                    self._reads_related.add((rule.rule.target, one))
+
+    def reads_related(self, change: ResourceChange) -> bool:
+        """Whether a verdict on this change depends on other resources too (so it cannot be cached by the change)."""
+        current = change.current
+        return bool(self._reads_related) and (
+            (current.target, current.type) in self._reads_related or (current.target, None) in self._reads_related
+        )
 
     def candidates(self, change: ResourceChange) -> list[CompiledRule]:
         current = change.current
@@ -120,10 +142,11 @@ class Evaluator:
         today = today or dt.date.today()
         findings: list[Finding] = []
         for change in changes:
-            raw = cache.get(change) if cache is not None else None
+            cacheable = cache is not None and not self.reads_related(change)
+            raw = cache.get(change) if cache is not None and cacheable else None
             if raw is None:
                 raw = self.rule_findings(change)
-                if cache is not None:
+                if cache is not None and cacheable:
                     cache.put(change, raw)
             if raw or change.change is not ChangeKind.DELETE:
                 findings.extend(apply_suppressions(change, raw, today, flag_new=diff_mode))
@@ -135,7 +158,7 @@ class Evaluator:
         if not rules:
             return []
         wanted = frozenset().union(*(r.variables for r in rules))
-        context = cel.context(variables(change, wanted))
+        context = self._context(change, variables(change, wanted), self._related)
         raw: list[Finding] = []
         for rule in rules:
             finding = _run(rule, change, context)
@@ -146,8 +169,14 @@ class Evaluator:
             raw.append(finding)
         return raw
 
-    @staticmethod
-    def _pre_existing(rule: CompiledRule, change: ResourceChange) -> bool:
+    def _context(self, change: ResourceChange, values: dict[str, Any], index: RelatedIndex) -> Any:
+        context = cel.context(values)
+        if self.reads_related(change):
+            current = change.current
+            context.add_function("related", lambda rtype: index.of(current.key, current.address, str(rtype)))
+        return context
+
+    def _pre_existing(self, rule: CompiledRule, change: ResourceChange) -> bool:
         """Did BASE already have this finding? Unchanged resources: yes, by definition."""
         if change.change is ChangeKind.NONE:
             return True
@@ -156,7 +185,7 @@ class Evaluator:
         if ChangeKind.CREATE not in rule.rule.match.changes:
             return False  # change-aware rules (scale jumps…) judge the change itself
         snapshot = ResourceChange(change=ChangeKind.CREATE, before=None, after=change.before)
-        return _run(rule, snapshot, cel.context(variables(snapshot))) is not None
+        return _run(rule, snapshot, self._context(snapshot, variables(snapshot), self._related_before)) is not None
 
 
 def _run(rule: CompiledRule, change: ResourceChange, context: Any) -> Finding | None:

@@ -18,6 +18,7 @@ from agentctl.config import CONFIG_NAME
 from agentctl.engine import pairing, provenance
 from agentctl.engine.catalog import ENGINE_RULES, engine_finding
 from agentctl.engine.evaluate import Evaluator, location_of
+from agentctl.engine.related import RelatedIndex
 from agentctl.errors import AgentctlError
 from agentctl.model.common import ChangeKind, Location, Target
 from agentctl.model.finding import CheckResult, Finding, RuleInfo
@@ -65,8 +66,10 @@ def _full_check(options: CheckOptions) -> CheckResult:
     cache = ParseCache(options.cache_dir)
     parsed = parse_all(sources + extra, cache)
     evaluate_terraform(parsed, settings.var_files, cache, installed)
-    changes = pairing.as_new(r for p in parsed for r in p.resources)
-    findings = _issue_findings(parsed) + _judge(book, changes, options, diff_mode=False)
+    resources = [r for p in parsed for r in p.resources]
+    related = RelatedIndex((r.key, r.type, r.address, r.attributes) for r in resources if r.target is Target.TERRAFORM)
+    changes = pairing.as_new(resources)
+    findings = _issue_findings(parsed) + _judge(book, changes, options, diff_mode=False, related=(related, related))
     return _result(findings, parsed, len(sources), len(changes), book, None)
 
 
@@ -103,9 +106,13 @@ def _diff_check(options: CheckOptions) -> CheckResult:
     cache = ParseCache(options.cache_dir)
     both = parse_all(base_sources + head_sources, cache)
     base_parsed, head_parsed = both[: len(base_sources)], both[len(base_sources) :]
-    evaluate_sides(base_parsed, head_parsed, settings.var_files, cache, keep_unchanged=options.include_all)
+    members = evaluate_sides(base_parsed, head_parsed, settings.var_files, cache, keep_unchanged=options.include_all)
     base_resources = [r for p in base_parsed for r in p.resources]
     head_resources = [r for p in head_parsed for r in p.resources]
+    related = tuple(
+        RelatedIndex([*side, *((r.key, r.type, r.address, r.attributes) for r in resources if r.origin == "plan")])
+        for side, resources in zip(members, (base_resources, head_resources), strict=True)
+    )
     changed_set = set(candidates)
     reported = [p for p in head_parsed if p.path in changed_set]
     kustomize_cache = options.cache_dir.parent / "kustomize" if options.cache_dir is not None else None
@@ -135,7 +142,7 @@ def _diff_check(options: CheckOptions) -> CheckResult:
     if deletions:
         changes.append(_change_set(deletions, settings.mass_change_threshold))
     what_if = WhatIf(base_parsed, head_parsed, settings.var_files)
-    judged = _judge(book, changes, options, diff_mode=True, what_if=what_if)
+    judged = _judge(book, changes, options, diff_mode=True, what_if=what_if, related=(related[0], related[1]))
     findings = policy_findings + _issue_findings(reported) + judged
     label = f"{base.label}..{head.label}"
     return _result(findings, reported, len(head_sources) + len(base_sources), len(changes), book, label)
@@ -167,8 +174,10 @@ def _judge(
     *,
     diff_mode: bool,
     what_if: provenance.WhatIf | None = None,
+    related: tuple[RelatedIndex, RelatedIndex] | None = None,
 ) -> list[Finding]:
-    evaluator = Evaluator(book)
+    """``related``: every resource at BASE and at HEAD (or twice the scanned tree), for ``related()``."""
+    evaluator = Evaluator(book, related[1], related[0]) if related else Evaluator(book)
     if options.cache_dir is None:
         findings = evaluator.judge(changes, options.today, diff_mode=diff_mode)
     else:

@@ -25,6 +25,7 @@ from agentctl.model.rule import LoadedRule, PolicySet, Rule
 from agentctl.sources.yamldoc import YamlDocument, YamlError, load_documents
 
 _PLACEHOLDER = re.compile(r"\{([^{}]+)\}")
+_RELATED_CALL = re.compile(r"(?<![\w.])related\s*\(")
 BUILTIN_PREFIX = "builtin:"
 
 
@@ -51,6 +52,8 @@ class CompiledRule:
     message: list[str | Any]
     variables: frozenset[str] = frozenset()
     """Names the condition and message read; the engine builds only those."""
+    reads_related: bool = False
+    """The rule calls ``related(type)``: its verdict depends on other resources, not on the change alone."""
 
     @property
     def rule(self) -> Rule:
@@ -149,7 +152,8 @@ def compile_rule(loaded: LoadedRule, index_line: int | None = None) -> CompiledR
     for part in message:
         if not isinstance(part, str):
             names.update(part.variables())
-    return CompiledRule(loaded, program, message, frozenset(names))
+    reads_related = _RELATED_CALL.search(f"{rule.condition} {rule.message}") is not None
+    return CompiledRule(loaded, program, message, frozenset(names), reads_related)
 
 
 def builtin_files() -> list[PolicySetFile]:

@@ -196,13 +196,16 @@ def evaluate_sides(
     var_files: Sequence[str] = (),
     cache: ParseCache | None = None,
     keep_unchanged: bool = False,
-) -> None:
+) -> tuple[list[Member], list[Member]]:
     """Both sides of a diff; resources identical on both sides are left out unless ``keep_unchanged``.
 
     Only what differs can be a change, and an unchanged resource costs as much to rebuild as a changed one.
+    Returns every evaluated resource of each side, unchanged ones included, as :data:`Member` values
+    (for rules that look at a resource's neighbours).
     """
     base_entries, base_notes = _evaluated(base, var_files, cache, None)
     head_entries, head_notes = _evaluated(head, var_files, cache, None)
+    members = ([_member(raw) for raw, _ in base_entries], [_member(raw) for raw, _ in head_entries])
     if not keep_unchanged:
         before = {raw["key"]: raw for raw, _ in base_entries}
         same = {raw["key"] for raw, _ in head_entries if before.get(raw["key"]) == raw}
@@ -210,10 +213,18 @@ def evaluate_sides(
         head_entries = [e for e in head_entries if e[0]["key"] not in same]
     base_resources, head_resources = _materialise(base_entries), _materialise(head_entries)
     if base_resources is None or head_resources is None:  # a damaged cache entry: evaluate afresh
-        evaluate_sides(base, head, var_files, None, keep_unchanged)
-        return
+        return evaluate_sides(base, head, var_files, None, keep_unchanged)
     terraform.attach(base, base_resources, base_notes)
     terraform.attach(head, head_resources, head_notes)
+    return members
+
+
+Member = tuple[str, str, str, dict[str, Any]]
+"""(key, type, address, attributes) of an evaluated resource: what ``engine.related`` indexes."""
+
+
+def _member(raw: dict[str, Any]) -> Member:
+    return (str(raw.get("key")), str(raw.get("type")), str(raw.get("address")), raw.get("attributes") or {})
 
 
 def _materialise(entries: list[Entry]) -> list[Resource] | None:
