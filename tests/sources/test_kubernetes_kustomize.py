@@ -41,3 +41,27 @@ def test_remote_bases_are_detected_through_the_chain() -> None:
     assert kustomize._names_remote("other", sources, set())
     assert kustomize._names_remote("escape", sources, set())
     assert not kustomize._names_remote("deploy/overlays/prod", sources, set())
+
+
+def test_an_overlay_that_only_lists_manifest_files_is_not_rendered() -> None:
+    """Rendering it would give exactly the listed files' objects, which are judged as manifests anyway."""
+    tree = {
+        "app/kustomization.yaml": "apiVersion: kustomize.config.k8s.io/v1beta1\nkind: Kustomization\n"
+        "resources:\n  - web.yaml\n  - db.yaml\n",
+        "app/web.yaml": "",
+        "app/db.yaml": "",
+        "labelled/kustomization.yaml": "resources:\n  - web.yaml\ncommonLabels:\n  team: a\n",
+        "labelled/web.yaml": "",
+        "missing/kustomization.yaml": "resources:\n  - gone.yaml\n",
+    }
+
+    def read_tree(paths: list[str]) -> dict[str, SourceFile]:
+        return {p: SourceFile(p, FileKind.YAML, tree[p].encode()) for p in paths if p in tree}
+
+    overlays = kustomize.overlays(tree)
+    changed = ["app/web.yaml", "labelled/web.yaml", "missing/other.yaml"]
+    assert kustomize.affected(overlays, changed, read_tree, frozenset(tree)) == [
+        "labelled/kustomization.yaml",  # transforms what it lists: rendered
+        "missing/kustomization.yaml",  # names a file that is not there: rendered (kustomize reports the error)
+    ]
+    assert kustomize.affected(overlays, changed, read_tree) == sorted(overlays)  # no listing: no shortcut

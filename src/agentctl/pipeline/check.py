@@ -162,7 +162,7 @@ def _kustomize_sides(
     for side in (base, head):
         listing = repo.list_files(side)
         read = functools.partial(repo.read_many, side)
-        wanted = kustomize.affected(kustomize.overlays(listing), changed, read)
+        wanted = kustomize.affected(kustomize.overlays(listing), changed, read, frozenset(listing))
         sides.append(kustomize.render_side(wanted, listing, read, cache_dir))
     return sides[0], sides[1]
 

@@ -17,7 +17,7 @@ import os
 import shutil
 import subprocess
 import tempfile
-from collections.abc import Callable, Iterable
+from collections.abc import Callable, Collection, Iterable
 from pathlib import Path
 
 from agentctl.model.common import Location
@@ -46,24 +46,33 @@ def overlays(paths: Iterable[str]) -> list[str]:
 
 
 def affected(
-    kustomizations: list[str], changed: list[str], read: Callable[[list[str]], dict[str, SourceFile]]
+    kustomizations: list[str],
+    changed: list[str],
+    read: Callable[[list[str]], dict[str, SourceFile]],
+    files: Collection[str] = (),
 ) -> list[str]:
     """Top-level overlays (built, not referenced by another) that reach a changed file.
 
     An overlay reaches the files in its own directory, the files its
     kustomization names, and everything reached by the kustomizations it names.
+    An overlay that only lists manifest files among ``files`` (the side's
+    listing) is left out: rendering it yields exactly those files' objects,
+    which are read as manifests anyway, so it would cost a render for nothing.
     """
     if not kustomizations:
         return []
     by_dir = {os.path.dirname(k): k for k in kustomizations}
     refs: dict[str, set[str]] = {}
     components: set[str] = set()
+    plain: set[str] = set()
     for path, source in read(kustomizations).items():
         value = _load(source)
         if value.get("kind") == "Component":
             components.add(path)
         base = os.path.dirname(path)
         refs[path] = {os.path.normpath(os.path.join(base, r)) for r in _references(value)}
+        if files and _plain_list(value, refs[path], files):
+            plain.add(path)
     referenced = {by_dir[r] for targets in refs.values() for r in targets if r in by_dir}
     changed_set = set(changed)
 
@@ -79,8 +88,25 @@ def affected(
                 return True
         return False
 
-    roots = [k for k in kustomizations if k not in referenced and k not in components]
+    roots = [k for k in kustomizations if k not in referenced and k not in components and k not in plain]
     return [k for k in roots if reaches(k, set())]
+
+
+_PLAIN_KEYS = frozenset({"apiVersion", "kind", "metadata", "resources"})
+_MANIFEST_SUFFIXES = (".yaml", ".yml", ".json")
+
+
+def _plain_list(value: dict[str, object], targets: set[str], files: Collection[str]) -> bool:
+    """A kustomization that only names manifest files in the repository: nothing to transform."""
+    resources = value.get("resources")
+    return (
+        set(value) <= _PLAIN_KEYS
+        and value.get("kind", "Kustomization") == "Kustomization"
+        and isinstance(resources, list)
+        and all(isinstance(r, str) for r in resources)
+        and len(targets) == len(resources)
+        and all(t in files and t.endswith(_MANIFEST_SUFFIXES) and not t.startswith("../") for t in targets)
+    )
 
 
 def _load(source: SourceFile) -> dict[str, object]:
