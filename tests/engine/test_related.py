@@ -69,7 +69,8 @@ def test_related_lists_the_same_configuration_only_and_leaves_itself_out() -> No
 def test_bucket_in_a_module_is_paired_with_the_block_of_its_own_module(repo: GitRepo, agentctl) -> None:
     repo.write("main.tf", 'module "covered" {\n  source = "./covered"\n}\nmodule "bare" {\n  source = "./bare"\n}\n')
     repo.write(
-        "covered/main.tf", 'resource "aws_s3_bucket" "this" {\n  bucket = "c"\n}\n' + block("this", "aws_s3_bucket.this.id")
+        "covered/main.tf",
+        'resource "aws_s3_bucket" "this" {\n  bucket = "c"\n}\n' + block("this", "aws_s3_bucket.this.id"),
     )
     # Same local name, other module: the block of module.covered does not cover it.
     repo.write("bare/main.tf", 'resource "aws_s3_bucket" "this" {\n  bucket = "b"\n}\n')

@@ -112,8 +112,10 @@ def _plain_list(value: dict[str, object], targets: set[str], files: Collection[s
 def _load(source: SourceFile) -> dict[str, object]:
     import yaml  # only when a change touches Kustomize
 
+    loader = getattr(yaml, "CSafeLoader", yaml.SafeLoader)  # safe either way; libyaml is ten times faster
     try:
-        value = yaml.safe_load(source.data.decode("utf-8", errors="replace")) if source.data else None
+        text = source.data.decode("utf-8", errors="replace") if source.data else ""
+        value = yaml.load(text, Loader=loader) if text else None
     except yaml.YAMLError:
         return {}
     return value if isinstance(value, dict) else {}

@@ -124,7 +124,10 @@ class Tree:
         for root in self.roots():
             Instance(self, self.modules[root], "", root, self.root_inputs(root), 0).emit()
         if self.moves:
-            self.resources = [self._refactored(r) for r in self.resources]
+            targets: dict[str, tuple[int, str]] = {}
+            for index, (old, new) in enumerate(self.moves):
+                targets.setdefault(new, (index, old))
+            self.resources = [self._refactored(r, targets) for r in self.resources]
         for key, path, line in self.forgotten:  # markers for pairing: not a resource, never judged
             address = key.split(":", 2)[2]
             self.resources.append(
@@ -140,12 +143,15 @@ class Tree:
             )
         return self.resources
 
-    def _refactored(self, resource: Resource) -> Resource:
-        """Record the keys a resource had before ``moved`` blocks renamed it, and the keys ``removed`` forgets."""
+    def _refactored(self, resource: Resource, targets: dict[str, tuple[int, str]]) -> Resource:
+        """Record the keys a resource had before ``moved`` blocks renamed it, and the keys ``removed`` forgets.
+
+        ``targets``: each move's new key (or prefix) -> (its position among the moves, the old key).
+        """
         previous: list[str] = []
         key = resource.key
         for _ in range(len(self.moves)):
-            step = next((old + key[len(new) :] for old, new in self.moves if _covers(new, key)), None)
+            step = _moved_from(key, targets)
             if step is None or step in previous:
                 break
             previous.append(step)
@@ -224,8 +230,14 @@ def safe(node: Node, env: dict[str, Any]) -> Any:
         return Unknown("(too deeply nested)")
 
 
-def _covers(prefix: str, key: str) -> bool:
-    return key == prefix or key.startswith((prefix + ".", prefix + "["))
+def _moved_from(key: str, targets: dict[str, tuple[int, str]]) -> str | None:
+    """The key before the first move (in declaration order) whose new key is ``key`` or a prefix of it."""
+    best: tuple[int, str] | None = None
+    for end in [i for i, char in enumerate(key) if char in ".["] + [len(key)]:
+        found = targets.get(key[:end])
+        if found is not None and (best is None or found[0] < best[0]):
+            best = (found[0], found[1] + key[end:])
+    return best[1] if best is not None else None
 
 
 def bind(node: Node, env: dict[str, Any]) -> Callable[[], Any]:

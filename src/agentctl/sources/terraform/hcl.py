@@ -13,6 +13,7 @@ nodes are lists tagged by their first element (see :func:`render`).
 
 from __future__ import annotations
 
+import bisect
 import re
 from typing import Any
 
@@ -35,6 +36,9 @@ _BINARY = [("||",), ("&&",), ("==", "!="), ("<=", ">=", "<", ">"), ("+", "-"), (
 _OP_START = frozenset("|&=!<>+-*/%")
 _SPACE_START = frozenset(" \t\r\n\f\v#/")
 _TOP_START = re.compile(r"^[A-Za-z_][\w-]*", re.M)
+_NEWLINE = re.compile("\n")
+_LITERAL = re.compile(r'[^"\\$%\n]+')
+_PRECEDENCE = {op: level for level, ops in enumerate(_BINARY) for op in ops}
 _ESCAPES = {"n": "\n", "t": "\t", "r": "\r", '"': '"', "\\": "\\"}
 
 
@@ -74,7 +78,9 @@ class _Parser:
 
     # -- positions -------------------------------------------------------
     def line(self, pos: int | None = None) -> int:
-        return self.src.count("\n", 0, self.pos if pos is None else pos) + 1
+        if self._lines is None:
+            self._lines = [m.start() for m in _NEWLINE.finditer(self.src)]
+        return bisect.bisect_left(self._lines, self.pos if pos is None else pos) + 1
 
     def error(self, message: str) -> HclError:
         found = self.src[self.pos : self.pos + 12].split("\n")[0]
@@ -192,25 +198,26 @@ class _Parser:
         return condition
 
     def binary(self, level: int) -> Node:
-        if level == len(_BINARY):
-            return self.unary()
-        left = self.binary(level + 1)
-        ops = _BINARY[level]
+        """Operators of precedence ``level`` and tighter, left-associative (precedence climbing)."""
+        left = self.unary()
         while True:
             self.skip()
             if self.pos >= self.n or self.src[self.pos] not in _OP_START:
                 return left
-            op = next((o for o in ops if self.src.startswith(o, self.pos) and not self._longer_op(o)), None)
-            if op is None:
+            op = self._operator()
+            if op is None or _PRECEDENCE[op] < level:
                 return left
             self.pos += len(op)
-            left = ["bin", op, left, self.binary(level + 1)]
+            left = ["bin", op, left, self.binary(_PRECEDENCE[op] + 1)]
 
-    def _longer_op(self, op: str) -> bool:
+    def _operator(self) -> str | None:
+        """The binary operator at the cursor; not ``=>``, ``...`` or a lone ``=``, ``!``, ``&``, ``|``."""
         rest = self.src[self.pos : self.pos + 3]
-        return any(len(o) > len(op) and rest.startswith(o) for o in _OPS) or (
-            op in ("<", ">") and rest.startswith(op + "=")
-        )
+        if rest.startswith(_OPS):
+            two = rest[:2]
+            return two if two in _PRECEDENCE else None
+        one = rest[:1]
+        return one if one in _PRECEDENCE else None
 
     def unary(self) -> Node:
         self.skip()
@@ -423,8 +430,10 @@ class _Parser:
                 continue
             if self._interpolation(parts, literal):
                 continue
-            literal.append(char)
-            self.pos += 1
+            run = _LITERAL.match(src, self.pos + 1)
+            end = run.end() if run is not None else self.pos + 1
+            literal.append(src[self.pos : end])
+            self.pos = end
         return _template_node(parts, literal)
 
     def _interpolation(self, parts: list[Any], literal: list[str]) -> bool:

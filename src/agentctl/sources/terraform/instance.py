@@ -224,20 +224,21 @@ class Instance:
             for site in found:
                 sites.setdefault(site, set()).add(attr)
         rtype = block.labels[0]
-        return Resource(
+        # Every field is built here with its declared type: construct without re-validating (a fifth of the cost).
+        return Resource.model_construct(
             target=Target.TERRAFORM,
             type=rtype,
             address=full,
             key=f"tf:{self.root}:{full}",
             attributes=attributes,
-            location=Location(path=block.path, start_line=block.start, end_line=block.end),
+            location=Location.model_construct(path=block.path, start_line=block.start, end_line=block.end),
             suppressions=self.tree.suppressions.get((block.path, block.start), ()),
             origin="hcl",
-            inputs=tuple(
-                InputSite(name=s[0], path=s[1], line=s[2], digest=s[3], attrs=tuple(sorted(a)))
-                for s, a in sorted(sites.items())
-            ),
+            inputs=tuple(InputSite(s[0], s[1], s[2], s[3], tuple(sorted(a))) for s, a in sorted(sites.items())),
+            moved_from=(),
             block_digest=self.tree.digest(block.body),
+            plan_before=None,
+            plan_change=None,
         )
 
     def body(self, body: Node, env: dict[str, Any], by_attr: dict[str, set[Site]] | None = None) -> dict[str, Any]:
