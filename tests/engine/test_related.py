@@ -84,7 +84,8 @@ def test_block_in_the_caller_fed_by_a_module_output_counts(repo: GitRepo, agentc
     )
     repo.write(
         "store/main.tf",
-        'resource "aws_s3_bucket" "this" {\n  bucket = "s"\n}\noutput "bucket_id" {\n  value = aws_s3_bucket.this.id\n}\n',
+        'resource "aws_s3_bucket" "this" {\n  bucket = "s"\n}\n'
+        'output "bucket_id" {\n  value = aws_s3_bucket.this.id\n}\n',
     )
     assert flagged(agentctl, repo, ".") == []
 

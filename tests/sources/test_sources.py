@@ -94,7 +94,7 @@ def test_yaml_line_index_and_merge_keys() -> None:
 
 
 def test_parse_cache_returns_identical_results_and_survives_corruption(tmp_path: Path) -> None:
-    from agentctl.sources.loader import evaluate_terraform
+    from agentctl.sources.evaluation import evaluate_terraform
 
     source = SourceFile("main.tf", FileKind.TERRAFORM, b'resource "aws_s3_bucket" "b" {\n  bucket = "x"\n}\n')
     cache = ParseCache(tmp_path)

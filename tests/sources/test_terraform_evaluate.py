@@ -11,9 +11,10 @@ from typing import Any
 import pytest
 
 from agentctl.model.resource import Resource, is_unknown
+from agentctl.sources.evaluation import evaluate_terraform
 from agentctl.sources.files import FileKind, SourceFile
 from agentctl.sources.interface import ParsedFile
-from agentctl.sources.loader import ParseCache, evaluate_terraform, parse_all
+from agentctl.sources.loader import ParseCache, parse_all
 
 
 def evaluate(files: dict[str, str], var_files: tuple[str, ...] = ()) -> dict[str, Resource]:
@@ -356,7 +357,7 @@ def test_a_damaged_evaluation_cache_entry_is_evaluated_afresh(tmp_path: Any) -> 
 
 def test_the_fast_cache_form_of_a_resource_is_exactly_its_json_dump() -> None:
     from agentctl.sources import terraform
-    from agentctl.sources.loader import _raw, _resource
+    from agentctl.sources.evaluation import _raw, _resource
 
     text = (
         'variable "n" {\n  default = 2\n}\n# agentctl:ignore=aws-x reason="ok"\nresource "aws_instance" "a" {\n'

@@ -21,7 +21,7 @@ from __future__ import annotations
 
 import functools
 import re
-from collections.abc import Iterable
+from collections.abc import Callable, Iterable
 from typing import Any
 
 from agentctl.model.resource import is_unknown
@@ -65,13 +65,21 @@ def refers_to(value: Any, address: Any) -> bool:
 class RelatedIndex:
     """The resources of one side (a working tree, a commit), grouped by configuration and type."""
 
-    def __init__(self, members: Iterable[tuple[str, str, str, dict[str, Any]]] = ()) -> None:
-        """``members``: (key, type, address, attributes) of each evaluated resource."""
-        self._groups: dict[tuple[str, str], list[tuple[str, str, dict[str, Any]]]] = {}
-        for key, rtype, address, attributes in members:
-            config = configuration(key, address)
-            if config is not None:
-                self._groups.setdefault((config, rtype), []).append((key, address, attributes))
+    def __init__(self, members: Iterable[Member] | Callable[[], Iterable[Member]] = ()) -> None:
+        """``members``: (key, type, address, attributes) of each evaluated resource, or a function giving
+        them (called on first use only: a diff evaluates a whole configuration just for a rule that asks)."""
+        self._members = members
+        self._groups: dict[tuple[str, str], list[tuple[str, str, dict[str, Any]]]] | None = None
+
+    def _index(self) -> dict[tuple[str, str], list[tuple[str, str, dict[str, Any]]]]:
+        if self._groups is None:
+            self._groups = {}
+            members = self._members() if callable(self._members) else self._members
+            for key, rtype, address, attributes in members:
+                config = configuration(key, address)
+                if config is not None:
+                    self._groups.setdefault((config, rtype), []).append((key, address, attributes))
+        return self._groups
 
     def of(self, key: str, address: str, rtype: str) -> list[dict[str, Any]]:
         """Resources of ``rtype`` in the configuration of the resource ``key`` (itself left out)."""
@@ -80,9 +88,13 @@ class RelatedIndex:
             return []
         return [
             {"type": rtype, "address": other, "module": module_of(other), "resource": attributes}
-            for other_key, other, attributes in self._groups.get((config, rtype), ())
+            for other_key, other, attributes in self._index().get((config, rtype), ())
             if other_key != key
         ]
+
+
+Member = tuple[str, str, str, dict[str, Any]]
+"""(key, type, address, attributes) of an evaluated resource."""
 
 
 def configuration(key: str, address: str) -> str | None:

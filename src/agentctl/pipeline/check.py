@@ -23,13 +23,14 @@ from agentctl.errors import AgentctlError
 from agentctl.model.common import ChangeKind, Location, Target
 from agentctl.model.finding import CheckResult, Finding, RuleInfo
 from agentctl.model.resource import Note, Resource, ResourceChange
+from agentctl.pipeline import sides
 from agentctl.policy import loader as policy_loader
 from agentctl.policy.loader import PolicyError, PolicySetFile, RuleBook
 from agentctl.sources import files
+from agentctl.sources.evaluation import evaluate_sides, evaluate_terraform
 from agentctl.sources.interface import ParsedFile, SourceError
-from agentctl.sources.loader import ParseCache, evaluate_sides, evaluate_terraform, parse_all
+from agentctl.sources.loader import ParseCache, parse_all
 from agentctl.sources.terraform import WhatIf
-from agentctl.sources.terraform.context import related as terraform_context
 from agentctl.sources.terraform.installed import installed_modules
 
 
@@ -91,39 +92,41 @@ def _diff_check(options: CheckOptions) -> CheckResult:
         else:
             base, head = repo.commit(spec), Side("worktree", label="working tree")
 
-    scopes = [_scope(repo.root, p) for p in options.paths]
+    scopes = [sides.scope(repo.root, p) for p in options.paths]
     all_changed = repo.changed_paths(base, head)
-    changed = [p for p in all_changed if _in_scope(p, scopes)]
+    changed = [p for p in all_changed if sides.in_scope(p, scopes)]
     policy_dirs = options.policy_dirs
     book = _book(options, _base_policy_files(repo, base, policy_dirs))
     policy_findings = _policy_changes(repo.root, all_changed, policy_dirs)
 
     settings = repo_config.load(repo.root)[0].terraform
     candidates = [p for p in changed if files.classify(p) is not None]
-    base_sources, base_context = _side_sources(repo, base, candidates, scopes, options.include_all)
-    head_sources, head_context = _side_sources(repo, head, candidates, scopes, options.include_all)
+    base_sources, base_context = sides.side_sources(repo, base, candidates, scopes, options.include_all)
+    head_sources, head_context = sides.side_sources(repo, head, candidates, scopes, options.include_all)
     wanted = sorted(set(candidates) | base_context | head_context)
     cache = ParseCache(options.cache_dir)
     both = parse_all(base_sources + head_sources, cache)
     base_parsed, head_parsed = both[: len(base_sources)], both[len(base_sources) :]
-    members = evaluate_sides(base_parsed, head_parsed, settings.var_files, cache, keep_unchanged=options.include_all)
+    members = evaluate_sides(
+        base_parsed, head_parsed, settings.var_files, cache, keep_unchanged=options.include_all, changed=candidates
+    )
     base_resources = [r for p in base_parsed for r in p.resources]
     head_resources = [r for p in head_parsed for r in p.resources]
     related = tuple(
-        RelatedIndex([*side, *((r.key, r.type, r.address, r.attributes) for r in resources if r.origin == "plan")])
+        RelatedIndex(functools.partial(sides.with_plans, side, resources))
         for side, resources in zip(members, (base_resources, head_resources), strict=True)
     )
     changed_set = set(candidates)
     reported = [p for p in head_parsed if p.path in changed_set]
     kustomize_cache = options.cache_dir.parent / "kustomize" if options.cache_dir is not None else None
-    base_kz, head_kz = _kustomize_sides(repo, base, head, changed, kustomize_cache)
+    base_kz, head_kz = sides.kustomize_sides(repo, base, head, changed, kustomize_cache)
     base_resources += [r for p in base_kz for r in p.resources]
     head_resources += [r for p in head_kz for r in p.resources]
     reported += head_kz
 
     if options.include_all:
         # Unchanged files too, so findings BASE already had can be listed (never blocking).
-        extra = _unchanged_sources(repo, head, scopes, set(wanted))
+        extra = sides.unchanged_sources(repo, head, scopes, set(wanted))
         extra_parsed = parse_all(extra, cache)
         unchanged = [r for p in extra_parsed for r in p.resources]
         base_resources += unchanged
@@ -136,7 +139,8 @@ def _diff_check(options: CheckOptions) -> CheckResult:
         changes = [
             c
             for c in changes
-            if _in_scope(c.current.location.path, scopes) or any(_in_scope(s.path, scopes) for s in c.changed_inputs)
+            if sides.in_scope(c.current.location.path, scopes)
+            or any(sides.in_scope(s.path, scopes) for s in c.changed_inputs)
         ]
     deletions = [c for c in changes if c.change is ChangeKind.DELETE]
     if deletions:
@@ -146,25 +150,6 @@ def _diff_check(options: CheckOptions) -> CheckResult:
     findings = policy_findings + _issue_findings(reported) + judged
     label = f"{base.label}..{head.label}"
     return _result(findings, reported, len(head_sources) + len(base_sources), len(changes), book, label)
-
-
-def _kustomize_sides(
-    repo: object, base: object, head: object, changed: list[str], cache_dir: Path | None
-) -> tuple[list[ParsedFile], ...]:
-    """Kustomize overlays touched by the change, rendered at BASE and at HEAD."""
-    from agentctl.sources import kustomize
-    from agentctl.sources.gitrepo import GitRepo, Side
-
-    assert isinstance(repo, GitRepo) and isinstance(base, Side) and isinstance(head, Side)
-    sides: list[list[ParsedFile]] = []
-    if not any(files.classify(p) in (files.FileKind.YAML, files.FileKind.PLAN) for p in changed):
-        return [], []
-    for side in (base, head):
-        listing = repo.list_files(side)
-        read = functools.partial(repo.read_many, side)
-        wanted = kustomize.affected(kustomize.overlays(listing), changed, read, frozenset(listing))
-        sides.append(kustomize.render_side(wanted, listing, read, cache_dir))
-    return sides[0], sides[1]
 
 
 def _judge(
@@ -203,60 +188,6 @@ def _change_set(deletions: list[ResourceChange], threshold: int) -> ResourceChan
         origin="summary",
     )
     return ResourceChange(change=ChangeKind.CREATE, before=None, after=summary)
-
-
-def _side_sources(
-    repo: object, side: object, candidates: list[str], scopes: list[str], include_all: bool
-) -> tuple[list[files.SourceFile], set[str]]:
-    """The changed files on one side, plus the Terraform files needed to evaluate them."""
-    from agentctl.sources.gitrepo import GitRepo, Side
-
-    assert isinstance(repo, GitRepo) and isinstance(side, Side)
-    context: set[str] = set()
-    terraform_files: dict[str, files.SourceFile] = {}
-    if include_all or any(files.classify(p) is files.FileKind.TERRAFORM for p in candidates):
-        # Inputs reach resources declared elsewhere: read the whole configurations involved.
-        listing = [p for p in repo.list_files(side) if files.classify(p) is files.FileKind.TERRAFORM]
-        terraform_files = repo.read_many(side, listing)
-
-        def text(path: str) -> str | None:
-            data = terraform_files[path].data if path in terraform_files else None
-            return data.decode("utf-8", errors="replace") if data is not None else None
-
-        if include_all:
-            context = {p for p in terraform_files if _in_scope(p, scopes)}
-        else:
-            context = set(terraform_context(candidates, list(terraform_files), text))
-    wanted = sorted(set(candidates) | context)
-    sources = [terraform_files.get(p) or repo.read(side, p) for p in wanted]
-    return [s for s in sources if s is not None], context
-
-
-def _scope(root: Path, path: Path) -> str:
-    absolute = Path(os.path.abspath(path))
-    try:
-        rel = absolute.relative_to(root).as_posix()
-    except ValueError:
-        raise SourceError(f"{path} is outside the git repository {root}", "pass paths inside the repository") from None
-    return "" if rel == "." else rel
-
-
-def _in_scope(path: str, scopes: list[str]) -> bool:
-    return not scopes or any(s == "" or path == s or path.startswith(s.rstrip("/") + "/") for s in scopes)
-
-
-def _unchanged_sources(repo: object, head: object, scopes: list[str], skip: set[str]) -> list[files.SourceFile]:
-    from agentctl.sources.gitrepo import GitRepo, Side
-
-    assert isinstance(repo, GitRepo) and isinstance(head, Side)
-    out: list[files.SourceFile] = []
-    for path in repo.list_files(head):
-        if path in skip or files.classify(path) is None or not _in_scope(path, scopes):
-            continue
-        source = repo.read(head, path)
-        if source is not None:
-            out.append(source)
-    return out
 
 
 def _book(options: CheckOptions, policy_files: list[PolicySetFile]) -> RuleBook:

@@ -54,12 +54,16 @@ def evaluate_files(
     parsed: list[ParsedFile],
     var_files: list[str] | tuple[str, ...] = (),
     installed: dict[str, dict[str, str]] | None = None,
+    focus: dict[str, set[str]] | None = None,
 ) -> tuple[list[Resource], list[Note]]:
-    """Evaluate every Terraform configuration among ``parsed`` (see :func:`attach` to give files their resources)."""
+    """Evaluate every Terraform configuration among ``parsed`` (see :func:`attach` to give files their resources).
+
+    ``focus`` (module directory -> local addresses) instantiates only those blocks (see ``focus.focus``).
+    """
     files = [f for f in (tf_file(p) for p in parsed) if f is not None]
     if not files:
         return [], []
-    tree = Tree(files, var_files, installed=installed)
+    tree = Tree(files, var_files, installed=installed, focus=focus)
     return tree.run(), tree.notes
 
 

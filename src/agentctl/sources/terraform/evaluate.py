@@ -74,6 +74,7 @@ class Tree:
         var_files: Iterable[str] = (),
         overrides: dict[tuple[str, str], Node | None] | None = None,
         installed: dict[str, dict[str, str]] | None = None,
+        focus: dict[str, set[str]] | None = None,
     ) -> None:
         by_dir: dict[str, list[tuple[str, Node]]] = {}
         self.tfvars: dict[str, list[TfFile]] = {}
@@ -101,6 +102,8 @@ class Tree:
         """Keys (or prefixes) that ``removed { lifecycle { destroy = false } }`` takes out of the state."""
         self.installed = installed or {}
         """Per root directory: module call path (``eks.node_group``) -> directory ``terraform init`` put it in."""
+        self.focus = focus
+        """Module directory -> the resource/data blocks to instantiate (None: all, and opaque module calls)."""
 
     def roots(self) -> list[str]:
         called = {child for d in self.modules for child in self.children(d).values() if child != d}

@@ -201,7 +201,11 @@ class Instance:
                 self.tree.moves.append((origin, f"tf:{self.root}:{self.prefix}{render(target[2])}"))
             elif block.kind == "removed" and not _destroys(block):
                 self.tree.forgotten.append((origin, block.path, block.start))
+        focus = self.tree.focus
+        wanted = focus.get(self.module.directory, set()) if focus is not None else None
         for address, block in self.module.resources.items():
+            if wanted is not None and address not in wanted:
+                continue
             expansion, sites = self.tree.collect(functools.partial(self.expand, block))
             for key, extra in expansion:
                 if len(self.tree.resources) >= MAX_RESOURCES:
@@ -210,7 +214,8 @@ class Instance:
         for name in self.module.modules:
             instances = self.child(name)
             if instances is None:
-                self._opaque_module(name, self.module.modules[name])
+                if focus is None:  # a focused evaluation instantiates resource blocks only
+                    self._opaque_module(name, self.module.modules[name])
                 continue
             for _key, child in instances:
                 child.emit()
