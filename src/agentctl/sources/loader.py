@@ -159,8 +159,14 @@ def parse_all(sources: Sequence[SourceFile], cache: ParseCache) -> list[ParsedFi
     """
     results: list[ParsedFile | None] = [cache.get(s) for s in sources]
     trees: dict[tuple[bool, str], ParsedFile] = {}
+    done: dict[str, ParsedFile] = {}
+    """By cache key: the same file on both sides of a diff is parsed, and stored, once."""
     for index, source in enumerate(sources):
         if results[index] is not None:
+            continue
+        key = ParseCache.key(source) if source.data is not None and source.problem is None else None
+        if key is not None and key in done:
+            results[index] = _copy(done[key])  # sides get their own objects: evaluation fills them in
             continue
         text = _terraform_text(source)
         if text is None:
@@ -171,7 +177,14 @@ def parse_all(sources: Sequence[SourceFile], cache: ParseCache) -> list[ParsedFi
                 trees[shape] = terraform.parse_only(source.path, text)
             results[index] = _relabel(trees[shape], source.path, ParseCache.key(source))
         cache.put(source, results[index])  # type: ignore[arg-type]
+        if key is not None:
+            done[key] = results[index]  # type: ignore[assignment]
     return [r for r in results if r is not None]
+
+
+def _copy(parsed: ParsedFile) -> ParsedFile:
+    terraform_tree = dict(parsed.terraform) if isinstance(parsed.terraform, dict) else parsed.terraform
+    return ParsedFile(parsed.path, list(parsed.resources), list(parsed.notes), list(parsed.issues), terraform_tree)
 
 
 def _terraform_text(source: SourceFile) -> str | None:
