@@ -9,37 +9,26 @@ kept. It is also several times faster.
 A body is a list of items: ``["a", name, expr, line]`` for an attribute and
 ``["b", type, [labels], body, start_line, end_line]`` for a block. Expression
 nodes are lists tagged by their first element (see :func:`render`).
+
+This module is the grammar (bodies, expressions); the scanner under it
+(positions, whitespace and comments, tokens, strings and heredocs) is
+:mod:`.scan`.
 """
 
 from __future__ import annotations
 
-import bisect
 import re
-from typing import Any
 
-Node = list[Any]
+from agentctl.sources.terraform.scan import IDENT, SPACE, HclError, Node, Scanner
 
-
-class HclError(Exception):
-    def __init__(self, line: int, message: str) -> None:
-        super().__init__(message)
-        self.line = line
-        self.message = message
+__all__ = ["HclError", "Node", "parse", "parse_template"]
 
 
-_IDENT = re.compile(r"[A-Za-z_][A-Za-z0-9_-]*")
 _NUMBER = re.compile(r"[0-9]+(?:\.[0-9]+)?(?:[eE][+-]?[0-9]+)?")
-_SPACE = re.compile(r"(?:[ \t\r\f\v]+|#[^\n]*|//[^\n]*|/\*.*?\*/)*", re.S)
-_SPACE_NL = re.compile(r"(?:[ \t\r\n\f\v]+|#[^\n]*|//[^\n]*|/\*.*?\*/)*", re.S)
 _OPS = ("==", "!=", "<=", ">=", "&&", "||", "=>", "...")
 _BINARY = [("||",), ("&&",), ("==", "!="), ("<=", ">=", "<", ">"), ("+", "-"), ("*", "/", "%")]
 _OP_START = frozenset("|&=!<>+-*/%")
-_SPACE_START = frozenset(" \t\r\n\f\v#/")
-_TOP_START = re.compile(r"^[A-Za-z_][\w-]*", re.M)
-_NEWLINE = re.compile("\n")
-_LITERAL = re.compile(r'[^"\\$%\n]+')
 _PRECEDENCE = {op: level for level, ops in enumerate(_BINARY) for op in ops}
-_ESCAPES = {"n": "\n", "t": "\t", "r": "\r", '"': '"', "\\": "\\"}
 
 
 MAX_ERRORS = 20
@@ -68,70 +57,7 @@ def parse(text: str) -> tuple[Node, list[tuple[int, str]]]:
     return body, errors
 
 
-class _Parser:
-    def __init__(self, text: str) -> None:
-        self.src = text
-        self.n = len(text)
-        self.pos = 0
-        self.nest = 0
-        self._lines: list[int] | None = None
-
-    # -- positions -------------------------------------------------------
-    def line(self, pos: int | None = None) -> int:
-        if self._lines is None:
-            self._lines = [m.start() for m in _NEWLINE.finditer(self.src)]
-        return bisect.bisect_left(self._lines, self.pos if pos is None else pos) + 1
-
-    def error(self, message: str) -> HclError:
-        found = self.src[self.pos : self.pos + 12].split("\n")[0]
-        return HclError(self.line(), f"{message} (at {found!r})" if found else f"{message} (at end of file)")
-
-    def resync(self, error_line: int) -> bool:
-        """Skip to the next line after ``error_line`` that starts a top-level item."""
-        start = 0
-        for _ in range(error_line):
-            nl = self.src.find("\n", start)
-            if nl < 0:
-                self.pos = self.n
-                return False
-            start = nl + 1
-        start = max(start, self.pos if self.src.rfind("\n", 0, self.pos) < start else start)
-        match = _TOP_START.search(self.src, start)
-        if match is None:
-            self.pos = self.n
-            return False
-        self.pos = match.start()
-        self.nest = 0
-        return True
-
-    def skip(self, newlines: bool = False) -> None:
-        if self.pos < self.n and self.src[self.pos] not in _SPACE_START:
-            return
-        pattern = _SPACE_NL if newlines or self.nest > 0 else _SPACE
-        self.pos = pattern.match(self.src, self.pos).end()  # type: ignore[union-attr]
-
-    def peek(self, token: str) -> bool:
-        self.skip()
-        return self.src.startswith(token, self.pos)
-
-    def take(self, token: str) -> bool:
-        if self.peek(token):
-            self.pos += len(token)
-            return True
-        return False
-
-    def expect(self, token: str) -> None:
-        if not self.take(token):
-            raise self.error(f"expected {token!r}")
-
-    def ident(self) -> str | None:
-        self.skip()
-        match = _IDENT.match(self.src, self.pos)
-        if match is None:
-            return None
-        self.pos = match.end()
-        return match.group()
-
+class _Parser(Scanner):
     # -- bodies ----------------------------------------------------------
     def item(self) -> Node:
         start = self.pos
@@ -341,7 +267,7 @@ class _Parser:
     def collection(self, close: str) -> Node:
         self.nest += 1
         self.skip()
-        word = _IDENT.match(self.src, self.pos)
+        word = IDENT.match(self.src, self.pos)
         if word is not None and word.group() == "for" and re.match(r"\s", self.src[word.end() : word.end() + 1]):
             node = self.for_expr(close)
         elif close == "]":
@@ -363,9 +289,9 @@ class _Parser:
 
     def object_item(self) -> Node:
         self.skip()
-        word = _IDENT.match(self.src, self.pos)
+        word = IDENT.match(self.src, self.pos)
         if word is not None:
-            after = _SPACE.match(self.src, word.end()).end()  # type: ignore[union-attr]
+            after = SPACE.match(self.src, word.end()).end()  # type: ignore[union-attr]
             if (self.src.startswith("=", after) and not self.src.startswith("==", after)) or self.src.startswith(
                 ":", after
             ):
@@ -392,115 +318,14 @@ class _Parser:
         group = self.take("...")
         condition: Node | None = None
         self.skip()
-        if _IDENT.match(self.src, self.pos) and self.src.startswith("if", self.pos):
+        if IDENT.match(self.src, self.pos) and self.src.startswith("if", self.pos):
             self.ident()
             condition = self.expression()
         self.expect(close)
         key_var, value_var = (first, second) if second is not None else (None, first)
         return ["for", key_var, value_var, collection, key, value, condition, group]
 
-    # -- templates -------------------------------------------------------
-    def template(self, close: str) -> Node:
-        """The parts of a quoted string (``close`` is ``"``) up to its closing quote."""
-        parts: list[Any] = []
-        literal: list[str] = []
-        src = self.src
-        while True:
-            if self.pos >= self.n or src[self.pos] == "\n":
-                raise self.error("unterminated string")
-            char = src[self.pos]
-            if char == close:
-                self.pos += 1
-                break
-            if char == "\\" and close == '"':
-                escape = src[self.pos + 1 : self.pos + 2]
-                if escape in _ESCAPES:
-                    literal.append(_ESCAPES[escape])
-                    self.pos += 2
-                elif escape in ("u", "U"):
-                    width = 4 if escape == "u" else 8
-                    digits = src[self.pos + 2 : self.pos + 2 + width]
-                    try:
-                        literal.append(chr(int(digits, 16)))
-                    except ValueError:
-                        raise self.error("invalid unicode escape") from None
-                    self.pos += 2 + width
-                else:
-                    raise self.error("invalid escape sequence")
-                continue
-            if self._interpolation(parts, literal):
-                continue
-            run = _LITERAL.match(src, self.pos + 1)
-            end = run.end() if run is not None else self.pos + 1
-            literal.append(src[self.pos : end])
-            self.pos = end
-        return _template_node(parts, literal)
-
-    def _interpolation(self, parts: list[Any], literal: list[str]) -> bool:
-        src = self.src
-        if src.startswith("$${", self.pos) or src.startswith("%%{", self.pos):
-            literal.append(src[self.pos + 1 : self.pos + 3])
-            self.pos += 3
-            return True
-        if src.startswith("${", self.pos):
-            if literal:
-                parts.append("".join(literal))
-                literal.clear()
-            self.pos += 2
-            self.take("~")
-            saved, self.nest = self.nest, 1
-            parts.append(self.expression())
-            self.take("~")
-            self.expect("}")
-            self.nest = saved
-            return True
-        if src.startswith("%{", self.pos):
-            end = src.find("}", self.pos)
-            if end < 0:
-                raise self.error("unterminated template directive")
-            if literal:
-                parts.append("".join(literal))
-                literal.clear()
-            parts.append(["unknown", src[self.pos : end + 1]])
-            self.pos = end + 1
-            return True
-        return False
-
-    def heredoc(self) -> Node:
-        match = re.compile(r"<<(-?)([A-Za-z_][\w-]*)[ \t]*\r?\n").match(self.src, self.pos)
-        if match is None:
-            raise self.error("malformed heredoc")
-        marker = match.group(2)
-        end = re.compile(rf"^[ \t]*{re.escape(marker)}[ \t]*\r?$", re.M).search(self.src, match.end())
-        if end is None:
-            raise self.error(f"heredoc {marker} is never closed")
-        body = self.src[match.end() : end.start()]
-        if match.group(1):
-            lines = body.split("\n")
-            indents = [len(line) - len(line.lstrip(" \t")) for line in lines if line.strip()]
-            cut = min(indents) if indents else 0
-            body = "\n".join(line[cut:] for line in lines)
-        self.pos = end.end()
-        return parse_template(body)
-
 
 def parse_template(text: str) -> Node:
     """A bare template (heredoc body, JSON string value): literal text with ``${…}`` inside."""
-    inner = _Parser(text)
-    parts: list[Any] = []
-    literal: list[str] = []
-    while inner.pos < inner.n:
-        if not inner._interpolation(parts, literal):
-            literal.append(text[inner.pos])
-            inner.pos += 1
-    return _template_node(parts, literal)
-
-
-def _template_node(parts: list[Any], literal: list[str]) -> Node:
-    if literal:
-        parts.append("".join(literal))
-    if not parts:
-        return ["lit", ""]
-    if len(parts) == 1 and isinstance(parts[0], str):
-        return ["lit", parts[0]]
-    return ["tpl", parts]
+    return _Parser(text).bare_template()
