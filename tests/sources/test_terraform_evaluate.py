@@ -161,6 +161,8 @@ def test_conditionals_pick_a_branch() -> None:
         ("length([1, 2, 3])", 3),
         ('format("%s-%03d", "n", 7)', "n-007"),
         ('jsonencode({Action = "*"})', '{"Action":"*"}'),
+        # an unknown part stays visible as its "${...}" text; the known parts can still be read
+        ('jsonencode({Resource = [aws_s3_bucket.b.arn, "*"]})', '{"Resource":["${aws_s3_bucket.b.arn}","*"]}'),
         ('jsondecode("{\\"a\\": [1]}")', {"a": [1]}),
         ('cidrsubnet("10.0.0.0/16", 8, 2)', "10.0.2.0/24"),
         ('element(["a", "b"], 3)', "b"),

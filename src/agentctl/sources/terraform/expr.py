@@ -213,6 +213,8 @@ def _call(node: Node, env: dict[str, Any]) -> Any:
         return Unknown(render(node))
     if name in ("merge", "concat", "lookup", "coalesce", "coalescelist", "flatten", "length", "keys", "values", "one"):
         pass  # structural: fine with unknown leaves
+    elif name == "jsonencode":
+        pass  # unknown leaves are written as their "${…}" text (see functions.placeholders)
     elif any(contains_unknown(a) for a in args):
         return Unknown(render(node))
     try:

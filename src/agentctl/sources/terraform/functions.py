@@ -43,6 +43,22 @@ def contains_unknown(value: Any) -> bool:
     return False
 
 
+def placeholders(value: Any) -> Any:
+    """Unknown parts as their ``"${expression}"`` text (what rules see of an unknown value).
+
+    ``jsonencode`` uses it: an IAM policy naming another resource's ARN is JSON
+    text whose known parts (``"Action": "*"``) rules can still read, each
+    unknown element standing as its own ``"${…}"`` string.
+    """
+    if isinstance(value, Unknown):
+        return "${" + value.text + "}"
+    if isinstance(value, dict):
+        return {k: placeholders(v) for k, v in value.items()}
+    if isinstance(value, list):
+        return [placeholders(v) for v in value]
+    return value
+
+
 def tostring(value: Any) -> str:
     if isinstance(value, bool):
         return "true" if value else "false"
@@ -347,7 +363,7 @@ FUNCTIONS: dict[str, Callable[..., Any]] = {
     "index": _index,
     "join": lambda sep, *ls: tostring(sep).join(tostring(x) for items in ls for x in as_list(items)),
     "jsondecode": _jsondecode,
-    "jsonencode": lambda v: json.dumps(v, separators=(",", ":"), sort_keys=True),
+    "jsonencode": lambda v: json.dumps(placeholders(v), separators=(",", ":"), sort_keys=True),
     "keys": _keys,
     "length": _length,
     "list": lambda *xs: list(xs),
