@@ -149,6 +149,20 @@ def test_fixtures_are_valid_terraform_per_terraform_fmt(tmp_path: Path) -> None:
         assert (proc.returncode == 0) == expect_valid, (path, proc.stderr.decode(errors="replace"))
 
 
+@pytest.mark.skipif(TERRAFORM is None, reason="terraform is not installed")
+def test_every_rule_fixture_is_terraform_that_terraform_accepts(tmp_path: Path) -> None:
+    """The rule fixtures (which our parser reads without a parse error) are valid HCL to Terraform too."""
+    rules = REPO_ROOT / "tests" / "fixtures" / "rules"
+    assert len(list(rules.rglob("*.tf"))) > 100
+    proc = subprocess.run(
+        [str(TERRAFORM), "fmt", "-write=false", "-list=false", "-recursive", str(rules)],
+        stdout=subprocess.DEVNULL,
+        stderr=subprocess.PIPE,
+        env={"TF_CLI_CONFIG_FILE": "/dev/null", "PATH": "/usr/bin:/bin", "HOME": str(tmp_path)},
+    )
+    assert proc.returncode == 0, proc.stderr.decode(errors="replace")
+
+
 def test_rules_can_test_for_values_known_only_after_apply(agentctl, repo: GitRepo) -> None:
     repo.write(
         "policies/unknown.yaml",
