@@ -10,8 +10,8 @@ from xml.etree import ElementTree as ET
 import jsonschema
 import pytest
 
-from agentctl.reports.base import Format
-from agentctl.reports.registry import FORMATTERS
+from agentctl.reports.base import Format, Formatter
+from agentctl.reports.registry import FORMATTERS, formatter_class
 from tests.conftest import REPO_ROOT, GitRepo
 
 SARIF_SCHEMA = json.loads((REPO_ROOT.parent / "shared" / "schemas" / "sarif-schema-2.1.0.json").read_text())
@@ -46,6 +46,8 @@ def project(repo: GitRepo) -> GitRepo:
 
 def test_every_format_has_a_formatter() -> None:
     assert set(FORMATTERS) == set(Format)
+    for fmt in Format:
+        assert issubclass(formatter_class(fmt), Formatter), fmt
 
 
 def test_json_is_versioned_and_matches_its_schema(project: GitRepo, agentctl) -> None:
