@@ -402,3 +402,10 @@ def test_claude_quote_normalisation_both_ways() -> None:
     assert after("Edit", {"old_string": "b = 2", "new_string": ""}, "a = 1\r\nb = 2\r\nc = 3\r\n") == "a = 1\nc = 3\n"
     with pytest.raises(EditError):
         after("Edit", {"old_string": "zzz", "new_string": "y"}, "a\n")
+
+
+def test_a_rule_about_neighbouring_resources_is_left_to_the_full_check(tmp_path: Path) -> None:
+    """The preview sees one write, not the configuration: "no public access block" would be a guess."""
+    bucket = 'resource "aws_s3_bucket" "logs" {\n  bucket = "acme-logs"\n}\n'
+    decision = gatekeeper(tmp_path).decide_raw(json.dumps(write(str(tmp_path / "s3.tf"), bucket)), "claude")
+    assert "aws-s3-no-public-access-block" not in {f.rule_id for f in decision.findings}

@@ -87,14 +87,20 @@ class Evaluator:
     def __init__(
         self, book: RuleBook, related: RelatedIndex | None = None, related_before: RelatedIndex | None = None
     ) -> None:
-        """``related``: the judged side's resources (HEAD, or the scanned tree); ``related_before``: BASE's."""
+        """``related``: the judged side's resources (HEAD, or the scanned tree); ``related_before``: BASE's.
+
+        Without ``related`` (the gate previewing one write) rules that call ``related()`` are not run:
+        they cannot see the rest of the configuration, and an empty one would make them fire wrongly.
+        """
         self._by_type: dict[tuple[Target, str], list[CompiledRule]] = defaultdict(list)
         self._any_type: dict[Target, list[CompiledRule]] = defaultdict(list)
         self._related = related or RelatedIndex()
-        self._related_before = related_before or RelatedIndex()
+        self._related_before = related_before or self._related
         self._reads_related: set[tuple[Target, str | None]] = set()
         """(target, type) whose rules call ``related()`` (type None: a rule for every type)."""
         for rule in book.rules:
+            if rule.reads_related and related is None:
+                continue
             if rule.rule.match.types:
                 for rtype in rule.rule.match.types:
                     self._by_type[(rule.rule.target, rtype)].append(rule)
