@@ -77,6 +77,12 @@ def test_rule_stays_quiet_on_its_pass_fixture(rule_id: str, tmp_path: Path) -> N
     assert rule_id not in run_case(FIXTURES / rule_id, "pass", tmp_path)
 
 
+def test_every_builtin_rule_compiles() -> None:
+    """The built-in pack is compiled lazily at run time (only rules a change reaches): compile all here."""
+    for compiled in build(builtin_files()).rules:
+        assert compiled.program is not None and compiled.variables, compiled.rule.id
+
+
 def test_every_rule_documents_title_and_remediation() -> None:
     for compiled in build(builtin_files()).rules:
         assert compiled.rule.title and compiled.rule.remediation, compiled.rule.id

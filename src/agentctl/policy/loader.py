@@ -45,19 +45,38 @@ class PolicyError(AgentctlError):
 
 @dataclass
 class CompiledRule:
-    """A rule ready to evaluate: its CEL program and message template are compiled."""
+    """A rule ready to evaluate: its CEL program and message template, compiled on first use.
+
+    Policies from files are compiled when loaded (a syntax error stops the check); the
+    built-in pack, whose every rule the test suite compiles, only as rules are needed.
+    """
 
     loaded: LoadedRule
-    program: Any
-    message: list[str | Any]
-    variables: frozenset[str] = frozenset()
-    """Names the condition and message read; the engine builds only those."""
     reads_related: bool = False
     """The rule calls ``related(type)``: its verdict depends on other resources, not on the change alone."""
+    _parts: tuple[Any, list[str | Any], frozenset[str]] | None = field(default=None, repr=False)
 
     @property
     def rule(self) -> Rule:
         return self.loaded.rule
+
+    @property
+    def program(self) -> Any:
+        return self.compiled()[0]
+
+    @property
+    def message(self) -> list[str | Any]:
+        return self.compiled()[1]
+
+    @property
+    def variables(self) -> frozenset[str]:
+        """Names the condition and message read; the engine builds only those."""
+        return self.compiled()[2]
+
+    def compiled(self, index_line: int | None = None) -> tuple[Any, list[str | Any], frozenset[str]]:
+        if self._parts is None:
+            self._parts = _compile(self.loaded, index_line)
+        return self._parts
 
 
 @dataclass
@@ -135,7 +154,15 @@ def _validation_error(source: str, document: YamlDocument, exc: ValidationError)
     return PolicyError(source, line, message, fieldname)
 
 
-def compile_rule(loaded: LoadedRule, index_line: int | None = None) -> CompiledRule:
+def compile_rule(loaded: LoadedRule, index_line: int | None = None, *, lazy: bool = False) -> CompiledRule:
+    rule = loaded.rule
+    compiled = CompiledRule(loaded, _RELATED_CALL.search(f"{rule.condition} {rule.message}") is not None)
+    if not lazy:
+        compiled.compiled(index_line)
+    return compiled
+
+
+def _compile(loaded: LoadedRule, index_line: int | None) -> tuple[Any, list[str | Any], frozenset[str]]:
     rule = loaded.rule
     try:
         program = cel.compile_expression(rule.condition)
@@ -152,8 +179,7 @@ def compile_rule(loaded: LoadedRule, index_line: int | None = None) -> CompiledR
     for part in message:
         if not isinstance(part, str):
             names.update(part.variables())
-    reads_related = _RELATED_CALL.search(f"{rule.condition} {rule.message}") is not None
-    return CompiledRule(loaded, program, message, frozenset(names), reads_related)
+    return program, message, frozenset(names)
 
 
 def builtin_files() -> list[PolicySetFile]:
@@ -194,7 +220,7 @@ def build(
                     "id",
                 )
             seen[loaded.rule.id] = loaded
-            compiled = compile_rule(loaded)
+            compiled = compile_rule(loaded, lazy=loaded.source.startswith(BUILTIN_PREFIX))
             if check_examples and not (skip_builtin_examples and loaded.source.startswith(BUILTIN_PREFIX)):
                 verify_examples(compiled)
             book.rules.append(compiled)
