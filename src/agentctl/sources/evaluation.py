@@ -165,9 +165,13 @@ def _resource(raw: dict[str, Any]) -> Resource:
         ),
         suppressions=tuple(Suppression.model_validate(m) for m in raw["suppressions"]),
         origin=str(raw["origin"]),
-        inputs=tuple(InputSite(str(i[0]), str(i[1]), int(i[2]), str(i[3]), tuple(i[4])) for i in raw["inputs"]),
+        inputs=tuple(_site((str(i[0]), str(i[1]), int(i[2]), str(i[3]), tuple(i[4]))) for i in raw["inputs"]),
         moved_from=tuple(str(k) for k in raw["moved_from"]),
         block_digest=str(raw["block_digest"]),
         plan_before=None,
         plan_change=None,
     )
+
+
+_site = InputSite._make
+"""Build an :class:`InputSite` from a tuple without the keyword-capable constructor (thousands per scan)."""

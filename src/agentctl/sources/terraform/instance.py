@@ -239,7 +239,7 @@ class Instance:
             location=Location.model_construct(path=block.path, start_line=block.start, end_line=block.end),
             suppressions=self.tree.suppressions.get((block.path, block.start), ()),
             origin="hcl",
-            inputs=tuple(InputSite(s[0], s[1], s[2], s[3], tuple(sorted(a))) for s, a in sorted(sites.items())),
+            inputs=tuple(InputSite._make((*s, tuple(sorted(a)))) for s, a in sorted(sites.items())),
             moved_from=(),
             block_digest=self.tree.digest(block.body),
             plan_before=None,
