@@ -96,7 +96,23 @@ def run(args: RunArgs) -> int:
         sys.stdout.write(json.dumps(summary(record, outcome.check), indent=2) + "\n")
     elif not args.quiet:
         _print_summary(record, outcome.check)
+    if outcome.unsent is not None:
+        from agentctl.store.errors import StoreError
+
+        raise StoreError(
+            f"the run store {outcome.store_location} did not take run {record.id} ({outcome.store_problem});"
+            f" it is recorded locally in {_shown(outcome.unsent)} (the run itself: exit {outcome.exit_code})",
+            f"when the store is reachable again: agentctl runs import {_shown(outcome.unsent)}",
+        )
     return outcome.exit_code
+
+
+def _shown(path: Path) -> str:
+    """``path`` relative to the working directory when it is below it (what the user types next)."""
+    try:
+        return str(path.resolve().relative_to(Path.cwd().resolve()))
+    except ValueError:
+        return str(path)
 
 
 def summary(record: Any, check: Any) -> dict[str, Any]:

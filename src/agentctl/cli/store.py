@@ -81,20 +81,43 @@ def export(output: Path | None, all_repos: bool) -> int:
 
 
 def import_bundle(source: Path) -> int:
+    """A JSON Lines bundle, or a SQLite store file (a run spooled while the server could not be reached)."""
     from agentctl.cli.main import UsageError
     from agentctl.store import bundle, sqlite
 
     if not source.is_file():
         raise UsageError(f"no bundle at {source}", "give a file written by agentctl runs export")
     path, url = _target()
+    local = _local_store(source)
+    if local is not None and url is None and local.path.resolve() == path.resolve():
+        local.close()
+        raise UsageError(f"{source} is the store itself", "set AGENTCTL_STORE (or --store) to the store to import into")
     store = sqlite.Store(path, url)
     try:
-        with source.open(encoding="utf-8") as lines:
-            counts = bundle.import_lines(store, lines, str(source))
+        if local is None:
+            with source.open(encoding="utf-8") as lines:
+                counts = bundle.import_lines(store, lines, str(source))
+        else:
+            local.mark_orphans()  # a run whose recorder was killed arrives as interrupted, as a reader would see it
+            counts = bundle.import_lines(store, bundle.export_lines(local, None), str(source))
     finally:
         store.close()
+        if local is not None:
+            local.close()
+    completed = f", {counts['completed']} runs completed" if counts["completed"] else ""
     sys.stdout.write(
         f"imported into {store.location}: {counts['runs']} new runs, {counts['events']} new events,"
-        f" {counts['approvals']} new approvals\n"
+        f" {counts['approvals']} new approvals{completed}\n"
     )
     return int(ExitCode.PASSED)
+
+
+def _local_store(source: Path) -> Any:
+    """``source`` opened as a SQLite run store (its key: the ``.agentctl/`` it was spooled under), or ``None``."""
+    with source.open("rb") as head:
+        if head.read(16) != b"SQLite format 3\x00":
+            return None
+    from agentctl.store import sqlite
+    from agentctl.store.spool import key_dir_of
+
+    return sqlite.Store(source, "", key_dir=key_dir_of(source))

@@ -15,7 +15,7 @@ from __future__ import annotations
 import re
 from typing import Any
 
-from agentctl.store.errors import StoreError
+from agentctl.store.errors import StoreError, StoreUnavailable
 
 LOCK_KEY = 0x61677463  # "agtc": the store's writer lock
 _CONFLICT_KEYS = {"meta": ("key",), "model_requests": ("run_id", "request"), "events": ("run_id", "seq")}
@@ -62,6 +62,13 @@ class _Empty:
         return iter(())
 
 
+class _Count:
+    """What ``executemany`` reports: rows affected, summed over the parameter sets."""
+
+    def __init__(self, rowcount: int) -> None:
+        self.rowcount = rowcount
+
+
 class Connection:
     """The subset of :class:`sqlite3.Connection` the store uses, over psycopg."""
 
@@ -70,10 +77,11 @@ class Connection:
 
         self.url = url
         self._errors = psycopg.Error
+        self._lost = (psycopg.OperationalError, psycopg.InterfaceError)
         try:
             self.conn = psycopg.connect(_libpq(url), autocommit=True, connect_timeout=10)
         except psycopg.Error as exc:
-            raise StoreError(
+            raise StoreUnavailable(
                 f"cannot reach the run store {redact(url)}: {_first_line(exc, url)}",
                 "check AGENTCTL_STORE, the server, and credentials in ~/.pgpass or PGPASSWORD",
             ) from None
@@ -91,20 +99,25 @@ class Connection:
                 return self.conn.execute(translate(sql).encode(), params)
             return self.conn.execute(translate(sql).replace("%%", "%").encode())
         except self._errors as exc:
-            raise StoreError(f"run store {redact(self.url)}: {_first_line(exc, self.url)}", _HINT) from None
+            raise self._error(exc) from None
 
-    def executemany(self, sql: str, rows: Any) -> None:
+    def executemany(self, sql: str, rows: Any) -> _Count:
         try:
             with self.conn.cursor() as cursor:
                 cursor.executemany(translate(sql).encode(), list(rows))
+                return _Count(cursor.rowcount)
         except self._errors as exc:
-            raise StoreError(f"run store {redact(self.url)}: {_first_line(exc, self.url)}", _HINT) from None
+            raise self._error(exc) from None
 
     def executescript(self, script: str) -> None:
         """Tables are the schema module's business on PostgreSQL: only ``CREATE … IF NOT EXISTS`` is accepted."""
         for statement in filter(str.strip, script.split(";")):
             if "IF NOT EXISTS" not in statement.upper():
                 raise StoreError("unexpected schema statement for PostgreSQL", "run: agentctl store migrate")
+
+    def _error(self, exc: BaseException) -> StoreError:
+        kind = StoreUnavailable if isinstance(exc, self._lost) else StoreError
+        return kind(f"run store {redact(self.url)}: {_first_line(exc, self.url)}", _HINT)
 
     def close(self) -> None:
         self.conn.close()
