@@ -414,10 +414,15 @@ def runs_list_command(
     help="The run's gate now: exit 0 passed (or approved by a human), 1 blocked (or its record failed "
     "verification), 3 still waiting for approval.",
 )
-def runs_verdict_command(run_id: Annotated[str, typer.Argument(metavar="ID")]) -> None:
+def runs_verdict_command(
+    run_id: Annotated[str, typer.Argument(metavar="ID")],
+    all_repos: Annotated[
+        bool, typer.Option("--all-repos", help="Find the run among every repository's in a shared store.")
+    ] = False,
+) -> None:
     from agentctl.cli.run import runs_verdict
 
-    raise typer.Exit(runs_verdict(run_id))
+    raise typer.Exit(runs_verdict(run_id, all_repos))
 
 
 @runs_app.command("show", help="One run as a tree of turns and tool calls (an id prefix is enough).")

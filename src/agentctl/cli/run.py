@@ -271,7 +271,7 @@ def export(run_ids: list[str], pending: bool, capture_content: bool, json_output
     return int(ExitCode.PASSED)
 
 
-def runs_verdict(ident: str) -> int:
+def runs_verdict(ident: str, all_repos: bool = False) -> int:
     """After ``agentctl approve``, a run whose only problem was a pending approval passes.
 
     Only records that verify are believed: a run whose record fails verification
@@ -279,11 +279,12 @@ def runs_verdict(ident: str) -> int:
     finding it approves, clear a finding.
     """
     from agentctl.pipeline.run import open_store
+    from agentctl.store.location import current_repo
     from agentctl.trust.approvals import all_approved, label, uncovered
 
     store = open_store(Path.cwd())
     try:
-        record = store.get_run(ident)
+        record = store.get_run(ident, None if all_repos else current_repo(Path.cwd()))
         check = store.verify(record.id)
     finally:
         store.close()

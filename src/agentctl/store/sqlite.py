@@ -312,13 +312,21 @@ class Store(SealedStore):
         return {"tool_calls": counts.get("tool_start", 0), "tool_errors": counts.get("tool_end:fail", 0)}
 
     # -- reading ---------------------------------------------------------
-    def get_run(self, ident: str) -> RunRecord:
+    def get_run(self, ident: str, repo: str | None = None) -> RunRecord:
+        """The run ``ident`` (or the one run whose id starts so); with ``repo``, only among that repository's."""
+        where, params = _repo_filter(repo)
         rows = self.db.execute(
-            "SELECT * FROM runs WHERE id = ? OR id LIKE ? ORDER BY started_at", (ident, f"{ident}%")
+            f"SELECT * FROM runs{where}{' AND' if where else ' WHERE'} (id = ? OR id LIKE ?) ORDER BY started_at",
+            (*params, ident, f"{ident}%"),
         ).fetchall()
         exact = [r for r in rows if r[0] == ident]
         if exact:
             rows = exact
+        if not rows and repo and self.db.execute("SELECT 1 FROM runs WHERE id LIKE ?", (f"{ident}%",)).fetchone():
+            raise StoreError(
+                f"run '{ident}' in {self.location} belongs to another repository than {repo}",
+                "pass --all-repos to read runs of every repository in a shared store",
+            )
         if not rows:
             raise StoreError(f"no run '{ident}' in {self.location}", "list runs with: agentctl runs list")
         if len(rows) > 1:
