@@ -445,7 +445,11 @@ def runs_export_command(
     raise typer.Exit(export(output, all_repos))
 
 
-@runs_app.command("import", help="Add the runs of a bundle to the store; importing one twice adds nothing.")
+@runs_app.command(
+    "import",
+    help="Add the runs of a bundle (agentctl runs export) or of a spool file (.agentctl/spool/*.db, left by a run "
+    "whose server store could not be reached) to the store; importing one twice adds nothing.",
+)
 def runs_import_command(bundle: Annotated[Path, typer.Argument(metavar="FILE")]) -> None:
     from agentctl.cli.store import import_bundle
 
