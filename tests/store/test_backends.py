@@ -334,3 +334,16 @@ def test_a_killed_writers_run_is_marked_interrupted_by_the_next_reader(store_url
     assert (run.status, run.tool_calls) == ("interrupted", 1)
     assert reader.verify("r-killed").state == "verified"
     reader.close()
+
+
+def test_tls_and_timeouts_in_the_url_pass_through_and_a_dead_peer_is_detected_by_default() -> None:
+    from psycopg.conninfo import conninfo_to_dict
+
+    from agentctl.store.postgres import _conninfo
+
+    given = conninfo_to_dict(
+        _conninfo("postgresql://ci@db.example:5432/agentctl?sslmode=verify-full&sslrootcert=/ca.pem&connect_timeout=3")
+    )
+    assert (given["sslmode"], given["sslrootcert"], given["connect_timeout"]) == ("verify-full", "/ca.pem", "3")
+    assert (given["keepalives"], given["tcp_user_timeout"]) == ("1", "15000")  # a vanished server: seconds, not hours
+    assert "keepalives" not in conninfo_to_dict(_conninfo("postgresql:///?service=agentctl"))  # the service file rules

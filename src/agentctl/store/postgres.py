@@ -79,7 +79,7 @@ class Connection:
         self._errors = psycopg.Error
         self._lost = (psycopg.OperationalError, psycopg.InterfaceError)
         try:
-            self.conn = psycopg.connect(_libpq(url), autocommit=True, connect_timeout=10)
+            self.conn = psycopg.connect(_conninfo(url), autocommit=True)
         except psycopg.Error as exc:
             raise StoreUnavailable(
                 f"cannot reach the run store {redact(url)}: {_first_line(exc, url)}",
@@ -126,10 +126,30 @@ class Connection:
 _HINT = "check the PostgreSQL server named by AGENTCTL_STORE"
 
 
-def _libpq(url: str) -> str:
-    return url.replace("postgresql+psycopg://", "postgresql://", 1)
+DEAD_PEER = {
+    "connect_timeout": "10",
+    "keepalives": "1",
+    "keepalives_idle": "5",
+    "keepalives_interval": "2",
+    "keepalives_count": "3",
+    "tcp_user_timeout": "15000",
+}
+"""libpq settings unless the URL (or PG* variables) set them: a server that vanishes without closing the
+connection (a partition, a dead host) is an error within seconds, not a run stuck on a socket for hours."""
+
+
+def _conninfo(url: str) -> str:
+    import os
+
+    from psycopg.conninfo import conninfo_to_dict, make_conninfo
+
+    given = conninfo_to_dict(url.replace("postgresql+psycopg://", "postgresql://", 1))
+    if "service" in given or "PGSERVICE" in os.environ:
+        return make_conninfo(url.replace("postgresql+psycopg://", "postgresql://", 1))  # the service file decides
+    defaults = {k: v for k, v in DEAD_PEER.items() if k not in given and f"PG{k.upper()}" not in os.environ}
+    return make_conninfo(url.replace("postgresql+psycopg://", "postgresql://", 1), **defaults)
 
 
 def _first_line(exc: BaseException, url: str) -> str:
     text = (str(exc).strip().splitlines() or [type(exc).__name__])[0]
-    return text.replace(url, redact(url))
+    return redact(text.replace(url, redact(url)))
