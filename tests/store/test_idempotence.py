@@ -85,7 +85,7 @@ def test_a_retried_run_creation_is_stored_once(store_url: str, tmp_path: Path) -
     assert store.db.execute("SELECT COUNT(*) FROM ledger").fetchone()[0] == 1
     assert store.verify_ledger() == []
     assert store.verify("r-twice").state == "verified"
-    with pytest.raises(IntegrityError, match="run r-twice is already stored with different content .*agent"):
+    with pytest.raises(IntegrityError, match=r"run r-twice is already stored with different content .*agent"):
         store.create_run(RunRecord(id="r-twice", agent="claude", status="running", started_at=1700000000.5))
     assert store.get_run("r-twice").agent == "codex"
     store.close()

@@ -18,6 +18,17 @@ from typing import Any
 from agentctl.store.errors import StoreError, StoreUnavailable
 
 LOCK_KEY = 0x61677463  # "agtc": the store's writer lock
+RUN_LOCKS = 0x61677472  # "agtr": with a hash of the run id, the session lock of a run being recorded
+
+
+def run_lock(run_id: str) -> tuple[int, int]:
+    """The two int4 keys of a run's session lock (a separate key space from the writer lock's one bigint)."""
+    import zlib
+
+    crc = zlib.crc32(run_id.encode())
+    return RUN_LOCKS, crc - (1 << 32) if crc >= 1 << 31 else crc
+
+
 _CONFLICT_KEYS = {"meta": ("key",), "model_requests": ("run_id", "request"), "events": ("run_id", "seq")}
 _INSERT = re.compile(r"^\s*INSERT OR (IGNORE|REPLACE) INTO (\w+)\s*\(([^)]*)\)(.*)$", re.S | re.I)
 
@@ -114,6 +125,17 @@ class Connection:
         for statement in filter(str.strip, script.split(";")):
             if "IF NOT EXISTS" not in statement.upper():
                 raise StoreError("unexpected schema statement for PostgreSQL", "run: agentctl store migrate")
+
+    def hold_run(self, run_id: str) -> None:
+        """Hold the run's session lock while this connection lives: readers on any host see it is recorded."""
+        self.execute("SELECT pg_advisory_lock(?, ?)", run_lock(run_id))
+
+    def recorder_gone(self, run_id: str) -> bool:
+        """Nobody holds the run's session lock (its recorder died, or recorded without one)."""
+        if not self.execute("SELECT pg_try_advisory_lock(?, ?)", run_lock(run_id)).fetchone()[0]:
+            return False
+        self.execute("SELECT pg_advisory_unlock(?, ?)", run_lock(run_id))
+        return True
 
     def _error(self, exc: BaseException) -> StoreError:
         kind = StoreUnavailable if isinstance(exc, self._lost) else StoreError

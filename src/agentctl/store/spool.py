@@ -91,6 +91,7 @@ class SpooledStore(Store):
 
     def create_run(self, run: RunRecord) -> None:
         super().create_run(run)
+        self._send(lambda remote: remote.db.hold_run(run.id))  # before the run is there to be seen as orphaned
         self._send(lambda remote: remote.create_run(run))
 
     def update_run(self, run_id: str, **fields: Any) -> None:

@@ -281,10 +281,21 @@ class Store(SealedStore):
         self.db.execute("COMMIT")
 
     def mark_orphans(self) -> list[str]:
-        """Runs still 'running' whose recording process is gone become 'interrupted'."""
+        """Runs still 'running' whose recording process is gone become 'interrupted'.
+
+        On this host the process id tells; on PostgreSQL also the run's session lock, which the recording
+        ``agentctl run`` holds on its connection (any host: the server drops it with the connection).
+        """
         host = socket.gethostname()
         rows = self.db.execute("SELECT id, pid, host FROM runs WHERE status = ?", (RunStatus.RUNNING.value,)).fetchall()
-        orphans = [run_id for run_id, pid, run_host in rows if run_host == host and not alive(pid)]
+        locks = self.backend == "postgresql"
+        orphans = [
+            run_id
+            for run_id, pid, run_host in rows
+            if (run_host == host or locks)
+            and not (run_host == host and alive(pid))
+            and (not locks or self.db.recorder_gone(run_id))
+        ]
         if orphans and self.sealer(create=False) is None:
             # Without the key a sealed record cannot be re-sealed: leave those to a command that has it.
             sealed = {r[0] for r in self.db.execute("SELECT id FROM runs WHERE mac IS NOT NULL")}
