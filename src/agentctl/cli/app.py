@@ -476,6 +476,15 @@ def store_migrate_command() -> None:
     raise typer.Exit(migrate())
 
 
+@store_app.command(
+    "sync", help="Import every run spooled in .agentctl/spool/ (server unreachable) into the store, then remove them."
+)
+def store_sync_command() -> None:
+    from agentctl.cli.store import sync
+
+    raise typer.Exit(sync())
+
+
 def run_app(args: list[str]) -> int:
     """Run the app without Typer's own exit handling, so exit codes stay ours.
 

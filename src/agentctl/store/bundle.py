@@ -45,7 +45,7 @@ def import_lines(store: Store, lines: Iterable[str], source: str) -> dict[str, i
     verifies over the merged events and approvals (a run that went on locally after the server
     stopped answering); a different event or approval under a stored key is an integrity error.
     """
-    counts = {"runs": 0, "events": 0, "approvals": 0, "completed": 0}
+    counts = {"runs": 0, "events": 0, "approvals": 0, "completed": 0, "unproven": 0}
     run_columns = [f.name for f in dataclasses.fields(RunRecord)]
     header_seen = False
     known: list[dict[str, Any]] = []  # run lines whose id the store already held: settled at the end
@@ -87,7 +87,9 @@ def import_lines(store: Store, lines: Iterable[str], source: str) -> dict[str, i
                     f"{source}:{number}: unknown line type {kind!r}", "give a file written by agentctl runs export"
                 )
         for incoming in known:
-            counts["completed"] += _settle(store, incoming)
+            outcome = _settle(store, incoming)
+            if outcome:
+                counts[outcome] += 1
     if not header_seen:
         raise StoreError(f"{source}: empty bundle", "give a file written by agentctl runs export")
     return counts
@@ -110,29 +112,30 @@ def _put_approval(store: Store, item: dict[str, Any]) -> int:
     return 1
 
 
-def _settle(store: Store, incoming: dict[str, Any]) -> int:
+def _settle(store: Store, incoming: dict[str, Any]) -> str | None:
     """A run the store held already: keep it, or take the incoming record when it is the run's later, sealed
-    state (the stored one still ``running``, or no longer matching its seal after the merge)."""
+    state (the stored one still ``running``, or no longer matching its seal after the merge). Returns
+    ``completed`` (taken), ``unproven`` (different, but its seal does not verify here: not taken) or ``None``."""
     from agentctl.store import integrity
 
     run_id = str(incoming["id"])
     stored = store._fields(run_id)
     if stored is None or all(stored.get(k) == v for k, v in incoming.items() if k not in UNSEALED):
-        return 0
+        return None
     sealer = store.sealer(create=False)
     if sealer is None or not incoming.get("mac"):
-        return 0  # nothing to prove the incoming record by: the stored one stays
+        return "unproven"  # nothing to prove the incoming record by: the stored one stays
     events, approvals = store._event_rows(run_id), store._approval_rows(run_id)
     if not integrity.verify_run(sealer, incoming, events, approvals).ok:
-        return 0
+        return "unproven"
     if stored.get("status") != "running" and integrity.verify_run(sealer, stored, events, approvals).ok:
-        return 0
+        return None  # the stored record is the later one (an approval since, say)
     columns = [c for c in incoming if c != "id"]
     store.db.execute(
         f"UPDATE runs SET {', '.join(f'{c} = ?' for c in columns)} WHERE id = ?",
         [*(_encode(incoming[c]) for c in columns), run_id],
     )
-    return 1
+    return "completed"
 
 
 def _encode(value: Any) -> Any:
