@@ -48,7 +48,10 @@ class Mirror:
 
     def fail(self, exc: BaseException) -> None:
         if self.error is None:
-            self.error = str(getattr(exc, "message", exc)).replace(self.url, self.location)
+            text = str(getattr(exc, "message", exc)).replace(self.url, self.location)
+            for prefix in (f"cannot reach the run store {self.location}: ", f"run store {self.location}: "):
+                text = text.removeprefix(prefix)  # the message names the store once already
+            self.error = text
 
 
 class SpooledStore(Store):
