@@ -47,6 +47,11 @@ def test_two_clones_share_one_run_history(harness, server_factory, pg_server: st
         assert not (clone.root / ".agentctl" / "agentctl.db").exists()  # recorded in PostgreSQL, not locally
         assert not list((clone.root / ".agentctl" / "spool").iterdir())  # the server took it all: no spool left
     ids = sorted(s["run_id"] for s in summaries)
+    import psycopg
+
+    with psycopg.connect(url) as db:  # the gateway's per-request rows went to PostgreSQL too
+        per_run = dict(db.execute("SELECT run_id, COUNT(*) FROM model_requests GROUP BY run_id").fetchall())
+    assert sorted(per_run) == ids and min(per_run.values()) >= 2, per_run
     for clone in clones:
         env = {**harness.env(server), "AGENTCTL_STORE": url}
         listed = subprocess.run(
