@@ -15,6 +15,7 @@ import sqlite3
 import subprocess
 import time
 from pathlib import Path
+from typing import Any
 
 import pytest
 
@@ -260,6 +261,24 @@ def test_two_clones_share_one_history_and_other_repositories_stay_apart(store_ur
     assert sorted(r["run_id"] for r in json.loads(everything.stdout)) == ["r-0", "r-1", "r-2"]
     alone = json.loads(cli(other, "runs", "list", "--json", store=store_url).stdout)
     assert [r["run_id"] for r in alone] == ["r-2"]
+    # runs verdict, trust and score read this repository's runs too; --all-repos reads across repositories.
+    verdict = cli(first, "runs", "verdict", "r-1", store=store_url)  # the other clone's run: same repository
+    assert (verdict.returncode, verdict.stdout) == (0, "passed\n"), verdict.stderr
+    elsewhere = cli(other, "runs", "verdict", "r-0", store=store_url)
+    assert elsewhere.returncode == 2 and "belongs to another repository" in elsewhere.stderr
+    assert "hint: pass --all-repos" in elsewhere.stderr and "Traceback" not in elsewhere.stderr
+    assert cli(other, "runs", "verdict", "r-0", "--all-repos", store=store_url).stdout == "passed\n"
+    for args, verified in ((), 1), (("--all-repos",), 3):
+        trust = json.loads(cli(other, "trust", "--format", "json", *args, store=store_url).stdout)
+        assert trust["records"]["verified"] == verified
+        score = json.loads(cli(other, "score", "--format", "json", *args, store=store_url).stdout)
+        assert _score_runs(score) == verified, score
+
+
+def _score_runs(report: dict[str, Any]) -> int:
+    """How many runs the score read (the evidence of its runs-carry-validation criterion)."""
+    [criterion] = [c for c in report["criteria"] if c["id"] == "runs-carry-validation"]
+    return int(criterion["evidence"]["runs"])
 
 
 def test_runs_export_then_import_into_another_backend_is_idempotent(store_url: str, repo: GitRepo) -> None:
@@ -315,3 +334,16 @@ def test_a_killed_writers_run_is_marked_interrupted_by_the_next_reader(store_url
     assert (run.status, run.tool_calls) == ("interrupted", 1)
     assert reader.verify("r-killed").state == "verified"
     reader.close()
+
+
+def test_tls_and_timeouts_in_the_url_pass_through_and_a_dead_peer_is_detected_by_default() -> None:
+    from psycopg.conninfo import conninfo_to_dict
+
+    from agentctl.store.postgres import _conninfo
+
+    given = conninfo_to_dict(
+        _conninfo("postgresql://ci@db.example:5432/agentctl?sslmode=verify-full&sslrootcert=/ca.pem&connect_timeout=3")
+    )
+    assert (given["sslmode"], given["sslrootcert"], given["connect_timeout"]) == ("verify-full", "/ca.pem", "3")
+    assert (given["keepalives"], given["tcp_user_timeout"]) == ("1", "15000")  # a vanished server: seconds, not hours
+    assert "keepalives" not in conninfo_to_dict(_conninfo("postgresql:///?service=agentctl"))  # the service file rules

@@ -414,10 +414,15 @@ def runs_list_command(
     help="The run's gate now: exit 0 passed (or approved by a human), 1 blocked (or its record failed "
     "verification), 3 still waiting for approval.",
 )
-def runs_verdict_command(run_id: Annotated[str, typer.Argument(metavar="ID")]) -> None:
+def runs_verdict_command(
+    run_id: Annotated[str, typer.Argument(metavar="ID")],
+    all_repos: Annotated[
+        bool, typer.Option("--all-repos", help="Find the run among every repository's in a shared store.")
+    ] = False,
+) -> None:
     from agentctl.cli.run import runs_verdict
 
-    raise typer.Exit(runs_verdict(run_id))
+    raise typer.Exit(runs_verdict(run_id, all_repos))
 
 
 @runs_app.command("show", help="One run as a tree of turns and tool calls (an id prefix is enough).")
@@ -440,7 +445,11 @@ def runs_export_command(
     raise typer.Exit(export(output, all_repos))
 
 
-@runs_app.command("import", help="Add the runs of a bundle to the store; importing one twice adds nothing.")
+@runs_app.command(
+    "import",
+    help="Add the runs of a bundle (agentctl runs export) or of a spool file (.agentctl/spool/*.db, left by a run "
+    "whose server store could not be reached) to the store; importing one twice adds nothing.",
+)
 def runs_import_command(bundle: Annotated[Path, typer.Argument(metavar="FILE")]) -> None:
     from agentctl.cli.store import import_bundle
 
@@ -465,6 +474,15 @@ def store_migrate_command() -> None:
     from agentctl.cli.store import migrate
 
     raise typer.Exit(migrate())
+
+
+@store_app.command(
+    "sync", help="Import every run spooled in .agentctl/spool/ (server unreachable) into the store, then remove them."
+)
+def store_sync_command() -> None:
+    from agentctl.cli.store import sync
+
+    raise typer.Exit(sync())
 
 
 def run_app(args: list[str]) -> int:

@@ -96,7 +96,23 @@ def run(args: RunArgs) -> int:
         sys.stdout.write(json.dumps(summary(record, outcome.check), indent=2) + "\n")
     elif not args.quiet:
         _print_summary(record, outcome.check)
+    if outcome.unsent is not None:
+        from agentctl.store.errors import StoreError
+
+        raise StoreError(
+            f"the run store {outcome.store_location} did not take run {record.id} ({outcome.store_problem});"
+            f" it is recorded locally in {_shown(outcome.unsent)} (the run itself: exit {outcome.exit_code})",
+            f"when the store is reachable again: agentctl runs import {_shown(outcome.unsent)}",
+        )
     return outcome.exit_code
+
+
+def _shown(path: Path) -> str:
+    """``path`` relative to the working directory when it is below it (what the user types next)."""
+    try:
+        return str(path.resolve().relative_to(Path.cwd().resolve()))
+    except ValueError:
+        return str(path)
 
 
 def summary(record: Any, check: Any) -> dict[str, Any]:
@@ -255,7 +271,7 @@ def export(run_ids: list[str], pending: bool, capture_content: bool, json_output
     return int(ExitCode.PASSED)
 
 
-def runs_verdict(ident: str) -> int:
+def runs_verdict(ident: str, all_repos: bool = False) -> int:
     """After ``agentctl approve``, a run whose only problem was a pending approval passes.
 
     Only records that verify are believed: a run whose record fails verification
@@ -263,11 +279,12 @@ def runs_verdict(ident: str) -> int:
     finding it approves, clear a finding.
     """
     from agentctl.pipeline.run import open_store
+    from agentctl.store.location import current_repo
     from agentctl.trust.approvals import all_approved, label, uncovered
 
     store = open_store(Path.cwd())
     try:
-        record = store.get_run(ident)
+        record = store.get_run(ident, None if all_repos else current_repo(Path.cwd()))
         check = store.verify(record.id)
     finally:
         store.close()

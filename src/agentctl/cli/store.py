@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+import contextlib
 import json
 import sys
 from pathlib import Path
@@ -81,20 +82,103 @@ def export(output: Path | None, all_repos: bool) -> int:
 
 
 def import_bundle(source: Path) -> int:
+    """A JSON Lines bundle, or a SQLite store file (a run spooled while the server could not be reached)."""
     from agentctl.cli.main import UsageError
     from agentctl.store import bundle, sqlite
 
     if not source.is_file():
         raise UsageError(f"no bundle at {source}", "give a file written by agentctl runs export")
     path, url = _target()
+    local = _local_store(source)
+    if local is not None and url is None and local.path.resolve() == path.resolve():
+        local.close()
+        raise UsageError(f"{source} is the store itself", "set AGENTCTL_STORE (or --store) to the store to import into")
     store = sqlite.Store(path, url)
     try:
-        with source.open(encoding="utf-8") as lines:
-            counts = bundle.import_lines(store, lines, str(source))
+        if local is None:
+            with source.open(encoding="utf-8") as lines:
+                counts = bundle.import_lines(store, lines, str(source))
+        else:
+            local.mark_orphans()  # a run whose recorder was killed arrives as interrupted, as a reader would see it
+            counts = bundle.import_lines(store, bundle.export_lines(local, None), str(source))
     finally:
         store.close()
+        if local is not None:
+            local.close()
+    completed = f", {counts['completed']} runs completed" if counts["completed"] else ""
     sys.stdout.write(
         f"imported into {store.location}: {counts['runs']} new runs, {counts['events']} new events,"
-        f" {counts['approvals']} new approvals\n"
+        f" {counts['approvals']} new approvals{completed}\n"
     )
+    if counts["unproven"]:
+        sys.stderr.write(_UNPROVEN.format(n=counts["unproven"], source=source))
+    return int(ExitCode.PASSED)
+
+
+_UNPROVEN = (
+    "agentctl: {n} run(s) in {source} differ from the stored record and their seal does not verify here"
+    " (another store key?): the stored record was kept\n"
+)
+
+
+def _local_store(source: Path) -> Any:
+    """``source`` opened as a SQLite run store (its key: the ``.agentctl/`` it was spooled under), or ``None``."""
+    with source.open("rb") as head:
+        if head.read(16) != b"SQLite format 3\x00":
+            return None
+    from agentctl.cli.main import UsageError
+    from agentctl.store import sqlite
+    from agentctl.store.spool import key_dir_of
+
+    if not _is_run_store(source):  # looked at read-only: someone else's database is left as it was
+        raise UsageError(f"{source} is not an agentctl run store", "give a bundle or a file from .agentctl/spool/")
+    # An older agentctl's store is brought forward without loss, as any command would.
+    return sqlite.Store(source, "", key_dir=key_dir_of(source))
+
+
+def _is_run_store(source: Path) -> bool:
+    import sqlite3
+
+    try:
+        with contextlib.closing(sqlite3.connect(f"{source.resolve().as_uri()}?mode=ro", uri=True)) as db:
+            tables = {r[0] for r in db.execute("SELECT name FROM sqlite_master WHERE type = 'table'")}
+    except sqlite3.Error:
+        return False
+    return {"runs", "events", "meta"} <= tables
+
+
+def sync() -> int:
+    """Import every run spooled under ``.agentctl/spool/`` into the configured store; delete what it now holds."""
+    from agentctl.cli.main import UsageError
+    from agentctl.store import bundle, sqlite
+    from agentctl.store.location import SPOOL_DIR
+    from agentctl.store.spool import SUFFIXES
+
+    path, url = _target()
+    if url is None:
+        raise UsageError("no server store configured to sync to", "set AGENTCTL_STORE (or --store) to postgresql://…")
+    files = sorted((path.parent / SPOOL_DIR).glob("*.db"))
+    store = sqlite.Store(path, url)
+    pushed = 0
+    try:
+        for file in files:
+            local = _local_store(file)
+            try:
+                local.mark_orphans()
+                if any(run.status == "running" for run in local.all_runs()):
+                    sys.stderr.write(f"{file}: still being recorded, left for later\n")
+                    continue
+                counts = bundle.import_lines(store, bundle.export_lines(local, None), str(file))
+            finally:
+                local.close()
+            if counts["unproven"]:
+                sys.stderr.write(_UNPROVEN.format(n=counts["unproven"], source=file) + f"{file}: kept\n")
+                continue
+            for suffix in SUFFIXES:
+                Path(f"{file}{suffix}").unlink(missing_ok=True)
+            pushed += 1
+            sys.stderr.write(f"{file}: {counts['runs']} new runs, {counts['events']} new events, pushed and removed\n")
+    finally:
+        store.close()
+    sys.stdout.write(f"synced {pushed} of {len(files)} spool files into {store.location}\n")
     return int(ExitCode.PASSED)

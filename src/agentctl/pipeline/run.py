@@ -53,6 +53,10 @@ class RunOutcome:
     record: RunRecord
     exit_code: int
     check: CheckResult | None
+    unsent: Path | None = None
+    """The server store did not take the whole run: the local spool file that holds it (see ``runs import``)."""
+    store_problem: str | None = None
+    store_location: str | None = None
 
 
 def git_state(cwd: Path) -> tuple[Path | None, str | None]:
@@ -81,7 +85,8 @@ def execute(options: RunOptions, view: View) -> RunOutcome:
         from agentctl.pipeline.export import warm_up
 
         warm_up()
-    store = Store(default_path(repo_root or options.cwd))
+    store = open_run_store(repo_root or options.cwd)
+    outcome: RunOutcome | None = None
     policy_dirs = options.policy_dirs or default_dirs(repo_root or options.cwd)
     try:
         store.sealer(create=True)  # the key exists before the protected set is fingerprinted
@@ -147,11 +152,37 @@ def execute(options: RunOptions, view: View) -> RunOutcome:
         auto_export(store, result.record.id)
         record = store.get_run(result.record.id)
         view.finished(record)
-        return RunOutcome(record, code, check)
+        outcome = RunOutcome(record, code, check)
+        return outcome
     finally:
         if backend is not None:
             backend.cleanup()  # idempotent: also after a failed prepare
         store.close()
+        _spool_end(store, outcome)
+
+
+def open_run_store(root: Path) -> Store:
+    """Where ``agentctl run`` records: the SQLite store, or for a server store a local spool mirrored to it."""
+    from agentctl.store.location import configured_url
+
+    url = configured_url()
+    path = default_path(root)
+    if url is None:
+        return Store(path)
+    from agentctl.store.spool import SpooledStore
+
+    return SpooledStore(path.parent, url)
+
+
+def _spool_end(store: Store, outcome: RunOutcome | None) -> None:
+    """Delete the spool when the server took everything; otherwise name it in the outcome."""
+    from agentctl.store.spool import SpooledStore
+
+    if not isinstance(store, SpooledStore):
+        return
+    kept = store.finish(outcome.record.id if outcome else None)
+    if kept is not None and outcome is not None:
+        outcome.unsent, outcome.store_problem, outcome.store_location = kept, store.mirror.error, store.mirror.location
 
 
 def _approved(store: Store, run_id: str, check: CheckResult | None) -> bool:

@@ -38,6 +38,7 @@ from agentctl.runner.limits import Limits, Tracker, Trip
 from agentctl.runner.pricing import PriceTable
 from agentctl.runner.tripwire import Breach, Tripwire
 from agentctl.sandbox import Backend, Profile
+from agentctl.store.errors import StoreError
 from agentctl.store.sqlite import RunRecord, Store
 from agentctl.store.writer import EventWriter
 
@@ -134,7 +135,6 @@ class Supervisor:
         self.gate: _GateServer | None = None
         self.agent_command: list[str] = []
         self._flushed = 0.0
-        self._requests_table = False
         self._lines: queue.Queue[tuple[str, str | None]] = queue.Queue()
 
     def record_event(self, event: AgentEvent) -> Trip | None:
@@ -244,7 +244,9 @@ class Supervisor:
         self.tracker.started = self.tracker.last_activity = time.monotonic()  # the clocks start with the agent
         req.store.create_run(record)
         req.store.update_run(self.run_id, sandbox=req.sandbox_label)
-        self.writer = EventWriter(req.store.path)
+        self.writer = EventWriter(
+            req.store.path, req.store.url or "", key_dir=req.store.key_dir, mirror=getattr(req.store, "mirror", None)
+        )
         req.view.started(self.run_id, record.command)
         if self.gateway.note:
             self._note(self.gateway.note)
@@ -334,8 +336,6 @@ class Supervisor:
 
     def _model_request(self, line: str | None) -> Trip | None:
         """A request the gateway finished: an event (exact usage, cost, timing) and a table row."""
-        from agentctl.store import model_requests
-
         record = json.loads(line or "{}")
         usage = record.get("usage")
         event = AgentEvent(
@@ -348,11 +348,8 @@ class Supervisor:
             data=record,
         )
         trip = self.record_event(event)
-        with contextlib.suppress(sqlite3.Error):  # the event above is the record; the table is an index
-            if not self._requests_table:
-                model_requests.ensure(self.request.store.db)
-                self._requests_table = True
-            model_requests.insert(self.request.store.db, self.run_id, record)
+        with contextlib.suppress(sqlite3.Error, StoreError):  # the event above is the record; the table is an index
+            self.request.store.add_model_request(self.run_id, record)
         return trip
 
     def _gate_line(self, line: str | None, process: subprocess.Popen[bytes]) -> None:

@@ -41,8 +41,9 @@ PROTECT_EVERY = 1.0
 """Seconds between checks of the protected set while no tool result arrives."""
 
 STORE_FILES = ("agentctl.db", "agentctl.db-wal", "agentctl.db-shm", "agentctl.db-journal")
-RUNTIME_DIRS = ("run", "tmp", "cache")
-"""agentctl's own writes under ``.agentctl/`` during a run: never a tamper."""
+RUNTIME_DIRS = ("run", "tmp", "cache", "spool")
+"""agentctl's own writes under ``.agentctl/`` during a run (``spool``: runs recorded for a server store that
+could not be reached, :mod:`agentctl.store.spool`): never a tamper."""
 
 CLAUDE_HOME_CONFIG = (
     "settings.json",

@@ -18,9 +18,10 @@ from typing import Any
 from agentctl.store.errors import StoreError
 from agentctl.store.sealing import APPROVAL_COLUMNS
 from agentctl.store.sqlite import RunRecord, Store
+from agentctl.store.writes import EVENT_COLUMNS, check_same, put_events
 
 HEADER = {"schema": "agentctl/runs-bundle", "version": 1}
-EVENT_COLUMNS = ("run_id", "seq", "at", "kind", "payload", "mac")
+UNSEALED = ("export_state", "mac")
 
 
 def export_lines(store: Store, repo: str | None) -> Iterator[str]:
@@ -38,10 +39,16 @@ def export_lines(store: Store, repo: str | None) -> Iterator[str]:
 
 
 def import_lines(store: Store, lines: Iterable[str], source: str) -> dict[str, int]:
-    """Adds what the store lacks; returns counts of what was new."""
-    counts = {"runs": 0, "events": 0, "approvals": 0}
+    """Adds what the store lacks; returns counts of what was new.
+
+    A run the store already holds is replaced only by a newer record of the same run whose seal
+    verifies over the merged events and approvals (a run that went on locally after the server
+    stopped answering); a different event or approval under a stored key is an integrity error.
+    """
+    counts = {"runs": 0, "events": 0, "approvals": 0, "completed": 0, "unproven": 0}
     run_columns = [f.name for f in dataclasses.fields(RunRecord)]
     header_seen = False
+    known: list[dict[str, Any]] = []  # run lines whose id the store already held: settled at the end
     with store._transaction():
         for number, line in enumerate(lines, 1):
             if not line.strip():
@@ -53,7 +60,7 @@ def import_lines(store: Store, lines: Iterable[str], source: str) -> dict[str, i
                     f"{source}:{number}: not JSON", "give a file written by agentctl runs export"
                 ) from None
             if not header_seen:
-                if {k: item.get(k) for k in HEADER} != HEADER:
+                if not isinstance(item, dict) or {k: item.get(k) for k in HEADER} != HEADER:
                     raise StoreError(
                         f"{source}: not an agentctl runs bundle", "give a file written by agentctl runs export"
                     )
@@ -69,30 +76,66 @@ def import_lines(store: Store, lines: Iterable[str], source: str) -> dict[str, i
                 if inserted.rowcount:
                     counts["runs"] += 1
                     store._append_ledger(str(item["id"]), float(item["started_at"]))
+                else:
+                    known.append({c: item.get(c) for c in run_columns})
             elif kind == "event":
-                added = store.db.execute(
-                    f"INSERT OR IGNORE INTO events ({', '.join(EVENT_COLUMNS)}) VALUES (?, ?, ?, ?, ?, ?)",
-                    [item.get(c) for c in EVENT_COLUMNS],
-                )
-                counts["events"] += added.rowcount or 0
+                counts["events"] += put_events(store.db, [tuple(item.get(c) for c in EVENT_COLUMNS)])
             elif kind == "approval":
-                present = store.db.execute(
-                    "SELECT 1 FROM approvals WHERE run_id = ? AND at = ? AND approver = ?",
-                    (item.get("run_id"), item.get("at"), item.get("approver")),
-                ).fetchone()
-                if present is None:
-                    store.db.execute(
-                        f"INSERT INTO approvals ({', '.join(APPROVAL_COLUMNS)}) VALUES ({', '.join('?' * 9)})",
-                        [_encode(item.get(c)) for c in APPROVAL_COLUMNS],
-                    )
-                    counts["approvals"] += 1
+                counts["approvals"] += _put_approval(store, item)
             else:
                 raise StoreError(
                     f"{source}:{number}: unknown line type {kind!r}", "give a file written by agentctl runs export"
                 )
+        for incoming in known:
+            outcome = _settle(store, incoming)
+            if outcome:
+                counts[outcome] += 1
     if not header_seen:
         raise StoreError(f"{source}: empty bundle", "give a file written by agentctl runs export")
     return counts
+
+
+def _put_approval(store: Store, item: dict[str, Any]) -> int:
+    approval = {c: item.get(c) for c in APPROVAL_COLUMNS}
+    stored = [
+        a
+        for a in store._approval_rows(str(approval["run_id"]))
+        if a["at"] == approval["at"] and a["approver"] == approval["approver"]
+    ]
+    if stored:
+        check_same(f"the approval of run {approval['run_id']} by {approval['approver']}", stored[0], approval)
+        return 0
+    store.db.execute(
+        f"INSERT INTO approvals ({', '.join(APPROVAL_COLUMNS)}) VALUES ({', '.join('?' * 9)})",
+        [_encode(approval[c]) for c in APPROVAL_COLUMNS],
+    )
+    return 1
+
+
+def _settle(store: Store, incoming: dict[str, Any]) -> str | None:
+    """A run the store held already: keep it, or take the incoming record when it is the run's later, sealed
+    state (the stored one still ``running``, or no longer matching its seal after the merge). Returns
+    ``completed`` (taken), ``unproven`` (different, but its seal does not verify here: not taken) or ``None``."""
+    from agentctl.store import integrity
+
+    run_id = str(incoming["id"])
+    stored = store._fields(run_id)
+    if stored is None or all(stored.get(k) == v for k, v in incoming.items() if k not in UNSEALED):
+        return None
+    sealer = store.sealer(create=False)
+    if sealer is None or not incoming.get("mac"):
+        return "unproven"  # nothing to prove the incoming record by: the stored one stays
+    events, approvals = store._event_rows(run_id), store._approval_rows(run_id)
+    if not integrity.verify_run(sealer, incoming, events, approvals).ok:
+        return "unproven"
+    if stored.get("status") != "running" and integrity.verify_run(sealer, stored, events, approvals).ok:
+        return None  # the stored record is the later one (an approval since, say)
+    columns = [c for c in incoming if c != "id"]
+    store.db.execute(
+        f"UPDATE runs SET {', '.join(f'{c} = ?' for c in columns)} WHERE id = ?",
+        [*(_encode(incoming[c]) for c in columns), run_id],
+    )
+    return "completed"
 
 
 def _encode(value: Any) -> Any:

@@ -1,10 +1,10 @@
 """The ``model_requests`` table: one row per request the model gateway forwarded.
 
-Additive to the run store: created on first use, keyed by run and request
-number. The same record is also one ``model_request`` event in the run's
-event stream (what exports and ``runs show`` read); this table is for queries
-across runs ("what did model X cost this week"). Keys and content are never
-written here.
+Part of the store's one schema (:mod:`agentctl.store.schema`, both backends;
+older SQLite stores gain it on migration), keyed by run and request number.
+The same record is also one ``model_request`` event in the run's event stream
+(what exports and ``runs show`` read); this table is for queries across runs
+("what did model X cost this week"). Keys and content are never written here.
 """
 
 from __future__ import annotations
@@ -12,36 +12,8 @@ from __future__ import annotations
 import sqlite3
 from typing import Any
 
-SCHEMA = """
-CREATE TABLE IF NOT EXISTS model_requests (
-    run_id TEXT NOT NULL,
-    request INTEGER NOT NULL,
-    provider TEXT,
-    path TEXT,
-    model_requested TEXT,
-    model_answered TEXT,
-    response_id TEXT,
-    status INTEGER,
-    attempt INTEGER,
-    started_at REAL,
-    first_byte_at REAL,
-    ended_at REAL,
-    input_tokens INTEGER,
-    output_tokens INTEGER,
-    cache_read_tokens INTEGER,
-    cache_write_tokens INTEGER,
-    reasoning_tokens INTEGER,
-    cost_usd REAL,
-    stop_reason TEXT,
-    error_type TEXT,
-    estimated INTEGER,
-    max_tokens_requested INTEGER,
-    max_tokens_sent INTEGER,
-    budget TEXT,
-    PRIMARY KEY (run_id, request)
-);
-CREATE INDEX IF NOT EXISTS model_requests_model ON model_requests(model_answered);
-"""
+from agentctl.store.errors import StoreError
+
 _COLUMNS = (
     "run_id",
     "request",
@@ -68,10 +40,6 @@ _COLUMNS = (
     "max_tokens_sent",
     "budget",
 )
-
-
-def ensure(db: sqlite3.Connection) -> None:
-    db.executescript(SCHEMA)
 
 
 def row(run_id: str, record: dict[str, Any]) -> tuple[Any, ...]:
@@ -105,18 +73,19 @@ def row(run_id: str, record: dict[str, Any]) -> tuple[Any, ...]:
     return tuple(values[c] for c in _COLUMNS)
 
 
-def insert(db: sqlite3.Connection, run_id: str, record: dict[str, Any]) -> None:
+def insert(db: Any, run_id: str, record: dict[str, Any]) -> None:
+    """``db``: a store's connection, SQLite or PostgreSQL (the statement is translated for the latter)."""
     placeholders = ", ".join("?" for _ in _COLUMNS)
     db.execute(
         f"INSERT OR REPLACE INTO model_requests ({', '.join(_COLUMNS)}) VALUES ({placeholders})", row(run_id, record)
     )
 
 
-def for_run(db: sqlite3.Connection, run_id: str) -> list[dict[str, Any]]:
+def for_run(db: Any, run_id: str) -> list[dict[str, Any]]:
     try:
         cursor = db.execute(
             f"SELECT {', '.join(_COLUMNS)} FROM model_requests WHERE run_id = ? ORDER BY request", (run_id,)
         )
-    except sqlite3.OperationalError:
-        return []  # a store no gateway run has written to yet
+    except (sqlite3.OperationalError, StoreError):
+        return []  # a store from before the table (opened without migrating)
     return [dict(zip(_COLUMNS, r, strict=True)) for r in cursor.fetchall()]

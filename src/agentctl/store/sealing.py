@@ -31,6 +31,7 @@ class SealedStore:
 
     db: Any  # sqlite3.Connection, or agentctl.store.postgres.Connection
     path: Path
+    key_dir: Path
     location: str
     _sealer: Sealer | None = None
     _key_problem: str | None = None
@@ -47,7 +48,7 @@ class SealedStore:
         """The key's MAC functions; ``create``: make the key on first write (readers never do)."""
         if self._sealer is None:
             try:
-                key_file = integrity.key_path(self.path)
+                key_file = self.key_dir / integrity.KEY_NAME
                 key = integrity.read_key(key_file)
                 if key is None and create:
                     if self.db.execute("SELECT 1 FROM runs WHERE mac IS NOT NULL LIMIT 1").fetchone():
@@ -77,11 +78,10 @@ class SealedStore:
     def chain_event(self, run_id: str, seq: int, at: float, kind: str, payload: str) -> str:
         """The MAC of the run's next event, chained to the one before it."""
         head = self._heads.get(run_id)
-        if head is None:
-            row = self.db.execute(
-                "SELECT seq, mac FROM events WHERE run_id = ? ORDER BY seq DESC LIMIT 1", (run_id,)
-            ).fetchone()
-            head = (int(row[0]), str(row[1] or "")) if row else (0, "")
+        if head is None or head[0] != seq - 1:
+            # Not the next one in this process (a new writer, or a retry after a failed write): the stored one before.
+            row = self.db.execute("SELECT mac FROM events WHERE run_id = ? AND seq = ?", (run_id, seq - 1)).fetchone()
+            head = (seq - 1, str(row[0] or "") if row else "")
         mac = self._writing_sealer().event(run_id, seq, at, kind, payload, head[1])
         self._heads[run_id] = (seq, mac)
         return mac
@@ -204,7 +204,6 @@ class SealedStore:
         """A human's decision, bound to the run and to what it approves (``target``, ``covers``), MAC-chained."""
         sealer = self._writing_sealer()
         with self._transaction():
-            holds = self._seal_holds(run_id, self._fields(run_id))
             previous = self._approval_rows(run_id)
             approval: dict[str, Any] = {
                 "run_id": run_id,
@@ -217,13 +216,34 @@ class SealedStore:
                 "at": time.time(),
             }
             approval["mac"] = sealer.approval(approval, str(previous[-1]["mac"] or "") if previous else "")
-            self.db.execute(
-                f"INSERT INTO approvals ({', '.join(APPROVAL_COLUMNS)}) VALUES ({', '.join('?' * 9)})",
-                tuple(json.dumps(approval[c]) if c == "covers" else approval[c] for c in APPROVAL_COLUMNS),
-            )
-            if holds:
-                self._reseal(run_id)
+            self._insert_approval(approval)
         return approval
+
+    def put_approval(self, approval: dict[str, Any]) -> bool:
+        """An approval recorded elsewhere (MAC included): stored once, a different one under its key refused."""
+        from agentctl.store.writes import check_same
+
+        with self._transaction():
+            stored = [
+                a
+                for a in self._approval_rows(str(approval["run_id"]))
+                if a["at"] == approval["at"] and a["approver"] == approval["approver"]
+            ]
+            if stored:
+                check_same(f"the approval of run {approval['run_id']} by {approval['approver']}", stored[0], approval)
+                return False
+            self._insert_approval(approval)
+        return True
+
+    def _insert_approval(self, approval: dict[str, Any]) -> None:
+        run_id = str(approval["run_id"])
+        holds = self._seal_holds(run_id, self._fields(run_id))
+        self.db.execute(
+            f"INSERT INTO approvals ({', '.join(APPROVAL_COLUMNS)}) VALUES ({', '.join('?' * 9)})",
+            tuple(json.dumps(approval[c]) if c == "covers" else approval[c] for c in APPROVAL_COLUMNS),
+        )
+        if holds:
+            self._reseal(run_id)
 
     def _approval_rows(self, run_id: str | None) -> list[dict[str, Any]]:
         query = f"SELECT {', '.join(APPROVAL_COLUMNS)} FROM approvals"

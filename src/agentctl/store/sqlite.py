@@ -10,107 +10,49 @@ from __future__ import annotations
 
 import contextlib
 import json
-import os
 import socket
 import sqlite3
 import time
 from collections.abc import Iterator
-from dataclasses import dataclass, field, fields
+from dataclasses import fields
 from pathlib import Path
 from typing import Any
 
 from agentctl.model.run import RunStatus
 from agentctl.store.errors import StoreError as StoreError
 from agentctl.store.integrity import LIVE_FIELDS  # re-exported: callers import it from here
+from agentctl.store.location import alive
+from agentctl.store.location import configured_url as configured_url
+from agentctl.store.location import current_repo as current_repo
+from agentctl.store.location import default_path as default_path
+from agentctl.store.record import COUNTERS as COUNTERS
+from agentctl.store.record import RunRecord as RunRecord
 from agentctl.store.sealing import SealedStore
+from agentctl.store.writes import put_events
 
 SCHEMA_VERSION = "3"
 """The newest schema this code knows (see :mod:`agentctl.store.schema`, which creates and migrates it)."""
 
-COUNTERS = (
-    "input_tokens",
-    "output_tokens",
-    "cache_read_tokens",
-    "cache_write_tokens",
-    "cost_usd",
-    "turns",
-    "tool_calls",
-    "tool_errors",
-)
-
-
-@dataclass
-class RunRecord:
-    id: str
-    agent: str
-    status: str
-    started_at: float
-    model: str | None = None
-    session_id: str | None = None
-    exit_code: int | None = None
-    stop_reason: str | None = None
-    ended_at: float | None = None
-    cwd: str | None = None
-    repo_root: str | None = None
-    base_commit: str | None = None
-    command: list[str] = field(default_factory=list)
-    pid: int | None = None
-    host: str | None = None
-    limits: dict[str, Any] = field(default_factory=dict)
-    input_tokens: int = 0
-    output_tokens: int = 0
-    cache_read_tokens: int = 0
-    cache_write_tokens: int = 0
-    cost_usd: float = 0.0
-    cost_source: str = "estimate"
-    turns: int = 0
-    tool_calls: int = 0
-    tool_errors: int = 0
-    verdict: str | None = None
-    findings: list[dict[str, Any]] = field(default_factory=list)
-    export_state: str = "pending"
-    trace_id: str | None = None
-    parent_span_id: str | None = None
-    started_by: str | None = None
-    changed_paths: list[str] = field(default_factory=list)
-    end_commit: str | None = None
-    mac: str | None = None
-    """The run's seal (see :mod:`agentctl.store.integrity`)."""
-    sandbox: str | None = None
-    """``bwrap`` (maybe with ``credentials=…``), ``off``, or ``None`` for runs recorded before sandboxes."""
-    repo_url: str | None = None
-    """The repository's identity (:mod:`agentctl.store.identity`), the same in every clone."""
-    default_branch: str | None = None
-
-    @property
-    def duration(self) -> float | None:
-        return (self.ended_at - self.started_at) if self.ended_at else None
-
-    @property
-    def tokens(self) -> int:
-        return self.input_tokens + self.output_tokens + self.cache_read_tokens + self.cache_write_tokens
-
-
 _COLUMNS = {f.name for f in fields(RunRecord)}
-
-
-def configured_url() -> str | None:
-    """The PostgreSQL URL in ``AGENTCTL_STORE``, if that is what it holds."""
-    from agentctl.store.postgres import is_url
-
-    explicit = os.environ.get("AGENTCTL_STORE", "")
-    return explicit if is_url(explicit) else None
-
-
-def default_path(repo_root: Path) -> Path:
-    """The SQLite file (``AGENTCTL_STORE`` as a path or ``sqlite:///path``); with a server URL, the local
-    ``.agentctl/`` file whose directory holds the repository's store key."""
-    explicit = os.environ.get("AGENTCTL_STORE", "")
-    if explicit.startswith("sqlite:///"):
-        return Path(explicit[len("sqlite:///") :])
-    if explicit and "://" not in explicit:
-        return Path(explicit)
-    return repo_root / ".agentctl" / "agentctl.db"
+_CREATE_COLUMNS = (
+    "id",
+    "agent",
+    "model",
+    "status",
+    "started_at",
+    "cwd",
+    "repo_root",
+    "base_commit",
+    "command",
+    "pid",
+    "host",
+    "limits",
+    "trace_id",
+    "parent_span_id",
+    "started_by",
+    "repo_url",
+    "default_branch",
+)
 
 
 class Store(SealedStore):
@@ -120,9 +62,12 @@ class Store(SealedStore):
     whose ``store.key`` seals this repository's records.
     """
 
-    def __init__(self, path: Path, url: str | None = None, *, auto_migrate: bool = True) -> None:
+    def __init__(
+        self, path: Path, url: str | None = None, *, auto_migrate: bool = True, key_dir: Path | None = None
+    ) -> None:
         self.path = path
-        self.url = url if url is not None else configured_url()
+        self.key_dir = key_dir if key_dir is not None else path.parent
+        self.url = url if url is not None else configured_url()  # "": SQLite at ``path`` whatever the env says
         self._sealer = None
         self._key_problem = None
         self._heads = {}
@@ -223,52 +168,79 @@ class Store(SealedStore):
 
     # -- writing ---------------------------------------------------------
     def create_run(self, run: RunRecord) -> None:
+        """A new run; the same run created again (a retry) is a no-op, a different one under its id an error."""
         with self._transaction():
-            self._insert_run(run)
-            self._reseal(run.id)
-            self._append_ledger(run.id, run.started_at)
+            if self._insert_run(run):
+                self._reseal(run.id)
+                self._append_ledger(run.id, run.started_at)
 
-    def _insert_run(self, run: RunRecord) -> None:
+    def _insert_run(self, run: RunRecord) -> bool:
         if run.repo_url is None and run.repo_root:
             from agentctl.store import identity
 
             run.repo_url, run.default_branch = identity.of(Path(run.repo_root))
-        self.db.execute(
-            "INSERT INTO runs (id, agent, model, status, started_at, cwd, repo_root, base_commit, command, pid, host,"
-            " limits, trace_id, parent_span_id, started_by, repo_url, default_branch)"
-            " VALUES (?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?)",
-            (
-                run.id,
-                run.agent,
-                run.model,
-                run.status,
-                run.started_at,
-                run.cwd,
-                run.repo_root,
-                run.base_commit,
-                json.dumps(run.command),
-                run.pid,
-                run.host or socket.gethostname(),
-                json.dumps(run.limits),
-                run.trace_id,
-                run.parent_span_id,
-                run.started_by,
-                run.repo_url,
-                run.default_branch,
-            ),
+        run.host = run.host or socket.gethostname()
+        values = dict(
+            zip(
+                _CREATE_COLUMNS,
+                (
+                    run.id,
+                    run.agent,
+                    run.model,
+                    run.status,
+                    run.started_at,
+                    run.cwd,
+                    run.repo_root,
+                    run.base_commit,
+                    json.dumps(run.command),
+                    run.pid,
+                    run.host,
+                    json.dumps(run.limits),
+                    run.trace_id,
+                    run.parent_span_id,
+                    run.started_by,
+                    run.repo_url,
+                    run.default_branch,
+                ),
+                strict=True,
+            )
         )
+        marks = ", ".join("?" * len(values))
+        inserted = self.db.execute(
+            f"INSERT OR IGNORE INTO runs ({', '.join(values)}) VALUES ({marks})", tuple(values.values())
+        )
+        if inserted.rowcount:
+            return True
+        from agentctl.store.writes import check_same
+
+        stored = self.db.execute(f"SELECT {', '.join(values)} FROM runs WHERE id = ?", (run.id,)).fetchone()
+        mutable = ("status", "model")  # a retry may come after the run moved on
+        check_same(
+            f"run {run.id}",
+            {k: v for k, v in zip(values, stored, strict=True) if k not in mutable},
+            {k: v for k, v in values.items() if k not in mutable},
+        )
+        return False
 
     def append_event(
         self, run_id: str, seq: int, kind: str, at: float, payload: str, counters: dict[str, Any] | None = None
     ) -> None:
         """One event (already serialised and redacted); with ``counters``, the run's totals in the same transaction."""
         with self._transaction():
-            self.db.execute(
-                "INSERT INTO events (run_id, seq, at, kind, payload, mac) VALUES (?, ?, ?, ?, ?, ?)",
-                (run_id, seq, at, kind, payload, self.chain_event(run_id, seq, at, kind, payload)),
-            )
+            put_events(self.db, [(run_id, seq, at, kind, payload, self.chain_event(run_id, seq, at, kind, payload))])
             if counters is not None:
                 self._update(run_id, counters)
+
+    def add_model_request(self, run_id: str, record: dict[str, Any]) -> None:
+        """One request the model gateway forwarded, as a ``model_requests`` row (an index: the event is the record)."""
+        from agentctl.store import model_requests
+
+        model_requests.insert(self.db, run_id, record)
+
+    def model_requests(self, run_id: str) -> list[dict[str, Any]]:
+        from agentctl.store import model_requests
+
+        return model_requests.for_run(self.db, run_id)
 
     def update_run(self, run_id: str, **fields: Any) -> None:
         with self._transaction():
@@ -309,10 +281,21 @@ class Store(SealedStore):
         self.db.execute("COMMIT")
 
     def mark_orphans(self) -> list[str]:
-        """Runs still 'running' whose recording process is gone become 'interrupted'."""
+        """Runs still 'running' whose recording process is gone become 'interrupted'.
+
+        On this host the process id tells; on PostgreSQL also the run's session lock, which the recording
+        ``agentctl run`` holds on its connection (any host: the server drops it with the connection).
+        """
         host = socket.gethostname()
         rows = self.db.execute("SELECT id, pid, host FROM runs WHERE status = ?", (RunStatus.RUNNING.value,)).fetchall()
-        orphans = [run_id for run_id, pid, run_host in rows if run_host == host and not _alive(pid)]
+        locks = self.backend == "postgresql"
+        orphans = [
+            run_id
+            for run_id, pid, run_host in rows
+            if (run_host == host or locks)
+            and not (run_host == host and alive(pid))
+            and (not locks or self.db.recorder_gone(run_id))
+        ]
         if orphans and self.sealer(create=False) is None:
             # Without the key a sealed record cannot be re-sealed: leave those to a command that has it.
             sealed = {r[0] for r in self.db.execute("SELECT id FROM runs WHERE mac IS NOT NULL")}
@@ -340,13 +323,21 @@ class Store(SealedStore):
         return {"tool_calls": counts.get("tool_start", 0), "tool_errors": counts.get("tool_end:fail", 0)}
 
     # -- reading ---------------------------------------------------------
-    def get_run(self, ident: str) -> RunRecord:
+    def get_run(self, ident: str, repo: str | None = None) -> RunRecord:
+        """The run ``ident`` (or the one run whose id starts so); with ``repo``, only among that repository's."""
+        where, params = _repo_filter(repo)
         rows = self.db.execute(
-            "SELECT * FROM runs WHERE id = ? OR id LIKE ? ORDER BY started_at", (ident, f"{ident}%")
+            f"SELECT * FROM runs{where}{' AND' if where else ' WHERE'} (id = ? OR id LIKE ?) ORDER BY started_at",
+            (*params, ident, f"{ident}%"),
         ).fetchall()
         exact = [r for r in rows if r[0] == ident]
         if exact:
             rows = exact
+        if not rows and repo and self.db.execute("SELECT 1 FROM runs WHERE id LIKE ?", (f"{ident}%",)).fetchone():
+            raise StoreError(
+                f"run '{ident}' in {self.location} belongs to another repository than {repo}",
+                "pass --all-repos to read runs of every repository in a shared store",
+            )
         if not rows:
             raise StoreError(f"no run '{ident}' in {self.location}", "list runs with: agentctl runs list")
         if len(rows) > 1:
@@ -401,27 +392,3 @@ def __getattr__(name: str) -> Any:
 
 def _repo_filter(repo: str | None) -> tuple[str, tuple[str, ...]]:
     return (" WHERE (repo_url = ? OR repo_url IS NULL)", (repo,)) if repo else ("", ())
-
-
-def current_repo(cwd: Path) -> str | None:
-    """The identity of the repository at ``cwd`` (what readers filter to without ``--all-repos``)."""
-    from agentctl.sources import gitcli
-    from agentctl.store import identity
-
-    return identity.of(gitcli.toplevel(cwd))[0]
-
-
-def _alive(pid: int | None) -> bool:
-    if not pid:
-        return False
-    try:
-        os.kill(pid, 0)
-    except ProcessLookupError:
-        return False
-    except PermissionError:
-        return True
-    try:
-        cmdline = Path(f"/proc/{pid}/cmdline").read_bytes()
-    except OSError:
-        return True  # no /proc (macOS): trust the pid
-    return b"agentctl" in cmdline

@@ -1,17 +1,24 @@
-"""The run's event writer: a thread with its own SQLite connection, MACs computed off the agent's path."""
+"""The run's event writer: a thread with its own store connection, MACs computed off the agent's path."""
 
 from __future__ import annotations
 
+import contextlib
 import queue
 import sqlite3
 import threading
 from pathlib import Path
-from typing import Any
+from typing import TYPE_CHECKING, Any
 
 from agentctl.store.errors import StoreError
 from agentctl.store.sqlite import Store
+from agentctl.store.writes import put_events
+
+if TYPE_CHECKING:
+    from agentctl.store.spool import Mirror
 
 QUEUE_LIMIT = 2000
+MIRROR_ATTEMPTS = 2
+"""A batch the server did not take is sent again once over a new connection (retries are stored once)."""
 
 
 class EventWriter:
@@ -21,12 +28,21 @@ class EventWriter:
     delay); when events arrive faster than SQLite commits, the ones waiting are
     committed together. The agent's stream is never slowed by the disk, and a
     SIGKILL loses at most the events still queued (microseconds' worth).
+
+    With a ``mirror`` (a server store, see :mod:`agentctl.store.spool`), each
+    batch committed locally is then sent to the server as it is, MACs included;
+    a server that stops answering is recorded on the mirror and the run goes on
+    locally, losing nothing.
     """
 
     _STOP = object()
 
-    def __init__(self, path: Path, url: str | None = None) -> None:
-        self._store = Store(path, url)
+    def __init__(
+        self, path: Path, url: str | None = None, *, key_dir: Path | None = None, mirror: Mirror | None = None
+    ) -> None:
+        self._store = Store(path, url, key_dir=key_dir)
+        self._mirror = mirror
+        self._remote: Store | None = None
         # Bounded: if the disk falls behind, the reader waits instead of memory growing.
         self._queue: queue.Queue[Any] = queue.Queue(maxsize=QUEUE_LIMIT)
         self._error: BaseException | None = None
@@ -51,6 +67,9 @@ class EventWriter:
         self._queue.put(self._STOP)
         self._thread.join()
         self._store.close()
+        if self._remote is not None:
+            with contextlib.suppress(StoreError):
+                self._remote.close()
 
     def _loop(self) -> None:
         while True:
@@ -64,28 +83,55 @@ class EventWriter:
             events = [b for b in batch if isinstance(b, tuple)]
             if events and self._error is None:
                 try:
-                    self._write(events)
+                    rows, latest = self._write(events)
                 except (sqlite3.Error, StoreError) as exc:
                     self._error = exc
+                else:
+                    self._send(rows, latest)
             for marker in batch:
                 if isinstance(marker, threading.Event):
                     marker.set()
             if any(b is self._STOP for b in batch):
                 return
 
-    def _write(self, events: list[tuple[Any, ...]]) -> None:
+    def _write(self, events: list[tuple[Any, ...]]) -> tuple[list[tuple[Any, ...]], dict[str, dict[str, Any]]]:
         store = self._store
-        with store._transaction():
-            store.db.executemany(
-                "INSERT INTO events (run_id, seq, at, kind, payload, mac) VALUES (?, ?, ?, ?, ?, ?)",
-                [
-                    (run_id, seq, at, kind, payload, store.chain_event(run_id, seq, at, kind, payload))
-                    for run_id, seq, kind, at, payload, _ in events
-                ],
-            )
-            latest: dict[str, dict[str, Any]] = {}
-            for run_id, *_, counters in events:
-                if counters:
-                    latest[run_id] = counters
-            for run_id, counters in latest.items():
-                store._update(run_id, counters)
+        rows = [
+            (run_id, seq, at, kind, payload, store.chain_event(run_id, seq, at, kind, payload))
+            for run_id, seq, kind, at, payload, _ in events
+        ]
+        latest: dict[str, dict[str, Any]] = {}
+        for run_id, *_, counters in events:
+            if counters:
+                latest[run_id] = counters
+        try:
+            with store._transaction():
+                put_events(store.db, rows)
+                for run_id, counters in latest.items():
+                    store._update(run_id, counters)
+        except BaseException:
+            store._heads.clear()  # MACs computed for rows never stored: the next batch reads the chain back
+            raise
+        return rows, latest
+
+    def _send(self, rows: list[tuple[Any, ...]], latest: dict[str, dict[str, Any]]) -> None:
+        """The same rows to the server store, if there is one and it still answers."""
+        mirror = self._mirror
+        if mirror is None or mirror.error is not None:
+            return
+        for attempt in range(MIRROR_ATTEMPTS):
+            try:
+                if self._remote is None:
+                    self._remote = mirror.connect()
+                with self._remote._transaction():
+                    put_events(self._remote.db, rows)
+                    for run_id, counters in latest.items():
+                        self._remote._update(run_id, counters)
+                return
+            except StoreError as exc:
+                if self._remote is not None:
+                    with contextlib.suppress(Exception):
+                        self._remote.close()
+                self._remote = None
+                if attempt == MIRROR_ATTEMPTS - 1:
+                    mirror.fail(exc)
