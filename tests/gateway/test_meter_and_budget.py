@@ -147,3 +147,50 @@ def test_signed_cloud_requests_fall_back_to_the_agents_events(tmp_path) -> None:
     assert codex.gateway is None and codex.note and "ChatGPT" in codex.note
     off = attach("claude", ["claude"], {}, Limits(), PRICES, lambda record: None, enabled=False)
     assert off.gateway is None and off.note == "model gateway off (--no-gateway)"
+
+
+def test_a_burst_of_events_is_cut_at_the_event_that_crosses_the_limit() -> None:
+    """Many events in one read (a slow proxy, a loaded machine): nothing past the crossing event is passed on."""
+    import urllib.request
+
+    from agentctl.gateway.server import Gateway
+    from tests.support.model_server import ModelServer
+
+    step = {
+        "text": "x",
+        "stream_tokens": True,
+        "ignore_max_tokens": True,
+        "delta_tokens": 500,
+        "burst": True,
+        "usage": {"input_tokens": 2000, "output_tokens": 100_000},
+    }
+    records: list[dict[str, object]] = []
+    with ModelServer([step]) as upstream:
+        plan = plan_claude({"ANTHROPIC_BASE_URL": upstream.url, "ANTHROPIC_API_KEY": "sk-ant-real"})
+        budget = Budget(Limits(max_usd=0.5), PriceTable({"claude-opus": Price(5, 25)}))
+        gateway = Gateway(plan, budget, records.append)
+        origin = gateway.start()
+        try:
+            body = {
+                "model": "claude-opus-4",
+                "max_tokens": 128_000,
+                "stream": True,
+                "messages": [{"role": "user", "content": "go"}],
+                "tools": [{"name": "Bash", "input_schema": {"type": "object"}}],
+            }
+            request = urllib.request.Request(
+                origin + "/v1/messages",
+                data=json.dumps(body).encode(),
+                headers={"content-type": "application/json", "x-api-key": plan.env["ANTHROPIC_API_KEY"]},
+            )
+            with urllib.request.urlopen(request, timeout=30) as response:
+                stream = response.read().decode()
+        finally:
+            gateway.stop()
+    deltas = [line for line in stream.splitlines() if line.startswith("data:") and '"text_delta"' in line]
+    streamed_tokens = sum(len(json.loads(line[5:])["delta"]["text"]) for line in deltas) // 4
+    # $0.50 at $25/M output over $0.01 input: under 19,600 output tokens, plus at most the delta that crossed
+    assert 0 < streamed_tokens <= 19_600 + 500
+    assert "budget exhausted" in stream
+    [record] = [r for r in records if r.get("metered")]
+    assert record["cut"] == "max_usd"

@@ -22,7 +22,8 @@ A step is a dict:
   ``delta_tokens`` tokens (four characters each, default 200), and the request's
   ``max_tokens`` / ``max_output_tokens`` is obeyed as a real API does (stop
   reason ``max_tokens``, response ``incomplete``) unless ``"ignore_max_tokens":
-  True``. ``"delay": s`` between chunks makes a slow stream.
+  True``. ``"delay": s`` between chunks makes a slow stream; ``"burst": True`` sends
+  the whole stream in one write (a reader then gets many events per read).
 * ``{"repeat": STEP}``: the last step, repeated forever (loops, cost overruns).
 * ``"input"`` may be a function of the request body (for ids only the agent knows,
   such as a Codex ``write_stdin`` session id).
@@ -373,7 +374,10 @@ class ModelServer:
                 self.send_header("Connection", "close")
                 self.end_headers()
                 try:
-                    for chunk in events(step, model, ident, usage):
+                    if step.get("burst"):  # the whole stream in one write: a reader gets many events per read
+                        self.wfile.write(b"".join(events(step, model, ident, usage)))
+                        self.wfile.flush()
+                    for chunk in [] if step.get("burst") else events(step, model, ident, usage):
                         self.wfile.write(chunk)
                         self.wfile.flush()
                         if delay:

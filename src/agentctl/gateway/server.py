@@ -137,6 +137,9 @@ class Gateway:
             timeout=aiohttp.ClientTimeout(total=None, sock_connect=30),
             connector=aiohttp.TCPConnector(limit=0, ttl_dns_cache=300),
             skip_auto_headers=("User-Agent", "Accept-Encoding"),
+            # a small read buffer: a stream the budget ends has not run far ahead into our buffers (each
+            # byte the provider got to send is billed, passed on or not)
+            read_bufsize=8192,
         )
         self._proxy = _proxy_for(self._upstream_origin)
 
@@ -292,16 +295,24 @@ class Gateway:
                 async for chunk in upstream.content.iter_any():
                     if "first_byte" not in record:
                         record["first_byte"] = time.time()
-                    if record["metered"]:
-                        if streaming:
-                            meter.feed(chunk)
+                    if record["metered"] and streaming:
+                        # event by event: a slow reader gets many events per chunk, and the one that crosses
+                        # the limit must be the last one passed on, however many arrived with it
+                        pieces = _events(chunk)
+                        passed = 0
+                        for piece in pieces:
+                            meter.feed(piece)
                             cut = self._progress(ident, meter)
-                        elif size < METER_BODY_LIMIT:
-                            kept.append(chunk)
-                            size += len(chunk)
-                    if cut is not None:
-                        await response.write(_cut_event(self.plan.provider, cut))
-                        break
+                            if cut is not None:
+                                break
+                            passed += 1
+                        if cut is not None:
+                            meter.feed(b"".join(pieces[passed + 1 :]))  # received, so spent: counted, not passed on
+                            await response.write(b"".join(pieces[:passed]) + _cut_event(self.plan.provider, cut))
+                            break
+                    elif record["metered"] and size < METER_BODY_LIMIT:
+                        kept.append(chunk)
+                        size += len(chunk)
                     await response.write(chunk)
                 if record["metered"]:
                     if streaming:
@@ -404,6 +415,17 @@ def _error_body(provider: str, kind: str, message: str) -> dict[str, Any]:
     if provider == "anthropic":
         return {"type": "error", "error": {"type": kind, "message": message}}
     return {"error": {"type": kind, "code": kind, "message": message, "param": None}}
+
+
+def _events(chunk: bytes) -> list[bytes]:
+    """``chunk`` split after each SSE event boundary (the pieces join back to ``chunk``)."""
+    if chunk.count(b"\n\n") < 2:
+        return [chunk]
+    parts = chunk.split(b"\n\n")
+    pieces = [part + b"\n\n" for part in parts[:-1]]
+    if parts[-1]:
+        pieces.append(parts[-1])
+    return pieces
 
 
 def _cut_event(provider: str, message: str) -> bytes:
