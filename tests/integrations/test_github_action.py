@@ -22,11 +22,12 @@ import pytest
 import yaml
 
 from tests.conftest import REPO_ROOT, GitRepo
+from tests.support.offline_install import BASE_PYTHON, PythonState, clean_environ, offline_pip_env
 
 ACTION = yaml.safe_load((REPO_ROOT / "action.yml").read_text())
 SARIF_SCHEMA = json.loads((REPO_ROOT.parent / "shared" / "schemas" / "sarif-schema-2.1.0.json").read_text())
 # The interpreter this venv was made from: what actions/setup-python would provide.
-REAL_PYTHON = str(Path(getattr(sys, "_base_executable", sys.executable)).resolve())
+REAL_PYTHON = str(BASE_PYTHON)
 EXPRESSION = re.compile(r"\$\{\{\s*([^}]+?)\s*\}\}")
 
 
@@ -76,7 +77,7 @@ def run_action(
     values.update(inputs or {})
     contexts: dict[str, object] = {"inputs": values, "github": {"action_path": str(REPO_ROOT)}, "steps": {}}
     base_env = {
-        **os.environ,
+        **clean_environ(),
         "PATH": f"{Path(sys.executable).parent}:{os.environ['PATH']}",
         "GITHUB_ACTIONS": "true",
         "GITHUB_EVENT_NAME": event_name,
@@ -318,29 +319,42 @@ def test_fork_pull_request_gets_a_notice_about_sarif(pr_repo, tmp_path: Path) ->
     assert "from a fork" not in own["log"]
 
 
-def test_old_runner_python_gets_a_suitable_one_and_installs_from_the_action_source(pr_repo, tmp_path: Path) -> None:
-    """python3 on PATH is too old: setup-python is used, and agentctl is installed from the action's own path."""
+def test_old_runner_python_gets_a_suitable_one_and_installs_from_the_action_source(
+    pr_repo, tmp_path: Path, wheelhouse: Path
+) -> None:
+    """python3 on PATH is too old: setup-python is used, and agentctl is installed from the action's own path
+    into a venv of its own, offline, leaving the test venv and the machine's Python as they were."""
     repo, base, head = pr_repo
     old = tmp_path / "old-runner-bin"
     old.mkdir()
     (old / "python3").write_text('#!/bin/sh\n[ "$1" = --version ] && echo "Python 3.8.10" && exit 0\nexit 1\n')
     (old / "python3").chmod(0o755)
-    site_packages = next(p for p in sys.path if p.endswith("site-packages") and Path(p).is_dir())
+    (tmp_path / "home").mkdir()
     env = {
         # the runner's PATH: an old python3, no agentctl
         "PATH": f"{old}:/usr/local/bin:/usr/bin:/bin",
-        # install offline: agentctl's dependencies and build backend come from this test venv
-        "PYTHONPATH": site_packages,
-        "PIP_NO_INDEX": "1",
-        "PIP_NO_BUILD_ISOLATION": "0",
+        "HOME": str(tmp_path / "home"),
+        # install offline: agentctl's dependencies and build backend come from the wheelhouse, and the
+        # step never sees the test venv (no PYTHONPATH)
+        **offline_pip_env(wheelhouse),
     }
     (tmp_path / "runner").mkdir()
+    before = PythonState.capture()
     result = run_action(repo, tmp_path / "runner", pull_request_event(base, head), env=env)
+    before.assert_unchanged_by(f"the action's install step (log: {result['log'][-2000:]})")
 
     assert "setup-python" in result["ran"], result["ran"]
     assert "python3 on this runner is Python 3.8.10" in result["log"]
     installed = re.search(r"installed agentctl (\S+) from (\S+)", result["log"])
     assert installed, result["log"]
     assert installed.group(2) == str(REPO_ROOT)
+    venv = tmp_path / "runner" / "runner-temp" / "agentctl-venv"
+    own = subprocess.run(
+        [str(venv / "bin" / "python"), "-I", "-c", "import agentctl, typer; print(agentctl.__file__, typer.__file__)"],
+        capture_output=True,
+        text=True,
+        check=True,
+    )
+    assert own.stdout.count(str(venv)) == 2, own.stdout  # agentctl and its dependencies: the venv's own copies
     assert result["code"] == 1, result["log"]
     assert result["outputs"]["blocking"] == "1"

@@ -7,18 +7,19 @@ GitLab would fetch that file at the tag; here gitlab-ci-local finds it in its
 include cache, where the test puts this checkout's file. The job runs with the
 shell executor in a copy of the repository (``--shell-isolation``, rsync), and
 installs agentctl into its own venv from this checkout through the one install
-variable (offline: dependencies come from the test venv, no index). Its reports
-must exist and be valid: Code Quality with the fields GitLab documents, JUnit
-that a JUnit reader parses.
+variable, offline: no index, its dependencies and build backend from a wheelhouse
+repacked from the test venv (``PIP_FIND_LINKS``). The job never sees the test venv,
+and neither the test venv nor the machine's Python may change. Its reports must
+exist and be valid: Code Quality with the fields GitLab documents, JUnit that a
+JUnit reader parses.
 """
 
 from __future__ import annotations
 
+import importlib.metadata
 import json
-import os
 import shutil
 import subprocess
-import sys
 from pathlib import Path
 
 import pytest
@@ -26,6 +27,7 @@ import yaml
 from junitparser import JUnitXml
 
 from tests.conftest import REPO_ROOT, GitRepo
+from tests.support.offline_install import BASE_PYTHON, PythonState, clean_environ, offline_pip_env
 
 GITLAB_CI_LOCAL = REPO_ROOT / "tests" / "integrations" / "gitlab" / "node_modules" / ".bin" / "gitlab-ci-local"
 COMPONENT = REPO_ROOT / "templates" / "agentctl-check.yml"
@@ -92,26 +94,24 @@ def seed_include_cache(repo: GitRepo) -> None:
     shutil.copy(PLAIN, remote)
 
 
-def run_pipeline(repo: GitRepo, base: str, *variables: str) -> subprocess.CompletedProcess[str]:
+def run_pipeline(repo: GitRepo, base: str, wheelhouse: Path, *variables: str) -> subprocess.CompletedProcess[str]:
     seed_include_cache(repo)
-    site_packages = next(p for p in sys.path if p.endswith("site-packages") and Path(p).is_dir())
-    # a runner's PATH: python3 (the interpreter this venv was made from, so the dependencies below
-    # fit it), node for gitlab-ci-local, no agentctl: the job installs its own
+    # a runner's PATH: python3 (the interpreter this venv was made from, so the wheelhouse fits it),
+    # node for gitlab-ci-local, no agentctl: the job installs its own
     runner_bin = repo.root.parent / "runner-bin"
     runner_bin.mkdir(exist_ok=True)
-    (runner_bin / "python3").symlink_to(Path(getattr(sys, "_base_executable", sys.executable)).resolve())
+    (runner_bin / "python3").symlink_to(BASE_PYTHON)
     node = Path(shutil.which("node") or "/usr/bin/node").parent
+    home = repo.root.parent / "home"
+    home.mkdir(exist_ok=True)
     env = {
-        **os.environ,
+        **clean_environ(),  # no PYTHONPATH: the job must not see (and so cannot uninstall) the test venv's agentctl
         "PATH": f"{runner_bin}:{node}:/usr/local/bin:/usr/bin:/bin",
-        # offline install: dependencies and build backend from the test venv, never an index
-        "PYTHONPATH": site_packages,
-        "PIP_NO_INDEX": "1",
-        "PIP_NO_BUILD_ISOLATION": "0",
-        "GCL_IGNORE_PREDEFINED_VARS": "CI_PIPELINE_SOURCE",
+        "HOME": str(home),
+        **offline_pip_env(wheelhouse),  # offline: dependencies and build backend from the wheelhouse
+        "GCL_IGNORE_PREDEFINED_VARS": "CI_PIPELINE_SOURCE,CI_PROJECT_DIR",
         "NO_COLOR": "1",
     }
-    env.pop("VIRTUAL_ENV", None)
     command = [
         str(GITLAB_CI_LOCAL),
         "--force-shell-executor",
@@ -119,12 +119,37 @@ def run_pipeline(repo: GitRepo, base: str, *variables: str) -> subprocess.Comple
         "--no-color",
         "--variable",
         "CI_PIPELINE_SOURCE=merge_request_event",
+        # What a shell runner gives: the directory the job runs in. gitlab-ci-local would say
+        # /builds/<group>/<project> (the job has an image:), a path outside this test that every
+        # concurrent run shares, so the job's venv beside it would be too.
+        "--variable",
+        f"CI_PROJECT_DIR={job_dir(repo)}",
         "--variable",
         f"CI_MERGE_REQUEST_DIFF_BASE_SHA={base}",
         *[arg for variable in variables for arg in ("--variable", variable)],
         "agentctl-check",
     ]
-    return subprocess.run(command, cwd=repo.root, env=env, capture_output=True, text=True, timeout=600)
+    before = PythonState.capture()
+    proc = subprocess.run(command, cwd=repo.root, env=env, capture_output=True, text=True, timeout=600)
+    before.assert_unchanged_by(f"the GitLab job (log: {proc.stdout[-2000:]})")
+    assert_job_venv_has_its_own_agentctl(repo)
+    return proc
+
+
+def job_dir(repo: GitRepo) -> Path:
+    return repo.root / ".gitlab-ci-local" / "builds" / "agentctl-check"
+
+
+def assert_job_venv_has_its_own_agentctl(repo: GitRepo) -> None:
+    """agentctl and its dependencies were installed into the job's venv, from this checkout, not as editable."""
+    venv = Path(f"{job_dir(repo)}.agentctl-venv")
+    site_packages = [str(p) for p in venv.glob("lib/python*/site-packages")]
+    installed = {dist.metadata["Name"].lower(): dist for dist in importlib.metadata.distributions(path=site_packages)}
+    assert "agentctl-cli" in installed, f"no agentctl in the job's venv {venv}: {sorted(installed)}"
+    assert {"typer", "pydantic", "pyyaml"} <= set(installed)  # its dependencies too: nothing borrowed
+    direct_url = json.loads(installed["agentctl-cli"].read_text("direct_url.json") or "{}")
+    assert direct_url.get("url") == REPO_ROOT.as_uri() and not direct_url["dir_info"].get("editable"), direct_url
+    assert (venv / "bin" / "agentctl").exists()
 
 
 COMPONENT_INCLUDE = f"""\
@@ -151,10 +176,10 @@ SHAPES = {
 
 @needs_gitlab_ci_local
 @pytest.mark.parametrize("shape", SHAPES)
-def test_merge_request_with_findings_fails_and_reports_them(repo: GitRepo, shape: str) -> None:
+def test_merge_request_with_findings_fails_and_reports_them(repo: GitRepo, wheelhouse: Path, shape: str) -> None:
     include, variables, quality_path, junit_path = SHAPES[shape]
     base = merge_request(repo, include, bad=True)
-    proc = run_pipeline(repo, base, *variables)
+    proc = run_pipeline(repo, base, wheelhouse, *variables)
     log = proc.stdout + proc.stderr
     assert proc.returncode == 1, log
     assert "agentctl-check $ agentctl --version" in log
@@ -186,10 +211,10 @@ def test_merge_request_with_findings_fails_and_reports_them(repo: GitRepo, shape
 
 @needs_gitlab_ci_local
 @pytest.mark.parametrize("shape", SHAPES)
-def test_clean_merge_request_passes(repo: GitRepo, shape: str) -> None:
+def test_clean_merge_request_passes(repo: GitRepo, wheelhouse: Path, shape: str) -> None:
     include, variables, quality_path, junit_path = SHAPES[shape]
     base = merge_request(repo, include, bad=False)
-    proc = run_pipeline(repo, base, *variables)
+    proc = run_pipeline(repo, base, wheelhouse, *variables)
     assert proc.returncode == 0, proc.stdout + proc.stderr
     build = repo.root / ".gitlab-ci-local" / "builds" / "agentctl-check"
     assert json.loads((build / quality_path).read_text()) == []
