@@ -75,7 +75,15 @@ class EventWriter:
 
     def _write(self, events: list[tuple[Any, ...]]) -> None:
         store = self._store
-        with store._transaction():
+        latest: dict[str, dict[str, Any]] = {}
+        for run_id, *_, counters in events:
+            if counters:
+                latest[run_id] = counters
+        shared = store.backend == "postgresql"
+        finished: list[str] = []
+        # On PostgreSQL a run's events and live totals are its own rows: concurrent runs do not wait on
+        # each other's batches (the store-wide lock is for the ledger and seals).
+        with store._transaction(serial=not shared):
             store.db.executemany(
                 "INSERT INTO events (run_id, seq, at, kind, payload, mac) VALUES (?, ?, ?, ?, ?, ?)",
                 [
@@ -83,9 +91,10 @@ class EventWriter:
                     for run_id, seq, kind, at, payload, _ in events
                 ],
             )
-            latest: dict[str, dict[str, Any]] = {}
-            for run_id, *_, counters in events:
-                if counters:
-                    latest[run_id] = counters
             for run_id, counters in latest.items():
-                store._update(run_id, counters)
+                if shared and not store._update_live(run_id, counters):
+                    finished.append(run_id)  # no longer running: re-sealing needs the lock
+                elif not shared:
+                    store._update(run_id, counters)
+        for run_id in finished:
+            store.update_run(run_id, **latest[run_id])
