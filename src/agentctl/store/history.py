@@ -1,0 +1,219 @@
+"""The run history as ``agentctl trust`` reads it: counted in SQL, verified through the checkpoint.
+
+Runs that are plainly clean (completed in a sandbox, nothing blocked, denied or
+awaiting approval, no approval on record, no commit to look up) and whose
+records the verified checkpoint vouches for are *counted* by the database,
+grouped by agent and changed paths. Every other run (demoted, legacy, newer than
+the checkpoint, or with commits when the repository has reverts) is read whole
+and judged one by one in Python as before. Everything is read in one snapshot.
+"""
+
+from __future__ import annotations
+
+import contextlib
+import dataclasses
+import sqlite3
+from collections.abc import Iterator
+from dataclasses import dataclass, field
+from typing import TYPE_CHECKING, Any
+
+from agentctl.store import checkpoint, integrity
+from agentctl.store.checkpoint import CHUNK, Checkpoint
+from agentctl.store.errors import StoreError
+from agentctl.store.integrity import VERIFIED, Head, Integrity, LedgerRow
+
+if TYPE_CHECKING:
+    from agentctl.store.sqlite import RunRecord, Store
+
+PLAIN = (
+    "r.status = 'completed' AND r.sandbox IS NOT NULL AND r.sandbox <> 'off'"
+    " AND (r.verdict IS NULL OR r.verdict NOT IN ('blocked', 'approval_required'))"
+    " AND (r.findings IS NULL OR r.findings NOT LIKE '%deny%')"
+    " AND NOT EXISTS (SELECT 1 FROM approvals a WHERE a.run_id = r.id)"
+)
+"""A run ``judge_run`` could only find clean (the deny test is loose on purpose: a mention means 'read it')."""
+NO_COMMITS = " AND (r.base_commit IS NULL OR r.end_commit IS NULL OR r.base_commit = r.end_commit)"
+
+
+@dataclass
+class Evidence:
+    groups: list[tuple[str, str | None, int]] = field(default_factory=list)
+    """(agent, changed paths as stored, number of runs): clean runs the checkpoint vouches for."""
+    runs: list[RunRecord] = field(default_factory=list)
+    """Every other run, to be judged one by one."""
+    records: dict[str, Integrity] = field(default_factory=dict)
+    """The verification of each of ``runs``."""
+    history: list[str] = field(default_factory=list)
+    """Problems with the history as a whole (see :func:`agentctl.store.integrity.verify_ledger`)."""
+
+    @property
+    def vouched(self) -> int:
+        return sum(count for _, _, count in self.groups)
+
+
+@contextlib.contextmanager
+def snapshot(store: Store) -> Iterator[None]:
+    """One consistent view of the store for everything read inside (read-only)."""
+    if store.backend == "postgresql":
+        store.db.conn.execute("BEGIN ISOLATION LEVEL REPEATABLE READ READ ONLY")
+    else:
+        store.db.execute("BEGIN")
+    try:
+        yield
+    finally:
+        store.db.execute("COMMIT")
+
+
+def read(store: Store, repo: str | None, *, commits_matter: bool, grouped: bool = True) -> Evidence:
+    """The evidence for trust (``grouped=False``: every run read whole, as the JSON report lists them all)."""
+    sealer = store.sealer(create=False)
+    with snapshot(store):
+        cp = checkpoint.load(store.db, store.backend, sealer)
+        evidence, verified = _read(store, cp, repo, commits_matter, grouped)
+    chunks = checkpoint.still_trusted(cp, verified)
+    if sealer is not None and chunks != {c: cp.current[c] for c in cp.trusted}:
+        text = checkpoint.encode(sealer, store.backend, chunks, cp.xid)
+        # A read-only store (a sandboxed run): the next reader that can write brings it forward.
+        with contextlib.suppress(StoreError, sqlite3.Error), store._transaction():
+            store.db.execute("DELETE FROM meta WHERE key = ?", (checkpoint.META_KEY,))
+            store.db.execute("INSERT INTO meta (key, value) VALUES (?, ?)", (checkpoint.META_KEY, text))
+    return evidence
+
+
+def _read(
+    store: Store, cp: Checkpoint, repo: str | None, commits_matter: bool, grouped: bool
+) -> tuple[Evidence, set[int]]:
+    db = store.db
+    trusted_ids = f"r.id IN (SELECT l.run_id FROM ledger l WHERE {cp.condition('l')})"
+    plain = f"{PLAIN}{NO_COMMITS if commits_matter else ''} AND {trusted_ids}"
+    where, params = (" AND (r.repo_url = ? OR r.repo_url IS NULL)", (repo,)) if repo else ("", ())
+    evidence = Evidence()
+    if grouped:
+        evidence.groups = [
+            (str(agent), paths, int(count))
+            for agent, paths, count in db.execute(
+                f"SELECT r.agent, r.changed_paths, COUNT(*) FROM runs r WHERE r.status <> 'running'{where}"
+                f" AND CASE WHEN {plain} THEN 1 ELSE 0 END = 1 GROUP BY r.agent, r.changed_paths",
+                params,
+            )
+        ]
+        rest = f" WHERE CASE WHEN r.status <> 'running' AND {plain} THEN 1 ELSE 0 END = 0{where}"
+    else:
+        rest = f" WHERE 1 = 1{where}"
+    rows = db.execute(
+        f"SELECT r.*, CASE WHEN {trusted_ids} THEN 1 ELSE 0 END FROM runs r{rest} ORDER BY r.started_at", params
+    ).fetchall()
+    evidence.runs = [store._record(row[:-1]) for row in rows]
+    vouched = {str(row[0]) for row in rows if row[-1]}
+    approvals: dict[str, list[dict[str, Any]]] = {}
+    for approval in store._approval_rows(None):
+        approvals.setdefault(str(approval["run_id"]), []).append(approval)
+    # The chunks the checkpoint does not vouch for: every run in them (any repository) verified now.
+    fresh = sorted(set(cp.current) - cp.trusted)
+    chunk_of_run = _chunk_runs(store, fresh)
+    pending = [run for _, run in chunk_of_run.values()]
+    seen = set(chunk_of_run)
+    pending += [r for r in evidence.runs if r.id not in vouched and r.id not in seen]  # legacy, not in the ledger
+    records = _verify(store, pending, approvals)
+    for run in evidence.runs:
+        if run.id in vouched:
+            records[run.id] = Integrity(VERIFIED, approvals=approvals.get(run.id, []))
+    evidence.records = {run.id: records[run.id] for run in evidence.runs}
+    evidence.history, ledger_ok = _verify_ledger(store, cp, fresh)
+    spoiled = {c for run_id, (c, run) in chunk_of_run.items() if records[run_id].state != VERIFIED or _running(run)}
+    return evidence, ledger_ok - spoiled
+
+
+def _running(run: RunRecord) -> bool:
+    return run.status == "running"
+
+
+def _chunk_runs(store: Store, chunks: list[int]) -> dict[str, tuple[int, RunRecord]]:
+    """Every run (any repository) of these chunks of the ledger, with its chunk."""
+    if not chunks:
+        return {}
+    listed = ", ".join(str(int(c)) for c in chunks)
+    rows = store.db.execute(
+        f"SELECT r.*, l.seq FROM runs r JOIN ledger l ON l.run_id = r.id WHERE (l.seq - 1) / {CHUNK} IN ({listed})"
+    ).fetchall()
+    found: dict[str, tuple[int, RunRecord]] = {}
+    for row in rows:
+        run = store._record(row[:-1])
+        found[run.id] = (checkpoint.chunk_of(int(row[-1])), run)
+    return found
+
+
+def _verify(store: Store, runs: list[RunRecord], approvals: dict[str, list[dict[str, Any]]]) -> dict[str, Integrity]:
+    """Seal-only verification (every run field, the chains' length and end), as ``verify_all`` does."""
+    heads = _heads(store, [r.id for r in runs])
+    sealer = store.sealer(create=False)
+    return {
+        run.id: integrity.verify_run(
+            sealer,
+            dataclasses.asdict(run),
+            heads.get(run.id, Head(0, None)),
+            approvals.get(run.id, []),
+            store._key_problem,
+        )
+        for run in runs
+    }
+
+
+def _heads(store: Store, ids: list[str]) -> dict[str, Head]:
+    query = (
+        "SELECT e.run_id, x.n, e.mac FROM events e JOIN"
+        " (SELECT run_id, COUNT(*) AS n, MAX(seq) AS last FROM events{} GROUP BY run_id) x"
+        " ON e.run_id = x.run_id AND e.seq = x.last"
+    )
+    if len(ids) > 5 * CHUNK:
+        return {str(r): Head(int(n), mac) for r, n, mac in store.db.execute(query.format(""))}
+    heads: dict[str, Head] = {}
+    for start in range(0, len(ids), 500):
+        batch = ids[start : start + 500]
+        where = f" WHERE run_id IN ({', '.join('?' * len(batch))})"
+        for run_id, n, mac in store.db.execute(query.format(where), batch):
+            heads[str(run_id)] = Head(int(n), mac)
+    return heads
+
+
+def _verify_ledger(store: Store, cp: Checkpoint, fresh: list[int]) -> tuple[list[str], set[int]]:
+    """Problems with the history, and the fresh chunks whose ledger entries hold."""
+    count, low, high = store.db.execute("SELECT COUNT(*), MIN(seq), MAX(seq) FROM ledger").fetchone()
+    if not cp.trusted or (count and (int(low) != 1 or int(high) != int(count))):
+        # No checkpoint yet, or entries missing: the whole chain, as before (all or nothing to vouch for).
+        whole = store.verify_ledger()
+        return whole, set() if whole else set(fresh)
+    sealer = store.sealer(create=False)
+    problems: list[str] = []
+    good: set[int] = set()
+    for chunk in fresh:
+        low_seq, high_seq = chunk * CHUNK, (chunk + 1) * CHUNK
+        rows = [
+            LedgerRow(int(seq), str(run_id), float(at), str(mac))
+            for seq, run_id, at, mac in store.db.execute(
+                "SELECT seq, run_id, started_at, mac FROM ledger WHERE seq BETWEEN ? AND ? ORDER BY seq",
+                (low_seq, high_seq),
+            )
+        ]
+        after = (rows[0].seq, rows[0].mac) if rows and rows[0].seq == low_seq and low_seq > 0 else (low_seq, "")
+        rows = [r for r in rows if r.seq > low_seq]
+        runs = {
+            str(r[0]): r[1]
+            for r in store.db.execute(
+                "SELECT id, mac FROM runs WHERE id IN (SELECT run_id FROM ledger WHERE seq > ? AND seq <= ?)",
+                (low_seq, high_seq),
+            )
+        }
+        found = integrity.verify_ledger(sealer, rows, runs, store._key_problem, after=after)
+        problems += found
+        if not found:
+            good.add(chunk)
+    unlisted = [
+        str(r[0])
+        for r in store.db.execute(
+            "SELECT id FROM runs r WHERE r.mac IS NOT NULL AND r.id NOT IN (SELECT run_id FROM ledger) ORDER BY id"
+        )
+    ]
+    if unlisted:
+        problems.append(f"run(s) not in the run history (inserted?): {', '.join(unlisted[:10])}")
+    return problems, good
