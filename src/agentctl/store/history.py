@@ -29,7 +29,7 @@ PLAIN = (
     "r.status = 'completed' AND r.sandbox IS NOT NULL AND r.sandbox <> 'off'"
     " AND (r.verdict IS NULL OR r.verdict NOT IN ('blocked', 'approval_required'))"
     " AND (r.findings IS NULL OR r.findings NOT LIKE '%deny%')"
-    " AND NOT EXISTS (SELECT 1 FROM approvals a WHERE a.run_id = r.id)"
+    " AND r.id NOT IN (SELECT a.run_id FROM approvals a)"
 )
 """A run ``judge_run`` could only find clean (the deny test is loose on purpose: a mention means 'read it')."""
 NO_COMMITS = " AND (r.base_commit IS NULL OR r.end_commit IS NULL OR r.base_commit = r.end_commit)"
@@ -56,6 +56,7 @@ def snapshot(store: Store) -> Iterator[None]:
     """One consistent view of the store for everything read inside (read-only)."""
     if store.backend == "postgresql":
         store.db.conn.execute("BEGIN ISOLATION LEVEL REPEATABLE READ READ ONLY")
+        store.db.conn.execute("SET LOCAL work_mem = '64MB'")  # the fingerprints sort 100,000s of rows
     else:
         store.db.execute("BEGIN")
     try:
@@ -86,24 +87,37 @@ def _read(
     db = store.db
     trusted_ids = f"r.id IN (SELECT l.run_id FROM ledger l WHERE {cp.condition('l')})"
     plain = f"{PLAIN}{NO_COMMITS if commits_matter else ''} AND {trusted_ids}"
-    where, params = (" AND (r.repo_url = ? OR r.repo_url IS NULL)", (repo,)) if repo else ("", ())
+    mine, params = ("r.repo_url = ? OR r.repo_url IS NULL", (repo,)) if repo else ("1 = 1", ())
     evidence = Evidence()
+    sealed: int | None = None
+    detail = f"SELECT r.*, CASE WHEN {trusted_ids} THEN 1 ELSE 0 END FROM runs r"
     if grouped:
-        evidence.groups = [
-            (str(agent), paths, int(count))
-            for agent, paths, count in db.execute(
-                f"SELECT r.agent, r.changed_paths, COUNT(*) FROM runs r WHERE r.status <> 'running'{where}"
-                f" AND CASE WHEN {plain} THEN 1 ELSE 0 END = 1 GROUP BY r.agent, r.changed_paths",
-                params,
-            )
-        ]
-        rest = f" WHERE CASE WHEN r.status <> 'running' AND {plain} THEN 1 ELSE 0 END = 0{where}"
+        # One pass over the runs: clean ones counted per agent and paths, the others named, seals counted.
+        ids: list[str] = []
+        for kind, agent, paths, count, run_id in db.execute(
+            "WITH x AS MATERIALIZED (SELECT r.id, r.agent, r.changed_paths,"
+            f" CASE WHEN r.status <> 'running' AND {plain} THEN 1 ELSE 0 END AS plain,"
+            f" CASE WHEN {mine} THEN 1 ELSE 0 END AS mine,"
+            " CASE WHEN r.mac IS NOT NULL THEN 1 ELSE 0 END AS sealed FROM runs r)"
+            " SELECT 'g', agent, changed_paths, COUNT(*), NULL FROM x WHERE plain = 1 AND mine = 1"
+            " GROUP BY agent, changed_paths"
+            " UNION ALL SELECT 'd', NULL, NULL, NULL, id FROM x WHERE plain = 0 AND mine = 1"
+            " UNION ALL SELECT 's', NULL, NULL, SUM(sealed), NULL FROM x",
+            params,
+        ):
+            if kind == "g":
+                evidence.groups.append((str(agent), paths, int(count)))
+            elif kind == "d":
+                ids.append(str(run_id))
+            else:
+                sealed = int(count or 0)
+        rows = []
+        for start in range(0, len(ids), 500):
+            batch = ids[start : start + 500]
+            rows += db.execute(f"{detail} WHERE r.id IN ({', '.join('?' * len(batch))})", batch).fetchall()
     else:
-        rest = f" WHERE 1 = 1{where}"
-    rows = db.execute(
-        f"SELECT r.*, CASE WHEN {trusted_ids} THEN 1 ELSE 0 END FROM runs r{rest} ORDER BY r.started_at", params
-    ).fetchall()
-    evidence.runs = [store._record(row[:-1]) for row in rows]
+        rows = db.execute(f"{detail} WHERE {mine} ORDER BY r.started_at", params).fetchall()
+    evidence.runs = sorted((store._record(row[:-1]) for row in rows), key=lambda run: (run.started_at, run.id))
     vouched = {str(row[0]) for row in rows if row[-1]}
     approvals: dict[str, list[dict[str, Any]]] = {}
     for approval in store._approval_rows(None):
@@ -119,7 +133,7 @@ def _read(
         if run.id in vouched:
             records[run.id] = Integrity(VERIFIED, approvals=approvals.get(run.id, []))
     evidence.records = {run.id: records[run.id] for run in evidence.runs}
-    evidence.history, ledger_ok = _verify_ledger(store, cp, fresh)
+    evidence.history, ledger_ok = _verify_ledger(store, cp, fresh, sealed)
     spoiled = {c for run_id, (c, run) in chunk_of_run.items() if records[run_id].state != VERIFIED or _running(run)}
     return evidence, ledger_ok - spoiled
 
@@ -176,8 +190,12 @@ def _heads(store: Store, ids: list[str]) -> dict[str, Head]:
     return heads
 
 
-def _verify_ledger(store: Store, cp: Checkpoint, fresh: list[int]) -> tuple[list[str], set[int]]:
-    """Problems with the history, and the fresh chunks whose ledger entries hold."""
+def _verify_ledger(store: Store, cp: Checkpoint, fresh: list[int], sealed: int | None) -> tuple[list[str], set[int]]:
+    """Problems with the history, and the fresh chunks whose ledger entries hold.
+
+    ``sealed``: the number of sealed runs, if counted already: as many as there are entries, each
+    entry's run there and sealed, means no sealed run is missing from the ledger.
+    """
     count, low, high = store.db.execute("SELECT COUNT(*), MIN(seq), MAX(seq) FROM ledger").fetchone()
     if not cp.trusted or (count and (int(low) != 1 or int(high) != int(count))):
         # No checkpoint yet, or entries missing: the whole chain, as before (all or nothing to vouch for).
@@ -208,6 +226,8 @@ def _verify_ledger(store: Store, cp: Checkpoint, fresh: list[int]) -> tuple[list
         problems += found
         if not found:
             good.add(chunk)
+    if sealed == int(count):
+        return problems, good
     unlisted = [
         str(r[0])
         for r in store.db.execute(

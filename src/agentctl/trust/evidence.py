@@ -15,7 +15,7 @@ from __future__ import annotations
 import json
 import re
 import subprocess
-from collections.abc import Iterable, Mapping, Sequence
+from collections.abc import Callable, Iterable, Mapping, Sequence
 from dataclasses import dataclass, field
 from pathlib import Path
 from typing import Any
@@ -141,11 +141,13 @@ class ScopeIndex:
     """
 
     def __init__(self, scopes: Sequence[TrustScope]) -> None:
-        self._buckets: dict[str, list[tuple[int, re.Pattern[str]]]] = {}
+        self._buckets: dict[str, list[tuple[int, Callable[[str], object]]]] = {}
         for number, scope in enumerate(scopes):
             for glob in scope.paths:
                 literal = re.split(r"[*?]", glob, maxsplit=1)[0]
-                self._buckets.setdefault(literal[: literal.rfind("/") + 1], []).append((number, glob_regex(glob)))
+                # "dir/**" is "starts with dir/" (the common case: no regex to build for each of many scopes)
+                test = _prefix(literal) if glob == literal + "**" else glob_regex(glob).match
+                self._buckets.setdefault(literal[: literal.rfind("/") + 1], []).append((number, test))
         self._paths: dict[str, frozenset[int]] = {}
         self._stored: dict[str | None, tuple[int, ...]] = {}
 
@@ -155,7 +157,7 @@ class ScopeIndex:
             hits: set[int] = set()
             end = 0
             while True:
-                hits.update(n for n, regex in self._buckets.get(path[:end], ()) if n not in hits and regex.match(path))
+                hits.update(n for n, test in self._buckets.get(path[:end], ()) if n not in hits and test(path))
                 end = path.find("/", end) + 1
                 if not end:
                     break
@@ -179,6 +181,10 @@ class ScopeIndex:
         if found is None:
             found = self._stored[text] = self.of(json.loads(text) if text else [])
         return found
+
+
+def _prefix(prefix: str) -> Callable[[str], bool]:
+    return lambda path: path.startswith(prefix)
 
 
 @dataclass
