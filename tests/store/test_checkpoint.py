@@ -13,7 +13,6 @@ import os
 import sqlite3
 import subprocess
 import time
-from pathlib import Path
 from typing import Any
 
 import pytest
@@ -132,7 +131,7 @@ def test_a_forged_checkpoint_is_not_believed(hist: History) -> None:
     hist.record("r-denied", verdict="blocked", findings=DENY)
     hist.trust()
     hist.sql("UPDATE runs SET verdict = 'passed', findings = '[]' WHERE id = 'r-denied'")
-    current, xid = checkpoint.fingerprints(hist.store.db, hist.store.backend)
+    current, _ = checkpoint.fingerprints(hist.store.db, hist.store.backend)
     stored = json.loads(
         hist.store.db.execute("SELECT value FROM meta WHERE key = ?", (checkpoint.META_KEY,)).fetchone()[0]
     )
