@@ -93,9 +93,13 @@ def _read(
     detail = f"SELECT r.*, CASE WHEN {trusted_ids} THEN 1 ELSE 0 END FROM runs r"
     if grouped:
         # One pass over the runs: clean ones counted per agent and paths, the others named, seals counted.
+        # (SQLite materialises a CTE used more than once by itself, and older SQLite lacks the keyword.)
         ids: list[str] = []
+        materialized = "MATERIALIZED " if store.backend == "postgresql" else ""
+        collate = ' COLLATE "C"' if store.backend == "postgresql" else ""  # grouping, not sorting for people
         for kind, agent, paths, count, run_id in db.execute(
-            "WITH x AS MATERIALIZED (SELECT r.id, r.agent, r.changed_paths,"
+            f"WITH x AS {materialized}(SELECT r.id, r.agent{collate} AS agent,"
+            f" r.changed_paths{collate} AS changed_paths,"
             f" CASE WHEN r.status <> 'running' AND {plain} THEN 1 ELSE 0 END AS plain,"
             f" CASE WHEN {mine} THEN 1 ELSE 0 END AS mine,"
             " CASE WHEN r.mac IS NOT NULL THEN 1 ELSE 0 END AS sealed FROM runs r)"

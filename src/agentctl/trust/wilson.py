@@ -22,6 +22,7 @@ def z_value(confidence: float) -> float:
     return NormalDist().inv_cdf(1 - (1 - confidence) / 2)
 
 
+@functools.lru_cache(maxsize=4096)
 def lower_bound(successes: int, n: int, confidence: float = 0.95) -> float:
     if n <= 0:
         return 0.0
@@ -35,6 +36,7 @@ def lower_bound(successes: int, n: int, confidence: float = 0.95) -> float:
     return (centre - margin) / denominator
 
 
+@functools.lru_cache(maxsize=4096)
 def clean_runs_needed(successes: int, n: int, threshold: float, min_runs: int, confidence: float = 0.95) -> int | None:
     """Further consecutive clean runs until the bound reaches ``threshold`` (``None``: never within 100,000).
 
