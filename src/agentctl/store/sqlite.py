@@ -284,13 +284,14 @@ class Store(SealedStore):
             return
         # Re-seal only a record whose seal still holds: a tampered one stays detectably broken.
         before = self._fields(run_id)
-        holds = self._seal_holds(run_id, before)
+        heads = self._heads_of(run_id, before) if before is not None and before.get("mac") else None
+        holds = self._seal_holds(run_id, before, heads)
         finishing = before is not None and before["status"] == RunStatus.RUNNING.value
         if holds and finishing and fields.get("status", RunStatus.RUNNING.value) != RunStatus.RUNNING.value:
             holds = self._chain_holds(run_id)  # the first seal over the events: only over an intact chain
         self.db.execute(f"UPDATE runs SET {columns} WHERE id = ?", (*encoded.values(), run_id))
         if holds:
-            self._reseal(run_id)
+            self._reseal(run_id, heads)
 
     def _update_live(self, run_id: str, fields: dict[str, Any]) -> bool:
         """A running run's totals (outside its seal until it finishes: no seal work per flush); False: not running."""
