@@ -128,7 +128,7 @@ def _read(
         approvals.setdefault(str(approval["run_id"]), []).append(approval)
     # The chunks the checkpoint does not vouch for: every run in them (any repository) verified now.
     fresh = sorted(set(cp.current) - cp.trusted)
-    chunk_of_run = _chunk_runs(store, fresh)
+    chunk_of_run = _chunk_runs(store, fresh, {run.id: run for run in evidence.runs})
     pending = [run for _, run in chunk_of_run.values()]
     seen = set(chunk_of_run)
     pending += [r for r in evidence.runs if r.id not in vouched and r.id not in seen]  # legacy, not in the ledger
@@ -146,19 +146,21 @@ def _running(run: RunRecord) -> bool:
     return run.status == "running"
 
 
-def _chunk_runs(store: Store, chunks: list[int]) -> dict[str, tuple[int, RunRecord]]:
-    """Every run (any repository) of these chunks of the ledger, with its chunk."""
+def _chunk_runs(store: Store, chunks: list[int], known: dict[str, RunRecord]) -> dict[str, tuple[int, RunRecord]]:
+    """Every run (any repository) of these chunks of the ledger, with its chunk (``known``: runs read already)."""
     if not chunks:
         return {}
     listed = ", ".join(str(int(c)) for c in chunks)
-    rows = store.db.execute(
-        f"SELECT r.*, l.seq FROM runs r JOIN ledger l ON l.run_id = r.id WHERE (l.seq - 1) / {CHUNK} IN ({listed})"
-    ).fetchall()
-    found: dict[str, tuple[int, RunRecord]] = {}
-    for row in rows:
-        run = store._record(row[:-1])
-        found[run.id] = (checkpoint.chunk_of(int(row[-1])), run)
-    return found
+    entries = store.db.execute(f"SELECT run_id, seq FROM ledger WHERE (seq - 1) / {CHUNK} IN ({listed})").fetchall()
+    missing = [str(run_id) for run_id, _ in entries if run_id not in known]
+    runs = dict(known)
+    for start in range(0, len(missing), 500):
+        batch = missing[start : start + 500]
+        for row in store.db.execute(f"SELECT * FROM runs WHERE id IN ({', '.join('?' * len(batch))})", batch):
+            run = store._record(row)
+            runs[run.id] = run
+    # An entry whose run is gone is the ledger check's finding (and keeps its chunk from being vouched for).
+    return {str(r): (checkpoint.chunk_of(int(seq)), runs[str(r)]) for r, seq in entries if str(r) in runs}
 
 
 def _verify(store: Store, runs: list[RunRecord], approvals: dict[str, list[dict[str, Any]]]) -> dict[str, Integrity]:
