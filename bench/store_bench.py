@@ -250,11 +250,13 @@ def trust_bench(tmp: Path, backend: str, server: str | None, runs: int, scopes: 
             conn.execute("VACUUM ANALYZE")  # as autovacuum would have by the time the history is this long
     first, warm, cpu = trust_seconds(repo, url, tmp)
     peer, peer_cpu = _peer_query(url, None if url else repo / ".agentctl" / "agentctl.db")
-    verdict = "ok" if cpu <= TRUST_TARGET_S or backend == "sqlite" else "OVER TARGET"
+    verdict = "ok" if cpu <= TRUST_TARGET_S else "OVER TARGET"
+    if backend == "sqlite":
+        verdict = "none for SQLite, shown for comparison"
     print(
         f"(b) agentctl trust, {runs:,} runs, {scopes} scopes x {len(store_seed.AGENTS)} agents, {backend}:"
-        f" {warm:.2f} s wall, {cpu:.2f} s CPU incl. the server (= wall on an idle machine; target <="
-        f" {TRUST_TARGET_S:.0f} s on PostgreSQL: {verdict}); first call (no checkpoint yet) {first:.2f} s wall;"
+        f" {warm:.2f} s wall, {cpu:.2f} s CPU incl. the server (= wall on an idle machine; target"
+        f" <= {TRUST_TARGET_S:.0f} s on PostgreSQL: {verdict}); first call (no checkpoint yet) {first:.2f} s wall;"
         f" peer (connect + one GROUP BY) {peer:.2f} s wall, {peer_cpu:.2f} s CPU, ratio {cpu / peer_cpu:.1f}x (CPU)"
         f"  [seeded in {seeded:.1f} s]"
     )
