@@ -96,6 +96,8 @@ def _read(
         # (SQLite materialises a CTE used more than once by itself, and older SQLite lacks the keyword.)
         ids: list[str] = []
         materialized = "MATERIALIZED " if store.backend == "postgresql" else ""
+        if store.backend == "postgresql":  # hash the ~100,000 (agent, paths) keys rather than sort them
+            db.execute("SET LOCAL enable_sort = off")
         collate = ' COLLATE "C"' if store.backend == "postgresql" else ""  # grouping, not sorting for people
         for kind, agent, paths, count, run_id in db.execute(
             f"WITH x AS {materialized}(SELECT r.id, r.agent{collate} AS agent,"
@@ -115,6 +117,8 @@ def _read(
                 ids.append(str(run_id))
             else:
                 sealed = int(count or 0)
+        if store.backend == "postgresql":
+            db.execute("SET LOCAL enable_sort = on")
         rows = []
         for start in range(0, len(ids), 500):
             batch = ids[start : start + 500]
