@@ -55,8 +55,8 @@ class Evidence:
 def snapshot(store: Store) -> Iterator[None]:
     """One consistent view of the store for everything read inside (read-only)."""
     if store.backend == "postgresql":
-        store.db.conn.execute("BEGIN ISOLATION LEVEL REPEATABLE READ READ ONLY")
-        store.db.conn.execute("SET LOCAL work_mem = '64MB'")  # the fingerprints sort 100,000s of rows
+        store.db.execute("BEGIN ISOLATION LEVEL REPEATABLE READ READ ONLY")
+        store.db.execute("SET LOCAL work_mem = '64MB'")  # the fingerprints sort 100,000s of rows
     else:
         store.db.execute("BEGIN")
     try:

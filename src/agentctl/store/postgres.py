@@ -87,7 +87,7 @@ class Connection:
                 self.conn.execute("BEGIN")
                 self.conn.execute("SELECT pg_advisory_xact_lock(%s)", (LOCK_KEY,))
                 return _Empty()
-            if head.startswith("BEGIN"):  # one run's own rows: no store-wide lock (see Store._transaction)
+            if sql.strip().upper() == "BEGIN":  # one run's own rows: no store-wide lock (see Store._transaction)
                 self.conn.execute("BEGIN")
                 return _Empty()
             if params:
