@@ -15,7 +15,7 @@ def show(fmt: str, key: Path | None, all_repos: bool = False) -> int:
 
     if fmt not in ("table", "json", "markdown", "intoto"):
         raise UsageError(f"unknown format '{fmt}'", "choose table, json, markdown or intoto")
-    trust = report(Path.cwd(), all_repos)
+    trust = report(Path.cwd(), all_repos, detail=fmt in ("json", "intoto"))
     for note in trust.notes():
         sys.stderr.write(f"agentctl: {note}\n")
     if fmt == "json":

@@ -16,7 +16,7 @@ from agentctl.sources import gitcli
 from agentctl.store import integrity
 from agentctl.store.integrity import FAILED, LEGACY, VERIFIED, Integrity
 from agentctl.store.sqlite import Store, current_repo, default_path
-from agentctl.trust.evidence import ScopeTrust, evaluate, in_scope
+from agentctl.trust.evidence import ScopeTrust, evaluate, in_scope, reverted_commits
 
 PREDICATE_TYPE = "https://agentctl.dev/attestations/trust/v1"
 
@@ -33,13 +33,15 @@ class TrustReport:
     """The working tree's ``agentctl.yaml`` differs from HEAD's (trust used HEAD's)."""
     history: list[str] = field(default_factory=list)
     """Problems with the run history as a whole (runs deleted); any one means no autonomy."""
+    vouched: int = 0
+    """Clean runs counted in the store, whose records the verified checkpoint vouches for (not in ``records``)."""
 
     def predicate(self) -> dict[str, Any]:
         return {
             "version": 1,
             "scopes": [s.as_dict() for s in self.scopes],
             "inputs": self.inputs,
-            "records": record_summary(self.records),
+            "records": record_summary(self.records, self.vouched),
             "config": {"source": "HEAD", "working_tree_differs": self.config_differs},
             "history": {"verified": not self.history, "problems": self.history},
         }
@@ -63,9 +65,9 @@ class TrustReport:
         return out
 
 
-def record_summary(records: dict[str, Integrity]) -> dict[str, Any]:
+def record_summary(records: dict[str, Integrity], vouched: int = 0) -> dict[str, Any]:
     return {
-        "verified": sum(1 for c in records.values() if c.state == VERIFIED),
+        "verified": vouched + sum(1 for c in records.values() if c.state == VERIFIED),
         "legacy": sorted(r for r, c in records.items() if c.state == LEGACY),
         "failed": [{"run": r, "problems": c.problems} for r, c in sorted(records.items()) if c.state == FAILED],
     }
@@ -80,20 +82,27 @@ def repo_root(cwd: Path) -> Path:
     return root
 
 
-def report(cwd: Path, all_repos: bool = False) -> TrustReport:
-    """Trust from this repository's runs (``all_repos``: every repository's in a shared store)."""
+def report(cwd: Path, all_repos: bool = False, detail: bool = True) -> TrustReport:
+    """Trust from this repository's runs (``all_repos``: every repository's in a shared store).
+
+    ``detail``: every run read and listed (the JSON and in-toto reports name each run and digest its
+    inputs); without it, runs that are plainly clean are counted by the store and only the rest read.
+    """
+    from agentctl.store import history as store_history
+
     root = repo_root(cwd)
     config, config_text, differs = config_module.load_committed(root)
+    reverted = reverted_commits(root)
     store = Store(default_path(root))
     try:
         store.mark_orphans()
-        runs = store.all_runs(None if all_repos else current_repo(root))
-        approvals = store.approvals()
-        records = store.verify_all(runs)
-        history = store.verify_ledger()
+        repo = None if all_repos else current_repo(root)
+        evidence = store_history.read(store, repo, commits_matter=bool(reverted), grouped=not detail)
     finally:
         store.close()
-    scopes = evaluate(root, runs, approvals, config.trust, records)
+    runs, records, history = evidence.runs, evidence.records, evidence.history
+    approvals = [a for check in records.values() for a in check.approvals]
+    scopes = evaluate(root, runs, approvals, config.trust, records, groups=evidence.groups, reverted=reverted)
     if history:  # fail closed: a history with runs missing proves nothing
         for scope in scopes:
             if scope.decision == "autonomous":
@@ -121,12 +130,12 @@ def report(cwd: Path, all_repos: bool = False) -> TrustReport:
             for run_id in used
         },
     }
-    return TrustReport(root, gitcli.head(root), scopes, inputs, records, differs, history)
+    return TrustReport(root, gitcli.head(root), scopes, inputs, records, differs, history, evidence.vouched)
 
 
 def decide(cwd: Path, agent: str, paths: list[str]) -> tuple[str, ScopeTrust | None, list[str]]:
     """The decision for an agent touching these paths (the first scope that holds them all), and notes."""
-    trust = report(cwd)
+    trust = report(cwd, detail=False)
     notes = trust.notes()
     for scope in trust.scopes:
         if scope.agent == agent and in_scope(paths, scope.paths):

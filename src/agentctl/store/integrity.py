@@ -158,6 +158,10 @@ class Sealer:
         message = f"agentctl-ledger-v1\x1f{seq}\x1f{run_id}\x1f{float(started_at)!r}\x1f{prev}"
         return hmac.digest(self._key, message.encode(), "sha256").hex()
 
+    def checkpoint(self, body: Mapping[str, Any]) -> str:
+        """The MAC of a verified checkpoint of the history (:mod:`agentctl.store.checkpoint`)."""
+        return hmac.digest(self._key, b"agentctl-checkpoint-v1" + _SEP + canonical(body), "sha256").hex()
+
 
 APPROVAL_FIELDS = ("run_id", "seq", "target", "covers", "approver", "decision", "reason", "at")
 """What an approval's MAC covers (``covers`` is a list of ``{rule_id, path, line}``)."""
@@ -322,13 +326,19 @@ def _verify_approvals(
 
 
 def verify_ledger(
-    sealer: Sealer | None, rows: Sequence[LedgerRow], runs: Mapping[str, str | None], key_problem: str | None = None
+    sealer: Sealer | None,
+    rows: Sequence[LedgerRow],
+    runs: Mapping[str, str | None],
+    key_problem: str | None = None,
+    *,
+    after: tuple[int, str] = (0, ""),
 ) -> list[str]:
     """The history as a whole: every sealed run is in the ledger, and every ledger entry's run still exists.
 
     ``runs`` maps each stored run id to its seal. Deleting the newest run together
     with its entry is not visible here (nothing after it to miss it); the sandbox
-    is what keeps the agent from writing the store at all.
+    is what keeps the agent from writing the store at all. ``after``: the sequence
+    number and MAC of the entry before ``rows`` (a part of the ledger checked alone).
     """
     if not rows and not any(runs.values()):
         return []  # nothing sealed yet (a new store, or only legacy runs)
@@ -336,8 +346,8 @@ def verify_ledger(
         return [key_problem or "the store key is missing: the run history cannot be verified"]
     problems: list[str] = []
     deleted: list[str] = []
-    prev = ""
-    for expected, row in enumerate(rows, 1):
+    prev = after[1]
+    for expected, row in enumerate(rows, after[0] + 1):
         if row.seq != expected:
             problems.append(f"run history entries {expected} to {row.seq - 1} were deleted")
         if not hmac.compare_digest(sealer.ledger(row.seq, row.run_id, row.started_at, prev), row.mac):

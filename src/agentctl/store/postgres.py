@@ -102,9 +102,12 @@ class Connection:
         try:
             if head.startswith("PRAGMA"):
                 return _Empty()
-            if head.startswith("BEGIN"):
+            if head.startswith("BEGIN IMMEDIATE"):
                 self.conn.execute("BEGIN")
                 self.conn.execute("SELECT pg_advisory_xact_lock(%s)", (LOCK_KEY,))
+                return _Empty()
+            if sql.strip().upper() == "BEGIN":  # one run's own rows: no store-wide lock (see Store._transaction)
+                self.conn.execute("BEGIN")
                 return _Empty()
             if params:
                 return self.conn.execute(translate(sql).encode(), params)

@@ -102,21 +102,27 @@ class SealedStore:
         approvals = self._approval_rows(run_id)
         return events, Head(len(approvals), approvals[-1]["mac"] if approvals else None)
 
-    def _seal_holds(self, run_id: str, fields: dict[str, Any] | None) -> bool:
+    def _seal_holds(
+        self, run_id: str, fields: dict[str, Any] | None, heads: tuple[Head | None, Head] | None = None
+    ) -> bool:
         """The run carries a seal and it matches (only then may a write re-seal it)."""
         if not fields or not fields.get("mac"):
             return False
         sealer = self.sealer(create=False)
         if sealer is None:
             return False
-        expected = sealer.run(fields, *self._heads_of(run_id, fields))
+        expected = sealer.run(fields, *(heads or self._heads_of(run_id, fields)))
         return expected == str(fields["mac"])
 
-    def _reseal(self, run_id: str) -> None:
+    def _reseal(self, run_id: str, heads: tuple[Head | None, Head] | None = None) -> None:
+        """``heads``: the chains' heads read in this transaction already (a field update leaves them as they are)."""
         fields = self._fields(run_id)
         if fields is None:
             return
-        mac = self._writing_sealer().run(fields, *self._heads_of(run_id, fields))
+        running = fields.get("status") == RunStatus.RUNNING.value
+        if heads is None or (heads[0] is None) != running:  # a run that just finished: its events are sealed now
+            heads = self._heads_of(run_id, fields)
+        mac = self._writing_sealer().run(fields, *heads)
         self.db.execute("UPDATE runs SET mac = ? WHERE id = ?", (mac, run_id))
 
     def _append_ledger(self, run_id: str, started_at: float) -> None:

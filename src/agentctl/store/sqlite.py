@@ -252,27 +252,32 @@ class Store(SealedStore):
             raise ValueError(f"not run columns: {sorted(unknown)}")
         encoded = {k: json.dumps(v) if isinstance(v, (list, dict)) else v for k, v in fields.items()}
         columns = ", ".join(f"{k} = ?" for k in encoded)
-        if set(fields) <= LIVE_FIELDS:
-            # A running run's totals are outside its seal until it finishes: no seal work per flush.
-            live = self.db.execute(
-                f"UPDATE runs SET {columns} WHERE id = ? AND status = ?",
-                (*encoded.values(), run_id, RunStatus.RUNNING.value),
-            )
-            if live.rowcount:
-                return
+        if set(fields) <= LIVE_FIELDS and self._update_live(run_id, encoded):
+            return
         # Re-seal only a record whose seal still holds: a tampered one stays detectably broken.
         before = self._fields(run_id)
-        holds = self._seal_holds(run_id, before)
+        heads = self._heads_of(run_id, before) if before is not None and before.get("mac") else None
+        holds = self._seal_holds(run_id, before, heads)
         finishing = before is not None and before["status"] == RunStatus.RUNNING.value
         if holds and finishing and fields.get("status", RunStatus.RUNNING.value) != RunStatus.RUNNING.value:
             holds = self._chain_holds(run_id)  # the first seal over the events: only over an intact chain
         self.db.execute(f"UPDATE runs SET {columns} WHERE id = ?", (*encoded.values(), run_id))
         if holds:
-            self._reseal(run_id)
+            self._reseal(run_id, heads)
+
+    def _update_live(self, run_id: str, fields: dict[str, Any]) -> bool:
+        """A running run's totals (outside its seal until it finishes: no seal work per flush); False: not running."""
+        live = self.db.execute(
+            f"UPDATE runs SET {', '.join(f'{k} = ?' for k in fields)} WHERE id = ? AND status = ?",
+            (*fields.values(), run_id, RunStatus.RUNNING.value),
+        )
+        return bool(live.rowcount)
 
     @contextlib.contextmanager
-    def _transaction(self) -> Iterator[None]:
-        self.db.execute("BEGIN IMMEDIATE")
+    def _transaction(self, *, serial: bool = True) -> Iterator[None]:
+        """``serial=False`` (PostgreSQL): no store-wide writer lock, for writes that touch one run's own rows
+        (its events, its live totals); SQLite has one writer at a time regardless."""
+        self.db.execute("BEGIN IMMEDIATE" if serial or self.backend == "sqlite" else "BEGIN")
         try:
             yield
         except BaseException:

@@ -105,10 +105,7 @@ class EventWriter:
             if counters:
                 latest[run_id] = counters
         try:
-            with store._transaction():
-                put_events(store.db, rows)
-                for run_id, counters in latest.items():
-                    store._update(run_id, counters)
+            _put(store, rows, latest)
         except BaseException:
             store._heads.clear()  # MACs computed for rows never stored: the next batch reads the chain back
             raise
@@ -123,10 +120,7 @@ class EventWriter:
             try:
                 if self._remote is None:
                     self._remote = mirror.connect()
-                with self._remote._transaction():
-                    put_events(self._remote.db, rows)
-                    for run_id, counters in latest.items():
-                        self._remote._update(run_id, counters)
+                _put(self._remote, rows, latest)
                 return
             except StoreError as exc:
                 if self._remote is not None:
@@ -135,3 +129,22 @@ class EventWriter:
                 self._remote = None
                 if attempt == MIRROR_ATTEMPTS - 1:
                     mirror.fail(exc)
+
+
+def _put(store: Store, rows: list[tuple[Any, ...]], latest: dict[str, dict[str, Any]]) -> None:
+    """One batch of events and the runs' latest totals, in one transaction.
+
+    On PostgreSQL a run's events and live totals are its own rows: concurrent runs do not wait on each
+    other's batches (the store-wide lock is for the ledger and seals). SQLite has one writer anyway.
+    """
+    shared = store.backend == "postgresql"
+    finished: list[str] = []
+    with store._transaction(serial=not shared):
+        put_events(store.db, rows)
+        for run_id, counters in latest.items():
+            if not shared:
+                store._update(run_id, counters)
+            elif not store._update_live(run_id, counters):
+                finished.append(run_id)  # no longer running: re-sealing needs the lock
+    for run_id in finished:
+        store.update_run(run_id, **latest[run_id])

@@ -12,14 +12,16 @@ enough evidence, ``insufficient-data`` otherwise.
 
 from __future__ import annotations
 
+import json
+import re
 import subprocess
-from collections.abc import Mapping
+from collections.abc import Callable, Iterable, Mapping, Sequence
 from dataclasses import dataclass, field
 from pathlib import Path
 from typing import Any
 
 from agentctl.config import TrustConfig, TrustScope
-from agentctl.engine.cel import glob_match
+from agentctl.engine.cel import glob_match, glob_regex
 from agentctl.sources import gitcli
 from agentctl.store.integrity import LEGACY, VERIFIED, Integrity
 from agentctl.store.sqlite import RunRecord
@@ -130,43 +132,127 @@ def judge_run(
     return Outcome(run.id, not reasons, reasons)
 
 
+class ScopeIndex:
+    """Which scopes hold a run's changed paths: each path's scopes worked out once, from the globs that can match it.
+
+    A glob can only match paths that start with its literal prefix (the text before
+    its first ``*`` or ``?``), so globs are filed under that prefix's directory and a
+    path is tried against the globs filed under its own directories only.
+    """
+
+    def __init__(self, scopes: Sequence[TrustScope]) -> None:
+        self._buckets: dict[str, list[tuple[int, Callable[[str], object]]]] = {}
+        for number, scope in enumerate(scopes):
+            for glob in scope.paths:
+                literal = re.split(r"[*?]", glob, maxsplit=1)[0]
+                # "dir/**" is "starts with dir/" (the common case: no regex to build for each of many scopes)
+                test = _prefix(literal) if glob == literal + "**" else glob_regex(glob).match
+                self._buckets.setdefault(literal[: literal.rfind("/") + 1], []).append((number, test))
+        self._paths: dict[str, frozenset[int]] = {}
+        self._stored: dict[str | None, tuple[int, ...]] = {}
+
+    def of_path(self, path: str) -> frozenset[int]:
+        found = self._paths.get(path)
+        if found is None:
+            hits: set[int] = set()
+            end = 0
+            while True:
+                hits.update(n for n, test in self._buckets.get(path[:end], ()) if n not in hits and test(path))
+                end = path.find("/", end) + 1
+                if not end:
+                    break
+            found = self._paths[path] = frozenset(hits)
+        return found
+
+    def of(self, paths: Sequence[str]) -> tuple[int, ...]:
+        """The scopes holding every one of ``paths`` (see :func:`in_scope`), by number."""
+        if not paths:
+            return ()
+        common = set(self.of_path(paths[0]))
+        for path in paths[1:]:
+            common &= self.of_path(path)
+            if not common:
+                break
+        return tuple(sorted(common))
+
+    def of_stored(self, text: str | None) -> tuple[int, ...]:
+        """:meth:`of` for changed paths as the store holds them (JSON text)."""
+        found = self._stored.get(text)
+        if found is None:
+            found = self._stored[text] = self.of(json.loads(text) if text else [])
+        return found
+
+
+def _prefix(prefix: str) -> Callable[[str], bool]:
+    return lambda path: path.startswith(prefix)
+
+
+@dataclass
+class _Tally:
+    n: int = 0
+    successes: int = 0
+    demotions: list[dict[str, str]] = field(default_factory=list)
+    run_ids: list[str] = field(default_factory=list)
+
+
 def evaluate(
     root: Path,
     runs: list[RunRecord],
     approvals: list[dict[str, Any]],
     config: TrustConfig,
     records: Mapping[str, Integrity] | None = None,
+    *,
+    groups: Iterable[tuple[str, str | None, int]] = (),
+    reverted: dict[str, float] | None = None,
 ) -> list[ScopeTrust]:
-    """``records``: each run's verification (runs without one are unverified and never clean)."""
+    """``records``: each run's verification (runs without one are unverified and never clean).
+
+    ``groups``: (agent, changed paths as stored, count) of runs already known to be clean
+    (:mod:`agentctl.store.history`), counted without being read one by one.
+    """
     records = records or {}
-    reverted = reverted_commits(root)
+    reverted = reverted_commits(root) if reverted is None else reverted
     by_run: dict[str, list[dict[str, Any]]] = {}
     for approval in approvals:
         by_run.setdefault(approval["run_id"], []).append(approval)
-    finished = [r for r in runs if r.status != "running"]
-    agents = sorted({r.agent for r in finished})
-    results = []
-    for agent in agents:
-        for scope in config.scopes:
-            members = [r for r in finished if r.agent == agent and in_scope(r.changed_paths, scope.paths)]
-            outcomes = [
-                judge_run(
-                    r,
-                    by_run.get(r.id, []),
-                    reverted,
-                    run_commits(root, r),
-                    config.revert_window_days,
-                    records.get(r.id),
-                )
-                for r in members
-            ]
-            results.append(_summarise(agent, scope, outcomes, config))
-    return results
+    index = ScopeIndex(config.scopes)
+    tallies: dict[tuple[str, int], _Tally] = {}
+    agents: set[str] = set()
+    commits: dict[tuple[str | None, str | None], list[str]] = {}
+    for run in runs:
+        if run.status == "running":
+            continue
+        agents.add(run.agent)
+        members = index.of(run.changed_paths)
+        if not members:
+            continue
+        if reverted:  # a commit can only have been reverted if something was
+            key = (run.base_commit, run.end_commit)
+            if key not in commits:
+                commits[key] = run_commits(root, run)
+        made = commits.get((run.base_commit, run.end_commit), []) if reverted else []
+        outcome = judge_run(run, by_run.get(run.id, []), reverted, made, config.revert_window_days, records.get(run.id))
+        for number in members:
+            tally = tallies.setdefault((run.agent, number), _Tally())
+            tally.n += 1
+            tally.successes += outcome.success
+            tally.demotions += [{"run": outcome.run_id, "reason": reason} for reason in outcome.reasons]
+            tally.run_ids.append(outcome.run_id)
+    for agent, stored_paths, count in groups:
+        agents.add(agent)
+        for number in index.of_stored(stored_paths):
+            tally = tallies.setdefault((agent, number), _Tally())
+            tally.n += count
+            tally.successes += count
+    return [
+        _summarise(agent, scope, tallies.get((agent, number)) or _Tally(), config)
+        for agent in sorted(agents)
+        for number, scope in enumerate(config.scopes)
+    ]
 
 
-def _summarise(agent: str, scope: TrustScope, outcomes: list[Outcome], config: TrustConfig) -> ScopeTrust:
-    n = len(outcomes)
-    successes = sum(o.success for o in outcomes)
+def _summarise(agent: str, scope: TrustScope, tally: _Tally, config: TrustConfig) -> ScopeTrust:
+    n, successes = tally.n, tally.successes
     bound = lower_bound(successes, n, config.confidence)
     if n < config.min_runs:
         decision = "insufficient-data"
@@ -188,6 +274,6 @@ def _summarise(agent: str, scope: TrustScope, outcomes: list[Outcome], config: T
         runs_needed=None
         if decision == "autonomous"
         else clean_runs_needed(successes, n, config.threshold, config.min_runs, config.confidence),
-        demotions=[{"run": o.run_id, "reason": reason} for o in outcomes for reason in o.reasons],
-        run_ids=[o.run_id for o in outcomes],
+        demotions=tally.demotions,
+        run_ids=tally.run_ids,
     )

@@ -7,10 +7,14 @@ so a short streak of luck does not count as evidence.
 
 from __future__ import annotations
 
+import functools
 import math
 from statistics import NormalDist
 
+LIMIT = 100_000
 
+
+@functools.lru_cache(maxsize=16)
 def z_value(confidence: float) -> float:
     """Two-sided normal quantile: 0.95 → 1.96."""
     if not 0 < confidence < 1:
@@ -18,6 +22,7 @@ def z_value(confidence: float) -> float:
     return NormalDist().inv_cdf(1 - (1 - confidence) / 2)
 
 
+@functools.lru_cache(maxsize=4096)
 def lower_bound(successes: int, n: int, confidence: float = 0.95) -> float:
     if n <= 0:
         return 0.0
@@ -31,9 +36,27 @@ def lower_bound(successes: int, n: int, confidence: float = 0.95) -> float:
     return (centre - margin) / denominator
 
 
+@functools.lru_cache(maxsize=4096)
 def clean_runs_needed(successes: int, n: int, threshold: float, min_runs: int, confidence: float = 0.95) -> int | None:
-    """Further consecutive clean runs until the bound reaches ``threshold`` (``None``: never within 100,000)."""
-    for extra in range(0, 100_001):
-        if n + extra >= min_runs and lower_bound(successes + extra, n + extra, confidence) >= threshold:
-            return extra
-    return None
+    """Further consecutive clean runs until the bound reaches ``threshold`` (``None``: never within 100,000).
+
+    Each clean run raises the bound, so the smallest such number is found by bisection.
+    """
+
+    def reached(extra: int) -> bool:
+        return n + extra >= min_runs and lower_bound(successes + extra, n + extra, confidence) >= threshold
+
+    high = 1
+    while high < LIMIT and not reached(high):
+        high *= 2
+    high = min(high, LIMIT)
+    if not reached(high):
+        return None
+    low = high // 2 if high > 1 else 0  # reached(high) holds, reached(below low) does not
+    while low < high:
+        middle = (low + high) // 2
+        if reached(middle):
+            high = middle
+        else:
+            low = middle + 1
+    return low
