@@ -17,6 +17,8 @@ from pathlib import Path
 from typing import TYPE_CHECKING
 
 from agentctl import protect
+from agentctl.gate import reach
+from agentctl.gate.shell_paths import unresolvable
 
 if TYPE_CHECKING:
     from agentctl.gate.shell import Command
@@ -32,7 +34,7 @@ _SECRET_PATH = re.compile(
 )
 _KEY_EXT = (".key", ".p12", ".pfx", ".jks", ".keystore")
 _CERT_EXT = (".pem", ".crt", ".cer")
-_CANDIDATES = [".env", ".env.local", ".env.production", ".netrc", ".pgpass", ".git-credentials"]
+CANDIDATES = [".env", ".env.local", ".env.production", ".netrc", ".pgpass", ".git-credentials"]
 _DELETERS = {"rm", "rmdir", "mv", "find", "shred", "unlink", "rsync"}
 _MAX_SCRIPT = 256 * 1024
 
@@ -67,15 +69,21 @@ def glob_secret(pattern: str) -> bool:
         return False
     import fnmatch
 
-    return any(fnmatch.fnmatchcase(c, base) for c in _CANDIDATES) and not _NOT_SECRET.search(base)
+    return any(fnmatch.fnmatchcase(c, base) for c in CANDIDATES) and not _NOT_SECRET.search(base)
 
 
-def protected_roots(root: Path) -> list[Path]:
-    home = Path(os.path.expanduser("~"))
-    paths = [root / p for p in (*protect.REPO_PROTECTED, "policies")]
-    paths += [home / p for p in protect.HOME_PROTECTED]
+def protected_roots(root: Path, cwd: Path | None = None) -> list[Path]:
+    """What the agent must not change: the protected set (repository, home, ``$CODEX_HOME``), git plumbing,
+    the home files that run code later, and the system directories, as the sandbox protects them."""
+    from agentctl.sandbox.profile import HOME_RUN_LATER
+
+    home = Path(os.path.realpath(os.path.expanduser("~")))
+    paths = [root / p for p in (*protect.REPO_PROTECTED, *protect.GIT_PLUMBING, "policies")]
+    paths += [home / p for p in (*protect.HOME_PROTECTED, *HOME_RUN_LATER, *protect.HOME_ON_PATH)]
     if os.environ.get("CODEX_HOME"):
         paths.append(Path(os.environ["CODEX_HOME"]))
+    places = [root, home, cwd or root]
+    paths += [Path(s) for s in protect.SYSTEM_READ_ONLY if not any(p.is_relative_to(s) for p in places)]
     return [Path(os.path.abspath(p)) for p in paths]
 
 
@@ -123,15 +131,18 @@ def apply_shell(call: ToolCall, cwd: Path, root: Path) -> None:
 
     home = os.path.expanduser("~")
     try:
-        call.commands = shell.parse(call.command, home=home, read_file=reader(cwd))
+        call.commands = shell.parse(call.command, home=home, read_file=reader(cwd), base=str(cwd))
     except (RecursionError, ValueError, UnicodeError, IndexError) as exc:  # fail closed: opaque, never a crash
         reason = f"agentctl could not analyse this shell text ({type(exc).__name__})"
         call.commands = [shell.Command(argv=[], opaque=reason)]
-    roots = protected_roots(root)
+    roots = protected_roots(root, cwd)
     for cmd in call.commands:
-        here = resolve(cmd.cwd, cwd) if cmd.cwd else cwd
-        cmd.reads = [_norm(r) for r in cmd.reads]
-        cmd.writes = [_norm(w) for w in cmd.writes]
+        here = None if unresolvable(cmd.cwd) else resolve(cmd.cwd, cwd) if cmd.cwd else cwd
+        reach.judge(call, cmd, here, root, roots)
+        if here is None:
+            here = cwd  # relative paths below are judged by name only; the command is opaque already
+        cmd.reads = [_norm(reach.local(r, here) or r) for r in cmd.reads]
+        cmd.writes = [_norm(reach.local(w, here) or w) for w in cmd.writes]
         for raw in cmd.reads:
             for absolute in _expand(raw, here):
                 call.reads.append(display(absolute, root))
@@ -167,6 +178,7 @@ def apply_shell(call: ToolCall, cwd: Path, root: Path) -> None:
         _unique(call.protected),
         _unique(call.blind_iac),
     )
+    call.wiped = _unique(call.wiped)
 
 
 _PROTECTED_SAMPLES = [

@@ -20,6 +20,8 @@ import re
 from dataclasses import dataclass, field
 from typing import Any
 
+from agentctl.gate import shell_paths
+
 MAX_DEPTH = 8
 """How deep ``bash -c``/``eval``/scripts are parsed before the command counts as opaque."""
 
@@ -49,6 +51,16 @@ class Command:
     literal: list[bool] = field(default_factory=list)
     """Per argv word: whether its text is fully known."""
     assigned: dict[str, str] = field(default_factory=dict)
+    feed: Command | None = None
+    """The command upstream in the pipeline, if any."""
+    trees: list[str] = field(default_factory=list)
+    """Directories whose whole content this command may replace or delete (``tar x``, ``cp -r a/. .``, ``mount``)."""
+    deletes: list[str] = field(default_factory=list)
+    """Targets it deletes recursively (``rm -r``, ``find -delete``, ``git clean``): judged as home/root wipes."""
+    scans: list[Any] = field(default_factory=list)
+    """Directories it reads recursively (:class:`agentctl.gate.scan.Scan`)."""
+    links: list[str] = field(default_factory=list)
+    """Paths a link it creates makes reachable under another name (``ln -s .env x``)."""
 
     def as_cel(self) -> dict[str, Any]:
         return {
@@ -69,6 +81,8 @@ class Word:
     literal: bool = True
     subs: list[str] = field(default_factory=list)
     """Names of commands whose output is substituted into this word."""
+    computed: bool = False
+    """Its text comes from a command substitution the gate evaluated (``$(pwd)``): known, but not a name."""
 
 
 _SPLIT = object()
@@ -82,10 +96,11 @@ def _parser() -> Any:
     return tree_sitter.Parser(tree_sitter.Language(tree_sitter_bash.language()))
 
 
-def parse(text: str, *, home: str = "~", cwd: str = "", read_file: Any = None) -> list[Command]:
-    """All simple commands ``text`` would run, in order."""
+def parse(text: str, *, home: str = "~", cwd: str = "", read_file: Any = None, base: str = "") -> list[Command]:
+    """All simple commands ``text`` would run, in order (``base``: the absolute directory the call runs in)."""
     walker = Walker(home=home, read_file=read_file)
     walker.cwd = cwd
+    walker.base = base
     walker.run(text, via=[], depth=0)
     return walker.out
 
@@ -98,6 +113,9 @@ class Walker:
         self.read_file = read_file
         self.out: list[Command] = []
         self.cwd = ""
+        self.base = ""
+        self.oldpwd: str | None = None
+        self.dirs: list[str] = []
         self.vars: dict[str, str] = {}
         self.aliases: dict[str, str] = {}
         self.src = b""
@@ -136,10 +154,10 @@ class Walker:
         elif kind == "redirected_statement":
             self.redirected(node, feed)
         elif kind == "subshell":
-            saved = self.cwd
+            saved = (self.cwd, self.oldpwd, list(self.dirs))
             for child in node.named_children:
                 self.node(child, None)
-            self.cwd = saved
+            self.cwd, self.oldpwd, self.dirs = saved
         elif kind == "variable_assignment":
             self.assignment(node, store=True)
         elif kind in ("comment", "heredoc_body", "heredoc_start", "heredoc_end"):
@@ -166,8 +184,8 @@ class Walker:
             added = self.command(body, feed, redirects)
         else:
             added = self.node(body, feed) if body is not None else []
-            if added:
-                self.apply_redirects(added[0], redirects)
+            if added:  # ``a && b > f`` / ``a | b > f`` parse as one redirected list: the redirect is b's
+                self.apply_redirects(added[-1] if body.type in ("list", "pipeline") else added[0], redirects)
             else:
                 holder = Command(argv=[":"], name=":", cwd=self.cwd, via=list(self.via))
                 self.apply_redirects(holder, redirects)
@@ -218,7 +236,10 @@ class Walker:
         if feed is not None:
             cmd.stdin_names = _dedupe([*feed.stdin_names, feed.name or (feed.argv[0] if feed.argv else "")])
             cmd.stdin = shell_effects.output_text(feed)
-        if words and not words[0].literal:
+            cmd.feed = feed
+        if words and (not words[0].literal or words[0].computed):
+            words[0].literal = False
+            cmd.literal[0] = False
             cmd.opaque = f"the command name is computed at run time ({words[0].text})"
             cmd.code_from = list(words[0].subs)
         for word in words[1:]:
@@ -231,8 +252,8 @@ class Walker:
                 self.vars[name] = value
             return self.out[start:]
         shell_effects.analyse(cmd, self)
-        if cmd.name == "cd":
-            self.cwd = shell_effects.change_dir(self.cwd, cmd.argv[1:], self.home)
+        if cmd.name in ("cd", "pushd", "popd"):
+            shell_paths.change_dir(self, cmd)
         return self.out[start:]
 
     def apply_redirects(self, cmd: Command, redirects: list[Any]) -> None:
@@ -280,9 +301,10 @@ class Walker:
             text = self.src[node.start_byte : node.end_byte].decode("utf-8", "surrogateescape")
             if "\\" in text:
                 text = _unescape(text)
-            if text[:1] == "~" and (len(text) == 1 or text[1] == "/"):
-                text = self.home + text[1:]
-            return [Word(t) for t in _braces(text)] if "{" in text else [Word(text)]
+            known = True
+            if text[:1] == "~" and self.text(node)[:1] == "~":
+                text, known = shell_paths.tilde(self, text)
+            return [Word(t, known) for t in _braces(text)] if "{" in text else [Word(text, known)]
         pieces = self.pieces(node, quoted=False)
         fields: list[Word] = []
         current: Word | None = None
@@ -298,11 +320,12 @@ class Walker:
             current.text += piece.text
             current.literal &= piece.literal
             current.subs += piece.subs
+            current.computed |= piece.computed
         if current is not None:
             fields.append(current)
         braces = any("{" in f.text for f in fields) and node.type in ("word", "concatenation")
         if braces and all(c.type == "word" for c in _leaves(node)):
-            fields = [Word(t, f.literal, f.subs) for f in fields for t in _braces(f.text)]
+            fields = [Word(t, f.literal, f.subs, f.computed) for f in fields for t in _braces(f.text)]
         return fields
 
     def pieces(self, node: Any, quoted: bool) -> list[Any]:
@@ -310,8 +333,9 @@ class Walker:
         raw = self.text(node)
         if kind == "word":
             text = _unescape(raw)
-            if text.startswith("~") and (len(text) == 1 or text[1] == "/"):
-                text = self.home + text[1:]
+            if text.startswith("~") and raw.startswith("~") and not quoted:
+                text, known = shell_paths.tilde(self, text)
+                return [Word(text, known)]
             return [Word(text)]
         if kind == "raw_string":
             return [Word(raw[1:-1])]
@@ -338,10 +362,19 @@ class Walker:
             return self.expansion(node, raw, quoted)
         if kind in ("command_substitution", "process_substitution"):
             added: list[Command] = []
-            saved = self.cwd
+            saved = (self.cwd, self.oldpwd, list(self.dirs))
             for child in node.named_children:
+                if child.type == "file_redirect":  # ``$(<file)`` reads the file
+                    holder = Command(argv=["cat"], name="cat", literal=[True], cwd=self.cwd, via=list(self.via))
+                    self.apply_redirects(holder, [child])
+                    self.out.append(holder)
+                    added.append(holder)
+                    continue
                 added += self.node(child, None)
-            self.cwd = saved
+            self.cwd, self.oldpwd, self.dirs = saved
+            value = shell_paths.substitution(added, self) if kind == "command_substitution" else None
+            if value is not None:
+                return [Word(value, True, [], computed=True)]
             names = _dedupe([c.name or (c.argv[0] if c.argv else "") for c in added])
             text = "/dev/fd/63" if kind == "process_substitution" else f"$({', '.join(names)})"
             return [Word(text, False, names)]
@@ -357,6 +390,11 @@ class Walker:
             return [Word(" ")] if quoted else [_SPLIT]
         if simple and name == "HOME":
             return [Word(self.home)]
+        known = None if not simple or name in self.vars else shell_paths.variable(self, name)
+        if not simple and kind_is_param(raw):
+            known = shell_paths.parameter(self, raw)
+        if known is not None:
+            return [Word(known)]
         if simple and name in self.vars:
             value = self.vars[name]
             if quoted:
@@ -378,6 +416,10 @@ class Walker:
 
 _STATEMENTS = {"pipeline", "list", "command", "redirected_statement", "subshell", "compound_statement"}
 _DEVICES = {"/dev/null", "/dev/stdout", "/dev/stderr", "/dev/tty"}
+
+
+def kind_is_param(raw: str) -> bool:
+    return raw.startswith("${") and "$(" not in raw[2:] and "`" not in raw
 
 
 def _leaves(node: Any) -> list[Any]:

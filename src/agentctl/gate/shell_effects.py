@@ -15,13 +15,12 @@ Called by :mod:`agentctl.gate.shell` for every simple command it finds:
 
 from __future__ import annotations
 
-import os
 import posixpath
 import re
 import shlex
 from typing import TYPE_CHECKING
 
-from agentctl.gate import inline, shell_files
+from agentctl.gate import inline, shell_files, shell_paths
 
 if TYPE_CHECKING:
     from agentctl.gate.shell import Command, Walker
@@ -36,13 +35,6 @@ _XARGS_VALUED = {"-I", "-n", "-P", "-L", "-l", "-d", "-E", "-e", "-s", "-a", "--
 
 def basename(word: str) -> str:
     return word.rstrip("/").rsplit("/", 1)[-1] if "/" in word else word
-
-
-def change_dir(cwd: str, args: list[str], home: str) -> str:
-    target = next((a for a in args if not a.startswith("-") or a == "-"), home)
-    if target == "-":
-        return cwd
-    return target if os.path.isabs(target) else posixpath.normpath(posixpath.join(cwd or ".", target))
 
 
 def output_text(cmd: Command) -> str | None:
@@ -128,7 +120,13 @@ def _unwrap(name: str, argv: list[str], cmd: Command) -> int | None:
         i = 1
         while i < n:
             arg = argv[i]
-            if arg in ("-u", "--unset", "-C", "--chdir"):
+            if arg in ("-C", "--chdir") and i + 1 < n:
+                shell_paths.enter(cmd, argv[i + 1], cmd.literal[i + 1])
+                i += 2
+            elif arg.startswith(("--chdir=", "-C")) and arg != "-C":
+                shell_paths.enter(cmd, arg.split("=", 1)[1] if arg.startswith("--") else arg[2:], cmd.literal[i])
+                i += 1
+            elif arg in ("-u", "--unset"):
                 i += 2
             elif arg in ("-S", "--split-string") or arg.startswith(("-S", "--split-string=")):
                 text = argv[i + 1] if arg in ("-S", "--split-string") and i + 1 < n else arg.split("=", 1)[-1][2:]
@@ -209,6 +207,7 @@ def _container(argv: list[str], cmd: Command) -> int | None:
         return None
     i += 1
     entrypoint = None
+    _bind_mounts(argv, cmd)
     while i < len(argv) and argv[i].startswith("-"):
         if argv[i] == "--entrypoint" and i + 1 < len(argv):
             entrypoint = argv[i + 1]
@@ -226,6 +225,23 @@ def _container(argv: list[str], cmd: Command) -> int | None:
     return 1
 
 
+def _bind_mounts(argv: list[str], cmd: Command) -> None:
+    """``-v SRC:DST`` / ``--mount type=bind,source=SRC``: the container reads all of SRC."""
+    from agentctl.gate.scan import Scan
+
+    for i, arg in enumerate(argv[:-1]):
+        value = argv[i + 1]
+        if arg in ("-v", "--volume") and ":" in value:
+            source = value.split(":", 1)[0]
+        elif arg == "--mount" and "bind" in value:
+            parts = dict(p.split("=", 1) for p in value.split(",") if "=" in p)
+            source = parts.get("source") or parts.get("src") or ""
+        else:
+            continue
+        if source.startswith(("/", ".", "~", "$")):
+            cmd.scans.append(Scan(source))
+
+
 def _xargs(argv: list[str], cmd: Command) -> int | None:
     i, n, replace = 1, len(argv), None
     while i < n and argv[i].startswith("-"):
@@ -240,6 +256,8 @@ def _xargs(argv: list[str], cmd: Command) -> int | None:
     rest = argv[i:] or ["echo"]
     rest_literal = cmd.literal[i:] or [True]
     items = cmd.stdin.split() if cmd.stdin is not None else None
+    if items is None and cmd.feed is not None and cmd.feed.name == "find" and not cmd.feed.opaque:
+        items = _find_output(cmd.feed.argv[1:])
     if items is None:
         items, known = ["$(stdin)"], False
     else:
@@ -252,6 +270,20 @@ def _xargs(argv: list[str], cmd: Command) -> int | None:
     argv[:] = [argv[0], *rest]
     cmd.literal[:] = [True, *rest_literal[: len(rest)], *([known] * max(0, len(rest) - len(rest_literal)))]
     return 1
+
+
+def _find_output(args: list[str]) -> list[str]:
+    """What ``find ROOTS [-name GLOB]`` prints, as paths or globs (its roots when the filter is not simple)."""
+    roots = []
+    for arg in args:
+        if arg.startswith(("-", "(", "!")):
+            break
+        roots.append(arg)
+    roots = roots or ["."]
+    names = [args[i + 1] for i, a in enumerate(args[:-1]) if a in ("-name", "-iname")]
+    if len(names) != 1 or any(a in ("-o", "-or", "!", "-not", "-path", "-regex", "-prune") for a in args):
+        return roots
+    return [posixpath.join(r, names[0]) for r in roots] + [posixpath.join(r, "*", names[0]) for r in roots]
 
 
 def _split(text: str) -> list[str]:
@@ -367,6 +399,8 @@ def _interpreter(cmd: Command, name: str, args: list[str], walker: Walker) -> No
             cmd.opaque = cmd.opaque or f"{name} runs inline code computed at run time"
             return
         _judge_code(cmd, name, "\n".join(code))
+    elif code is None and script is None and rest[:1] == ["-m"]:
+        cmd.reads += [a for a in rest[2:] if not a.startswith("-")]  # ``python -m json.tool FILE``
     elif script is not None and script != "-":
         cmd.reads.append(script)
         if not literal.get(script, True):

@@ -13,6 +13,8 @@ import posixpath
 import re
 from typing import TYPE_CHECKING
 
+from agentctl.gate import shell_writers
+
 if TYPE_CHECKING:
     from agentctl.gate.shell import Command, Walker
 
@@ -49,13 +51,20 @@ _WRITERS = {
     *_EDITORS,
     "cp", "install", "rsync", "scp", "ln", "mv", "tee", "truncate", "rm", "unlink", "rmdir", "shred", "touch",
     "mkdir", "patch", "chmod", "chown", "chgrp", "chattr", "dd", "git", "curl", "wget", "sqlite3", "sqlite", "tar",
-    "unzip",
+    "unzip", *shell_writers.HANDLED,
 }  # fmt: skip
 
 
 def effects(cmd: Command, name: str, args: list[str], walker: Walker) -> None:
     """Files a known command writes, and the files any command reads."""
+    if name == "git":
+        shell_writers.git_dir(cmd, args)
+    elif name == "make":
+        shell_writers.make_dir(cmd, args)
     if name in _NO_READ and name not in _WRITERS:
+        return
+    if name in shell_writers.HANDLED:
+        shell_writers.effects(cmd, name, args, walker)
         return
     pos = _positionals(args, _COMMON_VALUED)
     writes: list[str] = []
@@ -66,9 +75,14 @@ def effects(cmd: Command, name: str, args: list[str], walker: Walker) -> None:
         dests = [target] if target else pos[-1:] if len(pos) > 1 else ["."] if name == "ln" else []
         writes += dests
         reads += [p for p in pos if p not in dests and name != "ln"]
+        if name == "ln":
+            shell_writers.links(cmd, args, pos, dests)
+        else:
+            shell_writers.copies(cmd, name, args, pos, dests)
     elif name == "mv":
         writes += pos if not target else [*pos, target]
         reads += pos[:-1] if not target else pos
+        shell_writers.copies(cmd, name, args, pos, [target] if target else pos[-1:] if len(pos) > 1 else [])
     elif name in ("tee", "truncate", "rm", "unlink", "rmdir", "shred", "touch", "mkdir"):
         writes += pos if name != "truncate" else _positionals(args, {"-s", "--size", "-r", "--reference"})
     elif name in ("chmod", "chown", "chgrp", "chattr"):
@@ -91,6 +105,7 @@ def effects(cmd: Command, name: str, args: list[str], walker: Walker) -> None:
     elif name in _EDITORS:
         writes += [p for p in pos if not p.startswith("+")]
     elif name in ("curl", "wget"):
+        reads += [re.sub(r"^file://(localhost)?", "", a) for a in pos if a.lower().startswith("file://")]
         valued = {"-o", "--output", "-O", "--output-document"} if name == "wget" else {"-o", "--output"}
         writes += [args[i + 1] for i, a in enumerate(args[:-1]) if a in valued and args[i + 1] != "-"]
         uploads = {"-d", "--data", "--data-binary", "--data-raw", "--data-urlencode", "-F", "--form", "-T"}
@@ -99,16 +114,18 @@ def effects(cmd: Command, name: str, args: list[str], walker: Walker) -> None:
                 value = args[i + 1].split("=", 1)[-1]
                 reads += [value.lstrip("@<")] if value.startswith(("@", "<")) or a in ("-T", "--upload-file") else []
     elif name in ("sqlite3", "sqlite"):
-        writes += pos[:1]
-    elif name in ("tar", "unzip"):
-        flag = "-C" if name == "tar" else "-d"
-        writes += [args[i + 1] for i, a in enumerate(args[:-1]) if a in (flag, "--directory")]
+        writes += [p for p in pos[:1] if p != ":memory:"]
+        _sql(cmd, " ".join(pos[1:]), reads, writes)
     elif name in _PATTERN_FIRST:
         explicit = any(a in ("-e", "-f", "--regexp", "--file") or a.startswith("--regexp=") for a in args)
         valued = {"-e", "-f", "-m", "-A", "-B", "-C", "-g", "-t", "-T", "--type", "-v", "-F", "--glob", "--regexp"}
         valued |= {"-i", "--include"} if name.endswith("awk") else set()
         files = _positionals(args, valued)
         reads += files[0 if explicit else 1 :]
+        if name in ("grep", "egrep", "fgrep", "rg", "ag", "ack"):
+            patterns = [args[i + 1] for i, a in enumerate(args[:-1]) if a in ("-e", "--regexp")]
+            patterns += [a.split("=", 1)[1] for a in args if a.startswith("--regexp=")]
+            shell_writers.search(cmd, name, args, files[0 if explicit else 1 :], patterns or files[:1])
         if name.endswith("awk") and any(a.endswith("inplace") for a in args):
             writes += files[0 if explicit else 1 :]
         reads += [args[i + 1] for i, a in enumerate(args[:-1]) if a in ("-f", "--file")]
@@ -147,7 +164,9 @@ def _git(cmd: Command, args: list[str], reads: list[str], writes: list[str], wal
     pos = positional(["git", *args])
     sub = pos[0] if pos else ""
     after = args[args.index("--") + 1 :] if "--" in args else []
-    if sub == "config" and not {"--global", "--system", "--get", "--get-all", "--list", "-l", "--get-regexp"} & {*args}:
+    shell_writers.git(cmd, sub, args, pos, walker)
+    if sub == "config" and not {"--global", "--system", "--get", "--get-all", "--list", "-l", "--get-regexp",
+                                "--worktree", "--file", "-f"} & {*args}:
         writes.append(".git/config")
     elif sub == "apply":
         files = [p for p in pos[1:] if not p.startswith("-")]
@@ -158,3 +177,20 @@ def _git(cmd: Command, args: list[str], reads: list[str], writes: list[str], wal
         writes += pos[1:]
     elif sub in _GIT_READS:
         reads += [p.split(":", 1)[1] if ":" in p else p for p in [*pos[1:], *after] if not p.startswith("-")]
+
+
+_SQL_FILES = re.compile(r"\b(readfile|writefile|edit)\s*\(\s*'([^']*)'", re.IGNORECASE)
+_SQL_DOTS = re.compile(r"^\s*\.(output|once|save|backup|clone|log|excel|read|import|restore|open|shell|system)\b\s*(\S*)",
+                       re.MULTILINE)
+
+
+def _sql(cmd: Command, text: str, reads: list[str], writes: list[str]) -> None:
+    """SQLite's file functions and dot-commands in the SQL given on the command line or stdin."""
+    text = text + "\n" + (cmd.stdin or "")
+    for function, path in _SQL_FILES.findall(text):
+        (reads if function.lower() == "readfile" else writes).append(path)
+    for dot, path in _SQL_DOTS.findall(text):
+        if dot in ("shell", "system"):
+            cmd.opaque = cmd.opaque or f"sqlite3 runs a shell command (.{dot})"
+        elif path.strip("'\""):
+            (reads if dot in ("read", "import", "restore", "open") else writes).append(path.strip("'\""))

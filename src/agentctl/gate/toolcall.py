@@ -70,6 +70,8 @@ class ToolCall:
     secrets: list[str] = field(default_factory=list)
     protected: list[str] = field(default_factory=list)
     blind_iac: list[str] = field(default_factory=list)
+    wiped: list[str] = field(default_factory=list)
+    """Directories a recursive delete would wipe: ``/``, home, a system directory, one holding the repository."""
     allowed: bool = False
 
     def as_cel(self) -> dict[str, Any]:
@@ -87,6 +89,7 @@ class ToolCall:
             "secrets": self.secrets,
             "protected_writes": self.protected,
             "blind_iac_writes": self.blind_iac,
+            "wiped_dirs": self.wiped,
             "outside_repo": self.outside_repo,
             "allowed": self.allowed,
             "home": os.path.expanduser("~"),
@@ -138,7 +141,7 @@ def normalise(payload: Any, agent: str, root: Path, allow_tools: tuple[str, ...]
                 call.outside_repo |= not absolute.is_relative_to(root)
 
     if call.kind != "shell":
-        _file_effects(call, root)
+        _file_effects(call, root, cwd)
     for write in call.writes:
         if write.path not in call.paths:
             call.paths.append(write.path)
@@ -146,7 +149,7 @@ def normalise(payload: Any, agent: str, root: Path, allow_tools: tuple[str, ...]
     return call
 
 
-def _file_effects(call: ToolCall, root: Path) -> None:
+def _file_effects(call: ToolCall, root: Path, cwd: Path) -> None:
     """Reads, writes, secrets and protected paths of a non-shell tool."""
     from agentctl.gate import effects
 
@@ -163,6 +166,20 @@ def _file_effects(call: ToolCall, root: Path) -> None:
             call.reads.append(shown)
             if effects.is_secret(absolute):
                 call.secrets.append(shown)
+    if call.name == "Grep" and isinstance(call.input, dict):
+        _grep_secrets(call, root, cwd)
+
+
+def _grep_secrets(call: ToolCall, root: Path, cwd: Path) -> None:
+    """Claude's ``Grep`` reads every file under its path that its glob/type admits: the secrets among them too."""
+    from agentctl.gate import effects, scan
+
+    search, target = scan.grep_tool(call.input, lambda p: _resolve(p, cwd))
+    try:
+        found = scan.secrets_in(search, target, effects.is_secret)
+    except scan.TooLarge:  # too large to walk: the well-known secret files at its top still count
+        found = [target / n for n in effects.CANDIDATES if effects.is_secret(target / n) and (target / n).is_file()]
+    call.secrets += [_display(f, root) for f in found if _display(f, root) not in call.secrets]
 
 
 def _kind(name: str, tool_input: dict[str, Any]) -> str:

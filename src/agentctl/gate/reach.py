@@ -1,0 +1,133 @@
+"""What a parsed shell command reaches beyond its plain reads and writes.
+
+Called by :mod:`agentctl.gate.effects` for each command, once its directory is
+known: paths only known at run time in a dangerous position (a write target, a
+recursive delete, a tree written or read) make the command opaque; a recursive
+delete of ``/``, the home directory, a top-level system directory or a
+directory holding the repository is a *wipe*; a tree written (an archive
+extracted, ``cp -r x/. .``, a mount) hits every protected path inside it; a
+directory read recursively reads the secrets in it; a link makes its target
+reachable under another name, so it is judged as a read and a write of the
+target; ``git update-index --assume-unchanged`` hides later IaC changes from git.
+"""
+
+from __future__ import annotations
+
+import os
+import re
+from pathlib import Path
+from typing import TYPE_CHECKING
+
+from agentctl import protect
+from agentctl.gate import scan as scanning
+from agentctl.gate.shell_paths import unresolvable
+
+if TYPE_CHECKING:
+    from agentctl.gate.shell import Command
+    from agentctl.gate.toolcall import ToolCall
+
+_BROAD = re.compile(r"^[.*?\[\]!^-]*[*?][.*?\[\]!^-]*$")
+"""A last path component that matches (nearly) every name: ``*``, ``.*``, ``.[!.]*``."""
+_PROC_CWD = re.compile(r"^/proc/(self|thread-self|\$\$|\$\{\$\})/cwd(?=/|$)")
+_PROC_ROOT = re.compile(r"^/proc/(self|thread-self)/root(?=/|$)")
+
+
+def local(raw: str, here: Path | None) -> str | None:
+    """``raw`` with ``/proc/self/cwd`` and ``/proc/self/root`` spelled out; None when it cannot be resolved."""
+    if _PROC_CWD.match(raw):
+        if here is None:
+            return None
+        raw = str(here) + _PROC_CWD.sub("", raw)
+    raw = _PROC_ROOT.sub("", raw) or ("/" if _PROC_ROOT.match(raw) else raw)
+    if unresolvable(raw) or (here is None and not os.path.isabs(raw)):
+        return None
+    return raw
+
+
+def _absolute(raw: str, here: Path) -> Path:
+    return Path(os.path.realpath(raw if os.path.isabs(raw) else here / raw))
+
+
+def vital(path: Path, root: Path, home: Path) -> bool:
+    """``/``, a top-level directory (not ``/tmp``), a system directory, or one that holds home or the repository."""
+    if path == Path("/") or (len(path.parts) == 2 and path.name != "tmp"):
+        return True
+    if str(path) in protect.SYSTEM_READ_ONLY:
+        return True
+    return any(place == path or place.is_relative_to(path) for place in (root, home))
+
+
+def recursive_deletes(cmd: Command) -> list[str]:
+    """What ``cmd`` deletes recursively: ``rm -r`` targets, unfiltered ``find -delete`` roots, ``git clean``."""
+    from agentctl.gate.effects import _unfiltered
+
+    argv = cmd.argv
+    if cmd.name == "rm" and any(re.match(r"^-[a-zA-Z]*[rR]", a) or a == "--recursive" for a in argv[1:]):
+        return list(cmd.writes)
+    if cmd.name == "find" and "-delete" in argv and _unfiltered(cmd):
+        return list(cmd.writes)
+    if cmd.name == "rsync" and any(a.startswith("--delete") for a in argv):
+        return cmd.writes[-1:]
+    return list(cmd.deletes)
+
+
+def judge(call: ToolCall, cmd: Command, here: Path | None, root: Path, roots: list[Path]) -> None:
+    """Fill ``call`` with what ``cmd`` reaches beyond its plain reads and writes."""
+    from agentctl.gate.effects import is_iac, is_secret, protected_hit
+    from agentctl.gate.toolcall import _display as display
+
+    home = Path(os.path.realpath(os.path.expanduser("~")))
+
+    def resolved(raw: str, what: str) -> Path | None:
+        path = local(raw, here)
+        if path is None:
+            cmd.opaque = cmd.opaque or f"{cmd.name or 'the command'} {what} a path only known at run time ({raw})"
+            return None
+        return _absolute(path, here or Path("/"))
+
+    for raw in [*cmd.writes, *cmd.trees]:
+        resolved(raw, "writes to")
+    for raw in cmd.trees:
+        path = resolved(raw, "writes to")
+        if path is not None and protected_hit(path, roots, True):
+            call.protected.append(display(path, root))
+    for raw in recursive_deletes(cmd):
+        head, _, last = raw.rstrip("/").rpartition("/") if "/" in raw.rstrip("/") else ("", "", raw)
+        broad = bool(_BROAD.match(last)) and last not in (".", "..")
+        target = (head or ("/" if raw.startswith("/") else ".")) if broad else raw
+        path = resolved(target, "deletes")
+        if path is None:
+            continue
+        if raw in cmd.deletes and protected_hit(path, roots, True):
+            call.protected.append(display(path, root))
+        if raw in cmd.deletes and cmd.name == "git" and path.is_relative_to(root):
+            continue  # git clean inside the repository removes untracked files, never the repository
+        if vital(path, root, home):
+            call.wiped.append(display(path, root) + ("/*" if broad else ""))
+    for raw in cmd.links:
+        path = resolved(raw, "links to")
+        if path is None:
+            continue
+        shown = display(path, root)
+        if is_secret(path):
+            call.secrets.append(shown)
+        if protected_hit(path, roots, False):
+            call.protected.append(shown)
+    for item in cmd.scans:
+        path = resolved(item.path, "reads, recursively,")
+        if path is None:
+            continue
+        try:
+            found = scanning.secrets_in(item, path, is_secret)
+        except scanning.TooLarge:
+            cmd.opaque = cmd.opaque or f"{cmd.name} reads {item.path} recursively, too large a tree to check for secrets"
+            continue
+        call.secrets += [display(f, root) for f in found]
+    if cmd.name == "git" and "update-index" in cmd.argv and here is not None:
+        if {"--assume-unchanged", "--skip-worktree"} & set(cmd.argv):
+            files = [a for a in cmd.argv[cmd.argv.index("update-index") + 1 :] if not a.startswith("-")]
+            for raw in files:
+                path = _absolute(raw, here)
+                shown = display(path, root)
+                if is_iac(shown, path):
+                    call.blind_iac.append(shown)
