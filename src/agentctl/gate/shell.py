@@ -160,12 +160,29 @@ class Walker:
             self.cwd, self.oldpwd, self.dirs = saved
         elif kind == "variable_assignment":
             self.assignment(node, store=True)
+        elif kind == "for_statement" and node.child_by_field_name("variable") is not None:
+            self.for_loop(node)
         elif kind in ("comment", "heredoc_body", "heredoc_start", "heredoc_end"):
             pass
         else:
             for child in node.named_children:
                 self.node(child, None)
         return self.out[start:]
+
+    def for_loop(self, node: Any) -> None:
+        """``for x in a b; do …; done``: the body once per literal value (a few), else with ``x`` unknown."""
+        name = self.text(node.child_by_field_name("variable"))
+        values = [w for v in node.children_by_field_name("value") for w in self.words(v)]
+        body = node.child_by_field_name("body")
+        known = values and len(values) <= _MAX_LOOP and all(w.literal for w in values)
+        for word in values if known else [None]:
+            if word is None:
+                self.vars.pop(name, None)
+            else:
+                self.vars[name] = word.text
+            if body is not None:
+                self.node(body, None)
+        self.vars.pop(name, None)
 
     def pipeline(self, parts: list[Any], feed: Command | None) -> None:
         upstream = feed
@@ -414,6 +431,8 @@ class Walker:
         return [n for child in node.named_children for n in self._subs_in(child)]
 
 
+_MAX_LOOP = 16
+"""A ``for`` loop over at most this many literal words is walked once per word."""
 _STATEMENTS = {"pipeline", "list", "command", "redirected_statement", "subshell", "compound_statement"}
 _DEVICES = {"/dev/null", "/dev/stdout", "/dev/stderr", "/dev/tty"}
 

@@ -68,11 +68,13 @@ def parameter(walker: Walker, raw: str) -> str | None:
     if match is None:
         return None
     name, op, arg = match.group(1), match.group(2) or "", match.group(3)
-    if unresolvable(arg) or (not op and arg):
+    if not op and arg:
         return None
     value = walker.vars.get(name)
     value = value if value is not None else variable(walker, name)
-    arg = arg.strip("'\"")
+    arg = _expand_known(walker, arg.strip("'\""))
+    if arg is None:
+        return None
     if op in (":-", "-", ":=", "="):
         return value if value is not None and (value or op in ("-", "=")) else (arg if value is None else None)
     if value is None:
@@ -87,6 +89,27 @@ def parameter(walker: Walker, raw: str) -> str | None:
         return value[: (cuts[-1] if op == "%" else cuts[0])] if cuts else value
     cuts = [i for i in sizes if fnmatch.fnmatchcase(value[:i], arg)]
     return value[(cuts[0] if op == "#" else cuts[-1]) :] if cuts else value
+
+
+def _expand_known(walker: Walker, text: str) -> str | None:
+    """``$NAME``/``${NAME}`` and a leading ``~`` in an expansion's word, when every one is known."""
+    unknown = False
+
+    def one(match: re.Match[str]) -> str:
+        nonlocal unknown
+        name = match.group(1) or match.group(2)
+        value = walker.vars.get(name)
+        value = value if value is not None else variable(walker, name)
+        if value is None:
+            unknown = True
+            return match.group(0)
+        return value
+
+    out = re.sub(r"\$\{([A-Za-z_]\w*)\}|\$([A-Za-z_]\w*)", one, text)
+    if out.startswith("~"):
+        out, known = tilde(walker, out)
+        unknown |= not known
+    return None if unknown or unresolvable(out) else out
 
 
 def tilde(walker: Walker, text: str) -> tuple[str, bool]:
