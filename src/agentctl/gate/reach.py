@@ -120,21 +120,23 @@ def judge(call: ToolCall, cmd: Command, here: Path | None, root: Path, roots: li
         try:
             found = scanning.secrets_in(item, path, is_secret)
         except scanning.TooLarge:
-            cmd.opaque = cmd.opaque or f"{cmd.name} reads {item.path} recursively, too large a tree to check for secrets"
+            cmd.opaque = (
+                cmd.opaque or f"{cmd.name} reads {item.path} recursively, too large a tree to check for secrets"
+            )
             continue
         call.secrets += [display(f, root) for f in found]
     if cmd.name == "git" and ".git/config" in cmd.writes and here is not None:
         config = _repo_config(here)  # ``git -C .git config …`` writes the repository's config too
         if config is not None and protected_hit(config, roots, False):
             call.protected.append(display(config, root))
-    if cmd.name == "git" and "update-index" in cmd.argv and here is not None:
-        if {"--assume-unchanged", "--skip-worktree"} & set(cmd.argv):
-            files = [a for a in cmd.argv[cmd.argv.index("update-index") + 1 :] if not a.startswith("-")]
-            for raw in files:
-                path = _absolute(raw, here)
-                shown = display(path, root)
-                if is_iac(shown, path):
-                    call.blind_iac.append(shown)
+    hides = {"--assume-unchanged", "--skip-worktree"} & set(cmd.argv)
+    if cmd.name == "git" and "update-index" in cmd.argv and here is not None and hides:
+        files = [a for a in cmd.argv[cmd.argv.index("update-index") + 1 :] if not a.startswith("-")]
+        for raw in files:
+            path = _absolute(raw, here)
+            shown = display(path, root)
+            if is_iac(shown, path):
+                call.blind_iac.append(shown)
 
 
 def _repo_config(here: Path) -> Path | None:

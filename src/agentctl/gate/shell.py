@@ -408,7 +408,7 @@ class Walker:
         if simple and name == "HOME":
             return [Word(self.home)]
         known = None if not simple or name in self.vars else shell_paths.variable(self, name)
-        if not simple and kind_is_param(raw):
+        if not simple and shell_paths.is_parameter(raw):
             known = shell_paths.parameter(self, raw)
         if known is not None:
             return [Word(known)]
@@ -435,10 +435,6 @@ _MAX_LOOP = 16
 """A ``for`` loop over at most this many literal words is walked once per word."""
 _STATEMENTS = {"pipeline", "list", "command", "redirected_statement", "subshell", "compound_statement"}
 _DEVICES = {"/dev/null", "/dev/stdout", "/dev/stderr", "/dev/tty"}
-
-
-def kind_is_param(raw: str) -> bool:
-    return raw.startswith("${") and "$(" not in raw[2:] and "`" not in raw
 
 
 def _leaves(node: Any) -> list[Any]:

@@ -20,7 +20,7 @@ import re
 import shlex
 from typing import TYPE_CHECKING
 
-from agentctl.gate import inline, shell_files, shell_paths
+from agentctl.gate import inline, shell_files, shell_paths, shell_writers
 
 if TYPE_CHECKING:
     from agentctl.gate.shell import Command, Walker
@@ -207,7 +207,7 @@ def _container(argv: list[str], cmd: Command) -> int | None:
         return None
     i += 1
     entrypoint = None
-    _bind_mounts(argv, cmd)
+    shell_writers.bind_mounts(argv, cmd)
     while i < len(argv) and argv[i].startswith("-"):
         if argv[i] == "--entrypoint" and i + 1 < len(argv):
             entrypoint = argv[i + 1]
@@ -225,23 +225,6 @@ def _container(argv: list[str], cmd: Command) -> int | None:
     return 1
 
 
-def _bind_mounts(argv: list[str], cmd: Command) -> None:
-    """``-v SRC:DST`` / ``--mount type=bind,source=SRC``: the container reads all of SRC."""
-    from agentctl.gate.scan import Scan
-
-    for i, arg in enumerate(argv[:-1]):
-        value = argv[i + 1]
-        if arg in ("-v", "--volume") and ":" in value:
-            source = value.split(":", 1)[0]
-        elif arg == "--mount" and "bind" in value:
-            parts = dict(p.split("=", 1) for p in value.split(",") if "=" in p)
-            source = parts.get("source") or parts.get("src") or ""
-        else:
-            continue
-        if source.startswith(("/", ".", "~", "$")):
-            cmd.scans.append(Scan(source))
-
-
 def _xargs(argv: list[str], cmd: Command) -> int | None:
     i, n, replace = 1, len(argv), None
     while i < n and argv[i].startswith("-"):
@@ -257,7 +240,7 @@ def _xargs(argv: list[str], cmd: Command) -> int | None:
     rest_literal = cmd.literal[i:] or [True]
     items = cmd.stdin.split() if cmd.stdin is not None else None
     if items is None and cmd.feed is not None and cmd.feed.name == "find" and not cmd.feed.opaque:
-        items = _find_output(cmd.feed.argv[1:])
+        items = shell_writers.find_output(cmd.feed.argv[1:])
     if items is None:
         items, known = ["$(stdin)"], False
     else:
@@ -270,20 +253,6 @@ def _xargs(argv: list[str], cmd: Command) -> int | None:
     argv[:] = [argv[0], *rest]
     cmd.literal[:] = [True, *rest_literal[: len(rest)], *([known] * max(0, len(rest) - len(rest_literal)))]
     return 1
-
-
-def _find_output(args: list[str]) -> list[str]:
-    """What ``find ROOTS [-name GLOB]`` prints, as paths or globs (its roots when the filter is not simple)."""
-    roots = []
-    for arg in args:
-        if arg.startswith(("-", "(", "!")):
-            break
-        roots.append(arg)
-    roots = roots or ["."]
-    names = [args[i + 1] for i, a in enumerate(args[:-1]) if a in ("-name", "-iname")]
-    if len(names) != 1 or any(a in ("-o", "-or", "!", "-not", "-path", "-regex", "-prune") for a in args):
-        return roots
-    return [posixpath.join(r, names[0]) for r in roots] + [posixpath.join(r, "*", names[0]) for r in roots]
 
 
 def _split(text: str) -> list[str]:

@@ -165,8 +165,18 @@ def _git(cmd: Command, args: list[str], reads: list[str], writes: list[str], wal
     sub = pos[0] if pos else ""
     after = args[args.index("--") + 1 :] if "--" in args else []
     shell_writers.git(cmd, sub, args, pos, walker)
-    if sub == "config" and not {"--global", "--system", "--get", "--get-all", "--list", "-l", "--get-regexp",
-                                "--worktree", "--file", "-f"} & {*args}:
+    if sub == "config" and not {
+        "--global",
+        "--system",
+        "--get",
+        "--get-all",
+        "--list",
+        "-l",
+        "--get-regexp",
+        "--worktree",
+        "--file",
+        "-f",
+    } & {*args}:
         writes.append(".git/config")
     elif sub == "apply":
         files = [p for p in pos[1:] if not p.startswith("-")]
@@ -180,8 +190,9 @@ def _git(cmd: Command, args: list[str], reads: list[str], writes: list[str], wal
 
 
 _SQL_FILES = re.compile(r"\b(readfile|writefile|edit)\s*\(\s*'([^']*)'", re.IGNORECASE)
-_SQL_DOTS = re.compile(r"^\s*\.(output|once|save|backup|clone|log|excel|read|import|restore|open|shell|system)\b\s*(\S*)",
-                       re.MULTILINE)
+_SQL_DOTS = re.compile(
+    r"^\s*\.(output|once|save|backup|clone|log|excel|read|import|restore|open|shell|system)\b\s*(\S*)", re.MULTILINE
+)
 
 
 def _sql(cmd: Command, text: str, reads: list[str], writes: list[str]) -> None:

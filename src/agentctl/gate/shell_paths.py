@@ -62,6 +62,11 @@ def variable(walker: Walker, name: str) -> str | None:
 _PARAM = re.compile(r"^\$\{([A-Za-z_]\w*)(%%|%|##|#|:-|-|:=|=|:\+|\+)?(.*)\}$", re.DOTALL)
 
 
+def is_parameter(raw: str) -> bool:
+    """``${…}`` without a command substitution inside."""
+    return raw.startswith("${") and "$(" not in raw[2:] and "`" not in raw
+
+
 def parameter(walker: Walker, raw: str) -> str | None:
     """``${NAME%pattern}`` and friends over a known value (None when the result is not known)."""
     match = _PARAM.match(raw)
@@ -129,7 +134,9 @@ def tilde(walker: Walker, text: str) -> tuple[str, bool]:
     else:
         return text, True  # not a tilde prefix (``~x!y``): the word is literal text
     if value is None:
-        return "${" + ("OLDPWD" if user == "-" else "PWD" if user == "+" else f"HOME_OF_{user}") + "}" + sep + tail, False
+        return "${" + (
+            "OLDPWD" if user == "-" else "PWD" if user == "+" else f"HOME_OF_{user}"
+        ) + "}" + sep + tail, False
     return value.rstrip("/") + sep + tail if tail or sep else value, True
 
 

@@ -166,7 +166,8 @@ def links(cmd: Command, args: list[str], pos: list[str], dests: list[str]) -> No
 
 
 def git(cmd: Command, sub: str, args: list[str], pos: list[str], walker: Walker) -> None:
-    """git's global config, whole-tree restores, ``clean``, ``hash-object``, ``stash show -u``, ``apply --directory``."""
+    """git's global config, whole-tree restores, ``clean``, ``hash-object``, ``stash show -u``,
+    ``apply --directory``."""
     reading = {"--get", "--get-all", "--list", "-l", "--get-regexp", "--get-urlmatch", "--show-origin"}
     if sub == "config" and not reading & set(args) and not any(a in ("get", "list") for a in pos[1:2]):
         if "--global" in args:
@@ -246,3 +247,32 @@ def search(cmd: Command, name: str, args: list[str], files: list[str], patterns:
     }
     for target in files or ["."]:
         cmd.scans.append(Scan(target, **scan_args))  # type: ignore[arg-type]
+
+
+def bind_mounts(argv: list[str], cmd: Command) -> None:
+    """``-v SRC:DST`` / ``--mount type=bind,source=SRC``: the container reads all of SRC."""
+    for i, arg in enumerate(argv[:-1]):
+        value = argv[i + 1]
+        if arg in ("-v", "--volume") and ":" in value:
+            source = value.split(":", 1)[0]
+        elif arg == "--mount" and "bind" in value:
+            parts = dict(p.split("=", 1) for p in value.split(",") if "=" in p)
+            source = parts.get("source") or parts.get("src") or ""
+        else:
+            continue
+        if source.startswith(("/", ".", "~", "$")):
+            cmd.scans.append(Scan(source))
+
+
+def find_output(args: list[str]) -> list[str]:
+    """What ``find ROOTS [-name GLOB]`` prints, as paths or globs (its roots when the filter is not simple)."""
+    roots = []
+    for arg in args:
+        if arg.startswith(("-", "(", "!")):
+            break
+        roots.append(arg)
+    roots = roots or ["."]
+    names = [args[i + 1] for i, a in enumerate(args[:-1]) if a in ("-name", "-iname")]
+    if len(names) != 1 or any(a in ("-o", "-or", "!", "-not", "-path", "-regex", "-prune") for a in args):
+        return roots
+    return [posixpath.join(r, names[0]) for r in roots] + [posixpath.join(r, "*", names[0]) for r in roots]
