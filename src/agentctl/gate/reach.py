@@ -85,7 +85,7 @@ def judge(call: ToolCall, cmd: Command, here: Path | None, root: Path, roots: li
             return None
         return _absolute(path, here or Path("/"))
 
-    for raw in [*cmd.writes, *cmd.trees]:
+    for raw in cmd.writes:
         resolved(raw, "writes to")
     for raw in cmd.trees:
         path = resolved(raw, "writes to")
@@ -98,8 +98,11 @@ def judge(call: ToolCall, cmd: Command, here: Path | None, root: Path, roots: li
         path = resolved(target, "deletes")
         if path is None:
             continue
-        if raw in cmd.deletes and protected_hit(path, roots, True):
-            call.protected.append(display(path, root))
+        if raw in cmd.deletes:
+            listed = _git_clean(cmd, path, here)
+            for gone in listed if listed is not None else [path]:
+                if protected_hit(gone, roots, True):
+                    call.protected.append(display(gone, root))
         if raw in cmd.deletes and cmd.name == "git" and path.is_relative_to(root):
             continue  # git clean inside the repository removes untracked files, never the repository
         if vital(path, root, home):
@@ -111,8 +114,8 @@ def judge(call: ToolCall, cmd: Command, here: Path | None, root: Path, roots: li
         shown = display(path, root)
         if is_secret(path):
             call.secrets.append(shown)
-        if protected_hit(path, roots, False):
-            call.protected.append(shown)
+        if protected_hit(path, [r for r in roots if str(r) not in protect.SYSTEM_READ_ONLY], False):
+            call.protected.append(shown)  # a link to a system file (``ln -s /usr/bin/python3``) changes nothing
     for item in cmd.scans:
         path = resolved(item.path, "reads, recursively,")
         if path is None:
@@ -147,3 +150,28 @@ def _repo_config(here: Path) -> Path | None:
         if (folder / "HEAD").is_file() and (folder / "config").is_file() and (folder / "objects").is_dir():
             return folder / "config"
     return None
+
+
+def _git_clean(cmd: Command, target: Path, here: Path | None) -> list[Path] | None:
+    """What ``git clean -f`` without ``-x``/``-X`` would remove (asked of git with ``-n``); None: assume all of it."""
+    import subprocess
+
+    flags = [a for a in cmd.argv[2:] if a.startswith("-")]
+    if cmd.name != "git" or here is None or any(re.fullmatch(r"-[a-zA-Z]*[xX][a-zA-Z]*", f) for f in flags):
+        return None
+    if any(f.startswith("-e") or f.startswith("--exclude") for f in flags):
+        return None  # excludes only narrow what goes; not worth modelling
+    directories = ["-d"] if any(re.fullmatch(r"-[a-zA-Z]*d[a-zA-Z]*", f) for f in flags) else []
+    try:
+        proc = subprocess.run(
+            ["git", "-c", "core.fsmonitor=false", "-C", str(here), "clean", "-n", *directories, "--", str(target)],
+            capture_output=True,
+            timeout=5,
+            check=False,
+        )
+    except (OSError, subprocess.SubprocessError):
+        return None
+    if proc.returncode != 0:
+        return None
+    lines = proc.stdout.decode("utf-8", "replace").splitlines()
+    return [_absolute(line.removeprefix("Would remove "), here) for line in lines if line.startswith("Would remove ")]

@@ -124,6 +124,53 @@ def _prints(scan: Scan, path: Path) -> bool:
 
 
 _REGEX_CHARS = re.compile(r"[.\[\]()*+?{}|^$\\]")
+_BRE_SPECIAL = {"(": "(", ")": ")", "{": "{", "}": "}", "|": "|", "+": "+", "?": "?"}
+_SAFE_ESCAPES = set("wWsSbB") | {"<", ">"}
+
+
+def plain(pattern: str, fixed: bool) -> str | None:
+    """The pattern as a plain string when it matches only itself, else None (assume it matches anything)."""
+    if not pattern or "\n" in pattern:
+        return None
+    if fixed or not _REGEX_CHARS.search(pattern):
+        return pattern
+    return None
+
+
+def regex(pattern: str, dialect: str) -> str | None:
+    """A Python regular expression that matches at least what ``pattern`` matches in ``dialect``
+    (``bre``: grep; ``ere``: grep -E; ``pcre``: grep -P, ripgrep), or None when that cannot be promised."""
+    if not pattern or "\n" in pattern or "[:" in pattern or "[=" in pattern or "[." in pattern:
+        return None
+    out: list[str] = []
+    i = 0
+    while i < len(pattern):
+        char = pattern[i]
+        if char == "\\":
+            if i + 1 >= len(pattern):
+                return None
+            nxt = pattern[i + 1]
+            if dialect == "bre" and nxt in _BRE_SPECIAL:
+                out.append(nxt)
+            elif nxt in ("<", ">"):
+                out.append(r"\b")
+            elif nxt in _SAFE_ESCAPES or (dialect == "pcre" and nxt in "dD") or not nxt.isalnum():
+                out.append("\\" + nxt)
+            else:
+                return None  # an escape whose meaning differs between the dialects
+            i += 2
+            continue
+        if dialect == "bre" and char in _BRE_SPECIAL:
+            out.append("\\" + char)
+        else:
+            out.append(char)
+        i += 1
+    text = "".join(out)
+    try:
+        re.compile(text)
+    except (re.error, RecursionError, OverflowError):
+        return None
+    return text
 
 
 def grep_tool(tool_input: dict[str, object], resolve: object) -> tuple[Scan, Path]:
@@ -136,18 +183,15 @@ def grep_tool(tool_input: dict[str, object], resolve: object) -> tuple[Scan, Pat
     include += [f"*.{kind}"] if isinstance(kind, str) and kind else []
     path = tool_input.get("path")
     target = resolve(str(path) if isinstance(path, str) and path else ".")  # type: ignore[operator]
-    expanded = [g for item in include for g in _braces(item)]
     multiline = bool(tool_input.get("multiline"))
-    return (
-        Scan(
-            str(target),
-            pattern=str(pattern) if isinstance(pattern, str) and pattern and not multiline else None,
-            regex=True,
-            ignore_case=bool(tool_input.get("-i")),
-            include=expanded,
-        ),
-        target,
+    search = Scan(
+        str(target),
+        pattern=regex(pattern, "pcre") if isinstance(pattern, str) and not multiline else None,
+        regex=True,
+        ignore_case=bool(tool_input.get("-i")),
+        include=[g for item in include for g in _braces(item)],
     )
+    return search, target
 
 
 def _braces(glob: str) -> list[str]:
@@ -155,12 +199,3 @@ def _braces(glob: str) -> list[str]:
     if match is None:
         return [glob]
     return [g for o in match.group(1).split(",") for g in _braces(glob[: match.start()] + o + glob[match.end() :])]
-
-
-def plain(pattern: str, fixed: bool) -> str | None:
-    """The pattern as a plain string when it matches only itself, else None (assume it matches anything)."""
-    if not pattern or "\n" in pattern:
-        return None
-    if fixed or not _REGEX_CHARS.search(pattern):
-        return pattern
-    return None

@@ -15,7 +15,7 @@ import re
 from typing import TYPE_CHECKING
 
 from agentctl.gate import shell_paths
-from agentctl.gate.scan import Scan, plain
+from agentctl.gate.scan import Scan, plain, regex
 
 if TYPE_CHECKING:
     from agentctl.gate.shell import Command, Walker
@@ -144,6 +144,8 @@ def copies(cmd: Command, name: str, args: list[str], pos: list[str], dests: list
         _CP_RECURSIVE.match(a) or a in ("--recursive", "--archive") for a in args
     )
     for source in sources:
+        if shell_paths.unresolvable(source):
+            continue  # an unknown name lands inside DEST, which is judged as written already
         base = posixpath.basename(source.rstrip("/"))
         contents = base in (".", "*") or (name == "rsync" and source.endswith("/"))
         if recursive and contents:
@@ -231,7 +233,14 @@ def search(cmd: Command, name: str, args: list[str], files: list[str], patterns:
         or re.fullmatch(r"-[a-zA-Z]*[vLc][a-zA-Z]*", a) is not None
         for a in args
     )
-    pattern = plain(patterns[0], fixed) if len(patterns) == 1 and not inverted else None
+    extended = any(a in ("-E", "--extended-regexp") or re.fullmatch(r"-[a-zA-Z]*E", a) for a in args)
+    perl = name in ("rg", "ag", "ack") or any(a in ("-P", "--perl-regexp") for a in args)
+    dialect = "pcre" if perl else "ere" if extended or name == "egrep" else "bre"
+    pattern, is_regex = None, False
+    if len(patterns) == 1 and not inverted:
+        pattern = plain(patterns[0], fixed)
+        if pattern is None and not fixed:
+            pattern, is_regex = regex(patterns[0], dialect), True
     ignore_case = any(a in ("-i", "--ignore-case") or re.fullmatch(r"-[a-zA-Z]*i[a-zA-Z]*", a) for a in args)
     hidden = name not in ("rg", "ag") or any(
         a in ("--hidden", "-uu", "-uuu", "--no-ignore", "-.", "--unrestricted") for a in args
@@ -239,6 +248,7 @@ def search(cmd: Command, name: str, args: list[str], files: list[str], patterns:
     include = _values(args, {"--include"}) + _values(args, {"-g", "--glob", "--iglob"})
     scan_args = {
         "pattern": pattern,
+        "regex": is_regex,
         "ignore_case": ignore_case,
         "include": [g for g in include if not g.startswith("!")],
         "exclude": _values(args, {"--exclude"}) + [g[1:] for g in include if g.startswith("!")],
