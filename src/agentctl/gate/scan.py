@@ -18,7 +18,7 @@ import re
 from dataclasses import dataclass, field
 from pathlib import Path
 
-MAX_ENTRIES = 20000
+MAX_ENTRIES = 100_000
 """Directory entries walked per scan before the answer counts as unknown."""
 _SKIP_DIRS = {".git", "node_modules", "__pycache__", ".venv", ".tox", ".mypy_cache", ".ruff_cache", ".pytest_cache"}
 _MAX_MATCH = 1 << 20
@@ -85,12 +85,28 @@ def _walk(base: Path, scan: Scan, budget: list[int]) -> list[Path]:
                 if name not in _SKIP_DIRS and not any(fnmatch.fnmatchcase(name, g) for g in scan.exclude_dir):
                     stack.append(Path(entry.path))
                 continue
+            if not _maybe_secret(name):
+                continue  # cheap: most names cannot be a secret (see effects.is_secret)
             if scan.include and not any(_glob(name, entry.path, base, g) for g in scan.include):
                 continue
             if any(_glob(name, entry.path, base, g) for g in scan.exclude):
                 continue
             out.append(Path(entry.path))
     return out
+
+
+_SECRET_EXT = (".key", ".p12", ".pfx", ".jks", ".keystore", ".pem", ".crt", ".cer")
+_SECRET_WORDS = ("credentials", "config", "token", "msal", "netrc", "pgpass", "npmrc", "pypirc")
+
+
+def _maybe_secret(name: str) -> bool:
+    """A superset of the names :func:`agentctl.gate.effects.is_secret` can accept."""
+    lower = name.lower()
+    return (
+        name.startswith((".", "id_"))
+        or lower.endswith(_SECRET_EXT)
+        or any(word in lower for word in _SECRET_WORDS)
+    )
 
 
 def _glob(name: str, path: str, base: Path, pattern: str) -> bool:
