@@ -80,6 +80,7 @@ def protected_roots(root: Path, cwd: Path | None = None) -> list[Path]:
     home = Path(os.path.realpath(os.path.expanduser("~")))
     paths = [root / p for p in (*protect.REPO_PROTECTED, *protect.GIT_PLUMBING, "policies")]
     paths += [home / p for p in (*protect.HOME_PROTECTED, *HOME_RUN_LATER, *protect.HOME_ON_PATH)]
+    paths += [home / p for names in protect.HOME_CREDENTIALS.values() for p in names]  # their configs run code
     if os.environ.get("CODEX_HOME"):
         paths.append(Path(os.environ["CODEX_HOME"]))
     places = [root, home, cwd or root]
@@ -154,7 +155,7 @@ def apply_shell(call: ToolCall, cwd: Path, root: Path) -> None:
             for absolute in _expand(raw, here):
                 shown = display(absolute, root)
                 call.written.append(shown)
-                if protected_hit(absolute, roots, cmd.name in _DELETERS and _unfiltered(cmd)):
+                if protected_hit(absolute, roots, _deleting(cmd, raw)):
                     call.protected.append(shown)
                 if not is_iac(shown, absolute) or not absolute.is_relative_to(root):
                     continue
@@ -186,6 +187,15 @@ _PROTECTED_SAMPLES = [
     *("tools.yaml", "policy.yml", "agentctl.db", "store.key", "settings.json", "settings.local.json"),
     *("pre-commit", "config", "config.toml", "ci.yml", "hooks.json"),
 ]
+
+
+def _deleting(cmd: Command, raw: str) -> bool:
+    """Whether writing ``raw`` removes what is inside it (a delete, a move's source; not a move's destination)."""
+    if cmd.name not in _DELETERS or not _unfiltered(cmd):
+        return False
+    if cmd.name == "mv" or (cmd.name == "rsync" and not any(a.startswith("--delete") for a in cmd.argv)):
+        return len(cmd.writes) < 2 or raw != cmd.writes[-1]
+    return True
 
 
 def _unfiltered(cmd: Command) -> bool:

@@ -91,6 +91,11 @@ def judge(call: ToolCall, cmd: Command, here: Path | None, root: Path, roots: li
         path = resolved(raw, "writes to")
         if path is not None and protected_hit(path, roots, True):
             call.protected.append(display(path, root))
+    for source, dest in cmd.spreads:
+        for landed in _spread(source, dest, here) if local(dest, here) is not None else []:
+            if protected_hit(landed, roots, True):
+                call.protected.append(display(landed, root))
+        resolved(dest, "writes to")
     for raw in recursive_deletes(cmd):
         head, _, last = raw.rstrip("/").rpartition("/") if "/" in raw.rstrip("/") else ("", "", raw)
         broad = bool(_BROAD.match(last)) and last not in (".", "..")
@@ -175,3 +180,16 @@ def _git_clean(cmd: Command, target: Path, here: Path | None) -> list[Path] | No
         return None
     lines = proc.stdout.decode("utf-8", "replace").splitlines()
     return [_absolute(line.removeprefix("Would remove "), here) for line in lines if line.startswith("Would remove ")]
+
+
+def _spread(source: str, dest: str, here: Path | None) -> list[Path]:
+    """Where ``cp -r SRC/GLOB DEST`` puts things: DEST/NAME per match; all of DEST when the glob matches nothing yet."""
+    import glob as globlib
+
+    folder = _absolute(local(dest, here) or dest, here or Path("/"))
+    origin = local(source, here)
+    if origin is None:
+        return [folder]
+    pattern = origin if os.path.isabs(origin) else str((here or Path("/")) / origin)
+    names = {os.path.basename(m.rstrip("/")) for m in globlib.glob(pattern, include_hidden=True)[:1000]}
+    return [folder / n for n in sorted(names)] if names else [folder]

@@ -102,11 +102,7 @@ _SECRET_WORDS = ("credentials", "config", "token", "msal", "netrc", "pgpass", "n
 def _maybe_secret(name: str) -> bool:
     """A superset of the names :func:`agentctl.gate.effects.is_secret` can accept."""
     lower = name.lower()
-    return (
-        name.startswith((".", "id_"))
-        or lower.endswith(_SECRET_EXT)
-        or any(word in lower for word in _SECRET_WORDS)
-    )
+    return name.startswith((".", "id_")) or lower.endswith(_SECRET_EXT) or any(word in lower for word in _SECRET_WORDS)
 
 
 def _glob(name: str, path: str, base: Path, pattern: str) -> bool:

@@ -61,6 +61,8 @@ class Command:
     """Directories it reads recursively (:class:`agentctl.gate.scan.Scan`)."""
     links: list[str] = field(default_factory=list)
     """Paths a link it creates makes reachable under another name (``ln -s .env x``)."""
+    spreads: list[tuple[str, str]] = field(default_factory=list)
+    """(source glob, directory): ``cp -r evil/* .`` puts each name the glob matches in the directory."""
 
     def as_cel(self) -> dict[str, Any]:
         return {

@@ -144,6 +144,8 @@ def _unwrap(name: str, argv: list[str], cmd: Command) -> int | None:
             else:
                 break
         return i if i < n else None
+    if name == "builtin":
+        return 1 if n > 1 else None
     if name == "command":
         i = 1
         while i < n and argv[i].startswith("-"):
@@ -372,6 +374,7 @@ def _interpreter(cmd: Command, name: str, args: list[str], walker: Walker) -> No
         cmd.reads += [a for a in rest[2:] if not a.startswith("-")]  # ``python -m json.tool FILE``
     elif script is not None and script != "-":
         cmd.reads.append(script)
+        cmd.reads += [a for a in rest if not a.startswith("-") and a != script]  # a script's file arguments
         if not literal.get(script, True):
             _script(cmd, script, False, walker)
         elif any(script in c.writes for c in walker.out if c is not cmd):
@@ -410,7 +413,8 @@ def _find(cmd: Command, args: list[str], walker: Walker) -> None:
             j = i + 1
             while j < len(args) and args[j] not in (";", "+"):
                 j += 1
-            inner = [a.replace("{}", roots[0]) for a in args[i + 1 : j]]
+            found = shell_writers.find_output(args)[0]  # ``{}``: what find matched (a glob of its -name)
+            inner = [a.replace("{}", found) for a in args[i + 1 : j]]
             if inner:
                 from agentctl.gate.shell import Command as Cmd
 
@@ -477,6 +481,6 @@ def _text_runner(name: str, argv: list[str], cmd: Command) -> int | None:
 
 
 _WRAPPERS = frozenset({
-    "docker", "podman", "nerdctl", "sudo", "doas", "env", "command", "exec", "nice", "ionice", "stdbuf", "time",
-    "nohup", "setsid", "chrt", "taskset", "unbuffer", "timeout", "xargs", "watch", *_TEXT_RUNNERS
+    "docker", "podman", "nerdctl", "sudo", "doas", "env", "builtin", "command", "exec", "nice", "ionice", "stdbuf",
+    "time", "nohup", "setsid", "chrt", "taskset", "unbuffer", "timeout", "xargs", "watch", *_TEXT_RUNNERS
 })  # fmt: skip

@@ -109,6 +109,8 @@ def effects(cmd: Command, name: str, args: list[str], walker: Walker) -> None:
         valued = {"-o", "--output", "-O", "--output-document"} if name == "wget" else {"-o", "--output"}
         writes += [args[i + 1] for i, a in enumerate(args[:-1]) if a in valued and args[i + 1] != "-"]
         uploads = {"-d", "--data", "--data-binary", "--data-raw", "--data-urlencode", "-F", "--form", "-T"}
+        reads += [a.split("=", 1)[1] for a in args if a.startswith(("--post-file=", "--body-file="))]
+        uploads |= {"--post-file", "--body-file"}
         for i, a in enumerate(args[:-1]):
             if a in uploads or a == "--upload-file":
                 value = args[i + 1].split("=", 1)[-1]

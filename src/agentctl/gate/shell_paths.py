@@ -176,6 +176,10 @@ def substitution(added: list[Command], walker: Walker) -> str | None:
         return posixpath.normpath(posixpath.join(here or "/", operands[0]))
     if name == "mktemp":
         return _mktemp(args, here)
+    if name == "find" and any(a in ("-name", "-iname") for a in args):
+        from agentctl.gate.shell_writers import find_output
+
+        return find_output(args)[0]  # ``$(find . -name .env)``: the match, as a glob
     return None
 
 

@@ -52,7 +52,10 @@ def _operands(args: list[str], valued: set[str]) -> list[str]:
     return out
 
 
-HANDLED = {"sort", "sponge", "split", "csplit", "tar", "bsdtar", "unzip", "zip", "openssl", "crontab", "mount"}
+HANDLED = {
+    "sort", "sponge", "split", "csplit", "tar", "bsdtar", "unzip", "zip", "openssl", "crontab", "mount",
+    "7z", "7za", "7zr", "cpio", "jar",
+}  # fmt: skip
 
 
 def effects(cmd: Command, name: str, args: list[str], walker: Walker) -> None:
@@ -95,6 +98,25 @@ def effects(cmd: Command, name: str, args: list[str], walker: Walker) -> None:
         if not any(a in ("-l", "--list") for a in args):
             cmd.writes.append(CRONTAB)
         cmd.reads += [a for a in _operands(args, {"-u"}) if a != "-"]
+    elif name in ("7z", "7za", "7zr"):
+        rest = [a for a in args if not a.startswith("-")]
+        if rest[:1] in (["x"], ["e"]):
+            cmd.reads += rest[1:2]
+            cmd.trees += [a[2:] for a in args if a.startswith("-o") and len(a) > 2] or ["."]
+        elif rest[:1] in (["a"], ["u"]):
+            cmd.writes += rest[1:2]
+            cmd.reads += rest[2:]
+            cmd.scans += [Scan(m) for m in rest[2:]]
+    elif name == "cpio":
+        if any(a in ("-i", "--extract") or re.fullmatch(r"-[a-zA-Z]*i[a-zA-Z]*", a) for a in args):
+            cmd.trees += _values(args, {"-D", "--directory"}) or ["."]
+    elif name == "jar":
+        letters = args[0].lstrip("-") if args else ""
+        if "x" in letters:
+            cmd.trees.append(".")
+        elif "c" in letters or "u" in letters:
+            cmd.reads += args[1:]
+            cmd.scans += [Scan(m) for m in args[1:] if not m.startswith("-")]
     elif name == "mount":
         rest = _operands(args, {"-t", "-o", "-L", "-U", "-O", "--types", "--options", "--source", "--target"})
         target = _values(args, {"--target"}) or rest[-1:] if len(rest) > 1 or "--target" in args else []
@@ -147,7 +169,10 @@ def copies(cmd: Command, name: str, args: list[str], pos: list[str], dests: list
         if shell_paths.unresolvable(source):
             continue  # an unknown name lands inside DEST, which is judged as written already
         base = posixpath.basename(source.rstrip("/"))
-        contents = base in (".", "*") or (name == "rsync" and source.endswith("/"))
+        if any(c in base for c in "*?["):
+            cmd.spreads.append((source, dest))  # each name the glob matches lands in DEST
+            continue
+        contents = base == "." or (name == "rsync" and source.endswith("/"))
         if recursive and contents:
             cmd.trees.append(dest)
         elif base and base not in (".", ".."):  # DEST/NAME when DEST is a directory: what lands there
@@ -187,6 +212,11 @@ def git(cmd: Command, sub: str, args: list[str], pos: list[str], walker: Walker)
         if any(a.startswith(("--source", "-s")) for a in args) and not any(a in ("-S", "--staged") for a in args):
             after = args[args.index("--") + 1 :] if "--" in args else []
             cmd.trees += after or [p for p in pos[1:] if p != "restore"]
+    elif sub == "reset" and any(a in ("--hard", "--merge", "--keep") for a in args):
+        if [p for p in pos[1:] if p not in ("HEAD", "@")]:
+            cmd.trees.append(".")  # the whole tree, as in another revision
+    elif sub == "grep" and any(a in ("--no-index", "--untracked") for a in args):
+        cmd.scans.append(Scan("."))
     elif sub == "clean":
         dry = any(a in ("-n", "--dry-run") or re.fullmatch(r"-[a-zA-Z]*n[a-zA-Z]*", a) for a in args)
         force = any(a == "--force" or re.fullmatch(r"-[a-zA-Z]*f[a-zA-Z]*", a) for a in args)
