@@ -206,3 +206,20 @@ def test_shell_text_too_deep_to_analyse_is_opaque_not_a_crash(keeper: Gatekeeper
     decision = keeper.decide({"tool_name": "Bash", "tool_input": {"command": command}, "cwd": str(repo)}, "claude")
     assert decision.decision == "deny"
     assert [f.rule_id for f in decision.findings] == ["tool-opaque-command"]
+
+
+@pytest.mark.parametrize(
+    "payload",
+    [
+        {"tool_name": "Bash", "tool_input": {"command": "cat .en\x00v"}},
+        {"tool_name": "exec_command", "tool_input": {"cmd": "rm -rf x\x00/"}},
+        {"tool_name": "Read", "tool_input": {"file_path": ".env\x00.example"}},
+        {"tool_name": "Grep", "tool_input": {"pattern": "TOKEN", "path": ".\x00"}},
+    ],
+)
+def test_a_nul_byte_in_a_command_or_path_is_denied_not_a_crash(
+    payload: dict[str, Any], keeper: Gatekeeper, repo: Path
+) -> None:
+    decision = keeper.decide({**payload, "cwd": str(repo)}, "claude")
+    assert decision.decision == "deny"
+    assert "NUL byte" in decision.reason

@@ -105,6 +105,11 @@ def normalise(payload: Any, agent: str, root: Path, allow_tools: tuple[str, ...]
     if tool_input is not None and not isinstance(tool_input, dict):
         raise PayloadError("hook payload's tool_input is not an object")
     tool_input = tool_input or {}
+    named = [tool_input.get(k) for k in ("file_path", "path", "notebook_path", "workdir", "glob")]
+    if _has_nul(named) or "\x00" in str(payload.get("cwd") or ""):
+        raise PayloadError("a path in the tool input contains a NUL byte, which no path can hold")
+    if name in _SHELL and _has_nul([tool_input.get("command"), tool_input.get("cmd")]):
+        raise PayloadError("the shell command contains a NUL byte, which no shell command can hold")
     cwd = Path(str(payload.get("cwd") or root))
     workdir = tool_input.get("workdir")
     if isinstance(workdir, str) and workdir:  # Codex exec_command/shell run there
@@ -147,6 +152,16 @@ def normalise(payload: Any, agent: str, root: Path, allow_tools: tuple[str, ...]
             call.paths.append(write.path)
         call.outside_repo |= not write.absolute.is_relative_to(root)
     return call
+
+
+def _has_nul(value: Any) -> bool:
+    if isinstance(value, str):
+        return "\x00" in value
+    if isinstance(value, dict):
+        return any(_has_nul(k) or _has_nul(v) for k, v in value.items())
+    if isinstance(value, list):
+        return any(_has_nul(v) for v in value)
+    return False
 
 
 def _file_effects(call: ToolCall, root: Path, cwd: Path) -> None:
