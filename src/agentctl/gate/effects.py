@@ -72,7 +72,7 @@ def glob_secret(pattern: str) -> bool:
     return any(fnmatch.fnmatchcase(c, base) for c in CANDIDATES) and not _NOT_SECRET.search(base)
 
 
-def protected_roots(root: Path, cwd: Path | None = None) -> list[Path]:
+def protected_roots(root: Path, cwd: Path | None = None) -> Roots:
     """What the agent must not change: the protected set (repository, home, ``$CODEX_HOME``), git plumbing,
     the home files that run code later, and the system directories, as the sandbox protects them."""
     from agentctl.sandbox.profile import HOME_RUN_LATER
@@ -85,12 +85,26 @@ def protected_roots(root: Path, cwd: Path | None = None) -> list[Path]:
         paths.append(Path(os.environ["CODEX_HOME"]))
     places = [root, home, cwd or root]
     paths += [Path(s) for s in protect.SYSTEM_READ_ONLY if not any(p.is_relative_to(s) for p in places)]
-    return [Path(os.path.abspath(p)) for p in paths]
+    return Roots([Path(os.path.abspath(p)) for p in paths])
 
 
 def protected_hit(path: Path, roots: list[Path], deleting: bool) -> bool:
     """``path`` is in the protected set, or (for a delete or move) contains part of it."""
-    return any(path == r or path.is_relative_to(r) or (deleting and r.is_relative_to(path)) for r in roots)
+    text = str(path)
+    inside = text.rstrip("/") + "/"
+    texts = roots.texts if isinstance(roots, Roots) else [str(r).rstrip("/") for r in roots]
+    for other in texts:
+        if text == other or text.startswith(other + "/") or (deleting and other.startswith(inside)):
+            return True
+    return False
+
+
+class Roots(list[Path]):
+    """The protected roots, with their text computed once (a decision checks many paths against them)."""
+
+    def __init__(self, paths: list[Path]) -> None:
+        super().__init__(paths)
+        self.texts = [str(p).rstrip("/") or "/" for p in paths]
 
 
 def is_iac(display: str, absolute: Path) -> bool:
@@ -137,9 +151,10 @@ def apply_shell(call: ToolCall, cwd: Path, root: Path) -> None:
         reason = f"agentctl could not analyse this shell text ({type(exc).__name__})"
         call.commands = [shell.Command(argv=[], opaque=reason)]
     roots = protected_roots(root, cwd)
+    home_dir = Path(os.path.realpath(home))
     for cmd in call.commands:
         here = None if unresolvable(cmd.cwd) else resolve(cmd.cwd, cwd) if cmd.cwd else cwd
-        reach.judge(call, cmd, here, root, roots)
+        reach.judge(call, cmd, here, root, roots, home_dir)
         if here is None:
             here = cwd  # relative paths below are judged by name only; the command is opaque already
         cmd.reads = [_norm(reach.local(r, here) or r) for r in cmd.reads]

@@ -71,12 +71,10 @@ def recursive_deletes(cmd: Command) -> list[str]:
     return list(cmd.deletes)
 
 
-def judge(call: ToolCall, cmd: Command, here: Path | None, root: Path, roots: list[Path]) -> None:
+def judge(call: ToolCall, cmd: Command, here: Path | None, root: Path, roots: list[Path], home: Path) -> None:
     """Fill ``call`` with what ``cmd`` reaches beyond its plain reads and writes."""
     from agentctl.gate.effects import is_iac, is_secret, protected_hit
     from agentctl.gate.toolcall import _display as display
-
-    home = Path(os.path.realpath(os.path.expanduser("~")))
 
     def resolved(raw: str, what: str) -> Path | None:
         path = local(raw, here)
