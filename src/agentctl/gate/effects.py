@@ -139,9 +139,6 @@ def reader(cwd: Path) -> object:
 def apply_shell(call: ToolCall, cwd: Path, root: Path) -> None:
     """Parse ``call.command`` and fill the call's commands, reads, writes and previews."""
     from agentctl.gate import shell
-    from agentctl.gate.toolcall import FileWrite
-    from agentctl.gate.toolcall import _display as display
-    from agentctl.gate.toolcall import _read as read_text
     from agentctl.gate.toolcall import _resolve as resolve
 
     home = os.path.expanduser("~")
@@ -153,37 +150,12 @@ def apply_shell(call: ToolCall, cwd: Path, root: Path) -> None:
     roots = protected_roots(root, cwd)
     home_dir = Path(os.path.realpath(home))
     for cmd in call.commands:
-        here = None if unresolvable(cmd.cwd) else resolve(cmd.cwd, cwd) if cmd.cwd else cwd
-        reach.judge(call, cmd, here, root, roots, home_dir)
-        if here is None:
-            here = cwd  # relative paths below are judged by name only; the command is opaque already
-        cmd.reads = [_norm(reach.local(r, here) or r) for r in cmd.reads]
-        cmd.writes = [_norm(reach.local(w, here) or w) for w in cmd.writes]
-        for raw in cmd.reads:
-            for absolute in _expand(raw, here):
-                call.reads.append(display(absolute, root))
-                if is_secret(absolute):
-                    call.secrets.append(display(absolute, root))
-            if any(ch in raw for ch in "*?[") and glob_secret(raw):
-                call.secrets.append(raw)
-        for raw in cmd.writes:
-            for absolute in _expand(raw, here):
-                shown = display(absolute, root)
-                call.written.append(shown)
-                if protected_hit(absolute, roots, _deleting(cmd, raw)):
-                    call.protected.append(shown)
-                if not is_iac(shown, absolute) or not absolute.is_relative_to(root):
-                    continue
-                before = read_text(absolute)
-                deleted, content = _content(cmd, raw, before, here)
-                if content is None and not deleted:
-                    call.blind_iac.append(shown)
-                else:
-                    call.writes.append(FileWrite(shown, absolute, content, before, deleted=deleted))
-        if cmd.name in ("apply_patch", "applypatch") and cmd.stdin:
-            from agentctl.gate.toolcall import _patch_writes
-
-            call.writes += _patch_writes(cmd.stdin, here, root)
+        cmd.reads = [_norm(r) for r in cmd.reads]
+        cmd.writes = [_norm(w) for w in cmd.writes]
+        for where in _unique([cmd.cwd, *cmd.alt_cwds]):  # a cd that may fail: judged in both places
+            here = None if unresolvable(where) else resolve(where, cwd) if where else cwd
+            _judge_command(call, cmd, here, cwd, root, roots, home_dir)
+    call.writes = list({(w.path, w.deleted, w.content): w for w in call.writes}.values())  # the same, once
     for write in call.writes:
         if protected_hit(write.absolute, roots, write.deleted):
             call.protected.append(write.path)
@@ -202,6 +174,43 @@ _PROTECTED_SAMPLES = [
     *("tools.yaml", "policy.yml", "agentctl.db", "store.key", "settings.json", "settings.local.json"),
     *("pre-commit", "config", "config.toml", "ci.yml", "hooks.json"),
 ]
+
+
+def _judge_command(
+    call: ToolCall, cmd: Command, here: Path | None, cwd: Path, root: Path, roots: Roots, home: Path
+) -> None:
+    """One command's reads, writes, secrets, protected paths and IaC previews, run in ``here``."""
+    from agentctl.gate.toolcall import FileWrite
+    from agentctl.gate.toolcall import _display as display
+    from agentctl.gate.toolcall import _read as read_text
+
+    reach.judge(call, cmd, here, root, roots, home)
+    here = here if here is not None else cwd  # relative paths are judged by name only; the command is opaque
+    for raw in cmd.reads:
+        for absolute in _expand(_norm(reach.local(raw, here) or raw), here):
+            call.reads.append(display(absolute, root))
+            if is_secret(absolute):
+                call.secrets.append(display(absolute, root))
+        if any(ch in raw for ch in "*?[") and glob_secret(raw):
+            call.secrets.append(raw)
+    for raw in cmd.writes:
+        for absolute in _expand(_norm(reach.local(raw, here) or raw), here):
+            shown = display(absolute, root)
+            call.written.append(shown)
+            if protected_hit(absolute, roots, _deleting(cmd, raw)):
+                call.protected.append(shown)
+            if not is_iac(shown, absolute) or not absolute.is_relative_to(root):
+                continue
+            before = read_text(absolute)
+            deleted, content = _content(cmd, raw, before, here)
+            if content is None and not deleted:
+                call.blind_iac.append(shown)
+            else:
+                call.writes.append(FileWrite(shown, absolute, content, before, deleted=deleted))
+    if cmd.name in ("apply_patch", "applypatch") and cmd.stdin:
+        from agentctl.gate.toolcall import _patch_writes
+
+        call.writes += _patch_writes(cmd.stdin, here, root)
 
 
 def _deleting(cmd: Command, raw: str) -> bool:

@@ -44,6 +44,8 @@ class Command:
     """Commands upstream in the pipeline."""
     cwd: str = ""
     """The directory it runs in, as written (``cd x && …``); "" for the call's own."""
+    alt_cwds: list[str] = field(default_factory=list)
+    """Other directories it may run in: where it was before a ``cd`` that may fail (its target does not exist)."""
     via: list[str] = field(default_factory=list)
     """Wrappers it was unwrapped from (``sudo``, ``bash -c``, ``xargs``…)."""
     redirects: list[tuple[str, str]] = field(default_factory=list)
@@ -118,6 +120,7 @@ class Walker:
         self.base = ""
         self.oldpwd: str | None = None
         self.dirs: list[str] = []
+        self.alts: list[str] = []
         self.vars: dict[str, str] = {}
         self.aliases: dict[str, str] = {}
         self.src = b""
@@ -156,10 +159,10 @@ class Walker:
         elif kind == "redirected_statement":
             self.redirected(node, feed)
         elif kind == "subshell":
-            saved = (self.cwd, self.oldpwd, list(self.dirs))
+            saved = (self.cwd, self.oldpwd, list(self.dirs), list(self.alts))
             for child in node.named_children:
                 self.node(child, None)
-            self.cwd, self.oldpwd, self.dirs = saved
+            self.cwd, self.oldpwd, self.dirs, self.alts = saved
         elif kind == "variable_assignment":
             self.assignment(node, store=True)
         elif kind == "for_statement" and node.child_by_field_name("variable") is not None:
@@ -249,6 +252,7 @@ class Walker:
             argv=[w.text for w in words],
             literal=[w.literal for w in words],
             cwd=self.cwd,
+            alt_cwds=list(self.alts),
             via=list(self.via),
             assigned=assigned,
         )
@@ -381,7 +385,7 @@ class Walker:
             return self.expansion(node, raw, quoted)
         if kind in ("command_substitution", "process_substitution"):
             added: list[Command] = []
-            saved = (self.cwd, self.oldpwd, list(self.dirs))
+            saved = (self.cwd, self.oldpwd, list(self.dirs), list(self.alts))
             for child in node.named_children:
                 if child.type == "file_redirect":  # ``$(<file)`` reads the file
                     holder = Command(argv=["cat"], name="cat", literal=[True], cwd=self.cwd, via=list(self.via))
@@ -390,7 +394,7 @@ class Walker:
                     added.append(holder)
                     continue
                 added += self.node(child, None)
-            self.cwd, self.oldpwd, self.dirs = saved
+            self.cwd, self.oldpwd, self.dirs, self.alts = saved
             value = shell_paths.substitution(added, self) if kind == "command_substitution" else None
             if value is not None:
                 return [Word(value, True, [], computed=True)]

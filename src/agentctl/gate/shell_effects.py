@@ -268,10 +268,10 @@ def _nested(cmd: Command, text: str, literal: bool, walker: Walker, label: str) 
     if not literal:
         cmd.opaque = cmd.opaque or f"{label} runs text computed at run time"
         return
-    saved = walker.cwd
-    walker.cwd = cmd.cwd
+    saved = (walker.cwd, walker.alts)
+    walker.cwd, walker.alts = cmd.cwd, list(cmd.alt_cwds)
     walker.run(text, [*cmd.via, label], walker.depth + 1)
-    walker.cwd = saved
+    walker.cwd, walker.alts = saved
 
 
 def _script(cmd: Command, path: str, literal: bool, walker: Walker) -> None:
@@ -419,6 +419,7 @@ def _find(cmd: Command, args: list[str], walker: Walker) -> None:
                 from agentctl.gate.shell import Command as Cmd
 
                 sub = Cmd(argv=inner, literal=[True] * len(inner), cwd=cmd.cwd, via=[*cmd.via, f"find {arg}"])
+                sub.alt_cwds = list(cmd.alt_cwds)
                 walker.out.append(sub)
                 analyse(sub, walker)
             i = j

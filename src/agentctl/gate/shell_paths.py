@@ -227,12 +227,40 @@ def change_dir(walker: Walker, cmd: Command) -> None:
             target = UNKNOWN_CWD if unresolvable(before) and not posixpath.isabs(word) else target
         if cmd.name == "pushd":
             walker.dirs.append(before)
+    alts: list[str] = []
+    if cmd.name == "cd" and operands and not unresolvable(target) and target != UNKNOWN_CWD:
+        word = operands[0][0]
+        alts = [a if posixpath.isabs(word) else posixpath.normpath(posixpath.join(a or ".", word)) for a in walker.alts]
+        if _may_fail(walker, target):
+            alts.append(before)  # ``cd missing; rm -rf *`` runs where it was when the cd fails
+    walker.alts = [a for i, a in enumerate(alts) if a != target and a not in alts[:i]][:4]
     walker.oldpwd = pwd(walker, before)
     walker.cwd = target
 
 
+def _may_fail(walker: Walker, target: str) -> bool:
+    """A ``cd`` to a directory that does not exist and that no earlier command in the line may create."""
+    if not walker.base or not os.path.isdir(walker.base):
+        return False  # nothing on disk to judge by (a policy's own examples)
+    absolute = pwd(walker, target)
+    if absolute is None or os.path.isdir(absolute):
+        return False
+    for other in walker.out:
+        if other.opaque or other.trees or (other.name == "git" and {"clone", "worktree", "init"} & {*other.argv}):
+            return False  # it may create the directory
+        for written in other.writes:
+            made = pwd(walker, written if posixpath.isabs(written) else posixpath.join(other.cwd or ".", written))
+            if made is not None and (made == absolute or made.startswith(absolute + "/")):
+                return False
+    return True
+
+
 def enter(cmd: Command, directory: str, literal: bool = True) -> None:
     """A command that runs in ``directory`` (``env -C``, ``git -C``, ``make -C``) relative to its own cwd."""
+    if not posixpath.isabs(directory):
+        cmd.alt_cwds = [posixpath.normpath(posixpath.join(a or ".", directory)) for a in cmd.alt_cwds]
+    else:
+        cmd.alt_cwds = []
     if not literal or unresolvable(directory) or unresolvable(cmd.cwd):
         cmd.cwd = UNKNOWN_CWD
     elif posixpath.isabs(directory):
