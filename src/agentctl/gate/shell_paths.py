@@ -56,6 +56,8 @@ def variable(walker: Walker, name: str) -> str | None:
         return walker.oldpwd
     if name in _ENV_DIRS:
         return os.environ.get(name) or posixpath.join(walker.home, _ENV_DIRS[name])
+    if name == "TMPDIR":
+        return os.environ.get(name, "")  # the agent's environment is the gate's (``${TMPDIR:-/tmp}``)
     return None
 
 
@@ -80,10 +82,10 @@ def parameter(walker: Walker, raw: str) -> str | None:
     arg = _expand_known(walker, arg.strip("'\""))
     if arg is None:
         return None
-    if op in (":-", "-", ":=", "="):
-        return value if value is not None and (value or op in ("-", "=")) else (arg if value is None else None)
     if value is None:
-        return None
+        return None  # a variable the gate does not know may be set to anything
+    if op in (":-", "-", ":=", "="):
+        return value if value or op in ("-", "=") else arg
     if op in (":+", "+"):
         return arg if value or op == "+" else ""
     if not op:
@@ -131,6 +133,8 @@ def tilde(walker: Walker, text: str) -> tuple[str, bool]:
         value = walker.oldpwd
     elif re.fullmatch(r"[A-Za-z_][\w.-]*\$?", user):
         value = _user_home(user)
+        if value is None:
+            return text, True  # no such user: bash leaves the word as it is
     else:
         return text, True  # not a tilde prefix (``~x!y``): the word is literal text
     if value is None:
