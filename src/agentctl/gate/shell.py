@@ -72,6 +72,8 @@ class Word:
 
 
 _SPLIT = object()
+_JOIN = b"\\\n"
+"""A backslash-newline between two words: the shell removes it and reads one word."""
 
 
 @functools.cache
@@ -103,6 +105,15 @@ class Walker:
         self.src = b""
         self.via: list[str] = []
         self.depth = 0
+        self.exported: dict[str, str | None] = {}
+        """Variables exported to every later command (None: the value is computed at run time)."""
+        self.kube_context: str | None = None
+        """The kubectl context a literal ``kubectl config use-context X &&`` switched to, for the rest of the chain."""
+        self.pending_context: str | None = None
+        self.kube_tunnels: list[tuple[str, list[str], list[str]]] = []
+        """``kubectl proxy``/``port-forward`` started in this text: (kind, local ports, cluster flags)."""
+        self.outfeed: Command | None = None
+        """What a ``>(…)`` process substitution in the current command's words reads (that command's output)."""
 
     # -- entry points -------------------------------------------------
     def run(self, text: str, via: list[str], depth: int) -> list[Command]:
@@ -138,23 +149,63 @@ class Walker:
         elif kind == "subshell":
             saved = self.cwd
             for child in node.named_children:
-                self.node(child, None)
+                self.node(child, feed)  # ``curl … | (sh)``: the group's commands read the pipe
             self.cwd = saved
         elif kind == "variable_assignment":
             self.assignment(node, store=True)
+        elif kind == "list":
+            self.chain(node, feed)
+        elif kind == "declaration_command":
+            self.declaration(node)
         elif kind in ("comment", "heredoc_body", "heredoc_start", "heredoc_end"):
             pass
         else:
             for child in node.named_children:
-                self.node(child, None)
+                self.kube_context = None  # a context switch only carries through ``&&``
+                self.node(child, feed)
         return self.out[start:]
+
+    def chain(self, node: Any, feed: Command | None) -> None:
+        """``a && b`` / ``a || b``: what ``a`` settles (a kubectl context) only holds for ``b`` after ``&&``."""
+        for child in node.children:
+            if not child.is_named:
+                if child.type != "&&":
+                    self.kube_context = None
+            elif child.type != "comment":
+                self.node(child, feed)
+
+    def declaration(self, node: Any) -> None:
+        """``export X=v`` / ``declare -x X``: assignments, and the environment of later commands."""
+        from agentctl.gate import shell_runners
+
+        keyword = self.text(node.children[0]) if node.children else ""
+        exporting = keyword == "export"
+        exported: dict[str, str | None] = {}
+        for child in node.named_children:
+            if child.type == "word" and keyword in ("declare", "typeset", "local") and self.text(child)[:1] == "-":
+                exporting |= "x" in self.text(child)
+            elif child.type == "variable_assignment":
+                pair = self.assignment(child, store=True)
+                if pair and exporting:
+                    exported[pair[0]] = self.vars.get(pair[0])
+            elif child.type == "variable_name" and exporting:
+                exported[self.text(child)] = self.vars.get(self.text(child), "")
+            else:
+                self.node(child, None)
+        self.exported.update(exported)
+        if shell_runners.WATCHED.intersection(exported):  # judged where it is set: every later command inherits it
+            holder = Command(argv=[keyword], name=keyword, literal=[True], cwd=self.cwd, via=list(self.via))
+            self.out.append(holder)
+            shell_runners.environment(holder, {**self.exported, **exported}, self)
 
     def pipeline(self, parts: list[Any], feed: Command | None) -> None:
         upstream = feed
         for part in parts:
+            self.kube_context = None  # the parts run at once: none waits for another's context switch
             added = self.node(part, upstream)
             if added:
                 upstream = added[0] if part.type in ("command", "redirected_statement") else added[-1]
+        self.kube_context = None
 
     def redirected(self, node: Any, feed: Command | None) -> None:
         body = node.child_by_field_name("body")
@@ -196,6 +247,8 @@ class Walker:
         words: list[Word] = []
         assigned: dict[str, str] = {}
         inner_redirects = list(redirects)
+        saved_feed, self.outfeed = self.outfeed, feed
+        joined_at = -1  # the end byte of the last word, to join words split by ``\\<newline>``
         for child in node.named_children:
             kind = child.type
             if kind == "variable_assignment":
@@ -204,10 +257,22 @@ class Walker:
                     assigned[pair[0]] = pair[1]
             elif kind.endswith("redirect"):
                 inner_redirects.append(child)
-            elif kind == "command_name":
-                words += self.words(child.named_children[0] if child.named_children else child)
             elif kind != "comment":
-                words += self.words(child)
+                target = child
+                if kind == "command_name" and child.named_children:
+                    target = child.named_children[0]
+                more = self.words(target)
+                if (
+                    words
+                    and more
+                    and joined_at + 2 == target.start_byte
+                    and self.src[joined_at : joined_at + 2] == _JOIN
+                ):
+                    last = words.pop()  # ``terraform ap\\<newline>ply``: one word, as the shell reads it
+                    more[0] = Word(last.text + more[0].text, last.literal and more[0].literal, last.subs + more[0].subs)
+                words += more
+                joined_at = target.end_byte
+        self.outfeed = saved_feed
         cmd = Command(
             argv=[w.text for w in words],
             literal=[w.literal for w in words],
@@ -230,7 +295,10 @@ class Walker:
             for name, value in assigned.items():
                 self.vars[name] = value
             return self.out[start:]
+        self.pending_context = None
         shell_effects.analyse(cmd, self)
+        if self.pending_context is not None:
+            self.kube_context = self.pending_context or None
         if cmd.name == "cd":
             self.cwd = shell_effects.change_dir(self.cwd, cmd.argv[1:], self.home)
         return self.out[start:]
@@ -339,14 +407,19 @@ class Walker:
         if kind in ("command_substitution", "process_substitution"):
             added: list[Command] = []
             saved = self.cwd
+            feed = None
+            if raw.startswith(">(") and self.outfeed is not None:  # ``tee >(sh)``: sh reads what tee reads
+                feed = self.outfeed
+            elif raw.startswith(">("):
+                feed = Command(argv=["(the command's output)"], name="(the command's output)", opaque="unknown")
             for child in node.named_children:
-                added += self.node(child, None)
+                added += self.node(child, feed)
             self.cwd = saved
             names = _dedupe([c.name or (c.argv[0] if c.argv else "") for c in added])
             text = "/dev/fd/63" if kind == "process_substitution" else f"$({', '.join(names)})"
             return [Word(text, False, names)]
-        if kind == "arithmetic_expansion":
-            return [Word(raw, False)]
+        if kind in ("arithmetic_expansion", "array"):  # ``$(( $(x) + 1 ))``, ``a=($(x))``: the substitutions run
+            return [Word(raw, False, [n for child in node.named_children for n in self._subs_in(child)])]
         return [Word(raw)]
 
     def expansion(self, node: Any, raw: str, quoted: bool) -> list[Any]:
@@ -371,7 +444,7 @@ class Walker:
         return [Word(raw, False, subs)]
 
     def _subs_in(self, node: Any) -> list[str]:
-        if node.type in ("command_substitution", "process_substitution"):
+        if node.type in ("command_substitution", "process_substitution", "expansion", "simple_expansion"):
             return [w for p in self.pieces(node, True) if isinstance(p, Word) for w in p.subs]
         return [n for child in node.named_children for n in self._subs_in(child)]
 

@@ -89,10 +89,17 @@ def effects(cmd: Command, name: str, args: list[str], walker: Walker) -> None:
         given = [args[i + 1] for i, a in enumerate(args[:-1]) if a in ("-i", "--input")]
         writes += files[:1] if files else patch_targets(cmd, given or cmd.reads[:1], walker)
     elif name in _EDITORS:
-        writes += [p for p in pos if not p.startswith("+")]
+        ex_valued = {"-c", "--cmd", "-S", "-u", "-U", "-W", "-w", "-i", "-T", "-t", "-q"}
+        writes += [p for p in _positionals(args, ex_valued) if not p.startswith("+")]
     elif name in ("curl", "wget"):
         valued = {"-o", "--output", "-O", "--output-document"} if name == "wget" else {"-o", "--output"}
         writes += [args[i + 1] for i, a in enumerate(args[:-1]) if a in valued and args[i + 1] != "-"]
+        remote_name = name == "wget" and not any(a in valued or a.startswith("--output-document") for a in args)
+        remote_name |= name == "curl" and any(a in ("-O", "--remote-name", "--remote-name-all") or
+                                              re.fullmatch(r"-[a-zA-Z]*O[a-zA-Z]*", a) for a in args)  # fmt: skip
+        if remote_name:  # ``wget URL`` / ``curl -O URL`` save to the URL's file name
+            urls = [a for a in args if re.match(r"^[a-z]+://", a)]
+            writes += [u.split("?")[0].rstrip("/").rsplit("/", 1)[-1] or "index.html" for u in urls]
         uploads = {"-d", "--data", "--data-binary", "--data-raw", "--data-urlencode", "-F", "--form", "-T"}
         for i, a in enumerate(args[:-1]):
             if a in uploads or a == "--upload-file":
@@ -156,5 +163,7 @@ def _git(cmd: Command, args: list[str], reads: list[str], writes: list[str], wal
         writes += after if after or sub == "checkout" else pos[1:]
     elif sub in ("rm", "mv"):
         writes += pos[1:]
+    elif sub == "clone" and len(pos) > 1:  # the clone's directory: its files came from elsewhere
+        writes.append(pos[2] if len(pos) > 2 else re.sub(r"\.git$", "", pos[1].rstrip("/").rsplit("/", 1)[-1]))
     elif sub in _GIT_READS:
         reads += [p.split(":", 1)[1] if ":" in p else p for p in [*pos[1:], *after] if not p.startswith("-")]
