@@ -10,6 +10,7 @@ judge exactly as an edit; the others are "blind" IaC writes.
 
 from __future__ import annotations
 
+import functools
 import glob as globlib
 import os
 import re
@@ -80,8 +81,18 @@ def protected_roots(root: Path) -> list[Path]:
 
 
 def protected_hit(path: Path, roots: list[Path], deleting: bool) -> bool:
-    """``path`` is in the protected set, or (for a delete or move) contains part of it."""
-    return any(path == r or path.is_relative_to(r) or (deleting and r.is_relative_to(path)) for r in roots)
+    """``path`` is in the protected set, or (for a delete or move) contains part of it.
+
+    Compared as text (the paths are absolute and normalised): pathlib's ``is_relative_to`` costs more
+    than everything else a long script's decision does.
+    """
+    text = str(path)
+    inside = text.rstrip("/") + "/"
+    for root in roots:
+        base = str(root)
+        if text == base or text.startswith(base.rstrip("/") + "/") or (deleting and base.startswith(inside)):
+            return True
+    return False
 
 
 def is_iac(display: str, absolute: Path) -> bool:
@@ -128,19 +139,22 @@ def apply_shell(call: ToolCall, cwd: Path, root: Path) -> None:
         reason = f"agentctl could not analyse this shell text ({type(exc).__name__})"
         call.commands = [shell.Command(argv=[], opaque=reason)]
     roots = protected_roots(root)
+    # a long script names the same files and directories again and again: resolve each once per call
+    expand, secret, resolved = functools.cache(_expand), functools.cache(is_secret), functools.cache(resolve)
+    display = functools.cache(display)
     for cmd in call.commands:
-        here = resolve(cmd.cwd, cwd) if cmd.cwd else cwd
+        here = resolved(cmd.cwd, cwd) if cmd.cwd else cwd
         cmd.reads = [_norm(r) for r in cmd.reads]
         cmd.writes = [_norm(w) for w in cmd.writes]
         for raw in cmd.reads:
-            for absolute in _expand(raw, here):
+            for absolute in expand(raw, here):
                 call.reads.append(display(absolute, root))
-                if is_secret(absolute):
+                if secret(absolute):
                     call.secrets.append(display(absolute, root))
             if any(ch in raw for ch in "*?[") and glob_secret(raw):
                 call.secrets.append(raw)
         for raw in cmd.writes:
-            for absolute in _expand(raw, here):
+            for absolute in expand(raw, here):
                 shown = display(absolute, root)
                 call.written.append(shown)
                 if protected_hit(absolute, roots, cmd.name in _DELETERS and _unfiltered(cmd)):

@@ -11,6 +11,7 @@ for writing is opaque. ``open('x')`` with a literal name is a read of ``x``,
 from __future__ import annotations
 
 import ast
+import functools
 import re
 from dataclasses import dataclass, field
 
@@ -97,6 +98,14 @@ class Verdict:
 
 
 def judge(name: str, code: str) -> Verdict:
+    """What inline code shows it does (a fresh value: callers may keep it)."""
+    cached = _judge(name, code)
+    return Verdict(list(cached.reads), list(cached.writes), cached.opaque)
+
+
+@functools.lru_cache(maxsize=512)
+def _judge(name: str, code: str) -> Verdict:
+    """Pure in (name, code), and scripts repeat the same one-liners: parse each once."""
     if family(name) == "python":
         return _python(code)
     if family(name) in ("node", "bun", "deno"):
@@ -123,7 +132,7 @@ def _python(code: str) -> Verdict:
     except (SyntaxError, ValueError):
         verdict.opaque = "python inline code that does not parse"
         return verdict
-    safe_os = _safe_os_names(tree)
+    safe_os = "os" in code and _safe_os_names(tree)
     for node in ast.walk(tree):
         if isinstance(node, (ast.Import, ast.ImportFrom)):
             modules = [a.name for a in node.names] if isinstance(node, ast.Import) else [node.module or ""]

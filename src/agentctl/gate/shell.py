@@ -20,6 +20,8 @@ import re
 from dataclasses import dataclass, field
 from typing import Any
 
+from agentctl.gate import shell_effects
+
 MAX_DEPTH = 8
 """How deep ``bash -c``/``eval``/scripts are parsed before the command counts as opaque."""
 
@@ -63,12 +65,16 @@ class Command:
         }
 
 
-@dataclass(slots=True)
 class Word:
-    text: str
-    literal: bool = True
-    subs: list[str] = field(default_factory=list)
-    """Names of commands whose output is substituted into this word."""
+    """One field of a command's argv: its text, whether the text is fully known, and the commands substituted in."""
+
+    __slots__ = ("literal", "subs", "text")
+
+    def __init__(self, text: str, literal: bool = True, subs: list[str] | None = None) -> None:
+        self.text = text
+        self.literal = literal
+        self.subs: list[str] = subs if subs is not None else []
+        """Names of commands whose output is substituted into this word."""
 
 
 _SPLIT = object()
@@ -76,12 +82,18 @@ _JOIN = b"\\\n"
 """A backslash-newline between two words: the shell removes it and reads one word."""
 
 
+_KIND_IDS: dict[str, int] = {}
+"""Node kind ids of the grammar (comparing ints beats building each node's type name)."""
+
+
 @functools.cache
 def _parser() -> Any:
     import tree_sitter
     import tree_sitter_bash
 
-    return tree_sitter.Parser(tree_sitter.Language(tree_sitter_bash.language()))
+    language = tree_sitter.Language(tree_sitter_bash.language())
+    _KIND_IDS.update({kind: language.id_for_node_kind(kind, True) for kind in ("word", "command_name")})
+    return tree_sitter.Parser(language)
 
 
 def parse(text: str, *, home: str = "~", cwd: str = "", read_file: Any = None) -> list[Command]:
@@ -103,6 +115,8 @@ class Walker:
         self.vars: dict[str, str] = {}
         self.aliases: dict[str, str] = {}
         self.src = b""
+        self.chars: str | None = None
+        """The text itself when it is ASCII (byte offsets are character offsets): slicing beats decoding."""
         self.via: list[str] = []
         self.depth = 0
         self.exported: dict[str, str | None] = {}
@@ -122,28 +136,31 @@ class Walker:
         if depth > MAX_DEPTH:
             self.out.append(Command(argv=[], opaque="shell code nested too deep to judge", via=list(via)))
             return self.out[start:]
-        saved = (self.src, self.via, self.depth)
+        saved = (self.src, self.chars, self.via, self.depth)
         self.src, self.via, self.depth = text.encode("utf-8", "surrogateescape"), via, depth
+        self.chars = text if text.isascii() else None
         try:
             tree = _parser().parse(self.src)
             if tree.root_node.has_error:
                 self.out.append(Command(argv=[], opaque="the shell text does not parse", via=list(via), cwd=self.cwd))
             self.node(tree.root_node, None)
         finally:
-            self.src, self.via, self.depth = saved
+            self.src, self.chars, self.via, self.depth = saved
         return self.out[start:]
 
     def text(self, node: Any) -> str:
+        if self.chars is not None:
+            return self.chars[node.start_byte : node.end_byte]
         return self.src[node.start_byte : node.end_byte].decode("utf-8", "surrogateescape")
 
     # -- statements ---------------------------------------------------
     def node(self, node: Any, feed: Command | None) -> list[Command]:
-        start = len(self.out)
         kind = node.type
         if kind == "command":
-            self.command(node, feed, [])
-        elif kind == "pipeline":
-            self.pipeline([c for c in node.named_children if c.type != "comment"], feed)
+            return self.command(node, feed, [])
+        start = len(self.out)
+        if kind == "pipeline":
+            self.pipeline(node.named_children, feed)
         elif kind == "redirected_statement":
             self.redirected(node, feed)
         elif kind == "subshell":
@@ -201,6 +218,8 @@ class Walker:
     def pipeline(self, parts: list[Any], feed: Command | None) -> None:
         upstream = feed
         for part in parts:
+            if part.type == "comment":
+                continue
             self.kube_context = None  # the parts run at once: none waits for another's context switch
             added = self.node(part, upstream)
             if added:
@@ -209,8 +228,10 @@ class Walker:
 
     def redirected(self, node: Any, feed: Command | None) -> None:
         body = node.child_by_field_name("body")
-        redirects = [c for c in node.named_children if c != body and c.type.endswith("redirect")]
-        tail = [c for c in node.named_children if c != body and not c.type.endswith("redirect")]
+        redirects, tail = [], []
+        for child in node.named_children:
+            if child != body:
+                (redirects if child.type.endswith("redirect") else tail).append(child)
         for redirect in redirects:
             tail += [c for c in redirect.named_children if c.type in _STATEMENTS]
         if body is not None and body.type == "command":
@@ -242,56 +263,71 @@ class Walker:
 
     # -- simple commands ------------------------------------------------
     def command(self, node: Any, feed: Command | None, redirects: list[Any]) -> list[Command]:
-        from agentctl.gate import shell_effects
-
-        words: list[Word] = []
+        argv: list[str] = []
+        literal: list[bool] = []
+        subs: dict[int, list[str]] = {}  # per word index: the commands substituted into it
         assigned: dict[str, str] = {}
         inner_redirects = list(redirects)
         saved_feed, self.outfeed = self.outfeed, feed
         joined_at = -1  # the end byte of the last word, to join words split by ``\\<newline>``
+        src, chars = self.src, self.chars
+        word_id, name_id = _KIND_IDS["word"], _KIND_IDS["command_name"]
         for child in node.named_children:
-            kind = child.type
-            if kind == "variable_assignment":
+            kind_id = child.kind_id
+            if kind_id == name_id:
+                child = child.named_child(0) or child
+                kind_id = child.kind_id
+            if kind_id == word_id:  # the common case, kept fast: no quotes, no expansions
+                start = child.start_byte
+                if chars is not None:
+                    text = chars[start : child.end_byte]
+                else:
+                    text = src[start : child.end_byte].decode("utf-8", "surrogateescape")
+                if not ("\\" in text or "{" in text or text[:1] == "~" or (start == joined_at + 2 and argv)):
+                    argv.append(text)
+                    literal.append(True)
+                    joined_at = child.end_byte
+                    continue
+                more = self.words(child)
+                kind = "word"
+            elif (kind := child.type) == "variable_assignment":
                 pair = self.assignment(child, store=False)
                 if pair:
                     assigned[pair[0]] = pair[1]
+                continue
             elif kind.endswith("redirect"):
                 inner_redirects.append(child)
-            elif kind != "comment":
-                target = child
-                if kind == "command_name" and child.named_children:
-                    target = child.named_children[0]
-                more = self.words(target)
-                if (
-                    words
-                    and more
-                    and joined_at + 2 == target.start_byte
-                    and self.src[joined_at : joined_at + 2] == _JOIN
-                ):
-                    last = words.pop()  # ``terraform ap\\<newline>ply``: one word, as the shell reads it
-                    more[0] = Word(last.text + more[0].text, last.literal and more[0].literal, last.subs + more[0].subs)
-                words += more
-                joined_at = target.end_byte
+                continue
+            elif kind == "comment":
+                continue
+            else:
+                more = self.words(child)
+            if argv and more and joined_at + 2 == child.start_byte and src[joined_at : joined_at + 2] == _JOIN:
+                first = more[0]  # ``terraform ap\\<newline>ply``: one word, as the shell reads it
+                before = subs.pop(len(argv) - 1, [])
+                more[0] = Word(argv.pop() + first.text, literal.pop() and first.literal, [*before, *first.subs])
+            for word in more:
+                if word.subs:
+                    subs[len(argv)] = word.subs
+                argv.append(word.text)
+                literal.append(word.literal)
+            joined_at = child.end_byte
         self.outfeed = saved_feed
-        cmd = Command(
-            argv=[w.text for w in words],
-            literal=[w.literal for w in words],
-            cwd=self.cwd,
-            via=list(self.via),
-            assigned=assigned,
-        )
+        cmd = Command(argv=argv, literal=literal, cwd=self.cwd, via=list(self.via), assigned=assigned)
         if feed is not None:
             cmd.stdin_names = _dedupe([*feed.stdin_names, feed.name or (feed.argv[0] if feed.argv else "")])
             cmd.stdin = shell_effects.output_text(feed)
-        if words and not words[0].literal:
-            cmd.opaque = f"the command name is computed at run time ({words[0].text})"
-            cmd.code_from = list(words[0].subs)
-        for word in words[1:]:
-            cmd.code_from += [s for s in word.subs if s not in cmd.code_from]
-        self.apply_redirects(cmd, inner_redirects)
+        if argv and not literal[0]:
+            cmd.opaque = f"the command name is computed at run time ({argv[0]})"
+            cmd.code_from = list(subs.get(0, []))
+        for index, names in subs.items():
+            if index:
+                cmd.code_from += [n for n in names if n not in cmd.code_from]
+        if inner_redirects:
+            self.apply_redirects(cmd, inner_redirects)
         start = len(self.out)
         self.out.append(cmd)
-        if not words:
+        if not argv:
             for name, value in assigned.items():
                 self.vars[name] = value
             return self.out[start:]
@@ -345,13 +381,18 @@ class Walker:
     def words(self, node: Any) -> list[Word]:
         """Evaluate one argument node into fields (unquoted ``$IFS`` splits)."""
         if node.type == "word":  # the common case, kept fast
-            text = self.src[node.start_byte : node.end_byte].decode("utf-8", "surrogateescape")
+            text = self.text(node)
             if "\\" in text:
                 text = _unescape(text)
             if text[:1] == "~" and (len(text) == 1 or text[1] == "/"):
                 text = self.home + text[1:]
             return [Word(t) for t in _braces(text)] if "{" in text else [Word(text)]
+        kind = node.type
+        if kind == "raw_string":
+            return [Word(self.text(node)[1:-1])]
         pieces = self.pieces(node, quoted=False)
+        if len(pieces) == 1 and pieces[0] is not _SPLIT and kind != "concatenation":
+            return pieces  # one piece is one field (a quoted string, one expansion, one substitution)
         fields: list[Word] = []
         current: Word | None = None
         for piece in pieces:
@@ -368,7 +409,7 @@ class Walker:
             current.subs += piece.subs
         if current is not None:
             fields.append(current)
-        braces = any("{" in f.text for f in fields) and node.type in ("word", "concatenation")
+        braces = kind in ("word", "concatenation") and any("{" in f.text for f in fields)
         if braces and all(c.type == "word" for c in _leaves(node)):
             fields = [Word(t, f.literal, f.subs) for f in fields for t in _braces(f.text)]
         return fields
@@ -385,6 +426,14 @@ class Walker:
             return [Word(raw[1:-1])]
         if kind == "ansi_c_string":
             return [Word(_ansi_c(raw[2:-1]))]
+        if kind == "string" and node.named_child_count == 1:
+            only = node.named_children[0]
+            if (
+                only.type == "string_content"
+                and only.start_byte == node.start_byte + 1
+                and only.end_byte + 1 == node.end_byte
+            ):
+                return [Word(_unescape_dq(raw[1:-1]))]  # ``"plain text"``: nothing to expand
         if kind in ("string", "translated_string"):
             out: list[Any] = []
             cursor = node.start_byte + (2 if kind == "translated_string" else 1)
@@ -423,9 +472,13 @@ class Walker:
         return [Word(raw)]
 
     def expansion(self, node: Any, raw: str, quoted: bool) -> list[Any]:
-        names = [c for c in node.named_children if c.type in ("variable_name", "special_variable_name")]
-        simple = len(node.named_children) == 1 and names
-        name = self.text(names[0]) if names else ""
+        if node.type == "simple_expansion":  # ``$name``: no operators, nothing substituted inside
+            simple, name = True, raw[1:]
+        else:
+            children = node.named_children
+            names = [c for c in children if c.type in ("variable_name", "special_variable_name")]
+            simple = len(children) == 1 and bool(names)
+            name = self.text(names[0]) if names else ""
         if simple and name == "IFS":
             return [Word(" ")] if quoted else [_SPLIT]
         if simple and name == "HOME":
@@ -440,6 +493,8 @@ class Walker:
                     out.append(_SPLIT)
                 out.append(Word(part))
             return out or [Word("")]
+        if simple:
+            return [Word(raw, False)]
         subs = [n for child in node.named_children for n in self._subs_in(child)]
         return [Word(raw, False, subs)]
 
@@ -458,7 +513,7 @@ def _leaves(node: Any) -> list[Any]:
 
 
 def _dedupe(items: list[str]) -> list[str]:
-    return [x for i, x in enumerate(items) if x and x not in items[:i]]
+    return list(dict.fromkeys(x for x in items if x))
 
 
 def _unescape(text: str) -> str:

@@ -15,6 +15,7 @@ Called by :mod:`agentctl.gate.shell` for every simple command it finds:
 
 from __future__ import annotations
 
+import functools
 import os
 import posixpath
 import re
@@ -80,6 +81,18 @@ def output_text(cmd: Command) -> str | None:
     return None
 
 
+_KUBE_TRACKED = frozenset({*KUBE, "helm", "curl", "wget", "http", "https", "xh"})
+
+
+@functools.lru_cache(maxsize=1024)
+def _interpreter_name(name: str) -> bool:
+    return inline.interpreter(name)
+
+
+_SPECIAL_NAMES = frozenset({"alias", "busybox", "eval", "source", ".", "find", "make", "gmake", *SHELLS})
+"""Names that :func:`analyse` handles itself (with interpreters; the rest: runners, then files touched)."""
+
+
 def _tool_alias(cmd: Command, name: str) -> str:
     """``helm3`` is helm; a kubectl plugin ``kubectl-delete x`` is ``kubectl delete x``."""
     if name in _TOOL_ALIASES:
@@ -94,7 +107,7 @@ def analyse(cmd: Command, walker: Walker) -> None:
     """Unwrap ``cmd`` in place, fill its effects, and add the commands it runs to the walker."""
     argv, literal = cmd.argv, cmd.literal
     expanded: set[str] = set()
-    while argv:
+    while argv and (walker.aliases or basename(argv[0]) in shell_wrappers.WRAPPERS):
         if argv[0] in walker.aliases and literal[0] and argv[0] not in expanded:
             expanded.add(argv[0])
             words = shell_wrappers.split(walker.aliases[argv[0]])
@@ -119,14 +132,17 @@ def analyse(cmd: Command, walker: Walker) -> None:
     args = argv[1:]
     if cmd.assigned:
         shell_runners.environment(cmd, dict(cmd.assigned), walker)
-    if name in KUBE or name in ("helm", "curl", "wget", "http", "https", "xh") or walker.kube_tunnels:
+    if name in _KUBE_TRACKED or walker.kube_tunnels:
         shell_kube.track(cmd, name, walker)
         args = cmd.argv[1:]
-    if name == "alias":
-        walker.aliases.update(a.split("=", 1) for a in args if "=" in a)  # type: ignore[misc]
     if "/" in argv[0] and literal[0] and name not in SHELLS:
         _program(cmd, argv[0], walker)
-    if name in SHELLS or (name == "busybox" and args[:1] and args[0] in SHELLS):
+    if name not in _SPECIAL_NAMES and not _interpreter_name(name):
+        if not shell_runners.run(cmd, name, args, walker):
+            shell_files.effects(cmd, name, args, walker)
+    elif name == "alias":
+        walker.aliases.update(a.split("=", 1) for a in args if "=" in a)  # type: ignore[misc]
+    elif name in SHELLS or (name == "busybox" and args[:1] and args[0] in SHELLS):
         _shell(cmd, args[1:] if name == "busybox" else args, walker)
     elif name == "eval":
         nested(cmd, " ".join(args), all(literal[1:]), walker, "eval")
@@ -134,7 +150,7 @@ def analyse(cmd: Command, walker: Walker) -> None:
         if args:
             cmd.reads.append(args[0])
             script(cmd, args[0], literal[1], walker)
-    elif inline.interpreter(name):
+    elif _interpreter_name(name):
         _interpreter(cmd, name, args, walker)
     elif name == "find":
         _find(cmd, args, walker)

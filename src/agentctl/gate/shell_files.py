@@ -26,6 +26,7 @@ _NO_READ = {
     "find", "tee", "truncate", "shred", "dotenv", "mkfifo", "apply_patch", "applypatch",
 }  # fmt: skip
 _PATTERN_FIRST = {"grep", "egrep", "fgrep", "rg", "ag", "ack", "sed", "awk", "gawk", "mawk", "nawk", "jq", "yq"}
+_COPIERS = frozenset({"cp", "install", "rsync", "scp", "ln", "mv"})
 _GIT_READS = {"show", "diff", "blame", "cat-file", "grep", "log", "archive", "format-patch"}
 
 
@@ -57,11 +58,16 @@ def effects(cmd: Command, name: str, args: list[str], walker: Walker) -> None:
     """Files a known command writes, and the files any command reads."""
     if name in _NO_READ and name not in _WRITERS:
         return
+    if name in _PATTERN_FIRST and name != "sed":
+        _pattern_first(cmd, name, args)
+        return
     pos = _positionals(args, _COMMON_VALUED)
     writes: list[str] = []
     reads: list[str] = []
-    target = next((args[i + 1] for i, a in enumerate(args[:-1]) if a in ("-t", "--target-directory")), None)
-    target = target or next((a.split("=", 1)[1] for a in args if a.startswith("--target-directory=")), None)
+    target = None
+    if name in _COPIERS:
+        target = next((args[i + 1] for i, a in enumerate(args[:-1]) if a in ("-t", "--target-directory")), None)
+        target = target or next((a.split("=", 1)[1] for a in args if a.startswith("--target-directory=")), None)
     if name in ("cp", "install", "rsync", "scp", "ln"):
         dests = [target] if target else pos[-1:] if len(pos) > 1 else ["."] if name == "ln" else []
         writes += dests
@@ -110,18 +116,25 @@ def effects(cmd: Command, name: str, args: list[str], walker: Walker) -> None:
     elif name in ("tar", "unzip"):
         flag = "-C" if name == "tar" else "-d"
         writes += [args[i + 1] for i, a in enumerate(args[:-1]) if a in (flag, "--directory")]
-    elif name in _PATTERN_FIRST:
-        explicit = any(a in ("-e", "-f", "--regexp", "--file") or a.startswith("--regexp=") for a in args)
-        valued = {"-e", "-f", "-m", "-A", "-B", "-C", "-g", "-t", "-T", "--type", "-v", "-F", "--glob", "--regexp"}
-        valued |= {"-i", "--include"} if name.endswith("awk") else set()
-        files = _positionals(args, valued)
-        reads += files[0 if explicit else 1 :]
-        if name.endswith("awk") and any(a.endswith("inplace") for a in args):
-            writes += files[0 if explicit else 1 :]
-        reads += [args[i + 1] for i, a in enumerate(args[:-1]) if a in ("-f", "--file")]
     elif name not in _NO_READ:
         reads += [p for p in pos if p != "-"]
         reads += [a.split("=", 1)[1] for a in args if a.startswith("--") and "=" in a]
+    cmd.writes += [w for w in writes if w]
+    cmd.reads += [r for r in reads if r]
+
+
+def _pattern_first(cmd: Command, name: str, args: list[str]) -> None:
+    """grep/sed/awk/jq…: the first positional is the pattern or program, unless given with -e/-f."""
+    reads: list[str] = []
+    writes: list[str] = []
+    explicit = any(a in ("-e", "-f", "--regexp", "--file") or a.startswith("--regexp=") for a in args)
+    valued = {"-e", "-f", "-m", "-A", "-B", "-C", "-g", "-t", "-T", "--type", "-v", "-F", "--glob", "--regexp"}
+    valued |= {"-i", "--include"} if name.endswith("awk") else set()
+    files = _positionals(args, valued)
+    reads += files[0 if explicit else 1 :]
+    if name.endswith("awk") and any(a.endswith("inplace") for a in args):
+        writes += files[0 if explicit else 1 :]
+    reads += [args[i + 1] for i, a in enumerate(args[:-1]) if a in ("-f", "--file")]
     cmd.writes += [w for w in writes if w]
     cmd.reads += [r for r in reads if r]
 

@@ -284,6 +284,8 @@ def awk_program(cmd: Command, program: str, literal: bool, walker: Walker) -> No
     if not literal:
         cmd.opaque = cmd.opaque or "awk runs a program computed at run time"
         return
+    if "system" not in program and "|" not in program and ">" not in program:
+        return  # nothing that runs a command or writes a file
     texts: list[str | None] = []
     for match in re.finditer(r"\bsystem\s*\(\s*(" + _AWK_STRING + r")?\s*(\))?", program):
         texts.append(match.group(1) if match.group(1) and match.group(2) else None)
@@ -355,15 +357,27 @@ def _tar(cmd: Command, args: list[str], walker: Walker) -> bool:
     return False
 
 
+_GIT_RUNS: dict[str, tuple[str, ...]] = {
+    "rebase": ("--exec", "-x"),
+    "filter-branch": ("--tree-filter", "--index-filter", "--msg-filter", "--env-filter", "--commit-filter",
+                      "--parent-filter", "--tag-name-filter"),
+    "difftool": ("-x", "--extcmd"),
+}  # fmt: skip
+"""git commands that run an option's value as a shell command."""
+
+
 def _git(cmd: Command, args: list[str], walker: Walker) -> bool:
     from agentctl.engine.argv import args as positional
 
+    if "-c" in args:
+        for i, arg in enumerate(args[:-1]):
+            if arg == "-c" and "=" in args[i + 1]:
+                key, value = args[i + 1].split("=", 1)
+                git_setting(cmd, key, value, _literal(cmd, args[i + 1]), walker)
+    if not _GIT_RUNS.keys() & set(args) and "bisect" not in args and "submodule" not in args:
+        return False  # the common case: no subcommand that runs a command
     pos = positional(["git", *args])
     sub = pos[0] if pos else ""
-    for i, arg in enumerate(args[:-1]):
-        if arg == "-c" and "=" in args[i + 1]:
-            key, value = args[i + 1].split("=", 1)
-            git_setting(cmd, key, value, _literal(cmd, args[i + 1]), walker)
     texts: list[str] = []
     if sub == "bisect" and pos[1:2] == ["run"]:
         at = args.index("run")
@@ -373,12 +387,7 @@ def _git(cmd: Command, args: list[str], walker: Walker) -> bool:
         rest = [a for a in args[at + 1 :] if a not in ("--recursive", "-q", "--quiet")]
         texts.append(" ".join(rest))
     else:
-        valued = {
-            "rebase": ("--exec", "-x"),
-            "filter-branch": ("--tree-filter", "--index-filter", "--msg-filter", "--env-filter", "--commit-filter",
-                              "--parent-filter", "--tag-name-filter"),
-            "difftool": ("-x", "--extcmd"),
-        }.get(sub, ())  # fmt: skip
+        valued = _GIT_RUNS.get(sub, ())
         for i, arg in enumerate(args):
             key, eq, value = arg.partition("=")
             if key in valued:

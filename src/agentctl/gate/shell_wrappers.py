@@ -29,7 +29,7 @@ def split(text: str) -> list[str]:
 
 def unwrap(name: str, argv: list[str], cmd: Command) -> int | None:
     """Where the wrapped command starts in ``argv``, or None if ``argv[0]`` is not a wrapper in use."""
-    if name not in _WRAPPERS:
+    if name not in WRAPPERS:
         return None
     n = len(argv)
     if name in ("sudo", "doas"):
@@ -288,7 +288,7 @@ def _text_runner(name: str, argv: list[str], cmd: Command) -> int | None:
     return i if i < n else None
 
 
-_WRAPPERS = frozenset({
+WRAPPERS = frozenset({
     "docker", "podman", "nerdctl", "sudo", "doas", "env", "command", "exec", "nice", "ionice", "stdbuf", "time",
     "nohup", "setsid", "chrt", "taskset", "unbuffer", "timeout", "xargs", "watch", "coproc", "screen", "microk8s",
     "k3s", "minikube", *_TEXT_RUNNERS
