@@ -162,6 +162,11 @@ def analyse(cmd: Command, walker: Walker) -> None:
         cmd.opaque = f"{name}'s arguments are computed at run time"
 
 
+def literal_word(cmd: Command, word: str) -> bool:
+    """Whether ``word`` (an argument of ``cmd``) is fully known from the text."""
+    return next((lit for w, lit in zip(cmd.argv, cmd.literal, strict=False) if w == word), True)
+
+
 def nested(cmd: Command, text: str, literal: bool, walker: Walker, label: str) -> None:
     if not literal:
         cmd.opaque = cmd.opaque or f"{label} runs text computed at run time"

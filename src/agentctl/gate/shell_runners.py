@@ -9,8 +9,8 @@ at run time makes the command ``opaque``:
   shell commands, ``GIT_CONFIG_COUNT`` pairs define git aliases, ``BASH_ENV``
   and ``ENV`` name scripts every shell sources;
 * ``trap 'cmd' SIG``, ``tmux``, ``at``/``batch``, GNU ``parallel``, ``ssh HOST cmd``;
-* editors' ex commands (``vim -c '!cmd'``), ``awk``'s ``system()`` and pipes,
-  ``sed``'s ``e`` command and ``s///e``, ``tar --checkpoint-action=exec=…``;
+* editors' ex commands (``vim -c '!cmd'``), ``awk`` and ``sed`` programs (see
+  :mod:`agentctl.gate.shell_textproc`), ``tar --checkpoint-action=exec=…``;
 * git's ``bisect run``, ``rebase --exec``, ``submodule foreach``, ``filter-branch``.
 """
 
@@ -20,8 +20,8 @@ import re
 import shlex
 from typing import TYPE_CHECKING
 
-from agentctl.gate import inline, shell_sed
 from agentctl.gate import shell_effects as fx
+from agentctl.gate import shell_textproc
 
 if TYPE_CHECKING:
     from agentctl.gate.shell import Command, Walker
@@ -98,14 +98,10 @@ def run(cmd: Command, name: str, args: list[str], walker: Walker) -> bool:
     return handler(cmd, args, walker) is not False
 
 
-def _literal(cmd: Command, word: str) -> bool:
-    return next((lit for w, lit in zip(cmd.argv, cmd.literal, strict=False) if w == word), True)
-
-
 def _trap(cmd: Command, args: list[str], walker: Walker) -> None:
     """``trap 'cmd' EXIT`` runs cmd later in this shell."""
     if len(args) >= 2 and args[0] not in ("-", "", "-p", "-l", "--"):
-        fx.nested(cmd, args[0], _literal(cmd, args[0]), walker, "trap")
+        fx.nested(cmd, args[0], fx.literal_word(cmd, args[0]), walker, "trap")
 
 
 _TMUX_RUNS = {
@@ -122,7 +118,7 @@ def _tmux(cmd: Command, args: list[str], walker: Walker) -> None:
     i = 0
     while i < len(args) and args[i].startswith("-"):
         if args[i] == "-c" and i + 1 < len(args):
-            fx.nested(cmd, args[i + 1], _literal(cmd, args[i + 1]), walker, "tmux -c")
+            fx.nested(cmd, args[i + 1], fx.literal_word(cmd, args[i + 1]), walker, "tmux -c")
         i += 2 if args[i] in ("-c", "-f", "-L", "-S", "-T") else 1
     group: list[str] = []
     for word in [*args[i:], ";"]:
@@ -149,7 +145,7 @@ def _tmux_command(cmd: Command, words: list[str], walker: Walker) -> None:
         i += 2 if rest[i][-1] in valued else 1
     if i < len(rest):
         text = rest[i] if len(rest) == i + 1 else shlex.join(rest[i:])
-        fx.nested(cmd, text, all(_literal(cmd, w) for w in rest[i:]), walker, f"tmux {sub}")
+        fx.nested(cmd, text, all(fx.literal_word(cmd, w) for w in rest[i:]), walker, f"tmux {sub}")
 
 
 def _at(cmd: Command, args: list[str], walker: Walker) -> None:
@@ -158,7 +154,7 @@ def _at(cmd: Command, args: list[str], walker: Walker) -> None:
         return
     script = next((args[i + 1] for i, a in enumerate(args[:-1]) if a == "-f"), None)
     if script is not None:
-        fx.script(cmd, script, _literal(cmd, script), walker)
+        fx.script(cmd, script, fx.literal_word(cmd, script), walker)
     else:
         fx.stdin_code(cmd, walker, lambda text: fx.nested(cmd, text, True, walker, f"{cmd.name} <stdin>"))
 
@@ -188,7 +184,7 @@ def _parallel(cmd: Command, args: list[str], walker: Walker) -> None:
             items += values
     if not seps:
         items = cmd.stdin.splitlines() if cmd.stdin is not None else None
-    literal = all(_literal(cmd, w) for w in args)
+    literal = all(fx.literal_word(cmd, w) for w in args)
     if items is None:
         if not template:
             fx.stdin_code(cmd, walker, lambda text: fx.nested(cmd, text, True, walker, "parallel <stdin>"))
@@ -212,7 +208,9 @@ def _ssh(cmd: Command, args: list[str], walker: Walker) -> None:
         if arg.startswith("-") and len(arg) > 1:
             option = args[i + 1] if len(arg) == 2 and arg[1] in _SSH_VALUED and i + 1 < len(args) else arg[2:]
             if arg[1] == "o" and re.match(r"(?i)(proxycommand|localcommand|knownhostscommand)\s*=?", option):
-                fx.nested(cmd, re.split(r"\s*=\s*|\s+", option, maxsplit=1)[-1], _literal(cmd, option), walker, "ssh")
+                fx.nested(
+                    cmd, re.split(r"\s*=\s*|\s+", option, maxsplit=1)[-1], fx.literal_word(cmd, option), walker, "ssh"
+                )
             i += 2 if len(arg) == 2 and arg[1] in _SSH_VALUED else 1
             continue
         host = arg
@@ -221,7 +219,7 @@ def _ssh(cmd: Command, args: list[str], walker: Walker) -> None:
         return
     rest = args[i + 1 :]
     if rest:
-        fx.nested(cmd, " ".join(rest), all(_literal(cmd, w) for w in rest), walker, f"ssh {host}")
+        fx.nested(cmd, " ".join(rest), all(fx.literal_word(cmd, w) for w in rest), walker, f"ssh {host}")
     else:
         fx.stdin_code(cmd, walker, lambda text: fx.nested(cmd, text, True, walker, f"ssh {host} <stdin>"))
 
@@ -239,7 +237,7 @@ def ex_commands(cmd: Command, texts: list[str], walker: Walker) -> None:
         for part in text.split("|"):
             bang = _EX_BANG.match(part)
             if bang and not re.match(r"^[\s:]*(wq?|x|q|qa|wqa|xa)!", part):
-                fx.nested(cmd, bang.group(1), _literal(cmd, text), walker, "ex !")
+                fx.nested(cmd, bang.group(1), fx.literal_word(cmd, text), walker, "ex !")
             elif _EX_RISKY.search(part):
                 cmd.opaque = cmd.opaque or f"the editor runs ex commands agentctl cannot see through ({part.strip()})"
 
@@ -252,90 +250,6 @@ def _editor(cmd: Command, args: list[str], walker: Walker) -> bool:
         if arg in ("-S", "-u", "-U") and args[i + 1] not in ("NONE", "NORC", "DEFAULTS"):
             cmd.opaque = cmd.opaque or f"the editor runs the script file {args[i + 1]}"
     return False  # the files it names are still written
-
-
-_AWK_STRING = r'"(?:[^"\\]|\\.)*"'
-
-
-def _awk(cmd: Command, args: list[str], walker: Walker) -> bool:
-    """``system(…)``, ``"cmd" | getline`` and ``print | "cmd"`` in an awk program run shell commands."""
-    programs = [args[i + 1] for i, a in enumerate(args[:-1]) if a in ("-e", "--source")]
-    for i, arg in enumerate(args[:-1]):
-        if arg in ("-f", "--file", "-E", "--exec", "-i", "--include"):
-            text = walker.read_file(args[i + 1]) if walker.read_file else None
-            if text is None:
-                cmd.opaque = cmd.opaque or f"awk runs the program in {args[i + 1]}, which agentctl cannot read"
-            programs.append(text or "")
-        elif arg in ("-l", "--load"):
-            cmd.opaque = cmd.opaque or "awk loads an extension"
-    if not programs:
-        valued = {"-F", "-v", "--assign", "--field-separator", "-f", "--file", "-E", "--exec", "-i", "--include"}
-        i = 0
-        while i < len(args) and args[i].startswith("-") and args[i] != "--":
-            i += 2 if args[i] in valued else 1
-        i += 1 if args[i : i + 1] == ["--"] else 0
-        programs = args[i : i + 1]
-    for program in programs:
-        awk_program(cmd, program, _literal(cmd, program), walker)
-    return False
-
-
-def awk_program(cmd: Command, program: str, literal: bool, walker: Walker) -> None:
-    if not literal:
-        cmd.opaque = cmd.opaque or "awk runs a program computed at run time"
-        return
-    if "system" not in program and "|" not in program and ">" not in program:
-        return  # nothing that runs a command or writes a file
-    texts: list[str | None] = []
-    for match in re.finditer(r"\bsystem\s*\(\s*(" + _AWK_STRING + r")?\s*(\))?", program):
-        texts.append(match.group(1) if match.group(1) and match.group(2) else None)
-    for match in re.finditer(r"(" + _AWK_STRING + r")?\s*(?<!\|)\|&?\s*getline", program):
-        texts.append(match.group(1))
-    piped: list[str | None] = []
-    for match in re.finditer(r"\bprintf?\b[^;}\n]*?(?<![|])\|&?(?![|])\s*(" + _AWK_STRING + r")?", program):
-        if not re.match(r"\s*getline", program[match.end() :]):
-            piped.append(match.group(1))
-    for text in [*texts, *piped]:
-        command = text[1:-1].encode().decode("unicode_escape", "replace") if text else ""
-        first = fx.basename(command.split()[0]) if command.split() else ""
-        if text is None or (text in piped and (first in fx.SHELLS or inline.interpreter(first))):
-            cmd.opaque = cmd.opaque or "awk runs a command built from its input"
-            cmd.code_from += [n for n in cmd.stdin_names if n not in cmd.code_from]
-        else:
-            fx.nested(cmd, command, True, walker, "awk")
-    for match in re.finditer(r"\bprintf?\b[^;}\n|]*?>>?\s*(" + _AWK_STRING + r"|[^\s;}]+)", program):
-        target = match.group(1)
-        if target.startswith('"'):
-            cmd.writes.append(target[1:-1])
-        elif not target[:1].isdigit():
-            cmd.opaque = cmd.opaque or "awk writes to a file whose name is computed"
-
-
-def _sed(cmd: Command, args: list[str], walker: Walker) -> bool:
-    if "--sandbox" in args:
-        return False
-    scripts = [args[i + 1] for i, a in enumerate(args[:-1]) if a in ("-e", "--expression")]
-    scripts += [a.split("=", 1)[1] for a in args if a.startswith("--expression=")]
-    for i, arg in enumerate(args[:-1]):
-        if arg in ("-f", "--file"):
-            text = walker.read_file(args[i + 1]) if walker.read_file else None
-            scripts.append(text or "")
-    if not scripts:
-        positional = [a for a in args if not a.startswith("-")]
-        scripts = positional[:1]
-    for script in scripts:
-        if not _literal(cmd, script):
-            cmd.opaque = cmd.opaque or "sed runs a script computed at run time"
-            continue
-        effects = shell_sed.scan(script)
-        cmd.writes += [w for w in effects.writes if w not in ("/dev/stdout", "/dev/stderr")]
-        for text in effects.runs:
-            if text is None:
-                cmd.opaque = cmd.opaque or "sed runs its input as a command (e)"
-                cmd.code_from += [n for n in cmd.stdin_names if n not in cmd.code_from]
-            else:
-                fx.nested(cmd, text, True, walker, "sed e")
-    return False
 
 
 _TAR_RUNS = ("--checkpoint-action", "--to-command", "--use-compress-program", "--info-script", "--new-volume-script",
@@ -353,7 +267,9 @@ def _tar(cmd: Command, args: list[str], walker: Walker) -> bool:
             if not value.startswith("exec="):
                 continue
             value = value[5:]
-        fx.nested(cmd, value, _literal(cmd, arg) and (bool(_) or _literal(cmd, value)), walker, f"tar {key}")
+        fx.nested(
+            cmd, value, fx.literal_word(cmd, arg) and (bool(_) or fx.literal_word(cmd, value)), walker, f"tar {key}"
+        )
     return False
 
 
@@ -373,7 +289,7 @@ def _git(cmd: Command, args: list[str], walker: Walker) -> bool:
         for i, arg in enumerate(args[:-1]):
             if arg == "-c" and "=" in args[i + 1]:
                 key, value = args[i + 1].split("=", 1)
-                git_setting(cmd, key, value, _literal(cmd, args[i + 1]), walker)
+                git_setting(cmd, key, value, fx.literal_word(cmd, args[i + 1]), walker)
     if not _GIT_RUNS.keys() & set(args) and "bisect" not in args and "submodule" not in args:
         return False  # the common case: no subcommand that runs a command
     pos = positional(["git", *args])
@@ -405,9 +321,9 @@ _HANDLERS = {
     "parallel": _parallel,
     "ssh": _ssh,
     **dict.fromkeys(("vi", "vim", "nvim", "ex", "view", "gvim", "vimdiff", "rvim", "evim"), _editor),
-    **dict.fromkeys(("awk", "gawk", "mawk", "nawk"), _awk),
-    "sed": _sed,
-    "gsed": _sed,
+    **dict.fromkeys(("awk", "gawk", "mawk", "nawk"), shell_textproc.awk),
+    "sed": shell_textproc.sed,
+    "gsed": shell_textproc.sed,
     "tar": _tar,
     "gtar": _tar,
     "git": _git,
