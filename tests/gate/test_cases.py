@@ -44,6 +44,7 @@ REPO_FILES = {
         "build:\n\t@echo building $(VERSION)\ndeploy: build\n\tterraform -chdir=envs/prod apply -auto-approve\n"
         "release:\n\t$(MAKE) deploy\n%.txt:\n\techo $@ > $@\n"
     ),
+    "c/Makefile": "app: main.o\n\t$(CC) $(CFLAGS) -o $@ $^\nclean:\n\t$(RM) app *.o\n",
     "scripts/apply.py": 'import subprocess\nsubprocess.run(["terraform", "apply", "-auto-approve"], check=True)\n',
     "scripts/report.py": 'import json\nprint(json.dumps({"ok": True}))\n',
     "scripts/runs.py": "import os, sys\nos.system(sys.argv[1])\n",

@@ -100,12 +100,16 @@ def effects(cmd: Command, name: str, args: list[str], walker: Walker) -> None:
     elif name in ("curl", "wget"):
         valued = {"-o", "--output", "-O", "--output-document"} if name == "wget" else {"-o", "--output"}
         writes += [args[i + 1] for i, a in enumerate(args[:-1]) if a in valued and args[i + 1] != "-"]
-        remote_name = name == "wget" and not any(a in valued or a.startswith("--output-document") for a in args)
+        given = any(a in valued or a.startswith("--output-document") or re.fullmatch(r"-[a-zA-Z]*O.*", a) for a in args)
+        remote_name = name == "wget" and not given
         remote_name |= name == "curl" and any(a in ("-O", "--remote-name", "--remote-name-all") or
                                               re.fullmatch(r"-[a-zA-Z]*O[a-zA-Z]*", a) for a in args)  # fmt: skip
         if remote_name:  # ``wget URL`` / ``curl -O URL`` save to the URL's file name
             urls = [a for a in args if re.match(r"^[a-z]+://", a)]
-            writes += [u.split("?")[0].rstrip("/").rsplit("/", 1)[-1] or "index.html" for u in urls]
+            prefix = next((args[i + 1] for i, a in enumerate(args[:-1]) if a in ("-P", "--directory-prefix")), "")
+            for url in urls:
+                base = url.split("?")[0].rstrip("/").rsplit("/", 1)[-1] or "index.html"
+                writes.append(posixpath.join(prefix, base) if prefix and name == "wget" else base)
         uploads = {"-d", "--data", "--data-binary", "--data-raw", "--data-urlencode", "-F", "--form", "-T"}
         for i, a in enumerate(args[:-1]):
             if a in uploads or a == "--upload-file":

@@ -23,6 +23,9 @@ _KUBE = ("kubectl", "oc", "kubecolor")
 _TARGET_FLAGS = ("--context", "--kubeconfig", "--server", "-s", "--cluster", "--user", "--token")
 _METHODS = {"DELETE": "delete", "PUT": "replace", "PATCH": "patch", "POST": "create"}
 _LOCAL = re.compile(r"^(https?://)?(localhost|127\.0\.0\.1|\[::1\]|0\.0\.0\.0)(:(\d+))?(/.*)?$")
+_KUBE_API = re.compile(r"^/(api/v1|apis/[^/]+/[^/]+)(/|$)")
+"""The Kubernetes API's path shape (``/api/v1/…``, ``/apis/apps/v1/…``)."""
+_HTTP = ("curl", "wget", "http", "https", "xh")
 
 
 def track(cmd: Command, name: str, walker: Walker) -> None:
@@ -30,7 +33,7 @@ def track(cmd: Command, name: str, walker: Walker) -> None:
         _kubectl(cmd, walker)
     elif name == "helm" and walker.kube_context and not argv_rules.has_flag(cmd.argv, "--kube-context"):
         _insert(cmd, f"--kube-context={walker.kube_context}")
-    elif name in ("curl", "wget", "http", "https", "xh"):
+    elif name in _HTTP:
         _http(cmd, walker)
     if any(kind == "forward" for kind, _, _ in walker.kube_tunnels) and name not in _KUBE:
         _tunnel_client(cmd, walker)
@@ -62,7 +65,8 @@ def _kubectl(cmd: Command, walker: Walker) -> None:
         walker.kube_tunnels.append(("forward", [p for p in ports if p], _target(cmd.argv)))
 
 
-def _http(cmd: Command, walker: Walker) -> None:
+def _method(cmd: Command) -> str:
+    """The HTTP method a curl/wget/httpie command uses ("" for a GET)."""
     args = cmd.argv[1:]
     method = ""
     for i, arg in enumerate(args):
@@ -80,7 +84,12 @@ def _http(cmd: Command, walker: Walker) -> None:
             method = "POST"
         elif arg.upper() in _METHODS and cmd.name in ("http", "https", "xh") and not method:
             method = arg.upper()
-    verb = _METHODS.get(method)
+    return method
+
+
+def _http(cmd: Command, walker: Walker) -> None:
+    args = cmd.argv[1:]
+    verb = _METHODS.get(_method(cmd))
     if verb is None:
         return
     for url in (a for a in args if _LOCAL.match(a)):
@@ -88,15 +97,20 @@ def _http(cmd: Command, walker: Walker) -> None:
         assert match is not None
         port, path = match.group(4) or "80", match.group(5) or "/"
         for kind, ports, target in walker.kube_tunnels:
-            if kind == "proxy" and (port in ports or path.startswith(("/api/", "/apis/"))):
+            if kind == "proxy" and (port in ports or _KUBE_API.match(path)):
                 _add(cmd, walker, ["kubectl", *target, verb, url], "kubectl proxy")
                 return
-        if port == "8001" and path.startswith(("/api/", "/apis/")):  # kubectl proxy's port, started earlier
+        if port == "8001" and _KUBE_API.match(
+            path
+        ):  # kubectl proxy's port and the API's shape: a proxy started earlier
             _add(cmd, walker, ["kubectl", verb, url], "kubectl proxy")
             return
 
 
 def _tunnel_client(cmd: Command, walker: Walker) -> None:
+    """A client of a port-forward tunnel acts inside the cluster (an HTTP client only when it changes things)."""
+    if cmd.name in _HTTP and _method(cmd) not in _METHODS:
+        return
     text = " ".join(cmd.argv[1:])
     for kind, ports, target in walker.kube_tunnels:
         if kind != "forward":

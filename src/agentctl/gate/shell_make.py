@@ -27,6 +27,13 @@ _ASSIGN = re.compile(r"^(?:export\s+|override\s+|private\s+)*([A-Za-z_.][\w.-]*)
 _RULE = re.compile(r"^([^\t:=#][^:=#]*?)\s*(::?|&:)(?!=)\s*(.*)$")
 _DIRECTIVE = re.compile(r"^\s*(-?include|sinclude|ifn?eq|ifn?def|else|endif|export|unexport|vpath|override|undefine)\b")
 _MAX_LINES = 64
+_MAX_JUDGED = 2000
+"""Recipe lines judged per make command; beyond that the run is too large to see through (opaque)."""
+_BUILTIN = {
+    "CC": "cc", "CXX": "c++", "CPP": "cc -E", "AR": "ar", "AS": "as", "LD": "ld", "RM": "rm -f", "FC": "f77",
+    "LEX": "lex", "YACC": "yacc", "PC": "pc", "MAKEINFO": "makeinfo", "TEX": "tex", "SHELL": "/bin/sh",
+}  # fmt: skip
+"""make's built-in variables (``$(CC)`` is ``cc`` unless the makefile says otherwise); ``*FLAGS`` are empty."""
 
 
 def judge(cmd: Command, args: list[str], walker: Walker) -> None:
@@ -62,9 +69,13 @@ def judge(cmd: Command, args: list[str], walker: Walker) -> None:
     saved = cmd.cwd
     cmd.cwd = where
     try:
+        recipes = book.recipes(goals)
+        if len(recipes) + len(book.loose) > _MAX_JUDGED:
+            cmd.opaque = cmd.opaque or "make would run more recipe lines than agentctl judges"
+            return
         for line in book.loose:
             fx.nested(cmd, book.expand(line, "", []), True, walker, "make")
-        for target, line, prereqs in book.recipes(goals):
+        for target, line, prereqs in recipes:
             fx.nested(cmd, book.expand(line, target, prereqs), True, walker, f"make {target}")
     finally:
         cmd.cwd = saved
@@ -90,7 +101,7 @@ def _read_makefiles(cmd: Command, files: list[str], where: str, walker: Walker) 
 
 class _Makefile:
     def __init__(self, text: str, overrides: dict[str, str]) -> None:
-        self.vars: dict[str, str] = {}
+        self.vars: dict[str, str] = dict(_BUILTIN)
         self.rules: dict[str, list[tuple[list[str], list[str]]]] = {}
         self.patterns: list[tuple[str, list[str], list[str]]] = []
         self.loose: list[str] = []
@@ -187,6 +198,8 @@ class _Makefile:
                 return "make"
             if body in self.vars and depth < 8:
                 return self.expand(self.vars[body], target, prereqs, depth + 1)
+            if re.fullmatch(r"[A-Z]*FLAGS", body) or body in ("CURDIR", "MAKEFLAGS", "MAKECMDGOALS"):
+                return "." if body == "CURDIR" else ""  # flags are empty by default; CURDIR is where make runs
             if re.fullmatch(r"[A-Za-z_]\w*", body):
                 return "${" + body + "}"  # unknown: a computed word
             return "${MAKE_FUNCTION}"

@@ -55,6 +55,8 @@ def environment(cmd: Command, env: dict[str, str | None], walker: Walker) -> Non
             text = (value or "").lstrip("|").replace("%s", "FILE") if key.startswith("LESS") else value or ""
             fx.nested(cmd, text, not computed, walker, f"${key}")
         elif key in ENV_SCRIPTS:
+            if key == "ENV" and computed and cmd.name not in fx.SHELLS:
+                continue  # ENV is only read by an interactive sh; ENV=$STAGE app is an app setting
             fx.script(cmd, value or "", not computed, walker)
         elif key in _GIT_CONFIG_FILES:
             if value != "/dev/null":
