@@ -100,8 +100,10 @@ def effects(cmd: Command, name: str, args: list[str], walker: Walker) -> None:
     elif name in ("curl", "wget"):
         valued = {"-o", "--output", "-O", "--output-document"} if name == "wget" else {"-o", "--output"}
         writes += [args[i + 1] for i, a in enumerate(args[:-1]) if a in valued and args[i + 1] != "-"]
-        given = any(a in valued or a.startswith("--output-document") or re.fullmatch(r"-[a-zA-Z]*O.*", a) for a in args)
-        remote_name = name == "wget" and not given
+        named_output = any(
+            a in valued or a.startswith("--output-document") or re.fullmatch(r"-[a-zA-Z]*O.*", a) for a in args
+        )
+        remote_name = name == "wget" and not named_output
         remote_name |= name == "curl" and any(a in ("-O", "--remote-name", "--remote-name-all") or
                                               re.fullmatch(r"-[a-zA-Z]*O[a-zA-Z]*", a) for a in args)  # fmt: skip
         if remote_name:  # ``wget URL`` / ``curl -O URL`` save to the URL's file name
