@@ -46,6 +46,7 @@ REPO_FILES = {
     ),
     "c/Makefile": "app: main.o\n\t$(CC) $(CFLAGS) -o $@ $^\nclean:\n\t$(RM) app *.o\n",
     "scripts/apply.py": 'import subprocess\nsubprocess.run(["terraform", "apply", "-auto-approve"], check=True)\n',
+    "scripts/big.sh": "echo step\n" * 30000,  # larger than the gate reads: what it runs is unknown
     "scripts/report.py": 'import json\nprint(json.dumps({"ok": True}))\n',
     "scripts/runs.py": "import os, sys\nos.system(sys.argv[1])\n",
 }

@@ -110,10 +110,18 @@ def is_iac(display: str, absolute: Path) -> bool:
     return False
 
 
-def reader(cwd: Path) -> object:
-    def read(path: str) -> str | None:
+class ScriptReader:
+    """Reads the scripts a command runs (relative to the call's directory), for the shell parse to judge."""
+
+    def __init__(self, cwd: Path) -> None:
+        self.cwd = cwd
+
+    def _target(self, path: str) -> Path:
         target = Path(os.path.expanduser(path))
-        target = target if target.is_absolute() else cwd / target
+        return target if target.is_absolute() else self.cwd / target
+
+    def __call__(self, path: str) -> str | None:
+        target = self._target(path)
         try:
             if target.is_file() and target.stat().st_size <= _MAX_SCRIPT:
                 return target.read_text(encoding="utf-8", errors="replace")
@@ -121,7 +129,14 @@ def reader(cwd: Path) -> object:
             return None
         return None
 
-    return read
+    def unreadable(self, path: str) -> bool:
+        """The file exists but cannot be judged (too large, or not readable): what it runs is unknown."""
+        target = self._target(path)
+        return target.exists() and self(path) is None
+
+
+def reader(cwd: Path) -> ScriptReader:
+    return ScriptReader(cwd)
 
 
 def apply_shell(call: ToolCall, cwd: Path, root: Path) -> None:

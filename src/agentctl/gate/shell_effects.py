@@ -197,6 +197,14 @@ def script(cmd: Command, path: str, literal: bool, walker: Walker) -> None:
     text = walker.read_file(posixpath.join(cmd.cwd, path) if cmd.cwd else path) if walker.read_file else None
     if text is not None:
         nested(cmd, text, True, walker, f"{cmd.name} {path}")
+    elif unreadable(walker, posixpath.join(cmd.cwd, path) if cmd.cwd else path):
+        cmd.opaque = cmd.opaque or f"runs {path}, which agentctl cannot read"
+
+
+def unreadable(walker: Walker, path: str) -> bool:
+    """``path`` exists but the parse cannot read it (too large, unreadable, a directory)."""
+    check = getattr(walker.read_file, "unreadable", None)
+    return bool(check and check(path))
 
 
 _DOWNLOADERS = {"git": "git clone", "svn": "svn checkout", "hg": "hg clone"}
@@ -296,6 +304,8 @@ def _interpreter(cmd: Command, name: str, args: list[str], walker: Walker) -> No
 def _python_script(cmd: Command, path: str, text: str | None, walker: Walker) -> None:
     """``python3 FILE``: the shell commands the script runs, judged; computed ones make it opaque."""
     if text is None:
+        if unreadable(walker, posixpath.join(cmd.cwd, path) if cmd.cwd else path):
+            cmd.opaque = cmd.opaque or f"runs {path}, which agentctl cannot read"
         return
     commands, reason = inline.python_commands(text)
     if reason:
