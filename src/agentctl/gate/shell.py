@@ -171,12 +171,20 @@ class Walker(WordEvaluator):
 
     def chain(self, node: Any, feed: Command | None) -> None:
         """``a && b`` / ``a || b``: what ``a`` settles (a kubectl context) only holds for ``b`` after ``&&``."""
-        for child in node.children:
-            if not child.is_named:
-                if child.type != "&&":
-                    self.kube_context = None
-            elif child.type != "comment":
-                self.node(child, feed)
+        previous = None
+        for child in node.named_children:  # the operators are the text between them (cheaper than .children)
+            if child.type == "comment":
+                continue
+            if previous is not None and not self.between(previous, child).lstrip().startswith("&&"):
+                self.kube_context = None
+            self.node(child, feed)
+            previous = child
+
+    def between(self, left: Any, right: Any) -> str:
+        """The source text between two sibling nodes (an operator, with spaces and comments)."""
+        if self.chars is not None:
+            return self.chars[left.end_byte : right.start_byte]
+        return self.src[left.end_byte : right.start_byte].decode("utf-8", "surrogateescape")
 
     def declaration(self, node: Any) -> None:
         """``export X=v`` / ``declare -x X``: assignments, and the environment of later commands."""
@@ -349,8 +357,10 @@ class Walker(WordEvaluator):
                     if child.type == "file_redirect":
                         self.apply_redirects(cmd, [child])
                 continue
-            operator = next((self.text(c) for c in redirect.children if not c.is_named), ">")
-            targets = [w for c in redirect.children_by_field_name("destination") for w in self.words(c)]
+            destinations = redirect.children_by_field_name("destination")
+            head = self.text(redirect)[: destinations[0].start_byte - redirect.start_byte] if destinations else ""
+            operator = head.lstrip("0123456789").strip() or ">"  # ``2>&1``: the fd, then the operator
+            targets = [w for c in destinations for w in self.words(c)]
             for target in targets:
                 path = target.text
                 if operator in (">&", "<&") and (path.isdigit() or path == "-"):
