@@ -39,6 +39,16 @@ REPO_FILES = {
     "infra.patch": "--- a/envs/dev/main.tf\n+++ b/envs/dev/main.tf\n@@ -1 +1 @@\n-a\n+b\n",
     "docs.patch": "--- a/docs/x.md\n+++ b/docs/x.md\n@@ -1 +1 @@\n-a\n+b\n",
     "README.md": "# app\n",
+    "Makefile": (
+        ".PHONY: test deploy release build\nVERSION := 1.2\ntest: build\n\tpytest -q\n"
+        "build:\n\t@echo building $(VERSION)\ndeploy: build\n\tterraform -chdir=envs/prod apply -auto-approve\n"
+        "release:\n\t$(MAKE) deploy\n%.txt:\n\techo $@ > $@\n"
+    ),
+    "c/Makefile": "app: main.o\n\t$(CC) $(CFLAGS) -o $@ $^\nclean:\n\t$(RM) app *.o\n",
+    "scripts/apply.py": 'import subprocess\nsubprocess.run(["terraform", "apply", "-auto-approve"], check=True)\n',
+    "scripts/big.sh": "echo step\n" * 30000,  # larger than the gate reads: what it runs is unknown
+    "scripts/report.py": 'import json\nprint(json.dumps({"ok": True}))\n',
+    "scripts/runs.py": "import os, sys\nos.system(sys.argv[1])\n",
 }
 
 

@@ -10,6 +10,7 @@ judge exactly as an edit; the others are "blind" IaC writes.
 
 from __future__ import annotations
 
+import functools
 import glob as globlib
 import os
 import re
@@ -89,7 +90,11 @@ def protected_roots(root: Path, cwd: Path | None = None) -> Roots:
 
 
 def protected_hit(path: Path, roots: list[Path], deleting: bool) -> bool:
-    """``path`` is in the protected set, or (for a delete or move) contains part of it."""
+    """``path`` is in the protected set, or (for a delete or move) contains part of it.
+
+    Compared as text (the paths are absolute and normalised): pathlib's ``is_relative_to`` costs more
+    than everything else a long script's decision does.
+    """
     text = str(path)
     inside = text.rstrip("/") + "/"
     texts = roots.texts if isinstance(roots, Roots) else [str(r).rstrip("/") for r in roots]
@@ -122,10 +127,18 @@ def is_iac(display: str, absolute: Path) -> bool:
     return False
 
 
-def reader(cwd: Path) -> object:
-    def read(path: str) -> str | None:
+class ScriptReader:
+    """Reads the scripts a command runs (relative to the call's directory), for the shell parse to judge."""
+
+    def __init__(self, cwd: Path) -> None:
+        self.cwd = cwd
+
+    def _target(self, path: str) -> Path:
         target = Path(os.path.expanduser(path))
-        target = target if target.is_absolute() else cwd / target
+        return target if target.is_absolute() else self.cwd / target
+
+    def __call__(self, path: str) -> str | None:
+        target = self._target(path)
         try:
             if target.is_file() and target.stat().st_size <= _MAX_SCRIPT:
                 return target.read_text(encoding="utf-8", errors="replace")
@@ -133,13 +146,19 @@ def reader(cwd: Path) -> object:
             return None
         return None
 
-    return read
+    def unreadable(self, path: str) -> bool:
+        """The file exists but cannot be judged (too large, or not readable): what it runs is unknown."""
+        target = self._target(path)
+        return target.exists() and self(path) is None
+
+
+def reader(cwd: Path) -> ScriptReader:
+    return ScriptReader(cwd)
 
 
 def apply_shell(call: ToolCall, cwd: Path, root: Path) -> None:
     """Parse ``call.command`` and fill the call's commands, reads, writes and previews."""
     from agentctl.gate import shell
-    from agentctl.gate.toolcall import _resolve as resolve
 
     home = os.path.expanduser("~")
     try:
@@ -149,12 +168,13 @@ def apply_shell(call: ToolCall, cwd: Path, root: Path) -> None:
         call.commands = [shell.Command(argv=[], opaque=reason)]
     roots = protected_roots(root, cwd)
     home_dir = Path(os.path.realpath(home))
+    cache = _Cache()
     for cmd in call.commands:
         cmd.reads = [_norm(r) for r in cmd.reads]
         cmd.writes = [_norm(w) for w in cmd.writes]
         for where in _unique([cmd.cwd, *cmd.alt_cwds]):  # a cd that may fail: judged in both places
-            here = None if unresolvable(where) else resolve(where, cwd) if where else cwd
-            _judge_command(call, cmd, here, cwd, root, roots, home_dir)
+            here = None if unresolvable(where) else cache.resolve(where, cwd) if where else cwd
+            _judge_command(call, cmd, here, cwd, root, roots, home_dir, cache)
     call.writes = list({(w.path, w.deleted, w.content): w for w in call.writes}.values())  # the same, once
     for write in call.writes:
         if protected_hit(write.absolute, roots, write.deleted):
@@ -176,25 +196,38 @@ _PROTECTED_SAMPLES = [
 ]
 
 
+class _Cache:
+    """Path resolution cached for one call: a long script names the same files and directories again and again."""
+
+    def __init__(self) -> None:
+        from agentctl.gate.toolcall import _display, _resolve
+
+        self.expand = functools.cache(_expand)
+        self.secret = functools.cache(is_secret)
+        self.resolve = functools.cache(_resolve)
+        self.display = functools.cache(_display)
+
+
 def _judge_command(
-    call: ToolCall, cmd: Command, here: Path | None, cwd: Path, root: Path, roots: Roots, home: Path
+    call: ToolCall, cmd: Command, here: Path | None, cwd: Path, root: Path, roots: Roots, home: Path, cache: _Cache
 ) -> None:
     """One command's reads, writes, secrets, protected paths and IaC previews, run in ``here``."""
     from agentctl.gate.toolcall import FileWrite
-    from agentctl.gate.toolcall import _display as display
     from agentctl.gate.toolcall import _read as read_text
+
+    display, expand = cache.display, cache.expand
 
     reach.judge(call, cmd, here, root, roots, home)
     here = here if here is not None else cwd  # relative paths are judged by name only; the command is opaque
     for raw in cmd.reads:
-        for absolute in _expand(_norm(reach.local(raw, here) or raw), here):
+        for absolute in expand(_norm(reach.local(raw, here) or raw), here):
             call.reads.append(display(absolute, root))
-            if is_secret(absolute):
+            if cache.secret(absolute):
                 call.secrets.append(display(absolute, root))
         if any(ch in raw for ch in "*?[") and glob_secret(raw):
             call.secrets.append(raw)
     for raw in cmd.writes:
-        for absolute in _expand(_norm(reach.local(raw, here) or raw), here):
+        for absolute in expand(_norm(reach.local(raw, here) or raw), here):
             shown = display(absolute, root)
             call.written.append(shown)
             if protected_hit(absolute, roots, _deleting(cmd, raw)):

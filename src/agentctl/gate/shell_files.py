@@ -28,6 +28,7 @@ _NO_READ = {
     "find", "tee", "truncate", "shred", "dotenv", "mkfifo", "apply_patch", "applypatch",
 }  # fmt: skip
 _PATTERN_FIRST = {"grep", "egrep", "fgrep", "rg", "ag", "ack", "sed", "awk", "gawk", "mawk", "nawk", "jq", "yq"}
+_COPIERS = frozenset({"cp", "install", "rsync", "scp", "ln", "mv"})
 _GIT_READS = {"show", "diff", "blame", "cat-file", "grep", "log", "archive", "format-patch"}
 
 
@@ -57,20 +58,21 @@ _WRITERS = {
 
 def effects(cmd: Command, name: str, args: list[str], walker: Walker) -> None:
     """Files a known command writes, and the files any command reads."""
-    if name == "git":
-        shell_writers.git_dir(cmd, args)
-    elif name == "make":
-        shell_writers.make_dir(cmd, args)
     if name in _NO_READ and name not in _WRITERS:
         return
     if name in shell_writers.HANDLED:
         shell_writers.effects(cmd, name, args, walker)
         return
+    if name in _PATTERN_FIRST and name != "sed":
+        _pattern_first(cmd, name, args)
+        return
     pos = _positionals(args, _COMMON_VALUED)
     writes: list[str] = []
     reads: list[str] = []
-    target = next((args[i + 1] for i, a in enumerate(args[:-1]) if a in ("-t", "--target-directory")), None)
-    target = target or next((a.split("=", 1)[1] for a in args if a.startswith("--target-directory=")), None)
+    target = None
+    if name in _COPIERS:
+        target = next((args[i + 1] for i, a in enumerate(args[:-1]) if a in ("-t", "--target-directory")), None)
+        target = target or next((a.split("=", 1)[1] for a in args if a.startswith("--target-directory=")), None)
     if name in ("cp", "install", "rsync", "scp", "ln"):
         dests = [target] if target else pos[-1:] if len(pos) > 1 else ["."] if name == "ln" else []
         writes += dests
@@ -103,11 +105,24 @@ def effects(cmd: Command, name: str, args: list[str], walker: Walker) -> None:
         given = [args[i + 1] for i, a in enumerate(args[:-1]) if a in ("-i", "--input")]
         writes += files[:1] if files else patch_targets(cmd, given or cmd.reads[:1], walker)
     elif name in _EDITORS:
-        writes += [p for p in pos if not p.startswith("+")]
+        ex_valued = {"-c", "--cmd", "-S", "-u", "-U", "-W", "-w", "-i", "-T", "-t", "-q"}
+        writes += [p for p in _positionals(args, ex_valued) if not p.startswith("+")]
     elif name in ("curl", "wget"):
         reads += [re.sub(r"^file://(localhost)?", "", a) for a in pos if a.lower().startswith("file://")]
         valued = {"-o", "--output", "-O", "--output-document"} if name == "wget" else {"-o", "--output"}
         writes += [args[i + 1] for i, a in enumerate(args[:-1]) if a in valued and args[i + 1] != "-"]
+        named_output = any(
+            a in valued or a.startswith("--output-document") or re.fullmatch(r"-[a-zA-Z]*O.*", a) for a in args
+        )
+        remote_name = name == "wget" and not named_output
+        remote_name |= name == "curl" and any(a in ("-O", "--remote-name", "--remote-name-all") or
+                                              re.fullmatch(r"-[a-zA-Z]*O[a-zA-Z]*", a) for a in args)  # fmt: skip
+        if remote_name:  # ``wget URL`` / ``curl -O URL`` save to the URL's file name
+            urls = [a for a in args if re.match(r"^[a-z]+://", a)]
+            prefix = next((args[i + 1] for i, a in enumerate(args[:-1]) if a in ("-P", "--directory-prefix")), "")
+            for url in urls:
+                base = url.split("?")[0].rstrip("/").rsplit("/", 1)[-1] or "index.html"
+                writes.append(posixpath.join(prefix, base) if prefix and name == "wget" else base)
         uploads = {"-d", "--data", "--data-binary", "--data-raw", "--data-urlencode", "-F", "--form", "-T"}
         reads += [a.split("=", 1)[1] for a in args if a.startswith(("--post-file=", "--body-file="))]
         uploads |= {"--post-file", "--body-file"}
@@ -118,22 +133,29 @@ def effects(cmd: Command, name: str, args: list[str], walker: Walker) -> None:
     elif name in ("sqlite3", "sqlite"):
         writes += [p for p in pos[:1] if p != ":memory:"]
         _sql(cmd, " ".join(pos[1:]), reads, writes)
-    elif name in _PATTERN_FIRST:
-        explicit = any(a in ("-e", "-f", "--regexp", "--file") or a.startswith("--regexp=") for a in args)
-        valued = {"-e", "-f", "-m", "-A", "-B", "-C", "-g", "-t", "-T", "--type", "-v", "-F", "--glob", "--regexp"}
-        valued |= {"-i", "--include"} if name.endswith("awk") else set()
-        files = _positionals(args, valued)
-        reads += files[0 if explicit else 1 :]
-        if name in ("grep", "egrep", "fgrep", "rg", "ag", "ack"):
-            patterns = [args[i + 1] for i, a in enumerate(args[:-1]) if a in ("-e", "--regexp")]
-            patterns += [a.split("=", 1)[1] for a in args if a.startswith("--regexp=")]
-            shell_writers.search(cmd, name, args, files[0 if explicit else 1 :], patterns or files[:1])
-        if name.endswith("awk") and any(a.endswith("inplace") for a in args):
-            writes += files[0 if explicit else 1 :]
-        reads += [args[i + 1] for i, a in enumerate(args[:-1]) if a in ("-f", "--file")]
     elif name not in _NO_READ:
         reads += [p for p in pos if p != "-"]
         reads += [a.split("=", 1)[1] for a in args if a.startswith("--") and "=" in a]
+    cmd.writes += [w for w in writes if w]
+    cmd.reads += [r for r in reads if r]
+
+
+def _pattern_first(cmd: Command, name: str, args: list[str]) -> None:
+    """grep/sed/awk/jq…: the first positional is the pattern or program, unless given with -e/-f."""
+    reads: list[str] = []
+    writes: list[str] = []
+    explicit = any(a in ("-e", "-f", "--regexp", "--file") or a.startswith("--regexp=") for a in args)
+    valued = {"-e", "-f", "-m", "-A", "-B", "-C", "-g", "-t", "-T", "--type", "-v", "-F", "--glob", "--regexp"}
+    valued |= {"-i", "--include"} if name.endswith("awk") else set()
+    files = _positionals(args, valued)
+    reads += files[0 if explicit else 1 :]
+    if name in ("grep", "egrep", "fgrep", "rg", "ag", "ack"):
+        patterns = [args[i + 1] for i, a in enumerate(args[:-1]) if a in ("-e", "--regexp")]
+        patterns += [a.split("=", 1)[1] for a in args if a.startswith("--regexp=")]
+        shell_writers.search(cmd, name, args, files[0 if explicit else 1 :], patterns or files[:1])
+    if name.endswith("awk") and any(a.endswith("inplace") for a in args):
+        writes += files[0 if explicit else 1 :]
+    reads += [args[i + 1] for i, a in enumerate(args[:-1]) if a in ("-f", "--file")]
     cmd.writes += [w for w in writes if w]
     cmd.reads += [r for r in reads if r]
 
@@ -187,6 +209,8 @@ def _git(cmd: Command, args: list[str], reads: list[str], writes: list[str], wal
         writes += after if after or sub == "checkout" else pos[1:]
     elif sub in ("rm", "mv"):
         writes += pos[1:]
+    elif sub == "clone" and len(pos) > 1:  # the clone's directory: its files came from elsewhere
+        writes.append(pos[2] if len(pos) > 2 else re.sub(r"\.git$", "", pos[1].rstrip("/").rsplit("/", 1)[-1]))
     elif sub in _GIT_READS:
         reads += [p.split(":", 1)[1] if ":" in p else p for p in [*pos[1:], *after] if not p.startswith("-")]
 

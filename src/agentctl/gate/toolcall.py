@@ -217,7 +217,10 @@ def _resolve(path: str, cwd: Path) -> Path:
 
 
 def _display(absolute: Path, root: Path) -> str:
-    return absolute.relative_to(root).as_posix() if absolute.is_relative_to(root) else str(absolute)
+    text, base = str(absolute), str(root).rstrip("/")
+    if text == base or text == base + "/":
+        return "."
+    return text[len(base) + 1 :] if text.startswith(base + "/") else text
 
 
 def _read(path: Path) -> str | None:
