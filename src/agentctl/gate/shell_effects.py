@@ -20,7 +20,17 @@ import posixpath
 import re
 from typing import TYPE_CHECKING
 
-from agentctl.gate import inline, shell_files, shell_kube, shell_make, shell_runners, shell_wrappers, shell_writers
+from agentctl.gate import (
+    inline,
+    shell_files,
+    shell_kube,
+    shell_make,
+    shell_paths,
+    shell_runners,
+    shell_wrappers,
+    shell_writers,
+)
+from agentctl.gate.shell_words import dedupe
 
 if TYPE_CHECKING:
     from agentctl.gate.shell import Command, Walker
@@ -188,11 +198,33 @@ def script(cmd: Command, path: str, literal: bool, walker: Walker) -> None:
         cmd.code_from += [w for w in writers if w not in cmd.code_from]
         cmd.opaque = cmd.opaque or f"runs the script {path}, written by the same command"
         return
-    text = walker.read_file(posixpath.join(cmd.cwd, path) if cmd.cwd else path) if walker.read_file else None
-    if text is not None:
+    for text in read_code(cmd, path, walker):
         nested(cmd, text, True, walker, f"{cmd.name} {path}")
-    elif unreadable(walker, posixpath.join(cmd.cwd, path) if cmd.cwd else path):
-        cmd.opaque = cmd.opaque or f"runs {path}, which agentctl cannot read"
+
+
+def places(cmd: Command, path: str) -> list[str]:
+    """Where a relative ``path`` may be for ``cmd``: in its directory, and in each other one it may run in."""
+    if path.startswith("/"):
+        return [path]
+    return dedupe([posixpath.join(where, path) if where else path for where in [cmd.cwd, *cmd.alt_cwds]]) or [path]
+
+
+def read_code(cmd: Command, path: str, walker: Walker) -> list[str]:
+    """The code in the file ``path`` (once per place it may be); ``cmd`` is opaque when a place cannot be judged."""
+    if walker.read_file is None:
+        return []
+    texts: list[str] = []
+    for place in places(cmd, path):
+        if shell_paths.unresolvable(place):  # ``cd "$X" && bash deploy.sh``: which file runs is unknown
+            cmd.opaque = cmd.opaque or f"runs {path} from a directory only known at run time"
+            return []
+        text = walker.read_file(place)
+        if text is not None:
+            texts.append(text)
+        elif unreadable(walker, place):
+            cmd.opaque = cmd.opaque or f"runs {path}, which agentctl cannot read"
+            return []
+    return texts
 
 
 def unreadable(walker: Walker, path: str) -> bool:
@@ -227,10 +259,11 @@ def _program(cmd: Command, path: str, walker: Walker) -> None:
         cmd.code_from += [w for w in writers if w not in cmd.code_from]
         cmd.opaque = cmd.opaque or f"runs {path}, written by the same command"
         return
-    text = walker.read_file(posixpath.join(cmd.cwd, path) if cmd.cwd else path) if walker.read_file else None
-    first = text.split("\n", 1)[0] if text else ""
-    if text is not None and (path.endswith(".sh") or re.match(r"#!.*\b(ba|z|da|k|mk)?sh\b", first)):
-        nested(cmd, text, True, walker, path)
+    for place in places(cmd, path):  # a program (not a script) in a directory only known at run time is let be
+        text = None if shell_paths.unresolvable(place) or not walker.read_file else walker.read_file(place)
+        first = text.split("\n", 1)[0] if text else ""
+        if text is not None and (path.endswith(".sh") or re.match(r"#!.*\b(ba|z|da|k|mk)?sh\b", first)):
+            nested(cmd, text, True, walker, path)
 
 
 def _shell(cmd: Command, args: list[str], walker: Walker) -> None:
@@ -286,9 +319,9 @@ def _interpreter(cmd: Command, name: str, args: list[str], walker: Walker) -> No
         cmd.reads += [a for a in rest if not a.startswith("-") and a != path]  # a script's file arguments
         if not literal.get(path, True) or written_by(cmd, path, walker):
             script(cmd, path, literal.get(path, True), walker)
-        elif inline.family(name) == "python" and walker.read_file:
-            text = walker.read_file(posixpath.join(cmd.cwd, path) if cmd.cwd else path)
-            _python_script(cmd, path, text, walker)
+        elif inline.family(name) == "python":
+            for text in read_code(cmd, path, walker):
+                _python_script(cmd, path, text, walker)
     else:
         stdin_code(cmd, walker, lambda text: _judge_code(cmd, name, text))
     if name.startswith("perl") or name.startswith("ruby"):
@@ -298,12 +331,8 @@ def _interpreter(cmd: Command, name: str, args: list[str], walker: Walker) -> No
     cmd.reads += [a for a in rest if not a.startswith("-") and name.startswith(("perl", "ruby"))]
 
 
-def _python_script(cmd: Command, path: str, text: str | None, walker: Walker) -> None:
+def _python_script(cmd: Command, path: str, text: str, walker: Walker) -> None:
     """``python3 FILE``: the shell commands the script runs, judged; computed ones make it opaque."""
-    if text is None:
-        if unreadable(walker, posixpath.join(cmd.cwd, path) if cmd.cwd else path):
-            cmd.opaque = cmd.opaque or f"runs {path}, which agentctl cannot read"
-        return
     commands, reason = inline.python_commands(text)
     if reason:
         cmd.opaque = cmd.opaque or f"{path}: {reason}"
@@ -341,7 +370,10 @@ def _find(cmd: Command, args: list[str], walker: Walker) -> None:
             if inner:
                 from agentctl.gate.shell import Command as Cmd
 
-                sub = Cmd(argv=inner, literal=[True] * len(inner), cwd=cmd.cwd, via=[*cmd.via, f"find {arg}"])
+                # a file find matched, run as code: which one is only known at run time
+                runs_code = basename(inner[0]) in (*SHELLS, "source", ".") or _interpreter_name(basename(inner[0]))
+                known = [not (runs_code and "{}" in a) for a in args[i + 1 : j]]
+                sub = Cmd(argv=inner, literal=known, cwd=cmd.cwd, via=[*cmd.via, f"find {arg}"])
                 sub.alt_cwds = list(cmd.alt_cwds)
                 walker.out.append(sub)
                 analyse(sub, walker)

@@ -64,7 +64,7 @@ def judge(cmd: Command, args: list[str], walker: Walker) -> None:
         return
     for directory in directories:  # ``make -C DIR``: make and its recipes run in DIR
         shell_paths.enter(cmd, directory)
-    text = _read_makefiles(cmd, files, cmd.cwd, walker)
+    text = _read_makefiles(cmd, files, walker)
     if text is None:
         return
     book = _Makefile(text, variables)
@@ -78,21 +78,26 @@ def judge(cmd: Command, args: list[str], walker: Walker) -> None:
         fx.nested(cmd, book.expand(line, target, prereqs), True, walker, f"make {target}")
 
 
-def _read_makefiles(cmd: Command, files: list[str], where: str, walker: Walker) -> str | None:
+def _read_makefiles(cmd: Command, files: list[str], walker: Walker) -> str | None:
+    """The makefiles make reads, in each directory it may run in (a ``cd`` that may fail leaves two)."""
     if walker.read_file is None:
         return None
     names = files or ["GNUmakefile", "makefile", "Makefile"]
     texts = []
-    for name in names:
-        path = name if name.startswith("/") or not where else posixpath.join(where, name)
-        if fx.written_by(cmd, path, walker):
-            cmd.opaque = cmd.opaque or f"make runs {name}, written by the same command"
-            return None
-        text = walker.read_file(path)
-        if text is not None:
-            texts.append(text)
-            if not files:
-                break
+    for where in dict.fromkeys([cmd.cwd, *cmd.alt_cwds]):
+        for name in names:
+            path = name if name.startswith("/") or not where else posixpath.join(where, name)
+            if shell_paths.unresolvable(path):  # ``cd "$X" && make``: which makefile runs is unknown
+                cmd.opaque = cmd.opaque or "make runs a makefile from a directory only known at run time"
+                return None
+            if fx.written_by(cmd, path, walker):
+                cmd.opaque = cmd.opaque or f"make runs {name}, written by the same command"
+                return None
+            text = walker.read_file(path)
+            if text is not None:
+                texts.append(text)
+                if not files:
+                    break
     return "\n".join(texts) if texts else None
 
 

@@ -133,10 +133,10 @@ def awk(cmd: Command, args: list[str], walker: Walker) -> bool:
     programs = [args[i + 1] for i, a in enumerate(args[:-1]) if a in ("-e", "--source")]
     for i, arg in enumerate(args[:-1]):
         if arg in ("-f", "--file", "-E", "--exec", "-i", "--include"):
-            text = walker.read_file(args[i + 1]) if walker.read_file else None
-            if text is None:
+            texts = fx.read_code(cmd, args[i + 1], walker)  # where awk runs (after a cd)
+            if not texts:
                 cmd.opaque = cmd.opaque or f"awk runs the program in {args[i + 1]}, which agentctl cannot read"
-            programs.append(text or "")
+            programs += texts or [""]
         elif arg in ("-l", "--load"):
             cmd.opaque = cmd.opaque or "awk loads an extension"
     if not programs:
@@ -189,8 +189,7 @@ def sed(cmd: Command, args: list[str], walker: Walker) -> bool:
     scripts += [a.split("=", 1)[1] for a in args if a.startswith("--expression=")]
     for i, arg in enumerate(args[:-1]):
         if arg in ("-f", "--file"):
-            text = walker.read_file(args[i + 1]) if walker.read_file else None
-            scripts.append(text or "")
+            scripts += fx.read_code(cmd, args[i + 1], walker) or [""]
     if not scripts:
         positional = [a for a in args if not a.startswith("-")]
         scripts = positional[:1]
