@@ -28,8 +28,34 @@ REPO_PROTECTED = (
     ".github/workflows",
     ".gitlab-ci.yml",
     ".pre-commit-config.yaml",
+    # Other CI systems' definitions, git hook managers and direnv: they run code later, outside the
+    # sandbox (on a CI runner with its secrets, in the user's next commit or `cd`), so an agent must
+    # not write them any more than .github/workflows.
+    ".github/actions",
+    ".gitlab",
+    ".circleci",
+    "Jenkinsfile",
+    ".buildkite",
+    "azure-pipelines.yml",
+    "bitbucket-pipelines.yml",
+    ".travis.yml",
+    ".drone.yml",
+    ".woodpecker.yml",
+    ".woodpecker",
+    ".husky",
+    "lefthook.yml",
+    ".lefthook.yml",
+    ".envrc",
 )
 """Repository-relative paths the agent may read but not change (policy directories are added)."""
+
+GIT_PLUMBING = (".git/commondir", ".git/config.worktree", ".git/worktrees", ".git/info/attributes")
+"""Files in ``.git`` that redirect or configure git (another repository, per-worktree config, filters)
+without touching ``.git/config``: the gate denies writing them and the tripwire checks them after a run
+(they are not mounted read-only: a placeholder for a missing one would break git)."""
+
+HOME_ON_PATH = (".local/bin",)
+"""Home directories on ``PATH``: a program written there runs instead of the real one later (judged by the gate)."""
 
 HOME_PROTECTED = (".claude", ".claude.json", ".codex", ".config/agentctl")
 """Home-relative agent configuration and hook locations."""

@@ -39,6 +39,16 @@ REPO_FILES = {
     "infra.patch": "--- a/envs/dev/main.tf\n+++ b/envs/dev/main.tf\n@@ -1 +1 @@\n-a\n+b\n",
     "docs.patch": "--- a/docs/x.md\n+++ b/docs/x.md\n@@ -1 +1 @@\n-a\n+b\n",
     "README.md": "# app\n",
+    "Makefile": (
+        ".PHONY: test deploy release build\nVERSION := 1.2\ntest: build\n\tpytest -q\n"
+        "build:\n\t@echo building $(VERSION)\ndeploy: build\n\tterraform -chdir=envs/prod apply -auto-approve\n"
+        "release:\n\t$(MAKE) deploy\n%.txt:\n\techo $@ > $@\n"
+    ),
+    "c/Makefile": "app: main.o\n\t$(CC) $(CFLAGS) -o $@ $^\nclean:\n\t$(RM) app *.o\n",
+    "scripts/apply.py": 'import subprocess\nsubprocess.run(["terraform", "apply", "-auto-approve"], check=True)\n',
+    "scripts/big.sh": "echo step\n" * 30000,  # larger than the gate reads: what it runs is unknown
+    "scripts/report.py": 'import json\nprint(json.dumps({"ok": True}))\n',
+    "scripts/runs.py": "import os, sys\nos.system(sys.argv[1])\n",
 }
 
 
@@ -206,3 +216,20 @@ def test_shell_text_too_deep_to_analyse_is_opaque_not_a_crash(keeper: Gatekeeper
     decision = keeper.decide({"tool_name": "Bash", "tool_input": {"command": command}, "cwd": str(repo)}, "claude")
     assert decision.decision == "deny"
     assert [f.rule_id for f in decision.findings] == ["tool-opaque-command"]
+
+
+@pytest.mark.parametrize(
+    "payload",
+    [
+        {"tool_name": "Bash", "tool_input": {"command": "cat .en\x00v"}},
+        {"tool_name": "exec_command", "tool_input": {"cmd": "rm -rf x\x00/"}},
+        {"tool_name": "Read", "tool_input": {"file_path": ".env\x00.example"}},
+        {"tool_name": "Grep", "tool_input": {"pattern": "TOKEN", "path": ".\x00"}},
+    ],
+)
+def test_a_nul_byte_in_a_command_or_path_is_denied_not_a_crash(
+    payload: dict[str, Any], keeper: Gatekeeper, repo: Path
+) -> None:
+    decision = keeper.decide({**payload, "cwd": str(repo)}, "claude")
+    assert decision.decision == "deny"
+    assert "NUL byte" in decision.reason

@@ -8,7 +8,8 @@ separate value (``kubectl -n prod delete`` has the verb ``delete``, not
 * ``args(argv)``: the positional words after argv[0], flags and their values skipped;
 * ``arg(argv, i)``: the i-th of them, or ``""``;
 * ``has_flag(argv, name)``: whether a flag (``--x``, ``--x=v``, ``-x``) is given;
-* ``flag(argv, name)``: the value of its LAST occurrence (``""`` when bare or absent).
+* ``flag(argv, name)``: the value of its LAST occurrence (``""`` when bare or absent);
+* ``asks_help(argv)``: ``-h``/``-help``/``--help`` before ``--`` (the tool prints help and does nothing else).
 """
 
 from __future__ import annotations
@@ -36,9 +37,59 @@ VALUED: dict[str, frozenset[str]] = {
     "kubecolor": frozenset(_KUBE.split()),
     "helm": frozenset(_HELM.split()),
     "git": frozenset(_GIT.split()),
-    "terraform": frozenset(),
-    "tofu": frozenset(),
-    "terragrunt": frozenset(),
+    "terraform": frozenset({"-chdir"}),
+    "tofu": frozenset({"-chdir"}),
+    "terragrunt": frozenset({"-chdir", "--terragrunt-working-dir", "--working-dir"}),
+    "pulumi": frozenset({"-s", "--stack", "-C", "--cwd", "--config-file", "-m", "--message", "--target", "-t"}),
+    "cdktf": frozenset({"-a", "--app", "-o", "--output"}),
+    "argocd": frozenset(
+        {
+            "--server",
+            "--auth-token",
+            "--config",
+            "--header",
+            "-H",
+            "--logformat",
+            "--loglevel",
+            "--port-forward-namespace",
+            "--kube-context",
+            "--grpc-web-root-path",
+            "--client-crt",
+            "--client-crt-key",
+            "--server-crt",
+            "--redis-haproxy-name",
+            "--repo-server-name",
+            "--server-name",
+            "--redis-name",
+            "--http-retry-max",
+            "-o",
+            "--output",
+            "-p",
+            "--project",
+            "-l",
+            "--selector",
+            "-N",
+            "--app-namespace",
+            "--context",
+        }
+    ),
+    "helmfile": frozenset(
+        {
+            "-f",
+            "--file",
+            "-e",
+            "--environment",
+            "-n",
+            "--namespace",
+            "--kube-context",
+            "-l",
+            "--selector",
+            "--state-values-set",
+            "--state-values-file",
+            "-c",
+            "--chart",
+        }
+    ),
 }
 """Flags that take their value as the next word, per command (``--flag=value`` always works)."""
 
@@ -106,4 +157,13 @@ def flag(argv: Any, name: Any) -> str:
     return found[-1] if found else ""
 
 
-FUNCTIONS = {"args": args, "arg": arg, "has_flag": has_flag, "flag": flag}
+def asks_help(argv: Any) -> bool:
+    for word in argv or []:
+        if word == "--":
+            return False
+        if word in ("-h", "-help", "--help"):
+            return True
+    return False
+
+
+FUNCTIONS = {"args": args, "arg": arg, "has_flag": has_flag, "flag": flag, "asks_help": asks_help}

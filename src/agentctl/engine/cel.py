@@ -22,7 +22,7 @@ Helper functions available in every condition and message:
 * ``port_in(spec, port)``: whether a port spec (``22``, ``"20-25"``, ``"*"`` or a
   list of them) covers ``port``.
 * ``lower(s)``, ``upper(s)``, ``split(s, sep)``: string helpers the runtime lacks.
-* ``args(argv)``, ``arg(argv, i)``, ``has_flag(argv, name)``, ``flag(argv, name)``:
+* ``args(argv)``, ``arg(argv, i)``, ``has_flag(argv, name)``, ``flag(argv, name)``, ``asks_help(argv)``:
   a command's positional words and flags, read as the command reads them
   (see :mod:`agentctl.engine.argv`).
 * ``related(type)``, ``refers_to(value, address)``: other resources of the same

@@ -10,6 +10,7 @@ judge exactly as an edit; the others are "blind" IaC writes.
 
 from __future__ import annotations
 
+import functools
 import glob as globlib
 import os
 import re
@@ -17,6 +18,8 @@ from pathlib import Path
 from typing import TYPE_CHECKING
 
 from agentctl import protect
+from agentctl.gate import reach
+from agentctl.gate.shell_paths import unresolvable
 
 if TYPE_CHECKING:
     from agentctl.gate.shell import Command
@@ -32,7 +35,7 @@ _SECRET_PATH = re.compile(
 )
 _KEY_EXT = (".key", ".p12", ".pfx", ".jks", ".keystore")
 _CERT_EXT = (".pem", ".crt", ".cer")
-_CANDIDATES = [".env", ".env.local", ".env.production", ".netrc", ".pgpass", ".git-credentials"]
+CANDIDATES = [".env", ".env.local", ".env.production", ".netrc", ".pgpass", ".git-credentials"]
 _DELETERS = {"rm", "rmdir", "mv", "find", "shred", "unlink", "rsync"}
 _MAX_SCRIPT = 256 * 1024
 
@@ -67,21 +70,46 @@ def glob_secret(pattern: str) -> bool:
         return False
     import fnmatch
 
-    return any(fnmatch.fnmatchcase(c, base) for c in _CANDIDATES) and not _NOT_SECRET.search(base)
+    return any(fnmatch.fnmatchcase(c, base) for c in CANDIDATES) and not _NOT_SECRET.search(base)
 
 
-def protected_roots(root: Path) -> list[Path]:
-    home = Path(os.path.expanduser("~"))
-    paths = [root / p for p in (*protect.REPO_PROTECTED, "policies")]
-    paths += [home / p for p in protect.HOME_PROTECTED]
+def protected_roots(root: Path, cwd: Path | None = None) -> Roots:
+    """What the agent must not change: the protected set (repository, home, ``$CODEX_HOME``), git plumbing,
+    the home files that run code later, and the system directories, as the sandbox protects them."""
+    from agentctl.sandbox.profile import HOME_RUN_LATER
+
+    home = Path(os.path.realpath(os.path.expanduser("~")))
+    paths = [root / p for p in (*protect.REPO_PROTECTED, *protect.GIT_PLUMBING, "policies")]
+    paths += [home / p for p in (*protect.HOME_PROTECTED, *HOME_RUN_LATER, *protect.HOME_ON_PATH)]
+    paths += [home / p for names in protect.HOME_CREDENTIALS.values() for p in names]  # their configs run code
     if os.environ.get("CODEX_HOME"):
         paths.append(Path(os.environ["CODEX_HOME"]))
-    return [Path(os.path.abspath(p)) for p in paths]
+    places = [root, home, cwd or root]
+    paths += [Path(s) for s in protect.SYSTEM_READ_ONLY if not any(p.is_relative_to(s) for p in places)]
+    return Roots([Path(os.path.abspath(p)) for p in paths])
 
 
 def protected_hit(path: Path, roots: list[Path], deleting: bool) -> bool:
-    """``path`` is in the protected set, or (for a delete or move) contains part of it."""
-    return any(path == r or path.is_relative_to(r) or (deleting and r.is_relative_to(path)) for r in roots)
+    """``path`` is in the protected set, or (for a delete or move) contains part of it.
+
+    Compared as text (the paths are absolute and normalised): pathlib's ``is_relative_to`` costs more
+    than everything else a long script's decision does.
+    """
+    text = str(path)
+    inside = text.rstrip("/") + "/"
+    texts = roots.texts if isinstance(roots, Roots) else [str(r).rstrip("/") for r in roots]
+    for other in texts:
+        if text == other or text.startswith(other + "/") or (deleting and other.startswith(inside)):
+            return True
+    return False
+
+
+class Roots(list[Path]):
+    """The protected roots, with their text computed once (a decision checks many paths against them)."""
+
+    def __init__(self, paths: list[Path]) -> None:
+        super().__init__(paths)
+        self.texts = [str(p).rstrip("/") or "/" for p in paths]
 
 
 def is_iac(display: str, absolute: Path) -> bool:
@@ -99,10 +127,18 @@ def is_iac(display: str, absolute: Path) -> bool:
     return False
 
 
-def reader(cwd: Path) -> object:
-    def read(path: str) -> str | None:
+class ScriptReader:
+    """Reads the scripts a command runs (relative to the call's directory), for the shell parse to judge."""
+
+    def __init__(self, cwd: Path) -> None:
+        self.cwd = cwd
+
+    def _target(self, path: str) -> Path:
         target = Path(os.path.expanduser(path))
-        target = target if target.is_absolute() else cwd / target
+        return target if target.is_absolute() else self.cwd / target
+
+    def __call__(self, path: str) -> str | None:
+        target = self._target(path)
         try:
             if target.is_file() and target.stat().st_size <= _MAX_SCRIPT:
                 return target.read_text(encoding="utf-8", errors="replace")
@@ -110,53 +146,36 @@ def reader(cwd: Path) -> object:
             return None
         return None
 
-    return read
+    def unreadable(self, path: str) -> bool:
+        """The file exists but cannot be judged (too large, or not readable): what it runs is unknown."""
+        target = self._target(path)
+        return target.exists() and self(path) is None
+
+
+def reader(cwd: Path) -> ScriptReader:
+    return ScriptReader(cwd)
 
 
 def apply_shell(call: ToolCall, cwd: Path, root: Path) -> None:
     """Parse ``call.command`` and fill the call's commands, reads, writes and previews."""
     from agentctl.gate import shell
-    from agentctl.gate.toolcall import FileWrite
-    from agentctl.gate.toolcall import _display as display
-    from agentctl.gate.toolcall import _read as read_text
-    from agentctl.gate.toolcall import _resolve as resolve
 
     home = os.path.expanduser("~")
     try:
-        call.commands = shell.parse(call.command, home=home, read_file=reader(cwd))
+        call.commands = shell.parse(call.command, home=home, read_file=reader(cwd), base=str(cwd))
     except (RecursionError, ValueError, UnicodeError, IndexError) as exc:  # fail closed: opaque, never a crash
         reason = f"agentctl could not analyse this shell text ({type(exc).__name__})"
         call.commands = [shell.Command(argv=[], opaque=reason)]
-    roots = protected_roots(root)
+    roots = protected_roots(root, cwd)
+    home_dir = Path(os.path.realpath(home))
+    cache = _Cache()
     for cmd in call.commands:
-        here = resolve(cmd.cwd, cwd) if cmd.cwd else cwd
         cmd.reads = [_norm(r) for r in cmd.reads]
         cmd.writes = [_norm(w) for w in cmd.writes]
-        for raw in cmd.reads:
-            for absolute in _expand(raw, here):
-                call.reads.append(display(absolute, root))
-                if is_secret(absolute):
-                    call.secrets.append(display(absolute, root))
-            if any(ch in raw for ch in "*?[") and glob_secret(raw):
-                call.secrets.append(raw)
-        for raw in cmd.writes:
-            for absolute in _expand(raw, here):
-                shown = display(absolute, root)
-                call.written.append(shown)
-                if protected_hit(absolute, roots, cmd.name in _DELETERS and _unfiltered(cmd)):
-                    call.protected.append(shown)
-                if not is_iac(shown, absolute) or not absolute.is_relative_to(root):
-                    continue
-                before = read_text(absolute)
-                deleted, content = _content(cmd, raw, before, here)
-                if content is None and not deleted:
-                    call.blind_iac.append(shown)
-                else:
-                    call.writes.append(FileWrite(shown, absolute, content, before, deleted=deleted))
-        if cmd.name in ("apply_patch", "applypatch") and cmd.stdin:
-            from agentctl.gate.toolcall import _patch_writes
-
-            call.writes += _patch_writes(cmd.stdin, here, root)
+        for where in _unique([cmd.cwd, *cmd.alt_cwds]):  # a cd that may fail: judged in both places
+            here = None if unresolvable(where) else cache.resolve(where, cwd) if where else cwd
+            _judge_command(call, cmd, here, cwd, root, roots, home_dir, cache)
+    call.writes = list({(w.path, w.deleted, w.content): w for w in call.writes}.values())  # the same, once
     for write in call.writes:
         if protected_hit(write.absolute, roots, write.deleted):
             call.protected.append(write.path)
@@ -167,6 +186,7 @@ def apply_shell(call: ToolCall, cwd: Path, root: Path) -> None:
         _unique(call.protected),
         _unique(call.blind_iac),
     )
+    call.wiped = _unique(call.wiped)
 
 
 _PROTECTED_SAMPLES = [
@@ -174,6 +194,65 @@ _PROTECTED_SAMPLES = [
     *("tools.yaml", "policy.yml", "agentctl.db", "store.key", "settings.json", "settings.local.json"),
     *("pre-commit", "config", "config.toml", "ci.yml", "hooks.json"),
 ]
+
+
+class _Cache:
+    """Path resolution cached for one call: a long script names the same files and directories again and again."""
+
+    def __init__(self) -> None:
+        from agentctl.gate.toolcall import _display, _resolve
+
+        self.expand = functools.cache(_expand)
+        self.secret = functools.cache(is_secret)
+        self.resolve = functools.cache(_resolve)
+        self.display = functools.cache(_display)
+
+
+def _judge_command(
+    call: ToolCall, cmd: Command, here: Path | None, cwd: Path, root: Path, roots: Roots, home: Path, cache: _Cache
+) -> None:
+    """One command's reads, writes, secrets, protected paths and IaC previews, run in ``here``."""
+    from agentctl.gate.toolcall import FileWrite
+    from agentctl.gate.toolcall import _read as read_text
+
+    display, expand = cache.display, cache.expand
+
+    reach.judge(call, cmd, here, root, roots, home)
+    here = here if here is not None else cwd  # relative paths are judged by name only; the command is opaque
+    for raw in cmd.reads:
+        for absolute in expand(_norm(reach.local(raw, here) or raw), here):
+            call.reads.append(display(absolute, root))
+            if cache.secret(absolute):
+                call.secrets.append(display(absolute, root))
+        if any(ch in raw for ch in "*?[") and glob_secret(raw):
+            call.secrets.append(raw)
+    for raw in cmd.writes:
+        for absolute in expand(_norm(reach.local(raw, here) or raw), here):
+            shown = display(absolute, root)
+            call.written.append(shown)
+            if protected_hit(absolute, roots, _deleting(cmd, raw)):
+                call.protected.append(shown)
+            if not is_iac(shown, absolute) or not absolute.is_relative_to(root):
+                continue
+            before = read_text(absolute)
+            deleted, content = _content(cmd, raw, before, here)
+            if content is None and not deleted:
+                call.blind_iac.append(shown)
+            else:
+                call.writes.append(FileWrite(shown, absolute, content, before, deleted=deleted))
+    if cmd.name in ("apply_patch", "applypatch") and cmd.stdin:
+        from agentctl.gate.toolcall import _patch_writes
+
+        call.writes += _patch_writes(cmd.stdin, here, root)
+
+
+def _deleting(cmd: Command, raw: str) -> bool:
+    """Whether writing ``raw`` removes what is inside it (a delete, a move's source; not a move's destination)."""
+    if cmd.name not in _DELETERS or not _unfiltered(cmd):
+        return False
+    if cmd.name == "mv" or (cmd.name == "rsync" and not any(a.startswith("--delete") for a in cmd.argv)):
+        return len(cmd.writes) < 2 or raw != cmd.writes[-1]
+    return True
 
 
 def _unfiltered(cmd: Command) -> bool:

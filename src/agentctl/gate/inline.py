@@ -11,6 +11,7 @@ for writing is opaque. ``open('x')`` with a literal name is a read of ``x``,
 from __future__ import annotations
 
 import ast
+import functools
 import re
 from dataclasses import dataclass, field
 
@@ -50,33 +51,33 @@ def interpreter(name: str) -> bool:
     return bool(_PYTHON.match(name)) or name in _OTHERS
 
 
-def _family(name: str) -> str:
+def family(name: str) -> str:
     return "python" if _PYTHON.match(name) else "node" if name == "nodejs" else name
 
 
 def split_args(name: str, args: list[str]) -> tuple[list[str] | None, str | None, list[str]]:
     """(inline code parts, script path, the remaining arguments) of an interpreter's argv."""
-    family = _family(name)
-    flags = _CODE_FLAGS.get(family, ())
+    lang = family(name)
+    flags = _CODE_FLAGS.get(lang, ())
     code: list[str] = []
     i = 0
     while i < len(args):
         arg = args[i]
-        if family == "deno" and arg == "eval" and i + 1 < len(args):
+        if lang == "deno" and arg == "eval" and i + 1 < len(args):
             return [args[i + 1]], None, args[i + 2 :]
         if arg in flags and i + 1 < len(args):
             code.append(args[i + 1])
             i += 2
-            if family == "python":
+            if lang == "python":
                 return code, None, args[i:]
             continue
-        if family == "python" and re.fullmatch(r"-[A-Za-z]*c", arg) and i + 1 < len(args):
+        if lang == "python" and re.fullmatch(r"-[A-Za-z]*c", arg) and i + 1 < len(args):
             return [args[i + 1]], None, args[i + 2 :]
-        if family == "perl" and re.fullmatch(r"-[a-zA-Z0-9.]*[eE]", arg) and i + 1 < len(args):
+        if lang == "perl" and re.fullmatch(r"-[a-zA-Z0-9.]*[eE]", arg) and i + 1 < len(args):
             code.append(args[i + 1])
             i += 2
             continue
-        if family == "python" and arg == "-m":
+        if lang == "python" and arg == "-m":
             return None, None, args[i:]
         if arg == "--" or not arg.startswith("-") or arg == "-":
             break
@@ -97,12 +98,31 @@ class Verdict:
 
 
 def judge(name: str, code: str) -> Verdict:
-    if _family(name) == "python":
+    """What inline code shows it does (a fresh value: callers may keep it)."""
+    cached = _judge(name, code)
+    return Verdict(list(cached.reads), list(cached.writes), cached.opaque)
+
+
+@functools.lru_cache(maxsize=512)
+def _judge(name: str, code: str) -> Verdict:
+    """Pure in (name, code), and scripts repeat the same one-liners: parse each once."""
+    if family(name) == "python":
         return _python(code)
+    if family(name) in ("node", "bun", "deno"):
+        reads = re.findall(_SAFE_REQUIRE, code)
+        code = re.sub(_SAFE_REQUIRE, "0", code)
+    else:
+        reads = []
     match = _OTHER_RISK.search(code)
     if match:
         return Verdict(opaque=f"{name} inline code that may run commands or write files ({match.group(0)})")
-    return Verdict()
+    return Verdict(reads=[r[1] for r in reads if r[1].startswith(".")])
+
+
+_SAFE_REQUIRE = re.compile(
+    r"""\brequire\(\s*(['"])(\.{1,2}/[\w./-]+\.json|path|util|url|assert|querystring|semver)\1\s*\)"""
+)
+"""``require()`` of a JSON file (a read) or a module that cannot run commands or write files."""
 
 
 def _python(code: str) -> Verdict:
@@ -112,10 +132,13 @@ def _python(code: str) -> Verdict:
     except (SyntaxError, ValueError):
         verdict.opaque = "python inline code that does not parse"
         return verdict
+    safe_os = "os" in code and _safe_os_names(tree)
     for node in ast.walk(tree):
         if isinstance(node, (ast.Import, ast.ImportFrom)):
             modules = [a.name for a in node.names] if isinstance(node, ast.Import) else [node.module or ""]
             for module in modules:
+                if module in ("os", "os.path") and safe_os:
+                    continue
                 if module.split(".")[0] in _RISKY_MODULES and module not in ("importlib.metadata", "sys"):
                     verdict.opaque = verdict.opaque or f"python inline code imports {module}"
         elif isinstance(node, ast.Attribute) and isinstance(node.value, ast.Name) and node.value.id == "sys":
@@ -126,6 +149,89 @@ def _python(code: str) -> Verdict:
         elif isinstance(node, ast.Name) and node.id in ("__builtins__", "__loader__", "__spec__"):
             verdict.opaque = verdict.opaque or f"python inline code uses {node.id}"
     return verdict
+
+
+_SAFE_OS = frozenset({
+    "getcwd", "listdir", "sep", "linesep", "pathsep", "name", "cpu_count", "getpid", "getppid", "getuid",
+    "getgid", "geteuid", "getlogin", "uname", "curdir", "pardir", "extsep", "stat", "lstat", "access", "scandir",
+    "walk", "fspath", "fsdecode", "fsencode", "get_terminal_size", "umask_", "path", "R_OK", "W_OK", "X_OK", "F_OK",
+})  # fmt: skip
+_SAFE_OS_PATH = frozenset({
+    "join", "exists", "isfile", "isdir", "islink", "isabs", "basename", "dirname", "abspath", "realpath",
+    "normpath", "splitext", "split", "getsize", "getmtime", "getctime", "getatime", "expanduser", "relpath",
+    "commonpath", "commonprefix", "sep", "samefile", "lexists", "normcase", "splitdrive",
+})  # fmt: skip
+
+
+def _safe_os_names(tree: ast.AST) -> bool:
+    """``import os`` whose every use only looks (``os.getcwd()``, ``os.listdir()``, ``os.path.join``)."""
+    aliases: set[str] = set()
+    for node in ast.walk(tree):
+        if isinstance(node, ast.Import):
+            aliases |= {a.asname or a.name for a in node.names if a.name in ("os", "os.path")}
+        elif isinstance(node, ast.ImportFrom) and node.module in ("os", "os.path"):
+            allowed = _SAFE_OS if node.module == "os" else _SAFE_OS_PATH
+            if any(a.name not in allowed for a in node.names):
+                return False
+    if not aliases:
+        return any(isinstance(n, ast.ImportFrom) and n.module in ("os", "os.path") for n in ast.walk(tree))
+    parents = {id(child): node for node in ast.walk(tree) for child in ast.iter_child_nodes(node)}
+    for node in ast.walk(tree):
+        if not isinstance(node, ast.Name) or node.id not in aliases:
+            continue
+        parent = parents.get(id(node))
+        if not isinstance(parent, ast.Attribute) or parent.attr not in _SAFE_OS:
+            return False
+        if parent.attr == "path":
+            grand = parents.get(id(parent))
+            if not isinstance(grand, ast.Attribute) or grand.attr not in _SAFE_OS_PATH:
+                return False
+    return True
+
+
+_RUNNERS = frozenset({
+    "system", "popen", "run", "call", "check_call", "check_output", "Popen", "getoutput", "getstatusoutput",
+    "execv", "execvp", "execvpe", "execl", "execlp", "execle", "execve", "spawnv", "spawnvp", "spawnl", "spawnlp",
+    "spawn", "startfile", "posix_spawn", "posix_spawnp",
+})  # fmt: skip
+
+
+def python_commands(code: str) -> tuple[list[str], str]:
+    """(shell commands a Python script runs with literal text, why it is opaque or "")."""
+    try:
+        tree = ast.parse(code)
+    except (SyntaxError, ValueError):
+        return [], "the file does not parse as Python"
+    commands: list[str] = []
+    reason = ""
+    for node in ast.walk(tree):
+        if not isinstance(node, ast.Call):
+            continue
+        func = node.func
+        name = func.attr if isinstance(func, ast.Attribute) else func.id if isinstance(func, ast.Name) else ""
+        owner = func.value.id if isinstance(func, ast.Attribute) and isinstance(func.value, ast.Name) else ""
+        if name not in _RUNNERS or owner not in ("os", "subprocess", "pty", "sp", ""):
+            continue
+        if name == "run" and owner == "":
+            continue
+        first = node.args[0] if node.args else next((k.value for k in node.keywords if k.arg == "args"), None)
+        words = _literal_command(first)
+        if words is None:
+            reason = reason or f"runs a command computed at run time (line {node.lineno})"
+        else:
+            commands.append(words)
+    return commands, reason
+
+
+def _literal_command(node: ast.expr | None) -> str | None:
+    import shlex
+
+    if isinstance(node, ast.Constant) and isinstance(node.value, str):
+        return node.value
+    if isinstance(node, (ast.List, ast.Tuple)):
+        items = [e.value for e in node.elts if isinstance(e, ast.Constant) and isinstance(e.value, str)]
+        return shlex.join(items) if len(items) == len(node.elts) else None
+    return None
 
 
 def _python_call(node: ast.Call, verdict: Verdict) -> None:

@@ -16,9 +16,11 @@ process substitutions are all listed. Heredoc bodies and literal text piped in
 from __future__ import annotations
 
 import functools
-import re
 from dataclasses import dataclass, field
 from typing import Any
+
+from agentctl.gate import shell_effects, shell_paths
+from agentctl.gate.shell_words import Word, WordEvaluator, dedupe
 
 MAX_DEPTH = 8
 """How deep ``bash -c``/``eval``/scripts are parsed before the command counts as opaque."""
@@ -42,6 +44,8 @@ class Command:
     """Commands upstream in the pipeline."""
     cwd: str = ""
     """The directory it runs in, as written (``cd x && …``); "" for the call's own."""
+    alt_cwds: list[str] = field(default_factory=list)
+    """Other directories it may run in: where it was before a ``cd`` that may fail (its target does not exist)."""
     via: list[str] = field(default_factory=list)
     """Wrappers it was unwrapped from (``sudo``, ``bash -c``, ``xargs``…)."""
     redirects: list[tuple[str, str]] = field(default_factory=list)
@@ -49,6 +53,18 @@ class Command:
     literal: list[bool] = field(default_factory=list)
     """Per argv word: whether its text is fully known."""
     assigned: dict[str, str] = field(default_factory=dict)
+    feed: Command | None = None
+    """The command upstream in the pipeline, if any."""
+    trees: list[str] = field(default_factory=list)
+    """Directories whose whole content this command may replace or delete (``tar x``, ``cp -r a/. .``, ``mount``)."""
+    deletes: list[str] = field(default_factory=list)
+    """Targets it deletes recursively (``rm -r``, ``find -delete``, ``git clean``): judged as home/root wipes."""
+    scans: list[Any] = field(default_factory=list)
+    """Directories it reads recursively (:class:`agentctl.gate.scan.Scan`)."""
+    links: list[str] = field(default_factory=list)
+    """Paths a link it creates makes reachable under another name (``ln -s .env x``)."""
+    spreads: list[tuple[str, str]] = field(default_factory=list)
+    """(source glob, directory): ``cp -r evil/* .`` puts each name the glob matches in the directory."""
 
     def as_cel(self) -> dict[str, Any]:
         return {
@@ -63,15 +79,12 @@ class Command:
         }
 
 
-@dataclass(slots=True)
-class Word:
-    text: str
-    literal: bool = True
-    subs: list[str] = field(default_factory=list)
-    """Names of commands whose output is substituted into this word."""
+_JOIN = b"\\\n"
+"""A backslash-newline between two words: the shell removes it and reads one word."""
 
 
-_SPLIT = object()
+_KIND_IDS: dict[str, int] = {}
+"""Node kind ids of the grammar (comparing ints beats building each node's type name)."""
 
 
 @functools.cache
@@ -79,18 +92,21 @@ def _parser() -> Any:
     import tree_sitter
     import tree_sitter_bash
 
-    return tree_sitter.Parser(tree_sitter.Language(tree_sitter_bash.language()))
+    language = tree_sitter.Language(tree_sitter_bash.language())
+    _KIND_IDS.update({kind: language.id_for_node_kind(kind, True) or -1 for kind in ("word", "command_name")})
+    return tree_sitter.Parser(language)
 
 
-def parse(text: str, *, home: str = "~", cwd: str = "", read_file: Any = None) -> list[Command]:
-    """All simple commands ``text`` would run, in order."""
+def parse(text: str, *, home: str = "~", cwd: str = "", read_file: Any = None, base: str = "") -> list[Command]:
+    """All simple commands ``text`` would run, in order (``base``: the absolute directory the call runs in)."""
     walker = Walker(home=home, read_file=read_file)
     walker.cwd = cwd
+    walker.base = base
     walker.run(text, via=[], depth=0)
     return walker.out
 
 
-class Walker:
+class Walker(WordEvaluator):
     """Walks one parse tree (and the trees of nested ``bash -c``/``eval`` text)."""
 
     def __init__(self, home: str, read_file: Any = None) -> None:
@@ -98,11 +114,26 @@ class Walker:
         self.read_file = read_file
         self.out: list[Command] = []
         self.cwd = ""
+        self.base = ""
+        self.oldpwd: str | None = None
+        self.dirs: list[str] = []
+        self.alts: list[str] = []
         self.vars: dict[str, str] = {}
         self.aliases: dict[str, str] = {}
         self.src = b""
+        self.chars: str | None = None
+        """The text itself when it is ASCII (byte offsets are character offsets): slicing beats decoding."""
         self.via: list[str] = []
         self.depth = 0
+        self.exported: dict[str, str | None] = {}
+        """Variables exported to every later command (None: the value is computed at run time)."""
+        self.kube_context: str | None = None
+        """The kubectl context a literal ``kubectl config use-context X &&`` switched to, for the rest of the chain."""
+        self.pending_context: str | None = None
+        self.kube_tunnels: list[tuple[str, list[str], list[str]]] = []
+        """``kubectl proxy``/``port-forward`` started in this text: (kind, local ports, cluster flags)."""
+        self.outfeed: Command | None = None
+        """What a ``>(…)`` process substitution in the current command's words reads (that command's output)."""
 
     # -- entry points -------------------------------------------------
     def run(self, text: str, via: list[str], depth: int) -> list[Command]:
@@ -111,63 +142,136 @@ class Walker:
         if depth > MAX_DEPTH:
             self.out.append(Command(argv=[], opaque="shell code nested too deep to judge", via=list(via)))
             return self.out[start:]
-        saved = (self.src, self.via, self.depth)
+        saved = (self.src, self.chars, self.via, self.depth)
         self.src, self.via, self.depth = text.encode("utf-8", "surrogateescape"), via, depth
+        self.chars = text if text.isascii() else None
         try:
             tree = _parser().parse(self.src)
             if tree.root_node.has_error:
                 self.out.append(Command(argv=[], opaque="the shell text does not parse", via=list(via), cwd=self.cwd))
             self.node(tree.root_node, None)
         finally:
-            self.src, self.via, self.depth = saved
+            self.src, self.chars, self.via, self.depth = saved
         return self.out[start:]
 
     def text(self, node: Any) -> str:
+        if self.chars is not None:
+            return self.chars[node.start_byte : node.end_byte]
         return self.src[node.start_byte : node.end_byte].decode("utf-8", "surrogateescape")
 
     # -- statements ---------------------------------------------------
     def node(self, node: Any, feed: Command | None) -> list[Command]:
-        start = len(self.out)
         kind = node.type
         if kind == "command":
-            self.command(node, feed, [])
-        elif kind == "pipeline":
-            self.pipeline([c for c in node.named_children if c.type != "comment"], feed)
+            return self.command(node, feed, [])
+        start = len(self.out)
+        if kind == "pipeline":
+            self.pipeline(node.named_children, feed)
         elif kind == "redirected_statement":
             self.redirected(node, feed)
         elif kind == "subshell":
-            saved = self.cwd
+            saved = (self.cwd, self.oldpwd, list(self.dirs), list(self.alts))
             for child in node.named_children:
-                self.node(child, None)
-            self.cwd = saved
+                self.node(child, feed)  # ``curl … | (sh)``: the group's commands read the pipe
+            self.cwd, self.oldpwd, self.dirs, self.alts = saved
         elif kind == "variable_assignment":
             self.assignment(node, store=True)
+        elif kind == "for_statement" and node.child_by_field_name("variable") is not None:
+            self.for_loop(node, feed)
+        elif kind == "list":
+            self.chain(node, feed)
+        elif kind == "declaration_command":
+            self.declaration(node)
         elif kind in ("comment", "heredoc_body", "heredoc_start", "heredoc_end"):
             pass
         else:
             for child in node.named_children:
-                self.node(child, None)
+                self.kube_context = None  # a context switch only carries through ``&&``
+                self.node(child, feed)
         return self.out[start:]
+
+    def for_loop(self, node: Any, feed: Command | None) -> None:
+        """``for x in a b; do …; done``: the body once per literal value (a few), else with ``x`` unknown."""
+        name = self.text(node.child_by_field_name("variable"))
+        values = [w for v in node.children_by_field_name("value") for w in self.words(v)]
+        body = node.child_by_field_name("body")
+        known = values and len(values) <= _MAX_LOOP and all(w.literal for w in values)
+        for word in values if known else [None]:
+            if word is None:
+                self.vars.pop(name, None)
+            else:
+                self.vars[name] = word.text
+            if body is not None:
+                self.node(body, feed)
+        self.vars.pop(name, None)
+
+    def chain(self, node: Any, feed: Command | None) -> None:
+        """``a && b`` / ``a || b``: what ``a`` settles (a kubectl context) only holds for ``b`` after ``&&``."""
+        previous = None
+        for child in node.named_children:  # the operators are the text between them (cheaper than .children)
+            if child.type == "comment":
+                continue
+            if previous is not None and not self.between(previous, child).lstrip().startswith("&&"):
+                self.kube_context = None
+            self.node(child, feed)
+            previous = child
+
+    def between(self, left: Any, right: Any) -> str:
+        """The source text between two sibling nodes (an operator, with spaces and comments)."""
+        if self.chars is not None:
+            return self.chars[left.end_byte : right.start_byte]
+        return self.src[left.end_byte : right.start_byte].decode("utf-8", "surrogateescape")
+
+    def declaration(self, node: Any) -> None:
+        """``export X=v`` / ``declare -x X``: assignments, and the environment of later commands."""
+        from agentctl.gate import shell_runners
+
+        keyword = self.text(node.children[0]) if node.children else ""
+        exporting = keyword == "export"
+        exported: dict[str, str | None] = {}
+        for child in node.named_children:
+            if child.type == "word" and keyword in ("declare", "typeset", "local") and self.text(child)[:1] == "-":
+                exporting |= "x" in self.text(child)
+            elif child.type == "variable_assignment":
+                pair = self.assignment(child, store=True)
+                if pair and exporting:
+                    exported[pair[0]] = self.vars.get(pair[0])
+            elif child.type == "variable_name" and exporting:
+                exported[self.text(child)] = self.vars.get(self.text(child), "")
+            else:
+                self.node(child, None)
+        self.exported.update(exported)
+        if shell_runners.WATCHED.intersection(exported):  # judged where it is set: every later command inherits it
+            holder = Command(argv=[keyword], name=keyword, literal=[True], cwd=self.cwd, via=list(self.via))
+            self.out.append(holder)
+            shell_runners.environment(holder, {**self.exported, **exported}, self)
 
     def pipeline(self, parts: list[Any], feed: Command | None) -> None:
         upstream = feed
         for part in parts:
+            if part.type == "comment":
+                continue
+            self.kube_context = None  # the parts run at once: none waits for another's context switch
             added = self.node(part, upstream)
             if added:
                 upstream = added[0] if part.type in ("command", "redirected_statement") else added[-1]
+        self.kube_context = None
 
     def redirected(self, node: Any, feed: Command | None) -> None:
         body = node.child_by_field_name("body")
-        redirects = [c for c in node.named_children if c != body and c.type.endswith("redirect")]
-        tail = [c for c in node.named_children if c != body and not c.type.endswith("redirect")]
+        redirects: list[Any] = []
+        tail: list[Any] = []
+        for child in node.named_children:
+            if child != body:
+                (redirects if child.type.endswith("redirect") else tail).append(child)
         for redirect in redirects:
             tail += [c for c in redirect.named_children if c.type in _STATEMENTS]
         if body is not None and body.type == "command":
             added = self.command(body, feed, redirects)
         else:
             added = self.node(body, feed) if body is not None else []
-            if added:
-                self.apply_redirects(added[0], redirects)
+            if added:  # ``a && b > f`` / ``a | b > f`` parse as one redirected list: the redirect is b's
+                self.apply_redirects(added[-1] if body.type in ("list", "pipeline") else added[0], redirects)
             else:
                 holder = Command(argv=[":"], name=":", cwd=self.cwd, via=list(self.via))
                 self.apply_redirects(holder, redirects)
@@ -191,48 +295,83 @@ class Walker:
 
     # -- simple commands ------------------------------------------------
     def command(self, node: Any, feed: Command | None, redirects: list[Any]) -> list[Command]:
-        from agentctl.gate import shell_effects
-
-        words: list[Word] = []
+        argv: list[str] = []
+        literal: list[bool] = []
+        subs: dict[int, list[str]] = {}  # per word index: the commands substituted into it
         assigned: dict[str, str] = {}
         inner_redirects = list(redirects)
+        saved_feed, self.outfeed = self.outfeed, feed
+        joined_at = -1  # the end byte of the last word, to join words split by ``\\<newline>``
+        src, chars = self.src, self.chars
+        word_id, name_id = _KIND_IDS["word"], _KIND_IDS["command_name"]
         for child in node.named_children:
-            kind = child.type
-            if kind == "variable_assignment":
+            kind_id = child.kind_id
+            if kind_id == name_id:
+                child = child.named_child(0) or child
+                kind_id = child.kind_id
+            if kind_id == word_id:  # the common case, kept fast: no quotes, no expansions
+                start = child.start_byte
+                if chars is not None:
+                    text = chars[start : child.end_byte]
+                else:
+                    text = src[start : child.end_byte].decode("utf-8", "surrogateescape")
+                if not ("\\" in text or "{" in text or text[:1] == "~" or (start == joined_at + 2 and argv)):
+                    argv.append(text)
+                    literal.append(True)
+                    joined_at = child.end_byte
+                    continue
+                more = self.words(child)
+                kind = "word"
+            elif (kind := child.type) == "variable_assignment":
                 pair = self.assignment(child, store=False)
                 if pair:
                     assigned[pair[0]] = pair[1]
+                continue
             elif kind.endswith("redirect"):
                 inner_redirects.append(child)
-            elif kind == "command_name":
-                words += self.words(child.named_children[0] if child.named_children else child)
-            elif kind != "comment":
-                words += self.words(child)
+                continue
+            elif kind == "comment":
+                continue
+            else:
+                more = self.words(child)
+            if argv and more and joined_at + 2 == child.start_byte and src[joined_at : joined_at + 2] == _JOIN:
+                first = more[0]  # ``terraform ap\\<newline>ply``: one word, as the shell reads it
+                before = subs.pop(len(argv) - 1, [])
+                more[0] = Word(argv.pop() + first.text, literal.pop() and first.literal, [*before, *first.subs])
+            for word in more:
+                if word.subs:
+                    subs[len(argv)] = word.subs
+                argv.append(word.text)
+                literal.append(word.literal and not (word.computed and len(argv) == 1))  # ``$(pwd)`` is no name
+            joined_at = child.end_byte
+        self.outfeed = saved_feed
         cmd = Command(
-            argv=[w.text for w in words],
-            literal=[w.literal for w in words],
-            cwd=self.cwd,
-            via=list(self.via),
-            assigned=assigned,
+            argv=argv, literal=literal, cwd=self.cwd, alt_cwds=list(self.alts), via=list(self.via), assigned=assigned
         )
         if feed is not None:
-            cmd.stdin_names = _dedupe([*feed.stdin_names, feed.name or (feed.argv[0] if feed.argv else "")])
+            cmd.stdin_names = dedupe([*feed.stdin_names, feed.name or (feed.argv[0] if feed.argv else "")])
             cmd.stdin = shell_effects.output_text(feed)
-        if words and not words[0].literal:
-            cmd.opaque = f"the command name is computed at run time ({words[0].text})"
-            cmd.code_from = list(words[0].subs)
-        for word in words[1:]:
-            cmd.code_from += [s for s in word.subs if s not in cmd.code_from]
-        self.apply_redirects(cmd, inner_redirects)
+            cmd.feed = feed
+        if argv and not literal[0]:
+            cmd.opaque = f"the command name is computed at run time ({argv[0]})"
+            cmd.code_from = list(subs.get(0, []))
+        for index, names in subs.items():
+            if index:
+                cmd.code_from += [n for n in names if n not in cmd.code_from]
+        if inner_redirects:
+            self.apply_redirects(cmd, inner_redirects)
         start = len(self.out)
         self.out.append(cmd)
-        if not words:
+        if not argv:
             for name, value in assigned.items():
                 self.vars[name] = value
             return self.out[start:]
+        self.pending_context = None
         shell_effects.analyse(cmd, self)
-        if cmd.name == "cd":
-            self.cwd = shell_effects.change_dir(self.cwd, cmd.argv[1:], self.home)
+        if self.pending_context is not None:
+            self.kube_context = self.pending_context or None
+        if cmd.name in ("cd", "pushd", "popd"):
+            shell_paths.change_dir(self, cmd)
         return self.out[start:]
 
     def apply_redirects(self, cmd: Command, redirects: list[Any]) -> None:
@@ -257,8 +396,10 @@ class Walker:
                     if child.type == "file_redirect":
                         self.apply_redirects(cmd, [child])
                 continue
-            operator = next((self.text(c) for c in redirect.children if not c.is_named), ">")
-            targets = [w for c in redirect.children_by_field_name("destination") for w in self.words(c)]
+            destinations = redirect.children_by_field_name("destination")
+            head = self.text(redirect)[: destinations[0].start_byte - redirect.start_byte] if destinations else ""
+            operator = head.lstrip("0123456789").strip() or ">"  # ``2>&1``: the fd, then the operator
+            targets = [w for c in destinations for w in self.words(c)]
             for target in targets:
                 path = target.text
                 if operator in (">&", "<&") and (path.isdigit() or path == "-"):
@@ -274,153 +415,9 @@ class Walker:
                         cmd.reads.append(path)
 
     # -- words ----------------------------------------------------------
-    def words(self, node: Any) -> list[Word]:
-        """Evaluate one argument node into fields (unquoted ``$IFS`` splits)."""
-        if node.type == "word":  # the common case, kept fast
-            text = self.src[node.start_byte : node.end_byte].decode("utf-8", "surrogateescape")
-            if "\\" in text:
-                text = _unescape(text)
-            if text[:1] == "~" and (len(text) == 1 or text[1] == "/"):
-                text = self.home + text[1:]
-            return [Word(t) for t in _braces(text)] if "{" in text else [Word(text)]
-        pieces = self.pieces(node, quoted=False)
-        fields: list[Word] = []
-        current: Word | None = None
-        for piece in pieces:
-            if piece is _SPLIT:
-                if current is not None:
-                    fields.append(current)
-                current = None
-                continue
-            assert isinstance(piece, Word)
-            if current is None:
-                current = Word("", True, [])
-            current.text += piece.text
-            current.literal &= piece.literal
-            current.subs += piece.subs
-        if current is not None:
-            fields.append(current)
-        braces = any("{" in f.text for f in fields) and node.type in ("word", "concatenation")
-        if braces and all(c.type == "word" for c in _leaves(node)):
-            fields = [Word(t, f.literal, f.subs) for f in fields for t in _braces(f.text)]
-        return fields
-
-    def pieces(self, node: Any, quoted: bool) -> list[Any]:
-        kind = node.type
-        raw = self.text(node)
-        if kind == "word":
-            text = _unescape(raw)
-            if text.startswith("~") and (len(text) == 1 or text[1] == "/"):
-                text = self.home + text[1:]
-            return [Word(text)]
-        if kind == "raw_string":
-            return [Word(raw[1:-1])]
-        if kind == "ansi_c_string":
-            return [Word(_ansi_c(raw[2:-1]))]
-        if kind in ("string", "translated_string"):
-            out: list[Any] = []
-            cursor = node.start_byte + (2 if kind == "translated_string" else 1)
-            end = node.end_byte - 1
-            for child in node.named_children:
-                if child.start_byte > cursor:
-                    out.append(Word(_unescape_dq(self.src[cursor : child.start_byte].decode("utf-8", "replace"))))
-                if child.type == "string_content":
-                    out.append(Word(_unescape_dq(self.text(child))))
-                else:
-                    out += self.pieces(child, quoted=True)
-                cursor = child.end_byte
-            if end > cursor:
-                out.append(Word(_unescape_dq(self.src[cursor:end].decode("utf-8", "replace"))))
-            return out or [Word("")]
-        if kind == "concatenation":
-            return [p for child in node.children for p in self.pieces(child, quoted)]
-        if kind in ("simple_expansion", "expansion"):
-            return self.expansion(node, raw, quoted)
-        if kind in ("command_substitution", "process_substitution"):
-            added: list[Command] = []
-            saved = self.cwd
-            for child in node.named_children:
-                added += self.node(child, None)
-            self.cwd = saved
-            names = _dedupe([c.name or (c.argv[0] if c.argv else "") for c in added])
-            text = "/dev/fd/63" if kind == "process_substitution" else f"$({', '.join(names)})"
-            return [Word(text, False, names)]
-        if kind == "arithmetic_expansion":
-            return [Word(raw, False)]
-        return [Word(raw)]
-
-    def expansion(self, node: Any, raw: str, quoted: bool) -> list[Any]:
-        names = [c for c in node.named_children if c.type in ("variable_name", "special_variable_name")]
-        simple = len(node.named_children) == 1 and names
-        name = self.text(names[0]) if names else ""
-        if simple and name == "IFS":
-            return [Word(" ")] if quoted else [_SPLIT]
-        if simple and name == "HOME":
-            return [Word(self.home)]
-        if simple and name in self.vars:
-            value = self.vars[name]
-            if quoted:
-                return [Word(value)]
-            out: list[Any] = []
-            for index, part in enumerate(value.split()):
-                if index:
-                    out.append(_SPLIT)
-                out.append(Word(part))
-            return out or [Word("")]
-        subs = [n for child in node.named_children for n in self._subs_in(child)]
-        return [Word(raw, False, subs)]
-
-    def _subs_in(self, node: Any) -> list[str]:
-        if node.type in ("command_substitution", "process_substitution"):
-            return [w for p in self.pieces(node, True) if isinstance(p, Word) for w in p.subs]
-        return [n for child in node.named_children for n in self._subs_in(child)]
 
 
+_MAX_LOOP = 16
+"""A ``for`` loop over at most this many literal words is walked once per word."""
 _STATEMENTS = {"pipeline", "list", "command", "redirected_statement", "subshell", "compound_statement"}
 _DEVICES = {"/dev/null", "/dev/stdout", "/dev/stderr", "/dev/tty"}
-
-
-def _leaves(node: Any) -> list[Any]:
-    return [node] if node.type != "concatenation" else list(node.children)
-
-
-def _dedupe(items: list[str]) -> list[str]:
-    return [x for i, x in enumerate(items) if x and x not in items[:i]]
-
-
-def _unescape(text: str) -> str:
-    if "\\" not in text:
-        return text
-    return re.sub(r"\\(.)", r"\1", text.replace("\\\n", ""), flags=re.DOTALL)
-
-
-def _unescape_dq(text: str) -> str:
-    if "\\" not in text:
-        return text
-    return re.sub(r"\\([$`\"\\])", r"\1", text.replace("\\\n", ""))
-
-
-_ANSI = {"n": "\n", "t": "\t", "r": "\r", "a": "\a", "b": "\b", "e": "\x1b", "E": "\x1b", "f": "\f", "v": "\v"}
-
-
-def _ansi_c(body: str) -> str:
-    def one(match: re.Match[str]) -> str:
-        token = match.group(1)
-        if token[0] in _ANSI:
-            return _ANSI[token[0]]
-        if token[0] in "xuU":
-            return chr(int(token[1:], 16)) if len(token) > 1 else token
-        if token[0] in "01234567":
-            return chr(int(token, 8))
-        return token
-
-    return re.sub(r"\\(x[0-9a-fA-F]{1,2}|u[0-9a-fA-F]{1,4}|U[0-9a-fA-F]{1,8}|[0-7]{1,3}|.)", one, body)
-
-
-def _braces(text: str) -> list[str]:
-    """Bash brace expansion of ``a{b,c}d`` (the comma form; nested braces expand recursively)."""
-    match = re.search(r"\{([^{}]*,[^{}]*)\}", text)
-    if match is None:
-        return [text]
-    head, tail = text[: match.start()], text[match.end() :]
-    return [w for option in match.group(1).split(",") for w in _braces(head + option + tail)]

@@ -13,6 +13,8 @@ import posixpath
 import re
 from typing import TYPE_CHECKING
 
+from agentctl.gate import shell_writers
+
 if TYPE_CHECKING:
     from agentctl.gate.shell import Command, Walker
 
@@ -26,6 +28,7 @@ _NO_READ = {
     "find", "tee", "truncate", "shred", "dotenv", "mkfifo", "apply_patch", "applypatch",
 }  # fmt: skip
 _PATTERN_FIRST = {"grep", "egrep", "fgrep", "rg", "ag", "ack", "sed", "awk", "gawk", "mawk", "nawk", "jq", "yq"}
+_COPIERS = frozenset({"cp", "install", "rsync", "scp", "ln", "mv"})
 _GIT_READS = {"show", "diff", "blame", "cat-file", "grep", "log", "archive", "format-patch"}
 
 
@@ -49,7 +52,7 @@ _WRITERS = {
     *_EDITORS,
     "cp", "install", "rsync", "scp", "ln", "mv", "tee", "truncate", "rm", "unlink", "rmdir", "shred", "touch",
     "mkdir", "patch", "chmod", "chown", "chgrp", "chattr", "dd", "git", "curl", "wget", "sqlite3", "sqlite", "tar",
-    "unzip",
+    "unzip", *shell_writers.HANDLED,
 }  # fmt: skip
 
 
@@ -57,18 +60,31 @@ def effects(cmd: Command, name: str, args: list[str], walker: Walker) -> None:
     """Files a known command writes, and the files any command reads."""
     if name in _NO_READ and name not in _WRITERS:
         return
+    if name in shell_writers.HANDLED:
+        shell_writers.effects(cmd, name, args, walker)
+        return
+    if name in _PATTERN_FIRST and name != "sed":
+        _pattern_first(cmd, name, args)
+        return
     pos = _positionals(args, _COMMON_VALUED)
     writes: list[str] = []
     reads: list[str] = []
-    target = next((args[i + 1] for i, a in enumerate(args[:-1]) if a in ("-t", "--target-directory")), None)
-    target = target or next((a.split("=", 1)[1] for a in args if a.startswith("--target-directory=")), None)
+    target = None
+    if name in _COPIERS:
+        target = next((args[i + 1] for i, a in enumerate(args[:-1]) if a in ("-t", "--target-directory")), None)
+        target = target or next((a.split("=", 1)[1] for a in args if a.startswith("--target-directory=")), None)
     if name in ("cp", "install", "rsync", "scp", "ln"):
         dests = [target] if target else pos[-1:] if len(pos) > 1 else ["."] if name == "ln" else []
         writes += dests
         reads += [p for p in pos if p not in dests and name != "ln"]
+        if name == "ln":
+            shell_writers.links(cmd, args, pos, dests)
+        else:
+            shell_writers.copies(cmd, name, args, pos, dests)
     elif name == "mv":
         writes += pos if not target else [*pos, target]
         reads += pos[:-1] if not target else pos
+        shell_writers.copies(cmd, name, args, pos, [target] if target else pos[-1:] if len(pos) > 1 else [])
     elif name in ("tee", "truncate", "rm", "unlink", "rmdir", "shred", "touch", "mkdir"):
         writes += pos if name != "truncate" else _positionals(args, {"-s", "--size", "-r", "--reference"})
     elif name in ("chmod", "chown", "chgrp", "chattr"):
@@ -89,32 +105,57 @@ def effects(cmd: Command, name: str, args: list[str], walker: Walker) -> None:
         given = [args[i + 1] for i, a in enumerate(args[:-1]) if a in ("-i", "--input")]
         writes += files[:1] if files else patch_targets(cmd, given or cmd.reads[:1], walker)
     elif name in _EDITORS:
-        writes += [p for p in pos if not p.startswith("+")]
+        ex_valued = {"-c", "--cmd", "-S", "-u", "-U", "-W", "-w", "-i", "-T", "-t", "-q"}
+        writes += [p for p in _positionals(args, ex_valued) if not p.startswith("+")]
     elif name in ("curl", "wget"):
+        reads += [re.sub(r"^file://(localhost)?", "", a) for a in pos if a.lower().startswith("file://")]
         valued = {"-o", "--output", "-O", "--output-document"} if name == "wget" else {"-o", "--output"}
         writes += [args[i + 1] for i, a in enumerate(args[:-1]) if a in valued and args[i + 1] != "-"]
+        named_output = any(
+            a in valued or a.startswith("--output-document") or re.fullmatch(r"-[a-zA-Z]*O.*", a) for a in args
+        )
+        remote_name = name == "wget" and not named_output
+        remote_name |= name == "curl" and any(a in ("-O", "--remote-name", "--remote-name-all") or
+                                              re.fullmatch(r"-[a-zA-Z]*O[a-zA-Z]*", a) for a in args)  # fmt: skip
+        if remote_name:  # ``wget URL`` / ``curl -O URL`` save to the URL's file name
+            urls = [a for a in args if re.match(r"^[a-z]+://", a)]
+            prefix = next((args[i + 1] for i, a in enumerate(args[:-1]) if a in ("-P", "--directory-prefix")), "")
+            for url in urls:
+                base = url.split("?")[0].rstrip("/").rsplit("/", 1)[-1] or "index.html"
+                writes.append(posixpath.join(prefix, base) if prefix and name == "wget" else base)
         uploads = {"-d", "--data", "--data-binary", "--data-raw", "--data-urlencode", "-F", "--form", "-T"}
+        reads += [a.split("=", 1)[1] for a in args if a.startswith(("--post-file=", "--body-file="))]
+        uploads |= {"--post-file", "--body-file"}
         for i, a in enumerate(args[:-1]):
             if a in uploads or a == "--upload-file":
                 value = args[i + 1].split("=", 1)[-1]
                 reads += [value.lstrip("@<")] if value.startswith(("@", "<")) or a in ("-T", "--upload-file") else []
     elif name in ("sqlite3", "sqlite"):
-        writes += pos[:1]
-    elif name in ("tar", "unzip"):
-        flag = "-C" if name == "tar" else "-d"
-        writes += [args[i + 1] for i, a in enumerate(args[:-1]) if a in (flag, "--directory")]
-    elif name in _PATTERN_FIRST:
-        explicit = any(a in ("-e", "-f", "--regexp", "--file") or a.startswith("--regexp=") for a in args)
-        valued = {"-e", "-f", "-m", "-A", "-B", "-C", "-g", "-t", "-T", "--type", "-v", "-F", "--glob", "--regexp"}
-        valued |= {"-i", "--include"} if name.endswith("awk") else set()
-        files = _positionals(args, valued)
-        reads += files[0 if explicit else 1 :]
-        if name.endswith("awk") and any(a.endswith("inplace") for a in args):
-            writes += files[0 if explicit else 1 :]
-        reads += [args[i + 1] for i, a in enumerate(args[:-1]) if a in ("-f", "--file")]
+        writes += [p for p in pos[:1] if p != ":memory:"]
+        _sql(cmd, " ".join(pos[1:]), reads, writes)
     elif name not in _NO_READ:
         reads += [p for p in pos if p != "-"]
         reads += [a.split("=", 1)[1] for a in args if a.startswith("--") and "=" in a]
+    cmd.writes += [w for w in writes if w]
+    cmd.reads += [r for r in reads if r]
+
+
+def _pattern_first(cmd: Command, name: str, args: list[str]) -> None:
+    """grep/sed/awk/jq…: the first positional is the pattern or program, unless given with -e/-f."""
+    reads: list[str] = []
+    writes: list[str] = []
+    explicit = any(a in ("-e", "-f", "--regexp", "--file") or a.startswith("--regexp=") for a in args)
+    valued = {"-e", "-f", "-m", "-A", "-B", "-C", "-g", "-t", "-T", "--type", "-v", "-F", "--glob", "--regexp"}
+    valued |= {"-i", "--include"} if name.endswith("awk") else set()
+    files = _positionals(args, valued)
+    reads += files[0 if explicit else 1 :]
+    if name in ("grep", "egrep", "fgrep", "rg", "ag", "ack"):
+        patterns = [args[i + 1] for i, a in enumerate(args[:-1]) if a in ("-e", "--regexp")]
+        patterns += [a.split("=", 1)[1] for a in args if a.startswith("--regexp=")]
+        shell_writers.search(cmd, name, args, files[0 if explicit else 1 :], patterns or files[:1])
+    if name.endswith("awk") and any(a.endswith("inplace") for a in args):
+        writes += files[0 if explicit else 1 :]
+    reads += [args[i + 1] for i, a in enumerate(args[:-1]) if a in ("-f", "--file")]
     cmd.writes += [w for w in writes if w]
     cmd.reads += [r for r in reads if r]
 
@@ -147,7 +188,19 @@ def _git(cmd: Command, args: list[str], reads: list[str], writes: list[str], wal
     pos = positional(["git", *args])
     sub = pos[0] if pos else ""
     after = args[args.index("--") + 1 :] if "--" in args else []
-    if sub == "config" and not {"--global", "--system", "--get", "--get-all", "--list", "-l", "--get-regexp"} & {*args}:
+    shell_writers.git(cmd, sub, args, pos, walker)
+    if sub == "config" and not {
+        "--global",
+        "--system",
+        "--get",
+        "--get-all",
+        "--list",
+        "-l",
+        "--get-regexp",
+        "--worktree",
+        "--file",
+        "-f",
+    } & {*args}:
         writes.append(".git/config")
     elif sub == "apply":
         files = [p for p in pos[1:] if not p.startswith("-")]
@@ -156,5 +209,25 @@ def _git(cmd: Command, args: list[str], reads: list[str], writes: list[str], wal
         writes += after if after or sub == "checkout" else pos[1:]
     elif sub in ("rm", "mv"):
         writes += pos[1:]
+    elif sub == "clone" and len(pos) > 1:  # the clone's directory: its files came from elsewhere
+        writes.append(pos[2] if len(pos) > 2 else re.sub(r"\.git$", "", pos[1].rstrip("/").rsplit("/", 1)[-1]))
     elif sub in _GIT_READS:
         reads += [p.split(":", 1)[1] if ":" in p else p for p in [*pos[1:], *after] if not p.startswith("-")]
+
+
+_SQL_FILES = re.compile(r"\b(readfile|writefile|edit)\s*\(\s*'([^']*)'", re.IGNORECASE)
+_SQL_DOTS = re.compile(
+    r"^\s*\.(output|once|save|backup|clone|log|excel|read|import|restore|open|shell|system)\b\s*(\S*)", re.MULTILINE
+)
+
+
+def _sql(cmd: Command, text: str, reads: list[str], writes: list[str]) -> None:
+    """SQLite's file functions and dot-commands in the SQL given on the command line or stdin."""
+    text = text + "\n" + (cmd.stdin or "")
+    for function, path in _SQL_FILES.findall(text):
+        (reads if function.lower() == "readfile" else writes).append(path)
+    for dot, path in _SQL_DOTS.findall(text):
+        if dot in ("shell", "system"):
+            cmd.opaque = cmd.opaque or f"sqlite3 runs a shell command (.{dot})"
+        elif path.strip("'\""):
+            (reads if dot in ("read", "import", "restore", "open") else writes).append(path.strip("'\""))

@@ -70,6 +70,8 @@ class ToolCall:
     secrets: list[str] = field(default_factory=list)
     protected: list[str] = field(default_factory=list)
     blind_iac: list[str] = field(default_factory=list)
+    wiped: list[str] = field(default_factory=list)
+    """Directories a recursive delete would wipe: ``/``, home, a system directory, one holding the repository."""
     allowed: bool = False
 
     def as_cel(self) -> dict[str, Any]:
@@ -87,6 +89,7 @@ class ToolCall:
             "secrets": self.secrets,
             "protected_writes": self.protected,
             "blind_iac_writes": self.blind_iac,
+            "wiped_dirs": self.wiped,
             "outside_repo": self.outside_repo,
             "allowed": self.allowed,
             "home": os.path.expanduser("~"),
@@ -102,6 +105,11 @@ def normalise(payload: Any, agent: str, root: Path, allow_tools: tuple[str, ...]
     if tool_input is not None and not isinstance(tool_input, dict):
         raise PayloadError("hook payload's tool_input is not an object")
     tool_input = tool_input or {}
+    named = [tool_input.get(k) for k in ("file_path", "path", "notebook_path", "workdir", "glob")]
+    if _has_nul(named) or "\x00" in str(payload.get("cwd") or ""):
+        raise PayloadError("a path in the tool input contains a NUL byte, which no path can hold")
+    if name in _SHELL and _has_nul([tool_input.get("command"), tool_input.get("cmd")]):
+        raise PayloadError("the shell command contains a NUL byte, which no shell command can hold")
     cwd = Path(str(payload.get("cwd") or root))
     workdir = tool_input.get("workdir")
     if isinstance(workdir, str) and workdir:  # Codex exec_command/shell run there
@@ -138,7 +146,7 @@ def normalise(payload: Any, agent: str, root: Path, allow_tools: tuple[str, ...]
                 call.outside_repo |= not absolute.is_relative_to(root)
 
     if call.kind != "shell":
-        _file_effects(call, root)
+        _file_effects(call, root, cwd)
     for write in call.writes:
         if write.path not in call.paths:
             call.paths.append(write.path)
@@ -146,7 +154,17 @@ def normalise(payload: Any, agent: str, root: Path, allow_tools: tuple[str, ...]
     return call
 
 
-def _file_effects(call: ToolCall, root: Path) -> None:
+def _has_nul(value: Any) -> bool:
+    if isinstance(value, str):
+        return "\x00" in value
+    if isinstance(value, dict):
+        return any(_has_nul(k) or _has_nul(v) for k, v in value.items())
+    if isinstance(value, list):
+        return any(_has_nul(v) for v in value)
+    return False
+
+
+def _file_effects(call: ToolCall, root: Path, cwd: Path) -> None:
     """Reads, writes, secrets and protected paths of a non-shell tool."""
     from agentctl.gate import effects
 
@@ -163,6 +181,20 @@ def _file_effects(call: ToolCall, root: Path) -> None:
             call.reads.append(shown)
             if effects.is_secret(absolute):
                 call.secrets.append(shown)
+    if call.name == "Grep" and isinstance(call.input, dict):
+        _grep_secrets(call, root, cwd)
+
+
+def _grep_secrets(call: ToolCall, root: Path, cwd: Path) -> None:
+    """Claude's ``Grep`` reads every file under its path that its glob/type admits: the secrets among them too."""
+    from agentctl.gate import effects, scan
+
+    search, target = scan.grep_tool(call.input, lambda p: _resolve(p, cwd))
+    try:
+        found = scan.secrets_in(search, target, effects.is_secret)
+    except scan.TooLarge:  # too large to walk: the well-known secret files at its top still count
+        found = [target / n for n in effects.CANDIDATES if effects.is_secret(target / n) and (target / n).is_file()]
+    call.secrets += [_display(f, root) for f in found if _display(f, root) not in call.secrets]
 
 
 def _kind(name: str, tool_input: dict[str, Any]) -> str:
@@ -185,7 +217,10 @@ def _resolve(path: str, cwd: Path) -> Path:
 
 
 def _display(absolute: Path, root: Path) -> str:
-    return absolute.relative_to(root).as_posix() if absolute.is_relative_to(root) else str(absolute)
+    text, base = str(absolute), str(root).rstrip("/")
+    if text == base or text == base + "/":
+        return "."
+    return text[len(base) + 1 :] if text.startswith(base + "/") else text
 
 
 def _read(path: Path) -> str | None:

@@ -307,9 +307,8 @@ def watch_list(
     return paths, skip, claude_json
 
 
-GIT_PLUMBING = (".git/commondir", ".git/config.worktree", ".git/worktrees", ".git/info/attributes")
-"""Files in ``.git`` that redirect or configure git (another repository, per-worktree config, filters)
-without touching ``.git/config``: the agent may use git, but not re-point it."""
+GIT_PLUMBING = protect.GIT_PLUMBING
+"""Files in ``.git`` that redirect or configure git: the agent may use git, but not re-point it."""
 
 
 class GitWatch:

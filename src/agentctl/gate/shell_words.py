@@ -1,0 +1,251 @@
+"""Shell words as the shell evaluates them: quotes, escapes, expansions, substitutions, braces.
+
+:class:`WordEvaluator` is the part of :class:`agentctl.gate.shell.Walker` that
+turns one argument node into fields: quotes and escapes resolved, ``~`` and
+known variables expanded, an unquoted ``$IFS`` splitting, ``a{b,c}`` brace
+expansion, and the commands inside ``$(…)``/``<(…)``/``>(…)`` (and inside
+arithmetic and arrays) walked, since they run too. A word whose text is only
+known at run time is marked not ``literal``.
+"""
+
+from __future__ import annotations
+
+import re
+from typing import TYPE_CHECKING, Any, cast
+
+from agentctl.gate import shell_paths
+
+if TYPE_CHECKING:
+    from agentctl.gate.shell import Command, Walker
+
+
+class Word:
+    """One field of a command's argv: its text, whether the text is fully known, and the commands substituted in."""
+
+    __slots__ = ("computed", "literal", "subs", "text")
+
+    def __init__(self, text: str, literal: bool = True, subs: list[str] | None = None, computed: bool = False) -> None:
+        self.text = text
+        self.literal = literal
+        self.subs: list[str] = subs if subs is not None else []
+        """Names of commands whose output is substituted into this word."""
+        self.computed = computed
+        """Its text comes from a command substitution the gate evaluated (``$(pwd)``): known, but not a name."""
+
+
+_SPLIT = object()
+"""A field break (an unquoted ``$IFS``)."""
+
+
+class WordEvaluator:
+    """Word evaluation for the walker (it provides the source text, variables and statement walking)."""
+
+    src: bytes
+    chars: str | None
+    home: str
+    vars: dict[str, str]
+    cwd: str
+    oldpwd: str | None
+    dirs: list[str]
+    alts: list[str]
+    via: list[str]
+    out: list[Command]
+    outfeed: Command | None
+
+    def text(self, node: Any) -> str:
+        raise NotImplementedError
+
+    def node(self, node: Any, feed: Command | None) -> list[Command]:
+        raise NotImplementedError
+
+    def apply_redirects(self, cmd: Command, redirects: list[Any]) -> None:
+        raise NotImplementedError
+
+    def words(self, node: Any) -> list[Word]:
+        """Evaluate one argument node into fields (unquoted ``$IFS`` splits)."""
+        if node.type == "word":  # the common case, kept fast
+            raw = self.text(node)
+            text = _unescape(raw) if "\\" in raw else raw
+            known = True
+            if text[:1] == "~" and raw[:1] == "~":
+                text, known = shell_paths.tilde(cast("Walker", self), text)
+            return [Word(t, known) for t in _braces(text)] if "{" in text else [Word(text, known)]
+        kind = node.type
+        if kind == "raw_string":
+            return [Word(self.text(node)[1:-1])]
+        pieces = self.pieces(node, quoted=False)
+        if len(pieces) == 1 and pieces[0] is not _SPLIT and kind != "concatenation":
+            return pieces  # one piece is one field (a quoted string, one expansion, one substitution)
+        fields: list[Word] = []
+        current: Word | None = None
+        for piece in pieces:
+            if piece is _SPLIT:
+                if current is not None:
+                    fields.append(current)
+                current = None
+                continue
+            assert isinstance(piece, Word)
+            if current is None:
+                current = Word("", True, [])
+            current.text += piece.text
+            current.literal &= piece.literal
+            current.subs += piece.subs
+            current.computed |= piece.computed
+        if current is not None:
+            fields.append(current)
+        braces = kind in ("word", "concatenation") and any("{" in f.text for f in fields)
+        if braces and all(c.type == "word" for c in _leaves(node)):
+            fields = [Word(t, f.literal, f.subs, f.computed) for f in fields for t in _braces(f.text)]
+        return fields
+
+    def pieces(self, node: Any, quoted: bool) -> list[Any]:
+        kind = node.type
+        raw = self.text(node)
+        if kind == "word":
+            text = _unescape(raw)
+            if text.startswith("~") and raw.startswith("~") and not quoted:
+                text, known = shell_paths.tilde(cast("Walker", self), text)
+                return [Word(text, known)]
+            return [Word(text)]
+        if kind == "raw_string":
+            return [Word(raw[1:-1])]
+        if kind == "ansi_c_string":
+            return [Word(_ansi_c(raw[2:-1]))]
+        if kind == "string" and node.named_child_count == 1:
+            only = node.named_children[0]
+            if (
+                only.type == "string_content"
+                and only.start_byte == node.start_byte + 1
+                and only.end_byte + 1 == node.end_byte
+            ):
+                return [Word(_unescape_dq(raw[1:-1]))]  # ``"plain text"``: nothing to expand
+        if kind in ("string", "translated_string"):
+            out: list[Any] = []
+            cursor = node.start_byte + (2 if kind == "translated_string" else 1)
+            end = node.end_byte - 1
+            for child in node.named_children:
+                if child.start_byte > cursor:
+                    out.append(Word(_unescape_dq(self.src[cursor : child.start_byte].decode("utf-8", "replace"))))
+                if child.type == "string_content":
+                    out.append(Word(_unescape_dq(self.text(child))))
+                else:
+                    out += self.pieces(child, quoted=True)
+                cursor = child.end_byte
+            if end > cursor:
+                out.append(Word(_unescape_dq(self.src[cursor:end].decode("utf-8", "replace"))))
+            return out or [Word("")]
+        if kind == "concatenation":
+            return [p for child in node.children for p in self.pieces(child, quoted)]
+        if kind in ("simple_expansion", "expansion"):
+            return self.expansion(node, raw, quoted)
+        if kind in ("command_substitution", "process_substitution"):
+            from agentctl.gate.shell import Command as Cmd
+
+            added: list[Command] = []
+            saved = (self.cwd, self.oldpwd, list(self.dirs), list(self.alts))
+            feed = None
+            if raw.startswith(">(") and self.outfeed is not None:  # ``tee >(sh)``: sh reads what tee reads
+                feed = self.outfeed
+            elif raw.startswith(">("):
+                feed = Cmd(argv=["(the command's output)"], name="(the command's output)", opaque="unknown")
+            for child in node.named_children:
+                if child.type == "file_redirect":  # ``$(<file)`` reads the file
+                    holder = Cmd(argv=["cat"], name="cat", literal=[True], cwd=self.cwd, via=list(self.via))
+                    self.apply_redirects(holder, [child])
+                    self.out.append(holder)
+                    added.append(holder)
+                    continue
+                added += self.node(child, feed)
+            self.cwd, self.oldpwd, self.dirs, self.alts = saved
+            value = shell_paths.substitution(added, cast("Walker", self)) if kind == "command_substitution" else None
+            if value is not None:
+                return [Word(value, True, [], computed=True)]
+            names = dedupe([c.name or (c.argv[0] if c.argv else "") for c in added])
+            text = "/dev/fd/63" if kind == "process_substitution" else f"$({', '.join(names)})"
+            return [Word(text, False, names)]
+        if kind in ("arithmetic_expansion", "array"):  # ``$(( $(x) + 1 ))``, ``a=($(x))``: the substitutions run
+            return [Word(raw, False, [n for child in node.named_children for n in self._subs_in(child)])]
+        return [Word(raw)]
+
+    def expansion(self, node: Any, raw: str, quoted: bool) -> list[Any]:
+        if node.type == "simple_expansion":  # ``$name``: no operators, nothing substituted inside
+            simple, name = True, raw[1:]
+        else:
+            children = node.named_children
+            names = [c for c in children if c.type in ("variable_name", "special_variable_name")]
+            simple = len(children) == 1 and bool(names)
+            name = self.text(names[0]) if names else ""
+        if simple and name == "IFS":
+            return [Word(" ")] if quoted else [_SPLIT]
+        if simple and name == "HOME":
+            return [Word(self.home)]
+        known = None if not simple or name in self.vars else shell_paths.variable(cast("Walker", self), name)
+        if not simple and shell_paths.is_parameter(raw):
+            known = shell_paths.parameter(cast("Walker", self), raw)
+        if known is not None:
+            return [Word(known)]
+        if simple and name in self.vars:
+            value = self.vars[name]
+            if quoted:
+                return [Word(value)]
+            out: list[Any] = []
+            for index, part in enumerate(value.split()):
+                if index:
+                    out.append(_SPLIT)
+                out.append(Word(part))
+            return out or [Word("")]
+        if simple:
+            return [Word(raw, False)]
+        subs = [n for child in node.named_children for n in self._subs_in(child)]
+        return [Word(raw, False, subs)]
+
+    def _subs_in(self, node: Any) -> list[str]:
+        if node.type in ("command_substitution", "process_substitution", "expansion", "simple_expansion"):
+            return [w for p in self.pieces(node, True) if isinstance(p, Word) for w in p.subs]
+        return [n for child in node.named_children for n in self._subs_in(child)]
+
+
+def _leaves(node: Any) -> list[Any]:
+    return [node] if node.type != "concatenation" else list(node.children)
+
+
+def _unescape(text: str) -> str:
+    if "\\" not in text:
+        return text
+    return re.sub(r"\\(.)", r"\1", text.replace("\\\n", ""), flags=re.DOTALL)
+
+
+def _unescape_dq(text: str) -> str:
+    if "\\" not in text:
+        return text
+    return re.sub(r"\\([$`\"\\])", r"\1", text.replace("\\\n", ""))
+
+
+_ANSI = {"n": "\n", "t": "\t", "r": "\r", "a": "\a", "b": "\b", "e": "\x1b", "E": "\x1b", "f": "\f", "v": "\v"}
+
+
+def _ansi_c(body: str) -> str:
+    def one(match: re.Match[str]) -> str:
+        token = match.group(1)
+        if token[0] in _ANSI:
+            return _ANSI[token[0]]
+        if token[0] in "xuU":
+            return chr(int(token[1:], 16)) if len(token) > 1 else token
+        if token[0] in "01234567":
+            return chr(int(token, 8))
+        return token
+
+    return re.sub(r"\\(x[0-9a-fA-F]{1,2}|u[0-9a-fA-F]{1,4}|U[0-9a-fA-F]{1,8}|[0-7]{1,3}|.)", one, body)
+
+
+def _braces(text: str) -> list[str]:
+    """Bash brace expansion of ``a{b,c}d`` (the comma form; nested braces expand recursively)."""
+    match = re.search(r"\{([^{}]*,[^{}]*)\}", text)
+    if match is None:
+        return [text]
+    head, tail = text[: match.start()], text[match.end() :]
+    return [w for option in match.group(1).split(",") for w in _braces(head + option + tail)]
+
+
+def dedupe(items: list[str]) -> list[str]:
+    return list(dict.fromkeys(x for x in items if x))
