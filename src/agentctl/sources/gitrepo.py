@@ -64,7 +64,9 @@ class GitRepo:
         self.root = Path(".")
         try:
             proc = self._run(path, "rev-parse", "--is-bare-repository", "--show-toplevel", check=False)
-        except OSError:
+        except OSError as exc:
+            if path.is_dir():
+                raise SourceError(f"cannot run git: {exc}", "diff mode (--diff/--staged) needs git on PATH") from None
             proc = None
         if proc is None or proc.returncode != 0:
             if proc is not None and proc.stdout.startswith(b"true"):
