@@ -492,10 +492,11 @@ def run_app(args: list[str]) -> int:
     behaviour (``show()``/``exit_code``) rather than imported from a private module.
     """
     from agentctl.cli.helpfmt import readable_placeholders
+    from agentctl.cli.narrow import narrowed
 
     readable_placeholders()
     try:
-        result = app(args=args, prog_name="agentctl", standalone_mode=False)
+        result = narrowed(app, args)(args=args, prog_name="agentctl", standalone_mode=False)
     except typer.Exit as exc:
         return int(exc.exit_code)
     except typer.Abort:

@@ -12,6 +12,7 @@ import functools
 import os
 from dataclasses import dataclass, field
 from pathlib import Path
+from typing import TYPE_CHECKING
 
 from agentctl import config as repo_config
 from agentctl.config import CONFIG_NAME
@@ -32,6 +33,9 @@ from agentctl.sources.interface import ParsedFile, SourceError
 from agentctl.sources.loader import ParseCache, parse_all
 from agentctl.sources.terraform import WhatIf
 from agentctl.sources.terraform.installed import installed_modules
+
+if TYPE_CHECKING:
+    from agentctl.sources.gitrepo import GitRepo
 
 
 @dataclass
@@ -75,9 +79,18 @@ def _full_check(options: CheckOptions) -> CheckResult:
 
 
 def _diff_check(options: CheckOptions) -> CheckResult:
-    from agentctl.sources.gitrepo import GitRepo, Side
+    from agentctl.sources.gitrepo import GitRepo
 
     repo = GitRepo(options.cwd)
+    try:
+        return _diff_check_in(repo, options)
+    finally:
+        repo.close()
+
+
+def _diff_check_in(repo: GitRepo, options: CheckOptions) -> CheckResult:
+    from agentctl.sources.gitrepo import Side
+
     if options.staged:
         base, head = repo.head_or_empty(), Side("index", label="index")
     else:
@@ -192,7 +205,8 @@ def _change_set(deletions: list[ResourceChange], threshold: int) -> ResourceChan
 
 def _book(options: CheckOptions, policy_files: list[PolicySetFile]) -> RuleBook:
     builtin = policy_loader.builtin_files() if options.builtin else []
-    return policy_loader.build([*builtin, *policy_files])
+    cache_dir = options.cache_dir.parent / "policy" if options.cache_dir is not None else None
+    return policy_loader.build([*builtin, *policy_files], cache_dir=cache_dir)
 
 
 class PolicyDirError(AgentctlError):

@@ -65,7 +65,8 @@ def side_sources(
         else:
             context = set(terraform_context(candidates, list(terraform_files), text))
     wanted = sorted(set(candidates) | context)
-    sources = [terraform_files.get(p) or repo.read(side, p) for p in wanted]
+    rest = repo.read_many(side, [p for p in wanted if p not in terraform_files])
+    sources = [terraform_files.get(p) or rest.get(p) for p in wanted]
     return [s for s in sources if s is not None], context
 
 
@@ -86,11 +87,8 @@ def unchanged_sources(repo: object, head: object, scopes: list[str], skip: set[s
     from agentctl.sources.gitrepo import GitRepo, Side
 
     assert isinstance(repo, GitRepo) and isinstance(head, Side)
-    out: list[files.SourceFile] = []
-    for path in repo.list_files(head):
-        if path in skip or files.classify(path) is None or not in_scope(path, scopes):
-            continue
-        source = repo.read(head, path)
-        if source is not None:
-            out.append(source)
-    return out
+    paths = [
+        p for p in repo.list_files(head) if p not in skip and files.classify(p) is not None and in_scope(p, scopes)
+    ]
+    found = repo.read_many(head, paths)
+    return [found[p] for p in paths if p in found]

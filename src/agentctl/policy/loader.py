@@ -13,6 +13,7 @@ import re
 from collections.abc import Iterable
 from dataclasses import dataclass, field
 from importlib import resources
+from pathlib import Path
 from typing import Any
 
 from pydantic import ValidationError
@@ -22,6 +23,7 @@ from agentctl.engine import cel
 from agentctl.errors import AgentctlError
 from agentctl.model.common import Target
 from agentctl.model.rule import LoadedRule, PolicySet, Rule
+from agentctl.policy import cache as policy_cache
 from agentctl.sources.yamldoc import YamlDocument, YamlError, load_documents
 
 _PLACEHOLDER = re.compile(r"\{([^{}]+)\}")
@@ -192,7 +194,11 @@ def builtin_files() -> list[PolicySetFile]:
 
 
 def build(
-    files: Iterable[PolicySetFile], *, check_examples: bool = True, skip_builtin_examples: bool = True
+    files: Iterable[PolicySetFile],
+    *,
+    check_examples: bool = True,
+    skip_builtin_examples: bool = True,
+    cache_dir: Path | None = None,
 ) -> RuleBook:
     """Parse, de-duplicate and compile. A repeated id is an error unless identical.
 
@@ -200,15 +206,28 @@ def build(
     the built-in pack, so the same rule can arrive from both places.
 
     Each rule's ``examples`` are checked (the built-in pack's are checked by
-    agentctl's own tests, so loading it stays fast).
+    agentctl's own tests, so loading it stays fast). With ``cache_dir``, the
+    built-in pack's parsed rules are kept there between runs (:mod:`agentctl.policy.cache`).
     """
+    files = list(files)
+    builtin = [(f.source, f.text) for f in files if f.source.startswith(BUILTIN_PREFIX)]
+    cache_file = policy_cache.cache_path(cache_dir, builtin) if cache_dir is not None and builtin else None
+    cached = policy_cache.load(cache_file, [s for s, _ in builtin]) if cache_file is not None else None
+    fresh: dict[str, policy_cache.Parsed] = {}
     book = RuleBook()
     seen: dict[str, LoadedRule] = {}
     hasher = hashlib.sha256(f"agentctl {__version__}".encode())
     for policy in files:
         book.files.append(policy.source)
         hasher.update(f"\0{policy.source}\0{policy.text}".encode())
-        for loaded in parse_policy_file(policy, book.allow_tools):
+        parsed = cached.get(policy.source) if cached is not None else None
+        if parsed is None:
+            allowed: list[str] = []
+            parsed = parse_policy_file(policy, allowed), allowed
+            if policy.source.startswith(BUILTIN_PREFIX):
+                fresh[policy.source] = parsed
+        book.allow_tools.extend(parsed[1])
+        for loaded in parsed[0]:
             previous = seen.get(loaded.rule.id)
             if previous is not None:
                 if previous.rule == loaded.rule:
@@ -224,6 +243,8 @@ def build(
             if check_examples and not (skip_builtin_examples and loaded.source.startswith(BUILTIN_PREFIX)):
                 verify_examples(compiled)
             book.rules.append(compiled)
+    if cache_file is not None and cached is None and len(fresh) == len(builtin):
+        policy_cache.save(cache_file, fresh)
     book.digest = hasher.hexdigest()
     return book
 

@@ -1,7 +1,7 @@
 """Plain ``git`` queries by subprocess: repository root, HEAD, commits and reverts.
 
 For the paths that must stay light (``agentctl run`` before the agent starts)
-and for history scans; diffs and blobs go through ``gitrepo`` (gitpython).
+and for history scans; diffs and blobs go through ``gitrepo`` (also plain git, with its listings cached).
 """
 
 from __future__ import annotations

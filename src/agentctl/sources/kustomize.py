@@ -12,6 +12,7 @@ Deployment rendered by two overlays is two resources.
 
 from __future__ import annotations
 
+import functools
 import hashlib
 import os
 import shutil
@@ -110,11 +111,17 @@ def _plain_list(value: dict[str, object], targets: set[str], files: Collection[s
 
 
 def _load(source: SourceFile) -> dict[str, object]:
+    return _parse(source.data or b"")
+
+
+@functools.lru_cache(maxsize=512)
+def _parse(data: bytes) -> dict[str, object]:
+    """A kustomization's value (read only: both sides of a diff share the unchanged ones)."""
     import yaml  # only when a change touches Kustomize
 
     loader = getattr(yaml, "CSafeLoader", yaml.SafeLoader)  # safe either way; libyaml is ten times faster
     try:
-        text = source.data.decode("utf-8", errors="replace") if source.data else ""
+        text = data.decode("utf-8", errors="replace") if data else ""
         value = yaml.load(text, Loader=loader) if text else None
     except yaml.YAMLError:
         return {}

@@ -16,16 +16,15 @@ from __future__ import annotations
 
 import datetime as dt
 from dataclasses import dataclass, field
-from typing import Any
+from typing import TYPE_CHECKING, Any
 
-import yaml
+if TYPE_CHECKING:
+    import yaml
 
 MAX_DEPTH = 200
 """Deepest nesting accepted; real manifests stay well under 30."""
 MAX_NODES = 500_000
 """Nodes a document may expand to, counting every alias use in full."""
-
-_Loader: type[Any] = getattr(yaml, "CSafeLoader", yaml.SafeLoader)
 
 
 class YamlError(Exception):
@@ -72,9 +71,13 @@ class _ScalarResolver:
     """Resolve plain scalars with PyYAML's safe resolver and constructor."""
 
     def __init__(self) -> None:
+        import yaml  # imported on first use: a check without YAML to read never pays for it
+
+        self._yaml = yaml
         self._loader: Any = yaml.SafeLoader("")
 
     def value(self, event: yaml.ScalarEvent) -> Any:
+        yaml = self._yaml
         tag = event.tag
         if tag is None or tag == "!":
             tag = self._loader.resolve(yaml.ScalarNode, event.value, event.implicit)
@@ -92,6 +95,9 @@ class _ScalarResolver:
 
 def load_documents(text: str, *, max_depth: int = MAX_DEPTH, max_nodes: int = MAX_NODES) -> list[YamlDocument]:
     """Parse every document in ``text``; raise :class:`YamlError` on bad or hostile input."""
+    import yaml
+
+    loader: type[Any] = getattr(yaml, "CSafeLoader", yaml.SafeLoader)
     resolver = _ScalarResolver()
     documents: list[YamlDocument] = []
     stack: list[_Frame] = []
@@ -138,7 +144,7 @@ def load_documents(text: str, *, max_depth: int = MAX_DEPTH, max_nodes: int = MA
         return (*top.path, _path_key(top.pending_key))
 
     try:
-        for event in yaml.parse(text, Loader=_Loader):
+        for event in yaml.parse(text, Loader=loader):
             line = event.start_mark.line + 1 if event.start_mark else 1
             if isinstance(event, yaml.DocumentStartEvent):
                 doc_start, root, nodes, lines, anchors = line, None, 0, {}, {}
