@@ -1,6 +1,9 @@
 """Run store performance, each figure against its target and a peer measured in the same run.
 
     python -m bench.store_bench [--writers 8] [--runs 50] [--events 50] [--trust-runs 100000] [--scopes 1000]
+                                [--only trust]
+
+``--only trust`` measures (b) alone (PostgreSQL, then SQLite for comparison).
 
 (a) Event ingest from N concurrent writer processes, each recording runs the way
     ``agentctl run`` does (create, sandbox label, the writer thread, finish with
@@ -274,9 +277,19 @@ def main() -> None:
     parser.add_argument("--events", type=int, default=50)
     parser.add_argument("--trust-runs", type=int, default=100_000)
     parser.add_argument("--scopes", type=int, default=1000)
+    parser.add_argument("--only", choices=("trust",), help="measure only this part")
     args = parser.parse_args()
     tmp = Path(tempfile.mkdtemp(prefix="agentctl-store-bench-"))
     print(_load())
+    if args.only == "trust":
+        from tests.store.conftest import private_cluster
+
+        with private_cluster() as server:
+            trust_bench(tmp, "postgresql", server, args.trust_runs, args.scopes)
+        trust_bench(tmp, "sqlite", None, args.trust_runs, args.scopes)
+        print(_load())
+        shutil.rmtree(tmp, ignore_errors=True)
+        return
     append, drained, raw = per_event_us(tmp)
     print(
         f"(c) EventWriter on SQLite: append {append:.1f} us/event (target <= {APPEND_TARGET_US:.0f}:"

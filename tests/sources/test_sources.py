@@ -150,3 +150,16 @@ def test_a_heredoc_holding_block_like_lines_stays_one_string() -> None:
     assert "like_a_block" in iam.attributes["policy"]
     assert not [r for r in parsed.resources if r.type == "looks"]
     assert iam.location.start_line == text.splitlines().index('resource "aws_iam_policy" "p" {') + 1
+
+
+def test_repeated_and_quoted_scalars_resolve_as_the_safe_loader_does() -> None:
+    """Plain scalars are resolved once per document and reused; quoted ones are strings, as with yaml.safe_load."""
+    import yaml
+
+    text = (
+        "a: [yes, 'yes', \"yes\", yes, 12, '12', 12, ~, null, '~', on, 'on', 1.5, !!str 7, 0x1f, '0x1f', 0x1f]\n"
+        "b: [{name: x, paths: ['x/**']}, {name: y, paths: [\"y/**\"]}, {name: 'no', paths: [no]}]\n"
+    )
+    [doc] = load_documents(text)
+    assert doc.value == yaml.safe_load(text)
+    assert doc.value["a"][:4] == [True, "yes", "yes", True] and doc.value["b"][2] == {"name": "no", "paths": [False]}

@@ -276,6 +276,21 @@ def test_broken_config_is_exit_2_with_line(repo: GitRepo) -> None:
     assert "agentctl.yaml:2" in proc.stderr and "threshold" in proc.stderr
 
 
+def test_a_store_error_read_alongside_the_config_is_one_line_and_the_config_error_comes_first(repo: GitRepo) -> None:
+    """The store is read in a thread while the config is parsed: its errors still reach the user as one line."""
+    url = "postgresql://agentctl:s3cret-pw@127.0.0.1:1/nowhere"  # nothing listens on port 1
+    env = {**os.environ, "AGENTCTL_STORE": url, "HOME": str(repo.root / "home")}
+    down = subprocess.run([agentctl_binary(), "trust"], cwd=repo.root, env=env, capture_output=True, text=True)
+    assert down.returncode == 2, down.stderr
+    assert "agentctl: error:" in down.stderr and "hint:" in down.stderr
+    assert "Traceback" not in down.stderr and "s3cret-pw" not in down.stderr
+    repo.write("agentctl.yaml", "trust:\n  threshold: 2\n")
+    repo.commit("bad config")
+    both = subprocess.run([agentctl_binary(), "trust"], cwd=repo.root, env=env, capture_output=True, text=True)
+    assert both.returncode == 2 and "agentctl.yaml:2" in both.stderr and "threshold" in both.stderr
+    assert "Traceback" not in both.stderr
+
+
 def test_an_approved_run_no_longer_waits(history) -> None:  # type: ignore[no-untyped-def]
     repo, store = history
     add_run(store, repo, "r-needs-approval", ["envs/dev/lb.yaml"], verdict="approval_required")

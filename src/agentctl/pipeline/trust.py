@@ -4,9 +4,10 @@ from __future__ import annotations
 
 import json
 import os
+import threading
 from dataclasses import dataclass, field
 from pathlib import Path
-from typing import Any
+from typing import TYPE_CHECKING, Any
 
 from agentctl import config as config_module
 from agentctl import identity
@@ -17,6 +18,9 @@ from agentctl.store import integrity
 from agentctl.store.integrity import FAILED, LEGACY, VERIFIED, Integrity
 from agentctl.store.sqlite import Store, current_repo, default_path
 from agentctl.trust.evidence import ScopeTrust, evaluate, in_scope, reverted_commits
+
+if TYPE_CHECKING:
+    from agentctl.store.history import Evidence
 
 PREDICATE_TYPE = "https://agentctl.dev/attestations/trust/v1"
 
@@ -88,18 +92,16 @@ def report(cwd: Path, all_repos: bool = False, detail: bool = True) -> TrustRepo
     ``detail``: every run read and listed (the JSON and in-toto reports name each run and digest its
     inputs); without it, runs that are plainly clean are counted by the store and only the rest read.
     """
-    from agentctl.store import history as store_history
-
     root = repo_root(cwd)
-    config, config_text, differs = config_module.load_committed(root)
     reverted = reverted_commits(root)
-    store = Store(default_path(root))
+    # The store is read (its queries running in the database) while the committed configuration is parsed here.
+    reading = _StoreRead(root, all_repos, commits_matter=bool(reverted), grouped=not detail)
     try:
-        store.mark_orphans()
-        repo = None if all_repos else current_repo(root)
-        evidence = store_history.read(store, repo, commits_matter=bool(reverted), grouped=not detail)
-    finally:
-        store.close()
+        config, config_text, differs = config_module.load_committed(root)
+    except BaseException:
+        reading.wait()  # a configuration error is reported first, as before, once the store is closed
+        raise
+    evidence = reading.result()
     runs, records, history = evidence.runs, evidence.records, evidence.history
     approvals = [a for check in records.values() for a in check.approvals]
     scopes = evaluate(root, runs, approvals, config.trust, records, groups=evidence.groups, reverted=reverted)
@@ -131,6 +133,43 @@ def report(cwd: Path, all_repos: bool = False, detail: bool = True) -> TrustRepo
         },
     }
     return TrustReport(root, gitcli.head(root), scopes, inputs, records, differs, history, evidence.vouched)
+
+
+class _StoreRead:
+    """``store_history.read`` in a thread of its own: the store is opened, used and closed there (SQLite's
+    connection belongs to the thread that made it); its error, if any, is raised by :meth:`result`."""
+
+    def __init__(self, root: Path, all_repos: bool, *, commits_matter: bool, grouped: bool) -> None:
+        self._args = (root, all_repos, commits_matter, grouped)
+        self._evidence: Evidence | None = None
+        self._error: BaseException | None = None
+        self._thread = threading.Thread(target=self._run, name="agentctl-trust-store", daemon=True)
+        self._thread.start()
+
+    def _run(self) -> None:
+        from agentctl.store import history as store_history
+
+        root, all_repos, commits_matter, grouped = self._args
+        try:
+            store = Store(default_path(root))
+            try:
+                store.mark_orphans()
+                repo = None if all_repos else current_repo(root)
+                self._evidence = store_history.read(store, repo, commits_matter=commits_matter, grouped=grouped)
+            finally:
+                store.close()
+        except BaseException as exc:  # re-raised in the caller's thread
+            self._error = exc
+
+    def wait(self) -> None:
+        self._thread.join()
+
+    def result(self) -> Evidence:
+        self._thread.join()
+        if self._error is not None:
+            raise self._error
+        assert self._evidence is not None
+        return self._evidence
 
 
 def decide(cwd: Path, agent: str, paths: list[str]) -> tuple[str, ScopeTrust | None, list[str]]:

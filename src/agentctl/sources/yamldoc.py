@@ -75,8 +75,21 @@ class _ScalarResolver:
 
         self._yaml = yaml
         self._loader: Any = yaml.SafeLoader("")
+        self._plain: dict[str, Any] = {}
+        """Plain (unquoted, untagged) scalars resolved so far: keys repeat in every item of a list."""
 
     def value(self, event: yaml.ScalarEvent) -> Any:
+        if event.tag is None:
+            if event.style in ("'", '"'):
+                return event.value  # a quoted scalar without a tag is a string (PyYAML: implicit = (False, True))
+            if event.style is None and event.implicit[0]:
+                found = self._plain.get(event.value, self)
+                if found is self:
+                    found = self._plain[event.value] = self._resolve(event)
+                return found  # immutable: str, int, float, bool, None
+        return self._resolve(event)
+
+    def _resolve(self, event: yaml.ScalarEvent) -> Any:
         yaml = self._yaml
         tag = event.tag
         if tag is None or tag == "!":
