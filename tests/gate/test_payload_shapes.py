@@ -41,7 +41,8 @@ def test_local_shell_running_apply_patch_is_judged_as_the_patch(keeper: Gatekeep
     decision, rules, _ = decide(keeper, "local_shell", {"action": {"type": "exec", "command": ["apply_patch", PATCH]}})
     assert (decision, rules) == ("deny", ["tool-write-protected-path"])
     harmless = PATCH.replace("policies/x.yaml", "docs/x.md")
-    assert decide(keeper, "local_shell", {"action": {"type": "exec", "command": ["apply_patch", harmless]}})[0] == "allow"
+    action = {"type": "exec", "command": ["apply_patch", harmless]}
+    assert decide(keeper, "local_shell", {"action": action})[0] == "allow"
 
 
 def test_a_shell_the_gate_does_not_parse_makes_the_command_opaque(keeper: Gatekeeper) -> None:
