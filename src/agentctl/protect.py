@@ -46,6 +46,11 @@ REPO_PROTECTED = (
     "lefthook.yml",
     ".lefthook.yml",
     ".envrc",
+    # Editor and dev-container definitions that run commands when the folder is opened (VS Code tasks with
+    # runOn: folderOpen, settings naming interpreters and terminal profiles, devcontainer lifecycle commands).
+    ".vscode/tasks.json",
+    ".vscode/settings.json",
+    ".devcontainer",
 )
 """Repository-relative paths the agent may read but not change (policy directories are added)."""
 

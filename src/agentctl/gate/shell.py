@@ -19,7 +19,7 @@ import functools
 from dataclasses import dataclass, field
 from typing import Any
 
-from agentctl.gate import shell_effects, shell_paths
+from agentctl.gate import shell_code, shell_effects, shell_paths
 from agentctl.gate.shell_words import Word, WordEvaluator, dedupe
 
 MAX_DEPTH = 8
@@ -286,6 +286,11 @@ class Walker(WordEvaluator):
         name = self.text(name_node) if name_node is not None else ""
         words = self.words(value) if value is not None else [Word("")]
         text = " ".join(w.text for w in words)
+        index = name_node.child_by_field_name("index") if name_node is not None else None
+        if index is not None:  # ``a[$(x)]=1``: the subscript's substitutions run
+            self.words(index)
+        if store and name and all(w.literal for w in words):
+            shell_code.assigned(self, name, text)
         if store and name:
             if all(w.literal for w in words):
                 self.vars[name] = text
@@ -367,6 +372,7 @@ class Walker(WordEvaluator):
                 self.vars[name] = value
             return self.out[start:]
         self.pending_context = None
+        shell_code.in_words(self, cmd)
         shell_effects.analyse(cmd, self)
         if self.pending_context is not None:
             self.kube_context = self.pending_context or None

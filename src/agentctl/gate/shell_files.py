@@ -131,8 +131,11 @@ def effects(cmd: Command, name: str, args: list[str], walker: Walker) -> None:
                 value = args[i + 1].split("=", 1)[-1]
                 reads += [value.lstrip("@<")] if value.startswith(("@", "<")) or a in ("-T", "--upload-file") else []
     elif name in ("sqlite3", "sqlite"):
-        writes += [p for p in pos[:1] if p != ":memory:"]
-        _sql(cmd, " ".join(pos[1:]), reads, writes)
+        pos = _positionals(args, {f"{d}{o}" for d in ("-", "--") for o in _SQLITE_VALUED})
+        db = [p for p in pos[:1] if p != ":memory:"]
+        (reads if _sqlite_reads_only(cmd, args, pos[1:]) else writes).extend(db)
+        run = [args[i + 1] for i, a in enumerate(args[:-1]) if a.lstrip("-") == "cmd"]  # -cmd runs its SQL first
+        _sql(cmd, " ".join([*run, *pos[1:]]), reads, writes)
     elif name not in _NO_READ:
         reads += [p for p in pos if p != "-"]
         reads += [a.split("=", 1)[1] for a in args if a.startswith("--") and "=" in a]
@@ -189,25 +192,15 @@ def _git(cmd: Command, args: list[str], reads: list[str], writes: list[str], wal
     sub = pos[0] if pos else ""
     after = args[args.index("--") + 1 :] if "--" in args else []
     shell_writers.git(cmd, sub, args, pos, walker)
-    if sub == "config" and not {
-        "--global",
-        "--system",
-        "--get",
-        "--get-all",
-        "--list",
-        "-l",
-        "--get-regexp",
-        "--worktree",
-        "--file",
-        "-f",
-    } & {*args}:
-        writes.append(".git/config")
+    if sub == "config" and not {"--global", "--system", "--worktree", "--file", "-f"} & {*args}:
+        if shell_writers.git_config_writes(args):
+            writes.append(".git/config")
     elif sub == "apply":
         files = [p for p in pos[1:] if not p.startswith("-")]
         writes += patch_targets(cmd, files or cmd.reads[:1], walker)
     elif sub in ("checkout", "restore"):
         writes += after if after or sub == "checkout" else pos[1:]
-    elif sub in ("rm", "mv"):
+    elif sub in ("rm", "mv") and not (sub == "rm" and "--cached" in args):  # rm --cached: the index only
         writes += pos[1:]
     elif sub == "clone" and len(pos) > 1:  # the clone's directory: its files came from elsewhere
         writes.append(pos[2] if len(pos) > 2 else re.sub(r"\.git$", "", pos[1].rstrip("/").rsplit("/", 1)[-1]))
@@ -219,6 +212,33 @@ _SQL_FILES = re.compile(r"\b(readfile|writefile|edit)\s*\(\s*'([^']*)'", re.IGNO
 _SQL_DOTS = re.compile(
     r"^\s*\.(output|once|save|backup|clone|log|excel|read|import|restore|open|shell|system)\b\s*(\S*)", re.MULTILINE
 )
+
+
+_SQLITE_QUIET = {
+    "-readonly", "-header", "-noheader", "-csv", "-json", "-line", "-list", "-column", "-box", "-table",
+    "-markdown", "-batch", "-bail", "-html", "-quote", "-tabs", "-ascii", "-echo",
+}  # fmt: skip
+"""sqlite3 options that neither run SQL nor change what is opened (``-cmd``/``-init`` run SQL: not here)."""
+_SQLITE_VALUED = ("cmd", "init", "separator", "nullvalue", "newline", "vfs", "mmap", "maxsize", "lookaside", "A")
+_SQL_READ = re.compile(r"^\s*(select\b|explain\b|\.(tables|schema|fullschema|dump|indexes|indices|databases)\b)", re.I)
+
+
+def _sqlite_reads_only(cmd: Command, args: list[str], sql: list[str]) -> bool:
+    """Whether ``sqlite3 DB …`` only reads DB: ``-readonly``, or nothing but SELECTs and listing dot-commands.
+
+    Other options, SQL on stdin, or any statement not known to be a read: the database counts as written.
+    """
+    options = [a for a in args if a.startswith("-") and a not in sql]  # option values are never quiet options
+    if any(a.lstrip("-") and "-" + a.lstrip("-") not in _SQLITE_QUIET for a in options):
+        return False
+    text = " ".join(sql)
+    if re.search(r"load_extension|^\s*\.load\b", text + "\n" + (cmd.stdin or ""), re.I | re.M):
+        cmd.opaque = cmd.opaque or "sqlite3 loads an extension (native code)"
+        return False
+    if any("-" + a.lstrip("-") == "-readonly" for a in options):
+        return True
+    statements = [s for s in re.split(r"[;\n]", text) if s.strip()]
+    return cmd.stdin is None and bool(statements) and all(_SQL_READ.match(s) for s in statements)
 
 
 def _sql(cmd: Command, text: str, reads: list[str], writes: list[str]) -> None:

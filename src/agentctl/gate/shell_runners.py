@@ -102,7 +102,9 @@ def run(cmd: Command, name: str, args: list[str], walker: Walker) -> bool:
 
 def _trap(cmd: Command, args: list[str], walker: Walker) -> None:
     """``trap 'cmd' EXIT`` runs cmd later in this shell."""
-    if len(args) >= 2 and args[0] not in ("-", "", "-p", "-l", "--"):
+    if args[:1] == ["--"]:  # ``trap -- 'cmd' RETURN``
+        args = args[1:]
+    if len(args) >= 2 and args[0] not in ("-", "", "-p", "-l"):
         fx.nested(cmd, args[0], fx.literal_word(cmd, args[0]), walker, "trap")
 
 

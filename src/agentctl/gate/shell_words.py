@@ -13,7 +13,7 @@ from __future__ import annotations
 import re
 from typing import TYPE_CHECKING, Any, cast
 
-from agentctl.gate import shell_paths
+from agentctl.gate import shell_code, shell_paths
 
 if TYPE_CHECKING:
     from agentctl.gate.shell import Command, Walker
@@ -175,6 +175,8 @@ class WordEvaluator:
             names = [c for c in children if c.type in ("variable_name", "special_variable_name")]
             simple = len(children) == 1 and bool(names)
             name = self.text(names[0]) if names else ""
+            pattern = next((self.text(c) for c in children if c.type in ("regex", "word")), None)
+            shell_code.in_expansion(cast("Walker", self), raw, pattern, name)
         if simple and name == "IFS":
             return [Word(" ")] if quoted else [_SPLIT]
         if simple and name == "HOME":

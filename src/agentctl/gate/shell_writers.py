@@ -192,11 +192,42 @@ def links(cmd: Command, args: list[str], pos: list[str], dests: list[str]) -> No
         cmd.links.append(target)
 
 
+_CONFIG_WRITING = {
+    "--add", "--unset", "--unset-all", "--replace-all", "--edit", "-e", "--rename-section", "--remove-section",
+}  # fmt: skip
+_CONFIG_VALUED = {"-f", "--file", "--blob", "--type", "--default", "--comment", "--value", "-t"}
+_CONFIG_READING = {"--get", "--get-all", "--list", "-l", "--get-regexp", "--get-urlmatch", "--get-color"}
+
+
+def git_config_writes(args: list[str]) -> bool:
+    """Whether ``git config …`` (args after ``git``) changes a config file.
+
+    Writes: ``set``/``unset``/``edit``/``rename-section``/``remove-section``, ``--add``/``--unset``/``--edit``…,
+    or the old ``NAME VALUE`` form. Reads: ``get``/``list``, ``--get…``/``--list``, a lone ``NAME``.
+    """
+    rest = args[args.index("config") + 1 :] if "config" in args else []
+    words: list[str] = []
+    skip = False
+    for a in rest:
+        if skip:
+            skip = False
+        elif a in _CONFIG_VALUED:
+            skip = True
+        elif not a.startswith("-") or a == "-":
+            words.append(a)
+    if _CONFIG_WRITING & {a.split("=", 1)[0] for a in rest}:
+        return True
+    if words[:1] and words[0] in ("set", "unset", "edit", "rename-section", "remove-section"):
+        return True
+    if (words[:1] and words[0] in ("get", "list")) or _CONFIG_READING & {*rest}:
+        return False
+    return len(words) != 1  # NAME alone reads; NAME VALUE (or nothing understood) writes
+
+
 def git(cmd: Command, sub: str, args: list[str], pos: list[str], walker: Walker) -> None:
     """git's global config, whole-tree restores, ``clean``, ``hash-object``, ``stash show -u``,
     ``apply --directory``."""
-    reading = {"--get", "--get-all", "--list", "-l", "--get-regexp", "--get-urlmatch", "--show-origin"}
-    if sub == "config" and not reading & set(args) and not any(a in ("get", "list") for a in pos[1:2]):
+    if sub == "config" and git_config_writes(args):
         if "--global" in args:
             cmd.writes += [posixpath.join(walker.home, ".gitconfig")]
         if "--system" in args:

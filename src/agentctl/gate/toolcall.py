@@ -108,10 +108,11 @@ def normalise(payload: Any, agent: str, root: Path, allow_tools: tuple[str, ...]
     named = [tool_input.get(k) for k in ("file_path", "path", "notebook_path", "workdir", "glob")]
     if _has_nul(named) or "\x00" in str(payload.get("cwd") or ""):
         raise PayloadError("a path in the tool input contains a NUL byte, which no path can hold")
-    if name in _SHELL and _has_nul([tool_input.get("command"), tool_input.get("cmd")]):
+    if name in _SHELL and _has_nul(shell_fields(tool_input)):
         raise PayloadError("the shell command contains a NUL byte, which no shell command can hold")
     cwd = Path(str(payload.get("cwd") or root))
-    workdir = tool_input.get("workdir")
+    action = tool_input.get("action")
+    workdir = tool_input.get("workdir") or (action.get("working_directory") if isinstance(action, dict) else None)
     if isinstance(workdir, str) and workdir:  # Codex exec_command/shell run there
         cwd = _resolve(workdir, cwd)
     call = ToolCall(
@@ -124,11 +125,15 @@ def normalise(payload: Any, agent: str, root: Path, allow_tools: tuple[str, ...]
         patch = str(tool_input.get("command") or tool_input.get("input") or tool_input.get("patch") or "")
         call.writes = _patch_writes(patch, cwd, root)
     elif call.kind == "shell":
-        command = tool_input.get("command", tool_input.get("cmd", ""))
-        call.command = shlex.join(map(str, command)) if isinstance(command, list) else str(command)
-        from agentctl.gate import effects
+        texts = [shlex.join(map(str, c)) if isinstance(c, list) else str(c) for c in shell_fields(tool_input)]
+        call.command = "\n".join(dict.fromkeys(t for t in texts if t))  # every field Codex could run: all judged
+        from agentctl.gate import effects, shell
 
         effects.apply_shell(call, cwd, root)
+        runner = tool_input.get("shell")
+        if runner is not None and str(runner).rsplit("/", 1)[-1] not in _POSIX_SHELLS:
+            why = f"the command runs under {str(runner)!r}, not a shell the gate parses"
+            call.commands.append(shell.Command(argv=[], opaque=why))
         call.paths += [*call.reads, *call.written]
     elif name in ("Write", "Edit", "MultiEdit", "NotebookEdit"):
         target = tool_input.get("file_path") or tool_input.get("notebook_path")
@@ -152,6 +157,18 @@ def normalise(payload: Any, agent: str, root: Path, allow_tools: tuple[str, ...]
             call.paths.append(write.path)
         call.outside_repo |= not write.absolute.is_relative_to(root)
     return call
+
+
+_POSIX_SHELLS = {"bash", "sh", "zsh", "dash"}
+
+
+def shell_fields(tool_input: dict[str, Any]) -> list[Any]:
+    """Every field of a shell tool's input that Codex or Claude could run (``command``, ``cmd``, ``action.command``)."""
+    action = tool_input.get("action")
+    found = [tool_input.get("command"), tool_input.get("cmd")]
+    if isinstance(action, dict):
+        found.append(action.get("command"))
+    return [f for f in found if isinstance(f, (str, list)) and f]
 
 
 def _has_nul(value: Any) -> bool:

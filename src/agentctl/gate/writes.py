@@ -13,8 +13,8 @@ import os
 from pathlib import Path
 from typing import Any
 
-from agentctl.gate import edit, patch
-from agentctl.gate.toolcall import FileWrite, ToolCall, _display, _resolve, normalise
+from agentctl.gate import edit, effects, patch
+from agentctl.gate.toolcall import FileWrite, ToolCall, _display, _resolve, normalise, shell_fields
 from agentctl.sources import files
 
 MAX_READ = files.MAX_FILE_BYTES
@@ -25,7 +25,7 @@ def refine(call: ToolCall, payload: Any, root: Path) -> list[str]:
     tool_input = call.input if isinstance(call.input, dict) else {}
     cwd = Path(str(payload.get("cwd") or root)) if isinstance(payload, dict) else root
     if call.name == "apply_patch":
-        return _patch_call(call, [(_patch_text(tool_input), cwd)], root)
+        return _patch_call(call, [(text, cwd) for text in _patch_texts(tool_input)] or [("", cwd)], root)
     if call.name in ("Edit", "MultiEdit") and call.writes:
         write = call.writes[0]
         try:
@@ -41,8 +41,12 @@ def shell_patch_calls(call: ToolCall, payload: Any, root: Path, problems: list[s
     """``apply_patch`` run through a shell tool, as the apply_patch call it is."""
     if call.kind != "shell" or not isinstance(call.input, dict):
         return []
-    command = call.input.get("command", call.input.get("cmd", ""))
-    patches, unseen = patch.from_shell(command if isinstance(command, list) else str(command))
+    patches: list[tuple[str, str | None]] = []
+    unseen = False
+    for command in shell_fields(call.input):  # every field Codex could run
+        found, hidden = patch.from_shell(command if isinstance(command, list) else str(command))
+        patches += found
+        unseen |= hidden
     if unseen:
         problems.append(
             "this shell command runs apply_patch with a patch the gate cannot see; "
@@ -59,14 +63,16 @@ def shell_patch_calls(call: ToolCall, payload: Any, root: Path, problems: list[s
     return [synthetic]
 
 
-def _patch_text(tool_input: dict[str, Any]) -> str:
+def _patch_texts(tool_input: dict[str, Any]) -> list[str]:
+    """Every patch the call carries (``command``, ``input``, ``patch``): Codex may apply any, so all are judged."""
+    texts: list[str] = []
     for key in ("command", "input", "patch"):
         value = tool_input.get(key)
         if isinstance(value, list):
             value = next((str(v) for v in reversed(value) if "*** Begin Patch" in str(v)), None)
-        if isinstance(value, str) and value:
-            return value
-    return ""
+        if isinstance(value, str) and value and value not in texts:
+            texts.append(value)
+    return texts
 
 
 def _patch_call(call: ToolCall, patches: list[tuple[str, Path]], root: Path) -> list[str]:
@@ -87,6 +93,9 @@ def _patch_call(call: ToolCall, patches: list[tuple[str, Path]], root: Path) -> 
         call.writes.append(FileWrite(display, absolute, after, before, deleted=after is None))
     call.paths = [w.path for w in call.writes]
     call.outside_repo = any(not w.absolute.is_relative_to(root) for w in call.writes)
+    roots = effects.protected_roots(root)
+    call.written = [w.path for w in call.writes]  # the protected set is judged on the files really written
+    call.protected = [w.path for w in call.writes if effects.protected_hit(w.absolute, roots, w.deleted)]
     return []
 
 
