@@ -16,7 +16,7 @@ process substitutions are all listed. Heredoc bodies and literal text piped in
 from __future__ import annotations
 
 import functools
-from dataclasses import dataclass, field
+from dataclasses import dataclass
 from typing import Any
 
 from agentctl.gate import shell_effects, shell_paths
@@ -26,45 +26,83 @@ MAX_DEPTH = 8
 """How deep ``bash -c``/``eval``/scripts are parsed before the command counts as opaque."""
 
 
-@dataclass(slots=True)
+@dataclass(slots=True, init=False)
 class Command:
-    """One simple command, as it would run."""
+    """One simple command, as it would run.
+
+    ``reads``/``writes``: files it reads and writes. ``opaque``: why the parse cannot see what it runs ("" when
+    it can). ``code_from``: the commands whose output it runs as code (``curl … | sh``). ``stdin``: text fed on
+    its standard input when known (heredoc, here-string, ``echo … |``); ``stdin_names``: the commands upstream
+    in the pipeline, ``feed`` the one right before it. ``cwd``: the directory it runs in, as written (``cd x &&
+    …``; "" for the call's own); ``alt_cwds``: others it may run in (where it was before a ``cd`` that may
+    fail). ``via``: wrappers it was unwrapped from (``sudo``, ``bash -c``, ``xargs``…). ``redirects``: output
+    redirections (operator, target). ``literal``: per argv word, whether its text is fully known. ``trees``:
+    directories whose whole content it may replace or delete (``tar x``, ``cp -r a/. .``, ``mount``).
+    ``deletes``: targets it deletes recursively (``rm -r``, ``find -delete``, ``git clean``), judged as
+    home/root wipes. ``scans``: directories it reads recursively (:class:`agentctl.gate.scan.Scan`).
+    ``links``: paths a link it creates makes reachable under another name (``ln -s .env x``). ``spreads``:
+    (source glob, directory), ``cp -r evil/* .`` puts each name the glob matches in the directory.
+    """
 
     argv: list[str]
-    name: str = ""
-    reads: list[str] = field(default_factory=list)
-    writes: list[str] = field(default_factory=list)
-    opaque: str = ""
-    """Why the parse cannot see what this command runs ("" when it can)."""
-    code_from: list[str] = field(default_factory=list)
-    """Names of the commands whose output this command runs as code (``curl … | sh``)."""
-    stdin: str | None = None
-    """Text fed on standard input when it is known (heredoc, here-string, ``echo … |``)."""
-    stdin_names: list[str] = field(default_factory=list)
-    """Commands upstream in the pipeline."""
-    cwd: str = ""
-    """The directory it runs in, as written (``cd x && …``); "" for the call's own."""
-    alt_cwds: list[str] = field(default_factory=list)
-    """Other directories it may run in: where it was before a ``cd`` that may fail (its target does not exist)."""
-    via: list[str] = field(default_factory=list)
-    """Wrappers it was unwrapped from (``sudo``, ``bash -c``, ``xargs``…)."""
-    redirects: list[tuple[str, str]] = field(default_factory=list)
-    """Output redirections: (operator, target)."""
-    literal: list[bool] = field(default_factory=list)
-    """Per argv word: whether its text is fully known."""
-    assigned: dict[str, str] = field(default_factory=dict)
-    feed: Command | None = None
-    """The command upstream in the pipeline, if any."""
-    trees: list[str] = field(default_factory=list)
-    """Directories whose whole content this command may replace or delete (``tar x``, ``cp -r a/. .``, ``mount``)."""
-    deletes: list[str] = field(default_factory=list)
-    """Targets it deletes recursively (``rm -r``, ``find -delete``, ``git clean``): judged as home/root wipes."""
-    scans: list[Any] = field(default_factory=list)
-    """Directories it reads recursively (:class:`agentctl.gate.scan.Scan`)."""
-    links: list[str] = field(default_factory=list)
-    """Paths a link it creates makes reachable under another name (``ln -s .env x``)."""
-    spreads: list[tuple[str, str]] = field(default_factory=list)
-    """(source glob, directory): ``cp -r evil/* .`` puts each name the glob matches in the directory."""
+    name: str
+    reads: list[str]
+    writes: list[str]
+    opaque: str
+    code_from: list[str]
+    stdin: str | None
+    stdin_names: list[str]
+    cwd: str
+    alt_cwds: list[str]
+    via: list[str]
+    redirects: list[tuple[str, str]]
+    literal: list[bool]
+    assigned: dict[str, str]
+    feed: Command | None
+    trees: list[str]
+    deletes: list[str]
+    scans: list[Any]
+    links: list[str]
+    spreads: list[tuple[str, str]]
+
+    def __init__(  # hand-written: one is built per simple command, and a dataclass's default factories cost
+        self,
+        argv: list[str],
+        name: str = "",
+        reads: list[str] | None = None,
+        writes: list[str] | None = None,
+        opaque: str = "",
+        code_from: list[str] | None = None,
+        stdin: str | None = None,
+        stdin_names: list[str] | None = None,
+        cwd: str = "",
+        alt_cwds: list[str] | None = None,
+        via: list[str] | None = None,
+        redirects: list[tuple[str, str]] | None = None,
+        literal: list[bool] | None = None,
+        assigned: dict[str, str] | None = None,
+        feed: Command | None = None,
+        trees: list[str] | None = None,
+        deletes: list[str] | None = None,
+        scans: list[Any] | None = None,
+        links: list[str] | None = None,
+        spreads: list[tuple[str, str]] | None = None,
+    ) -> None:
+        self.argv, self.name, self.opaque, self.stdin, self.cwd, self.feed = argv, name, opaque, stdin, cwd, feed
+        self.reads = [] if reads is None else reads
+        self.writes = [] if writes is None else writes
+        self.code_from = [] if code_from is None else code_from
+        self.stdin_names = [] if stdin_names is None else stdin_names
+        self.alt_cwds = [] if alt_cwds is None else alt_cwds
+        self.via = [] if via is None else via
+        self.redirects = [] if redirects is None else redirects
+        self.literal = [] if literal is None else literal
+        self.assigned = {} if assigned is None else assigned
+        self.trees = [] if trees is None else trees
+        self.deletes = [] if deletes is None else deletes
+        self.scans = [] if scans is None else scans
+        self.links = [] if links is None else links
+        self.spreads = [] if spreads is None else spreads
 
     def as_cel(self) -> dict[str, Any]:
         return {
@@ -345,19 +383,25 @@ class Walker(WordEvaluator):
                 literal.append(word.literal and not (word.computed and len(argv) == 1))  # ``$(pwd)`` is no name
             joined_at = child.end_byte
         self.outfeed = saved_feed
-        cmd = Command(
-            argv=argv, literal=literal, cwd=self.cwd, alt_cwds=list(self.alts), via=list(self.via), assigned=assigned
-        )
+        cmd = Command(argv, "", None, None, "", None, None, None, self.cwd, self.alts[:], self.via[:], None, literal)
+        cmd.assigned = assigned
         if feed is not None:
-            cmd.stdin_names = dedupe([*feed.stdin_names, feed.name or (feed.argv[0] if feed.argv else "")])
+            upstream = feed.name or (feed.argv[0] if feed.argv else "")
+            if feed.stdin_names:
+                cmd.stdin_names = dedupe([*feed.stdin_names, upstream])
+            elif upstream:
+                cmd.stdin_names = [upstream]
             cmd.stdin = shell_effects.output_text(feed)
             cmd.feed = feed
-        if argv and not literal[0]:
+        if subs:
+            if argv and not literal[0]:
+                cmd.opaque = f"the command name is computed at run time ({argv[0]})"
+                cmd.code_from = list(subs.get(0, []))
+            for index, names in subs.items():
+                if index:
+                    cmd.code_from += [n for n in names if n not in cmd.code_from]
+        elif argv and not literal[0]:
             cmd.opaque = f"the command name is computed at run time ({argv[0]})"
-            cmd.code_from = list(subs.get(0, []))
-        for index, names in subs.items():
-            if index:
-                cmd.code_from += [n for n in names if n not in cmd.code_from]
         if inner_redirects:
             self.apply_redirects(cmd, inner_redirects)
         start = len(self.out)
