@@ -14,6 +14,7 @@ import re
 from typing import TYPE_CHECKING, Any, cast
 
 from agentctl.gate import shell_paths
+from agentctl.gate.shell_command import Command as Cmd
 
 if TYPE_CHECKING:
     from agentctl.gate.shell import Command, Walker
@@ -139,8 +140,6 @@ class WordEvaluator:
         if kind == "ansi_c_string":
             return [Word(_ansi_c(raw[2:-1]))]
         if kind in ("command_substitution", "process_substitution"):
-            from agentctl.gate.shell import Command as Cmd
-
             added: list[Command] = []
             saved = (self.cwd, self.oldpwd, list(self.dirs), list(self.alts))
             feed = None
