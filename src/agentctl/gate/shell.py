@@ -16,67 +16,14 @@ process substitutions are all listed. Heredoc bodies and literal text piped in
 from __future__ import annotations
 
 import functools
-from dataclasses import dataclass, field
 from typing import Any
 
 from agentctl.gate import shell_code, shell_effects, shell_paths
+from agentctl.gate.shell_command import Command as Command
 from agentctl.gate.shell_words import Word, WordEvaluator, dedupe
 
 MAX_DEPTH = 8
 """How deep ``bash -c``/``eval``/scripts are parsed before the command counts as opaque."""
-
-
-@dataclass(slots=True)
-class Command:
-    """One simple command, as it would run."""
-
-    argv: list[str]
-    name: str = ""
-    reads: list[str] = field(default_factory=list)
-    writes: list[str] = field(default_factory=list)
-    opaque: str = ""
-    """Why the parse cannot see what this command runs ("" when it can)."""
-    code_from: list[str] = field(default_factory=list)
-    """Names of the commands whose output this command runs as code (``curl … | sh``)."""
-    stdin: str | None = None
-    """Text fed on standard input when it is known (heredoc, here-string, ``echo … |``)."""
-    stdin_names: list[str] = field(default_factory=list)
-    """Commands upstream in the pipeline."""
-    cwd: str = ""
-    """The directory it runs in, as written (``cd x && …``); "" for the call's own."""
-    alt_cwds: list[str] = field(default_factory=list)
-    """Other directories it may run in: where it was before a ``cd`` that may fail (its target does not exist)."""
-    via: list[str] = field(default_factory=list)
-    """Wrappers it was unwrapped from (``sudo``, ``bash -c``, ``xargs``…)."""
-    redirects: list[tuple[str, str]] = field(default_factory=list)
-    """Output redirections: (operator, target)."""
-    literal: list[bool] = field(default_factory=list)
-    """Per argv word: whether its text is fully known."""
-    assigned: dict[str, str] = field(default_factory=dict)
-    feed: Command | None = None
-    """The command upstream in the pipeline, if any."""
-    trees: list[str] = field(default_factory=list)
-    """Directories whose whole content this command may replace or delete (``tar x``, ``cp -r a/. .``, ``mount``)."""
-    deletes: list[str] = field(default_factory=list)
-    """Targets it deletes recursively (``rm -r``, ``find -delete``, ``git clean``): judged as home/root wipes."""
-    scans: list[Any] = field(default_factory=list)
-    """Directories it reads recursively (:class:`agentctl.gate.scan.Scan`)."""
-    links: list[str] = field(default_factory=list)
-    """Paths a link it creates makes reachable under another name (``ln -s .env x``)."""
-    spreads: list[tuple[str, str]] = field(default_factory=list)
-    """(source glob, directory): ``cp -r evil/* .`` puts each name the glob matches in the directory."""
-
-    def as_cel(self) -> dict[str, Any]:
-        return {
-            "argv": self.argv,
-            "name": self.name,
-            "reads": self.reads,
-            "writes": self.writes,
-            "opaque": bool(self.opaque),
-            "reason": self.opaque,
-            "code_from": self.code_from,
-            "via": self.via,
-        }
 
 
 _JOIN = b"\\\n"
@@ -304,7 +251,7 @@ class Walker(WordEvaluator):
         literal: list[bool] = []
         subs: dict[int, list[str]] = {}  # per word index: the commands substituted into it
         assigned: dict[str, str] = {}
-        inner_redirects = list(redirects)
+        inner_redirects = redirects  # copied before the first redirect of its own is added
         saved_feed, self.outfeed = self.outfeed, feed
         joined_at = -1  # the end byte of the last word, to join words split by ``\\<newline>``
         src, chars = self.src, self.chars
@@ -333,7 +280,7 @@ class Walker(WordEvaluator):
                     assigned[pair[0]] = pair[1]
                 continue
             elif kind.endswith("redirect"):
-                inner_redirects.append(child)
+                inner_redirects = [*inner_redirects, child]
                 continue
             elif kind == "comment":
                 continue
@@ -350,19 +297,25 @@ class Walker(WordEvaluator):
                 literal.append(word.literal and not (word.computed and len(argv) == 1))  # ``$(pwd)`` is no name
             joined_at = child.end_byte
         self.outfeed = saved_feed
-        cmd = Command(
-            argv=argv, literal=literal, cwd=self.cwd, alt_cwds=list(self.alts), via=list(self.via), assigned=assigned
-        )
+        cmd = Command(argv, "", None, None, "", None, None, None, self.cwd, self.alts[:], self.via[:], None, literal)
+        cmd.assigned = assigned
         if feed is not None:
-            cmd.stdin_names = dedupe([*feed.stdin_names, feed.name or (feed.argv[0] if feed.argv else "")])
+            upstream = feed.name or (feed.argv[0] if feed.argv else "")
+            if feed.stdin_names:
+                cmd.stdin_names = dedupe([*feed.stdin_names, upstream])
+            elif upstream:
+                cmd.stdin_names = [upstream]
             cmd.stdin = shell_effects.output_text(feed)
             cmd.feed = feed
-        if argv and not literal[0]:
+        if subs:
+            if argv and not literal[0]:
+                cmd.opaque = f"the command name is computed at run time ({argv[0]})"
+                cmd.code_from = list(subs.get(0, []))
+            for index, names in subs.items():
+                if index:
+                    cmd.code_from += [n for n in names if n not in cmd.code_from]
+        elif argv and not literal[0]:
             cmd.opaque = f"the command name is computed at run time ({argv[0]})"
-            cmd.code_from = list(subs.get(0, []))
-        for index, names in subs.items():
-            if index:
-                cmd.code_from += [n for n in names if n not in cmd.code_from]
         if inner_redirects:
             self.apply_redirects(cmd, inner_redirects)
         start = len(self.out)

@@ -69,7 +69,7 @@ def basename(word: str) -> str:
 
 def output_text(cmd: Command) -> str | None:
     """What a command prints when that is known from the parse (``echo``, ``printf``, ``cat`` of a heredoc)."""
-    if cmd.opaque or not all(cmd.literal):
+    if cmd.name not in ("echo", "printf", "cat") or cmd.opaque or not all(cmd.literal):
         return None
     if cmd.name == "echo":
         args = cmd.argv[1:]

@@ -143,14 +143,18 @@ def effects(cmd: Command, name: str, args: list[str], walker: Walker) -> None:
     cmd.reads += [r for r in reads if r]
 
 
+_PATTERN_VALUED = frozenset(
+    {"-e", "-f", "-m", "-A", "-B", "-C", "-g", "-t", "-T", "--type", "-v", "-F", "--glob", "--regexp"}
+)
+_AWK_VALUED = _PATTERN_VALUED | {"-i", "--include"}
+
+
 def _pattern_first(cmd: Command, name: str, args: list[str]) -> None:
     """grep/sed/awk/jq…: the first positional is the pattern or program, unless given with -e/-f."""
     reads: list[str] = []
     writes: list[str] = []
     explicit = any(a in ("-e", "-f", "--regexp", "--file") or a.startswith("--regexp=") for a in args)
-    valued = {"-e", "-f", "-m", "-A", "-B", "-C", "-g", "-t", "-T", "--type", "-v", "-F", "--glob", "--regexp"}
-    valued |= {"-i", "--include"} if name.endswith("awk") else set()
-    files = _positionals(args, valued)
+    files = _positionals(args, _AWK_VALUED if name.endswith("awk") else _PATTERN_VALUED)
     reads += files[0 if explicit else 1 :]
     if name in ("grep", "egrep", "fgrep", "rg", "ag", "ack"):
         patterns = [args[i + 1] for i, a in enumerate(args[:-1]) if a in ("-e", "--regexp")]

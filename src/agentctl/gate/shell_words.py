@@ -14,6 +14,7 @@ import re
 from typing import TYPE_CHECKING, Any, cast
 
 from agentctl.gate import shell_code, shell_paths
+from agentctl.gate.shell_command import Command as Cmd
 
 if TYPE_CHECKING:
     from agentctl.gate.shell import Command, Walker
@@ -63,16 +64,18 @@ class WordEvaluator:
 
     def words(self, node: Any) -> list[Word]:
         """Evaluate one argument node into fields (unquoted ``$IFS`` splits)."""
-        if node.type == "word":  # the common case, kept fast
+        kind = node.type
+        if kind == "word":  # the common case, kept fast
             raw = self.text(node)
             text = _unescape(raw) if "\\" in raw else raw
             known = True
             if text[:1] == "~" and raw[:1] == "~":
                 text, known = shell_paths.tilde(cast("Walker", self), text)
             return [Word(t, known) for t in _braces(text)] if "{" in text else [Word(text, known)]
-        kind = node.type
         if kind == "raw_string":
             return [Word(self.text(node)[1:-1])]
+        if kind == "number":  # ``2>&1``'s ``1``: digits, nothing to evaluate
+            return [Word(self.text(node))]
         pieces = self.pieces(node, quoted=False)
         if len(pieces) == 1 and pieces[0] is not _SPLIT and kind != "concatenation":
             return pieces  # one piece is one field (a quoted string, one expansion, one substitution)
@@ -99,7 +102,32 @@ class WordEvaluator:
         return fields
 
     def pieces(self, node: Any, quoted: bool) -> list[Any]:
-        kind = node.type
+        kind = node.type  # the common kinds first; the text is only sliced where it is needed
+        if kind == "string" or kind == "translated_string":
+            out: list[Any] = []
+            start = node.start_byte
+            cursor = start + (2 if kind == "translated_string" else 1)
+            end = node.end_byte - 1
+            children = node.named_children
+            if len(children) == 1 and kind == "string":
+                only = children[0]
+                if only.start_byte == cursor and only.end_byte == end and only.type == "string_content":
+                    return [Word(_unescape_dq(self.text(only)))]  # ``"plain text"``: nothing to expand
+            for child in children:
+                if child.start_byte > cursor:
+                    out.append(Word(_unescape_dq(self.src[cursor : child.start_byte].decode("utf-8", "replace"))))
+                if child.type == "string_content":
+                    out.append(Word(_unescape_dq(self.text(child))))
+                else:
+                    out += self.pieces(child, quoted=True)
+                cursor = child.end_byte
+            if end > cursor:
+                out.append(Word(_unescape_dq(self.src[cursor:end].decode("utf-8", "replace"))))
+            return out or [Word("")]
+        if kind == "simple_expansion" or kind == "expansion":
+            return self.expansion(node, self.text(node), quoted)
+        if kind == "concatenation":
+            return [p for child in node.children for p in self.pieces(child, quoted)]
         raw = self.text(node)
         if kind == "word":
             text = _unescape(raw)
@@ -111,36 +139,7 @@ class WordEvaluator:
             return [Word(raw[1:-1])]
         if kind == "ansi_c_string":
             return [Word(_ansi_c(raw[2:-1]))]
-        if kind == "string" and node.named_child_count == 1:
-            only = node.named_children[0]
-            if (
-                only.type == "string_content"
-                and only.start_byte == node.start_byte + 1
-                and only.end_byte + 1 == node.end_byte
-            ):
-                return [Word(_unescape_dq(raw[1:-1]))]  # ``"plain text"``: nothing to expand
-        if kind in ("string", "translated_string"):
-            out: list[Any] = []
-            cursor = node.start_byte + (2 if kind == "translated_string" else 1)
-            end = node.end_byte - 1
-            for child in node.named_children:
-                if child.start_byte > cursor:
-                    out.append(Word(_unescape_dq(self.src[cursor : child.start_byte].decode("utf-8", "replace"))))
-                if child.type == "string_content":
-                    out.append(Word(_unescape_dq(self.text(child))))
-                else:
-                    out += self.pieces(child, quoted=True)
-                cursor = child.end_byte
-            if end > cursor:
-                out.append(Word(_unescape_dq(self.src[cursor:end].decode("utf-8", "replace"))))
-            return out or [Word("")]
-        if kind == "concatenation":
-            return [p for child in node.children for p in self.pieces(child, quoted)]
-        if kind in ("simple_expansion", "expansion"):
-            return self.expansion(node, raw, quoted)
         if kind in ("command_substitution", "process_substitution"):
-            from agentctl.gate.shell import Command as Cmd
-
             added: list[Command] = []
             saved = (self.cwd, self.oldpwd, list(self.dirs), list(self.alts))
             feed = None
