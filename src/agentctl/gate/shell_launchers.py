@@ -40,6 +40,8 @@ class Launch:
     """Whether positional words are a command at all (``nix-shell PKGS``: only ``--run TEXT`` runs)."""
     arity: dict[str, int] = field(default_factory=dict)
     """Options taking more than one value (``bwrap --bind SRC DEST``)."""
+    reads: frozenset[str] = frozenset({"--env-file"})
+    """Options naming a file the launcher reads (an env file: its secrets reach the command)."""
 
 
 def _f(*names: str) -> frozenset[str]:
@@ -105,7 +107,9 @@ LAUNCHERS: dict[str, dict[tuple[str, ...], Launch]] = {
     "asdf": {("exec",): Launch()},
     "rtx": {("exec",): Launch(dashdash=True), ("x",): Launch(dashdash=True)},
     "direnv": {("exec",): Launch(positional=1)},
-    "dotenv": {("run",): Launch(), (): Launch(valued=_f("-e", "-v", "-f", "--file", "-p"))},
+    "dotenv": {("run",): Launch(),
+               (): Launch(valued=_f("-e", "-v", "-f", "--file", "-p", "-c"), reads=_f("-e", "-f", "--file"))},
+    "dotenv-cli": {(): Launch(valued=_f("-e", "-v", "-p", "-c"), reads=_f("-e"))},
     "op": {("run",): Launch(valued=_f("--env-file", "--account", "--environment"))},
     "aws-vault": {("exec",): Launch(valued=_f("-d", "--duration", "-t", "--mfa-token", "--region", "-j"),
                                     positional=1)},
@@ -151,6 +155,8 @@ def locate(name: str, argv: list[str], cmd: Command) -> int | None:
             break
     if spec is None:
         return None
+    if name.startswith("dotenv") and not any(a.split("=")[0] in spec.reads for a in argv[1:]):
+        cmd.reads.append(".env")  # dotenv-cli reads ./.env unless told another file
     if name == "nix" and argv[1:2] == ["run"]:
         return _nix_run(argv, cmd)
     n, texts, literal, start, skipped = len(argv), [], True, None, 0
@@ -174,6 +180,8 @@ def locate(name: str, argv: list[str], cmd: Command) -> int | None:
             literal = literal and cmd.literal[i] and (bool(eq) or cmd.literal[i + 1])
             i += 1 if eq else 2
         else:
+            if key in spec.reads and (eq or i + 1 < n):
+                cmd.reads.append(value if eq else argv[i + 1])
             i += 1 if eq else 1 + spec.arity.get(key, 1 if key in spec.valued else 0)
     start = n if start is None else start
     if not texts:

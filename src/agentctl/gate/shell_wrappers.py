@@ -193,6 +193,10 @@ _IMAGE_TOOLS = {"terraform": "terraform", "tofu": "tofu", "opentofu": "tofu", "t
 
 def _container(argv: list[str], cmd: Command) -> int | None:
     """``docker run [opts] hashicorp/terraform apply`` runs terraform; ``--entrypoint X`` runs X."""
+    for at, arg in enumerate(argv[:-1]):  # ``--env-file .env`` (run, compose): its secrets reach the container
+        if arg == "--env-file":
+            cmd.reads.append(argv[at + 1])
+    cmd.reads += [a.split("=", 1)[1] for a in argv if a.startswith("--env-file=")]
     i = 1
     if argv[i : i + 2] == ["container", "run"]:
         i += 1
