@@ -209,6 +209,12 @@ def _git(cmd: Command, args: list[str], reads: list[str], writes: list[str], wal
         writes += after if after or sub == "checkout" else pos[1:]
     elif sub in ("rm", "mv"):
         writes += pos[1:]
+    elif (sub == "remote" and pos[1:2] in (["add"], ["set-url"], ["rename"], ["remove"], ["rm"])) or (
+        sub == "submodule" and pos[1:2] == ["add"]
+    ):
+        writes.append(".git/config")  # a remote's URL and fetch settings, a submodule's URL
+        if sub == "submodule":
+            writes.append(".gitmodules")
     elif sub == "clone" and len(pos) > 1:  # the clone's directory: its files came from elsewhere
         writes.append(pos[2] if len(pos) > 2 else re.sub(r"\.git$", "", pos[1].rstrip("/").rsplit("/", 1)[-1]))
     elif sub in _GIT_READS:
