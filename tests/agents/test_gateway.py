@@ -206,7 +206,9 @@ def test_the_agent_never_holds_the_real_key(harness: AgentHarness, server_factor
     tool, tool_input = ("Bash", {"command": script}) if agent == "claude" else ("exec_command", {"cmd": script})
     server = server_factory([{"tool": tool, "input": tool_input}, {"text": "done"}])
     server.api_key = real  # the server refuses any other key
-    code, summary, stderr = run_with_env(harness, server, agent, {variable: real}, "--no-check")
+    # --no-gate: the gate refuses reading another process's environ (a secret read); this test proves the key
+    # is not there to find even for an agent that does read every environ
+    code, summary, stderr = run_with_env(harness, server, agent, {variable: real}, "--no-check", "--no-gate")
     assert code == 0, stderr
     assert server.keys_seen() == {real}
     text = Path(dump).read_text()

@@ -26,12 +26,21 @@ if TYPE_CHECKING:
     from agentctl.gate.toolcall import ToolCall
 
 _SECRET_NAME = re.compile(
-    r"^(\.env(\.[\w.-]+)?|\.netrc|\.pgpass|credentials\.json|\.git-credentials|\.npmrc|\.pypirc)$"
+    r"^(\.env(\.[\w.-]+)?|\.netrc|\.pgpass|credentials\.json|\.git-credentials|\.npmrc|\.pypirc|"
+    r"id_(rsa|dsa|ecdsa|ed25519)(_sk)?|[\w.-]*\.tfstate(\.backup)?|credentials\.tfrc\.json|"
+    r"[\w.-]*service[-_]?account[\w.-]*\.json|secrets?\.(ya?ml|json)|\.secrets?|\.dev\.vars|"
+    r"[\w.-]*(secret|credential|password|token)[\w.-]*\.tfvars(\.json)?)$",
+    re.IGNORECASE,
 )
+"""Secret files by name. Terraform state holds every resource attribute in plain text (passwords, keys);
+``*.tfvars`` usually hold plain settings (regions, sizes) an agent needs to read, so only a tfvars file
+named for secrets (``secrets.auto.tfvars``) is one."""
 _NOT_SECRET = re.compile(r"\.(example|sample|template|dist|defaults?|schema)$")
 _SECRET_PATH = re.compile(
     r"/\.aws/credentials$|/\.ssh/id_[a-z0-9_]+$|/\.kube/config$|/\.docker/config\.json$|"
-    r"/\.config/gcloud/.*credentials.*\.json$|/\.azure/.*(token|msal).*$|/\.vault-token$"
+    r"/\.config/gcloud/.*credentials.*\.json$|/\.vault-token$|/\.config/gh/hosts\.ya?ml$|"
+    r"/\.terraform\.d/credentials\.tfrc\.json$|^/etc/g?shadow-?$|^/proc/[^/]+/(task/\d+/)?environ$|"
+    r"(?i:/\.azure/.*(token|msal).*)$"
 )
 _KEY_EXT = (".key", ".p12", ".pfx", ".jks", ".keystore")
 _CERT_EXT = (".pem", ".crt", ".cer")

@@ -47,6 +47,8 @@ def _positionals(args: list[str], valued: frozenset[str] | set[str] = frozenset(
 
 
 _COMMON_VALUED = frozenset({"-t", "--target-directory", "-m", "--mode", "-o", "-g", "-e", "-S", "--suffix"})
+_OWN_VALUED = {"column": frozenset({"-s", "-o", "-c", "-N", "-E", "-H", "-R", "-W", "-T", "-l", "-r"})}
+"""Readers whose ``-t``/``-o``… are flags or take values unlike :data:`_COMMON_VALUED` (``column -t FILE``)."""
 _EDITORS = {"ed", "ex", "vi", "vim", "nvim", "nano", "emacs", "red"}
 _WRITERS = {
     *_EDITORS,
@@ -66,7 +68,7 @@ def effects(cmd: Command, name: str, args: list[str], walker: Walker) -> None:
     if name in _PATTERN_FIRST and name != "sed":
         _pattern_first(cmd, name, args)
         return
-    pos = _positionals(args, _COMMON_VALUED)
+    pos = _positionals(args, _OWN_VALUED.get(name, _COMMON_VALUED))
     writes: list[str] = []
     reads: list[str] = []
     target = None
@@ -106,7 +108,9 @@ def effects(cmd: Command, name: str, args: list[str], walker: Walker) -> None:
         writes += files[:1] if files else patch_targets(cmd, given or cmd.reads[:1], walker)
     elif name in _EDITORS:
         ex_valued = {"-c", "--cmd", "-S", "-u", "-U", "-W", "-w", "-i", "-T", "-t", "-q"}
-        writes += [p for p in _positionals(args, ex_valued) if not p.startswith("+")]
+        files = [p for p in _positionals(args, ex_valued) if not p.startswith("+")]
+        writes += files
+        reads += files  # an editor shows the file (``vim -es -c %p``, ``ed -s FILE <<< ,p`` print it)
     elif name in ("curl", "wget"):
         reads += [re.sub(r"^file://(localhost)?", "", a) for a in pos if a.lower().startswith("file://")]
         valued = {"-o", "--output", "-O", "--output-document"} if name == "wget" else {"-o", "--output"}
@@ -206,6 +210,12 @@ def _git(cmd: Command, args: list[str], reads: list[str], writes: list[str], wal
         writes += after if after or sub == "checkout" else pos[1:]
     elif sub in ("rm", "mv") and not (sub == "rm" and "--cached" in args):  # rm --cached: the index only
         writes += pos[1:]
+    elif (sub == "remote" and pos[1:2] in (["add"], ["set-url"], ["rename"], ["remove"], ["rm"])) or (
+        sub == "submodule" and pos[1:2] == ["add"]
+    ):
+        writes.append(".git/config")  # a remote's URL and fetch settings, a submodule's URL
+        if sub == "submodule":
+            writes.append(".gitmodules")
     elif sub == "clone" and len(pos) > 1:  # the clone's directory: its files came from elsewhere
         writes.append(pos[2] if len(pos) > 2 else re.sub(r"\.git$", "", pos[1].rstrip("/").rsplit("/", 1)[-1]))
     elif sub in _GIT_READS:

@@ -14,6 +14,7 @@ from __future__ import annotations
 
 import posixpath
 import re
+import shlex
 from typing import TYPE_CHECKING
 
 from agentctl.gate import shell_effects as fx
@@ -38,10 +39,16 @@ _BUILTIN = {
 
 
 def judge(cmd: Command, args: list[str], walker: Walker) -> None:
-    files, goals, variables, directories = [], [], {}, []
+    files, goals, variables, directories, evals = [], [], {}, [], []
     i = 0
     while i < len(args):
         arg = args[i]
+        if arg in ("--eval", "-E") and i + 1 < len(args):  # ``--eval TEXT``: makefile text read after the files
+            evals.append(args[i + 1])
+            i += 2
+            continue
+        if arg.startswith("--eval="):
+            evals.append(arg.split("=", 1)[1])
         if arg in _VALUED and i + 1 < len(args):
             if arg in ("-f", "--file", "--makefile"):
                 files.append(args[i + 1])
@@ -64,9 +71,16 @@ def judge(cmd: Command, args: list[str], walker: Walker) -> None:
         return
     for directory in directories:  # ``make -C DIR``: make and its recipes run in DIR
         shell_paths.enter(cmd, directory)
+    if "SHELL" in variables or ".SHELLFLAGS" in variables:  # recipes run as ``$SHELL $.SHELLFLAGS LINE``
+        shell = [variables.get("SHELL", "/bin/sh"), *shlex.split(variables.get(".SHELLFLAGS", "-c")), "true"]
+        fx.nested(cmd, shlex.join(shell), True, walker, "make SHELL")
+        flags = shell[1:-1]
+        if "-c" in flags[:-1]:  # ``.SHELLFLAGS='-c terraform apply'``: words after -c are command text
+            fx.nested(cmd, " ".join(flags[flags.index("-c") + 1 :]), True, walker, "make .SHELLFLAGS")
     text = _read_makefiles(cmd, files, walker)
     if text is None:
         return
+    text = "\n".join([text, *(e.replace(";", "\n\t", 1) if ":" in e.split(";")[0] else e for e in evals)])
     book = _Makefile(text, variables)
     recipes = book.recipes(goals)
     if len(recipes) + len(book.loose) > _MAX_JUDGED:

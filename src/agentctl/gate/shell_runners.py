@@ -21,7 +21,7 @@ import shlex
 from typing import TYPE_CHECKING
 
 from agentctl.gate import shell_effects as fx
-from agentctl.gate import shell_textproc
+from agentctl.gate import shell_optruns, shell_textproc
 
 if TYPE_CHECKING:
     from agentctl.gate.shell import Command, Walker
@@ -36,7 +36,8 @@ ENV_SCRIPTS = frozenset({"BASH_ENV", "ENV"})
 """Variables naming a script that every (non-interactive bash / interactive sh) shell sources first."""
 ENV_OPAQUE = frozenset({"LD_PRELOAD", "LD_AUDIT", "GIT_CONFIG_PARAMETERS", "GIT_EXEC_PATH", "PERL5OPT", "RUBYOPT"})
 _GIT_CONFIG_FILES = frozenset({"GIT_CONFIG_GLOBAL", "GIT_CONFIG_SYSTEM", "GIT_CONFIG"})
-WATCHED = ENV_COMMANDS | ENV_SCRIPTS | ENV_OPAQUE | _GIT_CONFIG_FILES | {"GIT_CONFIG_COUNT", "NODE_OPTIONS"}
+WATCHED = ENV_COMMANDS | ENV_SCRIPTS | ENV_OPAQUE | _GIT_CONFIG_FILES | {"GIT_CONFIG_COUNT", "NODE_OPTIONS", "GIT_DIR"}
+_OWN_GIT_DIR = frozenset({".git", "./.git"})
 
 GIT_COMMAND_KEYS = re.compile(
     r"^(core\.(pager|sshcommand|editor|fsmonitor|hookspath|askpass)|sequence\.editor|diff\.external|"
@@ -64,6 +65,9 @@ def environment(cmd: Command, env: dict[str, str | None], walker: Walker) -> Non
         elif key == "NODE_OPTIONS":
             if computed or re.search(r"(^|\s)(-r|--require|--import|--loader|--experimental-loader)\b", value or ""):
                 cmd.opaque = cmd.opaque or "NODE_OPTIONS loads code into every node process"
+        elif key == "GIT_DIR":
+            if value not in _OWN_GIT_DIR:
+                cmd.opaque = cmd.opaque or "$GIT_DIR points git at another git directory (its hooks and settings)"
         elif key == "GIT_CONFIG_COUNT":
             _git_config_env(cmd, env, walker)
         elif value:
@@ -289,6 +293,13 @@ _GIT_RUNS: dict[str, tuple[str, ...]] = {
 def _git(cmd: Command, args: list[str], walker: Walker) -> bool:
     from agentctl.engine.argv import args as positional
 
+    for i, arg in enumerate(args):  # global options: ``--git-dir DIR`` uses that directory's hooks and settings
+        if not arg.startswith("-"):
+            break
+        if arg.startswith("--git-dir"):
+            value = arg.split("=", 1)[1] if "=" in arg else args[i + 1] if i + 1 < len(args) else ""
+            if value not in _OWN_GIT_DIR:
+                cmd.opaque = cmd.opaque or "git --git-dir points at another git directory (its hooks and settings)"
     if "-c" in args:
         for i, arg in enumerate(args[:-1]):
             if arg == "-c" and "=" in args[i + 1]:
@@ -318,6 +329,7 @@ def _git(cmd: Command, args: list[str], walker: Walker) -> bool:
 
 
 _HANDLERS = {
+    **shell_optruns.HANDLERS,
     "trap": _trap,
     "tmux": _tmux,
     "at": _at,

@@ -13,7 +13,7 @@ import re
 import shlex
 from typing import TYPE_CHECKING
 
-from agentctl.gate import shell_paths, shell_writers
+from agentctl.gate import shell_launchers, shell_paths, shell_writers
 
 if TYPE_CHECKING:
     from agentctl.gate.shell import Command
@@ -33,6 +33,8 @@ def unwrap(name: str, argv: list[str], cmd: Command) -> int | None:
     """Where the wrapped command starts in ``argv``, or None if ``argv[0]`` is not a wrapper in use."""
     if name not in WRAPPERS:
         return None
+    if name in shell_launchers.LAUNCHERS:
+        return shell_launchers.locate(name, argv, cmd)
     n = len(argv)
     if name in ("sudo", "doas"):
         i = 1
@@ -191,6 +193,10 @@ _IMAGE_TOOLS = {"terraform": "terraform", "tofu": "tofu", "opentofu": "tofu", "t
 
 def _container(argv: list[str], cmd: Command) -> int | None:
     """``docker run [opts] hashicorp/terraform apply`` runs terraform; ``--entrypoint X`` runs X."""
+    for at, arg in enumerate(argv[:-1]):  # ``--env-file .env`` (run, compose): its secrets reach the container
+        if arg == "--env-file":
+            cmd.reads.append(argv[at + 1])
+    cmd.reads += [a.split("=", 1)[1] for a in argv if a.startswith("--env-file=")]
     i = 1
     if argv[i : i + 2] == ["container", "run"]:
         i += 1
@@ -304,5 +310,5 @@ def _text_runner(name: str, argv: list[str], cmd: Command) -> int | None:
 WRAPPERS = frozenset({
     "docker", "podman", "nerdctl", "sudo", "doas", "env", "builtin", "command", "exec", "nice", "ionice", "stdbuf",
     "time", "nohup", "setsid", "chrt", "taskset", "unbuffer", "timeout", "xargs", "watch", "coproc", "screen",
-    "microk8s", "k3s", "minikube", *_TEXT_RUNNERS
+    "microk8s", "k3s", "minikube", *_TEXT_RUNNERS, *shell_launchers.LAUNCHERS
 })  # fmt: skip

@@ -246,6 +246,8 @@ def git(cmd: Command, sub: str, args: list[str], pos: list[str], walker: Walker)
     elif sub == "reset" and any(a in ("--hard", "--merge", "--keep") for a in args):
         if [p for p in pos[1:] if p not in ("HEAD", "@")]:
             cmd.trees.append(".")  # the whole tree, as in another revision
+    elif _rewrites_tree(sub, args, pos):
+        cmd.trees.append(".")  # the whole tree, as in another revision (like ``reset --hard REV``)
     elif sub == "grep" and any(a in ("--no-index", "--untracked") for a in args):
         cmd.scans.append(Scan("."))
     elif sub == "clean":
@@ -260,6 +262,26 @@ def git(cmd: Command, sub: str, args: list[str], pos: list[str], walker: Walker)
             cmd.scans.append(Scan("."))
     elif sub == "apply":
         cmd.writes += _values(args, {"--directory"})
+
+
+_ENDS = frozenset({"--abort", "--quit", "--skip", "--show-current-patch"})
+
+
+def _rewrites_tree(sub: str, args: list[str], pos: list[str]) -> bool:
+    """git commands that bring another revision's files into the tree: merges, patches, forced switches."""
+    flags = set(args)
+    if sub in ("merge", "pull", "cherry-pick", "am"):
+        return not _ENDS & flags
+    if sub in ("checkout", "switch"):
+        forced = {"-f", "--force", "--discard-changes"} & flags or any(re.fullmatch(r"-[a-zA-Z]*f", a) for a in args)
+        return bool(forced) and "--" not in args and len(pos) > 1
+    if sub == "stash":
+        return pos[1:2] in (["pop"], ["apply"], ["branch"])
+    if sub == "read-tree":
+        return "-u" in flags and not {"-n", "--dry-run"} & flags
+    if sub == "checkout-index":
+        return bool({"-a", "--all"} & flags)
+    return False
 
 
 def git_dir(cmd: Command, args: list[str]) -> None:
