@@ -33,17 +33,7 @@ _GIT_READS = {"show", "diff", "blame", "cat-file", "grep", "log", "archive", "fo
 
 
 def _positionals(args: list[str], valued: frozenset[str] | set[str] = frozenset()) -> list[str]:
-    out, i, ended = [], 0, False
-    while i < len(args):
-        arg = args[i]
-        if not ended and arg == "--":
-            ended = True
-        elif not ended and arg.startswith("-") and len(arg) > 1:
-            i += 1 if arg in valued else 0
-        else:
-            out.append(arg)
-        i += 1
-    return out
+    return shell_writers.non_options(args, valued)
 
 
 _COMMON_VALUED = frozenset({"-t", "--target-directory", "-m", "--mode", "-o", "-g", "-e", "-S", "--suffix"})

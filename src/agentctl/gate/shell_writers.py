@@ -38,7 +38,8 @@ def _values(args: list[str], names: set[str]) -> list[str]:
     return out
 
 
-def _operands(args: list[str], valued: set[str]) -> list[str]:
+def non_options(args: list[str], valued: frozenset[str] | set[str] = frozenset()) -> list[str]:
+    """The operands of ``args``: not options, nor the values of the ``valued`` options; all after ``--``."""
     out, i, ended = [], 0, False
     while i < len(args):
         arg = args[i]
@@ -62,12 +63,12 @@ def effects(cmd: Command, name: str, args: list[str], walker: Walker) -> None:
     """File effects of the commands in :data:`HANDLED`."""
     if name == "sort":
         cmd.writes += _values(args, {"-o", "--output"})
-        cmd.reads += _operands(args, {"-o", "--output", "-k", "-t", "-T", "-S", "--key", "--field-separator"})
+        cmd.reads += non_options(args, {"-o", "--output", "-k", "-t", "-T", "-S", "--key", "--field-separator"})
     elif name == "sponge":
-        cmd.writes += _operands(args, set())
+        cmd.writes += non_options(args, set())
     elif name in ("split", "csplit"):
         valued = {"-l", "-b", "-C", "-n", "-a", "-t", "-f", "--prefix", "--additional-suffix", "--filter", "-e"}
-        rest = _operands(args, valued)
+        rest = non_options(args, valued)
         prefix = _values(args, {"-f", "--prefix"})
         if name == "split":
             cmd.reads += [r for r in rest[:1] if r != "-"]
@@ -79,12 +80,12 @@ def effects(cmd: Command, name: str, args: list[str], walker: Walker) -> None:
     elif name in ("tar", "bsdtar"):
         _tar(cmd, args)
     elif name == "unzip":
-        archive = _operands(args, {"-d", "-x", "-P"})[:1]
+        archive = non_options(args, {"-d", "-x", "-P"})[:1]
         cmd.reads += archive
         if not any(re.fullmatch(r"-[a-zA-Z]*[pcltvZ][a-zA-Z]*", a) for a in args):
             cmd.trees += _values(args, {"-d"}) or ["."]
     elif name == "zip":
-        rest = _operands(args, {"-b", "-n", "-t", "-tt", "-x", "-i", "-P", "-O", "--out"})
+        rest = non_options(args, {"-b", "-n", "-t", "-tt", "-x", "-i", "-P", "-O", "--out"})
         cmd.writes += rest[:1]
         members = rest[1:]
         cmd.reads += members
@@ -97,7 +98,7 @@ def effects(cmd: Command, name: str, args: list[str], walker: Walker) -> None:
     elif name == "crontab":
         if not any(a in ("-l", "--list") for a in args):
             cmd.writes.append(CRONTAB)
-        cmd.reads += [a for a in _operands(args, {"-u"}) if a != "-"]
+        cmd.reads += [a for a in non_options(args, {"-u"}) if a != "-"]
     elif name in ("7z", "7za", "7zr"):
         rest = [a for a in args if not a.startswith("-")]
         if rest[:1] in (["x"], ["e"]):
@@ -118,7 +119,7 @@ def effects(cmd: Command, name: str, args: list[str], walker: Walker) -> None:
             cmd.reads += args[1:]
             cmd.scans += [Scan(m) for m in args[1:] if not m.startswith("-")]
     elif name == "mount":
-        rest = _operands(args, {"-t", "-o", "-L", "-U", "-O", "--types", "--options", "--source", "--target"})
+        rest = non_options(args, {"-t", "-o", "-L", "-U", "-O", "--types", "--options", "--source", "--target"})
         target = _values(args, {"--target"}) or rest[-1:] if len(rest) > 1 or "--target" in args else []
         cmd.trees += target
 
@@ -135,7 +136,7 @@ def _tar(cmd: Command, args: list[str]) -> None:
         archive = operands[:1]
         rest = [a for a in rest if a not in archive[:1]] if archive else rest
     valued = {"-f", "--file", "-C", "--directory", "-T", "--files-from", "-X", "--exclude-from", "-b", "-H"}
-    members = [m for m in _operands(rest, valued) if m not in archive]
+    members = [m for m in non_options(rest, valued) if m not in archive]
     directory = _values(args, {"-C", "--directory"})
     extract = "x" in letters or bool(longs & {"--extract", "--get"})
     create = "c" in letters or "r" in letters or "u" in letters or bool(longs & {"--create", "--append", "--update"})
