@@ -1,6 +1,6 @@
 """Run store performance, each figure against its target and a peer measured in the same run.
 
-    python -m bench.store_bench [--writers 8] [--runs 50] [--events 50] [--trust-runs 100000] [--scopes 1000]
+    python bench/store_bench.py [--writers 8] [--runs 50] [--events 50] [--trust-runs 100000] [--scopes 1000]
                                 [--only trust]
 
 ``--only trust`` measures (b) alone (PostgreSQL, then SQLite for comparison).
@@ -41,6 +41,8 @@ from pathlib import Path
 
 from agentctl.store.sqlite import RunRecord, Store
 from agentctl.store.writer import EventWriter
+
+sys.path.insert(0, str(Path(__file__).resolve().parent.parent))  # tests.store helpers, run as a script too
 
 PAYLOAD = json.dumps({"kind": "tool_start", "tool_name": "Bash", "tool_input": {"command": "ls -la src/"}})
 TRUST_TARGET_S = 1.0
