@@ -11,7 +11,6 @@ and judged one by one in Python as before. Everything is read in one snapshot.
 from __future__ import annotations
 
 import contextlib
-import dataclasses
 import sqlite3
 from collections.abc import Iterator
 from dataclasses import dataclass, field
@@ -20,7 +19,7 @@ from typing import TYPE_CHECKING, Any
 from agentctl.store import checkpoint, integrity
 from agentctl.store.checkpoint import CHUNK, Checkpoint
 from agentctl.store.errors import StoreError
-from agentctl.store.integrity import VERIFIED, Head, Integrity, LedgerRow
+from agentctl.store.integrity import VERIFIED, Integrity, LedgerRow
 
 if TYPE_CHECKING:
     from agentctl.store.sqlite import RunRecord, Store
@@ -169,35 +168,8 @@ def _chunk_runs(store: Store, chunks: list[int], known: dict[str, RunRecord]) ->
 
 def _verify(store: Store, runs: list[RunRecord], approvals: dict[str, list[dict[str, Any]]]) -> dict[str, Integrity]:
     """Seal-only verification (every run field, the chains' length and end), as ``verify_all`` does."""
-    heads = _heads(store, [r.id for r in runs])
-    sealer = store.sealer(create=False)
-    return {
-        run.id: integrity.verify_run(
-            sealer,
-            dataclasses.asdict(run),
-            heads.get(run.id, Head(0, None)),
-            approvals.get(run.id, []),
-            store._key_problem,
-        )
-        for run in runs
-    }
-
-
-def _heads(store: Store, ids: list[str]) -> dict[str, Head]:
-    query = (
-        "SELECT e.run_id, x.n, e.mac FROM events e JOIN"
-        " (SELECT run_id, COUNT(*) AS n, MAX(seq) AS last FROM events{} GROUP BY run_id) x"
-        " ON e.run_id = x.run_id AND e.seq = x.last"
-    )
-    if len(ids) > 5 * CHUNK:
-        return {str(r): Head(int(n), mac) for r, n, mac in store.db.execute(query.format(""))}
-    heads: dict[str, Head] = {}
-    for start in range(0, len(ids), 500):
-        batch = ids[start : start + 500]
-        where = f" WHERE run_id IN ({', '.join('?' * len(batch))})"
-        for run_id, n, mac in store.db.execute(query.format(where), batch):
-            heads[str(run_id)] = Head(int(n), mac)
-    return heads
+    ids = [r.id for r in runs]
+    return store._verify_seals(runs, store._chain_ends(None if len(ids) > 5 * CHUNK else ids), approvals)
 
 
 def _verify_ledger(store: Store, cp: Checkpoint, fresh: list[int], sealed: int | None) -> tuple[list[str], set[int]]:

@@ -174,17 +174,15 @@ class SealedStore:
         """Many runs: by default seals only (every run field, the chains' length and end) in three queries."""
         if full:
             return {run.id: self.verify(run.id) for run in runs}
-        heads = {
-            str(run_id): Head(int(count), mac)
-            for run_id, count, mac in self.db.execute(
-                "SELECT e.run_id, x.n, e.mac FROM events e JOIN"
-                " (SELECT run_id, COUNT(*) AS n, MAX(seq) AS last FROM events GROUP BY run_id) x"
-                " ON e.run_id = x.run_id AND e.seq = x.last"
-            )
-        }
         approvals: dict[str, list[dict[str, Any]]] = {}
         for approval in self._approval_rows(None):
             approvals.setdefault(str(approval["run_id"]), []).append(approval)
+        return self._verify_seals(runs, self._chain_ends(None), approvals)
+
+    def _verify_seals(
+        self, runs: Sequence[RunRecord], heads: dict[str, Head], approvals: dict[str, list[dict[str, Any]]]
+    ) -> dict[str, Integrity]:
+        """Seal-only verification of ``runs`` (every run field, the chains' length and end)."""
         sealer = self.sealer(create=False)
         return {
             run.id: integrity.verify_run(
@@ -196,6 +194,23 @@ class SealedStore:
             )
             for run in runs
         }
+
+    def _chain_ends(self, ids: Sequence[str] | None) -> dict[str, Head]:
+        """Each run's event count and last MAC: of every run (``None``), or of ``ids`` in batches."""
+        query = (
+            "SELECT e.run_id, x.n, e.mac FROM events e JOIN"
+            " (SELECT run_id, COUNT(*) AS n, MAX(seq) AS last FROM events{} GROUP BY run_id) x"
+            " ON e.run_id = x.run_id AND e.seq = x.last"
+        )
+        if ids is None:
+            return {str(r): Head(int(n), mac) for r, n, mac in self.db.execute(query.format(""))}
+        heads: dict[str, Head] = {}
+        for start in range(0, len(ids), 500):
+            batch = list(ids[start : start + 500])
+            where = f" WHERE run_id IN ({', '.join('?' * len(batch))})"
+            for run_id, n, mac in self.db.execute(query.format(where), batch):
+                heads[str(run_id)] = Head(int(n), mac)
+        return heads
 
     def add_approval(
         self,
