@@ -181,8 +181,8 @@ class Walker(WordEvaluator):
                 exporting |= "x" in self.text(child)
             elif child.type == "variable_assignment":
                 pair = self.assignment(child, store=True)
-                if pair and exporting:
-                    exported[pair[0]] = self.vars.get(pair[0])
+                if pair and exporting:  # a computed value keeps its text (``$HOME/bin:$PATH``): "$" marks it
+                    exported[pair[0]] = self.vars.get(pair[0], pair[1])
             elif child.type == "variable_name" and exporting:
                 exported[self.text(child)] = self.vars.get(self.text(child), "")
             else:

@@ -21,7 +21,7 @@ import shlex
 from typing import TYPE_CHECKING
 
 from agentctl.gate import shell_effects as fx
-from agentctl.gate import shell_optruns, shell_textproc
+from agentctl.gate import shell_optruns, shell_settings, shell_textproc
 
 if TYPE_CHECKING:
     from agentctl.gate.shell import Command, Walker
@@ -37,6 +37,7 @@ ENV_SCRIPTS = frozenset({"BASH_ENV", "ENV"})
 ENV_OPAQUE = frozenset({"LD_PRELOAD", "LD_AUDIT", "GIT_CONFIG_PARAMETERS", "GIT_EXEC_PATH", "PERL5OPT", "RUBYOPT"})
 _GIT_CONFIG_FILES = frozenset({"GIT_CONFIG_GLOBAL", "GIT_CONFIG_SYSTEM", "GIT_CONFIG"})
 WATCHED = ENV_COMMANDS | ENV_SCRIPTS | ENV_OPAQUE | _GIT_CONFIG_FILES | {"GIT_CONFIG_COUNT", "NODE_OPTIONS", "GIT_DIR"}
+WATCHED |= shell_settings.WATCHED
 _OWN_GIT_DIR = frozenset({".git", "./.git"})
 
 GIT_COMMAND_KEYS = re.compile(
@@ -48,8 +49,9 @@ GIT_COMMAND_KEYS = re.compile(
 
 def environment(cmd: Command, env: dict[str, str | None], walker: Walker) -> None:
     """Judge what the variables given to ``cmd`` (``X=v cmd``, ``env X=v``, ``export X=v``) make programs run."""
+    shell_settings.environment(cmd, env, walker)
     for key, value in env.items():
-        if key not in WATCHED:
+        if key not in WATCHED or key in shell_settings.WATCHED:
             continue
         computed = value is None or "$" in value or "`" in value
         if key in ENV_COMMANDS:
@@ -90,6 +92,7 @@ def _git_config_env(cmd: Command, env: dict[str, str | None], walker: Walker) ->
 
 def git_setting(cmd: Command, key: str, value: str, literal: bool, walker: Walker) -> None:
     """A git setting given for one command (``-c``, ``GIT_CONFIG_*``): aliases and commands it runs."""
+    shell_settings.git_setting(cmd, key, value, literal, walker)
     if key.lower().startswith("alias.") and value.startswith("!"):
         fx.nested(cmd, value[1:], literal, walker, "git alias")
     elif GIT_COMMAND_KEYS.match(key):
