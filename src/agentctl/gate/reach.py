@@ -20,6 +20,7 @@ from typing import TYPE_CHECKING
 
 from agentctl import protect
 from agentctl.gate import scan as scanning
+from agentctl.gate.shell_hazards import BLOCK_DEVICE, ruins
 from agentctl.gate.shell_paths import unresolvable
 
 if TYPE_CHECKING:
@@ -30,6 +31,8 @@ _BROAD = re.compile(r"^[.*?\[\]!^-]*[*?][.*?\[\]!^-]*$")
 """A last path component that matches (nearly) every name: ``*``, ``.*``, ``.[!.]*``."""
 _PROC_CWD = re.compile(r"^/proc/(self|thread-self|\$\$|\$\{\$\})/cwd(?=/|$)")
 _PROC_ROOT = re.compile(r"^/proc/(self|thread-self)/root(?=/|$)")
+PROC_LINK = re.compile(r"^/proc/(self|thread-self|\$\$|\$\{\$\}|\d+)/(cwd|root)/.*\.\.")
+"""A ``/proc`` link followed by ``..``: normalising the text first would climb out of the link instead."""
 
 
 def local(raw: str, here: Path | None) -> str | None:
@@ -110,6 +113,13 @@ def judge(call: ToolCall, cmd: Command, here: Path | None, root: Path, roots: li
             continue  # git clean inside the repository removes untracked files, never the repository
         if vital(path, root, home):
             call.wiped.append(display(path, root) + ("/*" if broad else ""))
+    for raw in [*cmd.writes, *cmd.deletes]:
+        if raw.startswith("/dev/") and BLOCK_DEVICE.match(os.path.realpath(raw)):
+            call.wiped.append(raw)  # a disk written directly: every file system on it is gone
+    for raw in ruins(cmd):
+        path = resolved(raw, "changes, recursively,")
+        if path is not None and vital(path, root, home) and path != root:
+            call.wiped.append(display(path, root))  # ``chmod -R 000 ~``: every file in it made unusable
     for raw in cmd.links:
         path = resolved(raw, "links to")
         if path is None:

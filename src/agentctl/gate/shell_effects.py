@@ -23,6 +23,7 @@ from typing import TYPE_CHECKING
 from agentctl.gate import (
     inline,
     shell_files,
+    shell_hazards,
     shell_kube,
     shell_make,
     shell_paths,
@@ -121,6 +122,7 @@ def analyse(cmd: Command, walker: Walker) -> None:
         if start is None:
             break
         cmd.via.append(basename(argv[0]))
+        shell_hazards.launcher(cmd, basename(argv[0]), argv[1:], walker)  # ``npx URL``: before argv is cut
         argv, literal = argv[start:], literal[start:]
     cmd.argv, cmd.literal = argv, literal
     if not argv:
@@ -162,6 +164,7 @@ def analyse(cmd: Command, walker: Walker) -> None:
         shell_make.judge(cmd, args, walker)
     elif not shell_runners.run(cmd, name, args, walker):
         shell_files.effects(cmd, name, args, walker)
+    shell_hazards.judge(cmd, walker)
     if name in SENSITIVE and not all(literal) and not cmd.opaque:
         cmd.opaque = f"{name}'s arguments are computed at run time"
 

@@ -180,11 +180,27 @@ def substitution(added: list[Command], walker: Walker) -> str | None:
         return posixpath.normpath(posixpath.join(here or "/", operands[0]))
     if name == "mktemp":
         return _mktemp(args, here)
+    if name == "git" and args == ["rev-parse", "--show-toplevel"] and here is not None:
+        return _toplevel(here)
     if name == "find" and any(a in ("-name", "-iname") for a in args):
         from agentctl.gate.shell_writers import find_output
 
         return find_output(args)[0]  # ``$(find . -name .env)``: the match, as a glob
     return None
+
+
+def _toplevel(here: str) -> str | None:
+    """The work tree holding ``here`` (``$(git rev-parse --show-toplevel)``), found as git finds it."""
+    import os
+
+    folder = here
+    while True:
+        if os.path.exists(posixpath.join(folder, ".git")):
+            return folder
+        parent = posixpath.dirname(folder)
+        if parent == folder:
+            return None
+        folder = parent
 
 
 def _mktemp(args: list[str], here: str | None) -> str | None:

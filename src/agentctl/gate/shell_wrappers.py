@@ -125,6 +125,8 @@ def unwrap(name: str, argv: list[str], cmd: Command) -> int | None:
         return i + 1 if i + 1 < n else None
     if name == "xargs":
         return _xargs(argv, cmd)
+    if name == "busybox":  # ``busybox APPLET ARGS`` runs the applet
+        return 1 if n > 1 and not argv[1].startswith("-") else None
     if name in _TEXT_RUNNERS:
         return _text_runner(name, argv, cmd)
     if name in ("docker", "podman", "nerdctl"):
@@ -236,8 +238,10 @@ def _xargs(argv: list[str], cmd: Command) -> int | None:
     rest = argv[i:] or ["echo"]
     rest_literal = cmd.literal[i:] or [True]
     items = cmd.stdin.split() if cmd.stdin is not None else None
-    if items is None and cmd.feed is not None and cmd.feed.name == "find" and not cmd.feed.opaque:
-        items = shell_writers.find_output(cmd.feed.argv[1:])
+    if items is None and cmd.feed is not None and cmd.feed.name in ("find", "ls") and not cmd.feed.opaque:
+        from agentctl.gate.shell_hazards import listed
+
+        items = listed(cmd)
     if items is None:
         items, known = ["$(stdin)"], False
     else:
@@ -310,5 +314,5 @@ def _text_runner(name: str, argv: list[str], cmd: Command) -> int | None:
 WRAPPERS = frozenset({
     "docker", "podman", "nerdctl", "sudo", "doas", "env", "builtin", "command", "exec", "nice", "ionice", "stdbuf",
     "time", "nohup", "setsid", "chrt", "taskset", "unbuffer", "timeout", "xargs", "watch", "coproc", "screen",
-    "microk8s", "k3s", "minikube", *_TEXT_RUNNERS, *shell_launchers.LAUNCHERS
+    "microk8s", "k3s", "minikube", "busybox", *_TEXT_RUNNERS, *shell_launchers.LAUNCHERS
 })  # fmt: skip
