@@ -31,6 +31,14 @@ _HELM = (
     "--set --set-string --set-file --set-json --version --repo --timeout --description --post-renderer -o --output"
 )
 _GIT = "-C -c --git-dir --work-tree --namespace -m -b -B -F --message --file --author --date -o --depth --branch"
+_AWS = (
+    "--region --profile --output --endpoint-url --query --ca-bundle --cli-read-timeout --cli-connect-timeout "
+    "--color --cli-binary-format --secret-id --name --names --path --version-id --version-stage"
+)
+_GCLOUD = "--project --account --configuration --format --impersonate-service-account --secret"
+_VAULT = "-address -namespace -mount -field -format -version -output-curl-string"
+_OP = "--account --vault --fields --format --session --cache --config --encoding"
+_AZ = "--vault-name --name -n --subscription --version --query -o --output --id --file -f"
 VALUED: dict[str, frozenset[str]] = {
     "kubectl": frozenset(_KUBE.split()),
     "oc": frozenset(_KUBE.split()),
@@ -73,6 +81,13 @@ VALUED: dict[str, frozenset[str]] = {
             "--context",
         }
     ),
+    "aws": frozenset(_AWS.split()),
+    "gcloud": frozenset(_GCLOUD.split()),
+    "vault": frozenset(_VAULT.split()),
+    "op": frozenset(_OP.split()),
+    "az": frozenset(_AZ.split()),
+    "gh": frozenset({"--hostname", "-h", "-R", "--repo"}),
+    "sops": frozenset({"--output", "--input-type", "--output-type", "--extract", "--config", "--keyservice"}),
     "helmfile": frozenset(
         {
             "-f",
