@@ -11,6 +11,7 @@ from __future__ import annotations
 
 import hashlib
 import os
+import re
 import stat
 import sys
 from collections.abc import Iterable, Mapping
@@ -51,6 +52,17 @@ REPO_PROTECTED = (
     ".vscode/tasks.json",
     ".vscode/settings.json",
     ".devcontainer",
+    # The agents' own instruction files: each agent reads them as standing orders at its next start (and
+    # .cursor holds Cursor's rules and MCP servers), so an agent that rewrites them steers the next session.
+    "CLAUDE.md",
+    "CLAUDE.local.md",
+    "AGENTS.md",
+    "AGENTS.override.md",
+    ".cursorrules",
+    ".cursor",
+    ".windsurfrules",
+    "GEMINI.md",
+    ".github/copilot-instructions.md",
 )
 """Repository-relative paths the agent may read but not change (policy directories are added)."""
 
@@ -58,6 +70,25 @@ GIT_PLUMBING = (".git/commondir", ".git/config.worktree", ".git/worktrees", ".gi
 """Files in ``.git`` that redirect or configure git (another repository, per-worktree config, filters)
 without touching ``.git/config``: the gate denies writing them and the tripwire checks them after a run
 (they are not mounted read-only: a placeholder for a missing one would break git)."""
+
+SUBMODULE_GIT = re.compile(r"^\.git/modules/(?:[^/]+/)+?(hooks(/.*)?|config|config\.worktree|info/attributes)$")
+"""A submodule's git directory (``.git/modules/NAME[/modules/NAME…]``): its hooks and settings run code like the
+repository's own (matched on the repository-relative path: submodules come and go)."""
+
+
+def submodule_git_paths(root: Path) -> list[Path]:
+    """The hooks and settings of the submodule git directories under ``root/.git/modules`` now."""
+    base = root / ".git" / "modules"
+    if not base.is_dir():
+        return []
+    found: list[Path] = []
+    for folder, dirs, _files in os.walk(base):
+        here = Path(folder)
+        if (here / "HEAD").is_file():
+            found += [p for p in (here / "hooks", here / "config") if p.exists()]  # a placeholder would break git
+            dirs[:] = [d for d in dirs if d == "modules"]
+    return sorted(found)
+
 
 HOME_ON_PATH = (".local/bin",)
 """Home directories on ``PATH``: a program written there runs instead of the real one later (judged by the gate)."""

@@ -95,7 +95,7 @@ def protected_roots(root: Path, cwd: Path | None = None) -> Roots:
         paths.append(Path(os.environ["CODEX_HOME"]))
     places = [root, home, cwd or root]
     paths += [Path(s) for s in protect.SYSTEM_READ_ONLY if not any(p.is_relative_to(s) for p in places)]
-    return Roots([Path(os.path.abspath(p)) for p in paths])
+    return Roots([Path(os.path.abspath(p)) for p in paths], repo=Path(os.path.abspath(root)))
 
 
 def protected_hit(path: Path, roots: list[Path], deleting: bool) -> bool:
@@ -110,15 +110,36 @@ def protected_hit(path: Path, roots: list[Path], deleting: bool) -> bool:
     for other in texts:
         if text == other or text.startswith(other + "/") or (deleting and other.startswith(inside)):
             return True
+    repo = roots.repo if isinstance(roots, Roots) else ""
+    if repo and text.startswith(repo + "/.git/modules/") and protect.SUBMODULE_GIT.match(text[len(repo) + 1 :]):
+        return True
+    return not deleting and any(ch in text for ch in "*?[") and _glob_hits(text, texts)
+
+
+def _glob_hits(pattern: str, texts: list[str]) -> bool:
+    """A write target still spelled as a glob (it matched nothing yet) that could name a protected path or one
+    inside it: the shell expands it when the command runs, maybe after the same command made the directory.
+    (A delete is not judged so: a glob that matches nothing deletes nothing.)"""
+    import fnmatch
+
+    parts = pattern.rstrip("/").split("/")
+    for other in texts:
+        names = other.split("/")
+        if len(parts) >= len(names) and all(
+            fnmatch.fnmatchcase(name, part) and (part[:1] == "." or name[:1] != ".")  # ``*`` skips dotfiles
+            for part, name in zip(parts, names, strict=False)
+        ):
+            return True
     return False
 
 
 class Roots(list[Path]):
     """The protected roots, with their text computed once (a decision checks many paths against them)."""
 
-    def __init__(self, paths: list[Path]) -> None:
+    def __init__(self, paths: list[Path], repo: Path | None = None) -> None:
         super().__init__(paths)
         self.texts = [str(p).rstrip("/") or "/" for p in paths]
+        self.repo = str(repo).rstrip("/") if repo is not None else ""
 
 
 def is_iac(display: str, absolute: Path) -> bool:
@@ -279,6 +300,8 @@ def _unfiltered(cmd: Command) -> bool:
 def _norm(path: str) -> str:
     if not path or any(ch in path for ch in "$`"):
         return path
+    if path.startswith("/proc/") and reach.PROC_LINK.match(path):
+        return path  # ``/proc/self/cwd/..``: the link is followed first (reach.local), then ``..``
     normal = os.path.normpath(path)
     return normal + "/*" if path.endswith("/*") and not normal.endswith("*") else normal
 

@@ -81,6 +81,15 @@ HOME_RUN_LATER = (
     ".config/systemd",
     ".config/autostart",
     ".pam_environment",
+    # package managers' settings: an index, a registry or a script shell that later installs run with
+    ".npmrc",
+    ".yarnrc",
+    ".yarnrc.yml",
+    ".pip",
+    ".config/pip",
+    ".pydistutils.cfg",
+    ".terraformrc",
+    "terraform.rc",
 )
 """Home files that run code later outside the sandbox (agentctl's own git calls, the user's next shell):
 read-only; one the agent creates where none existed stays private to the run."""
@@ -115,6 +124,7 @@ def build(
         allow_credentials=allow_credentials,
     )
     read_only = _with_targets([*found.read_only, *(home / rel for rel in HOME_RUN_LATER)]) | _git_dirs(_real(root))
+    read_only |= set(protect.submodule_git_paths(_real(root)))  # the submodules' hooks and config, as the gate
     read_only |= _system(_real(root), _real(cwd), home)
     hidden = _with_targets(found.hidden)
     hidden_env = set(found.hidden_env) | set(ENV_ALWAYS_HIDDEN)
