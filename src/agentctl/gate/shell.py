@@ -18,7 +18,7 @@ from __future__ import annotations
 import functools
 from typing import Any
 
-from agentctl.gate import shell_code, shell_effects, shell_paths
+from agentctl.gate import shell_code, shell_effects, shell_paths, shell_settings
 from agentctl.gate.shell_command import Command as Command
 from agentctl.gate.shell_words import Word, WordEvaluator, dedupe
 
@@ -122,7 +122,7 @@ class Walker(WordEvaluator):
                 self.node(child, feed)  # ``curl … | (sh)``: the group's commands read the pipe
             self.cwd, self.oldpwd, self.dirs, self.alts = saved
         elif kind == "variable_assignment":
-            self.assignment(node, store=True)
+            shell_settings.assigned(self, self.assignment(node, store=True))  # ``PATH=/tmp/x; ls``
         elif kind == "for_statement" and node.child_by_field_name("variable") is not None:
             self.for_loop(node, feed)
         elif kind == "list":

@@ -41,6 +41,7 @@ _INDEX_VALUED = frozenset({
     "--cache-dir", "--cert", "--client-cert", "--prefix", "--root", "--target", "-t", "--python", "-p",
     "--default-index", "--index", "--config-file", "--cwd", "--userconfig", "--globalconfig", "-w", "--workspace",
     "-C", "--dir", "--filter", "--constraint", "-c", "--build-constraint", "--override", "--platform", "--src",
+    "--config", "--import-map", "--lock", "--location", "--seed", "--env-file",
 })  # fmt: skip
 """Options whose value is an index, a directory or a setting, never the package installed."""
 _PACKAGE_VALUED = frozenset({"--from", "--spec", "--with", "-e", "--editable", "--package", "-r", "--requirement"})

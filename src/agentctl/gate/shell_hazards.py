@@ -29,7 +29,7 @@ if TYPE_CHECKING:
     from agentctl.gate.shell import Command, Walker
 
 _TRASH = frozenset({"trash-put", "trash", "gvfs-trash", "rmtrash", "trash-cli"})
-_FORMATTERS = re.compile(r"^(mkfs(\..+)?|mke2fs|mkswap|mkdosfs|mkntfs|mkexfatfs|wipefs|blkdiscard|zpool|badblocks)$")
+_FORMATTERS = re.compile(r"^(mkfs(\..+)?|mke2fs|mkswap|mkdosfs|mkntfs|mkexfatfs|wipefs|blkdiscard)$")
 _PARTITIONERS = frozenset({"fdisk", "sfdisk", "cfdisk", "gdisk", "sgdisk", "parted"})
 _PARTITION_READS = frozenset({"-l", "--list", "-d", "--dump", "-s", "--show-size", "-p", "--print", "-v", "-i"})
 _PERMISSIONS = frozenset({"chmod", "chown", "chgrp", "setfacl", "chattr", "chcon"})
@@ -72,9 +72,7 @@ def _destroyers(cmd: Command, name: str, args: list[str]) -> None:
         cmd.writes += [a for a in non_options(args) if a.startswith("/dev/")]
 
 
-_RISKY_MODULES = re.compile(
-    r"^-[Mm]-?(File::(Path|Copy|Remove|Find)|IPC::|POSIX|Socket|IO::|Net::|LWP|fileutils|open3)"
-)
+_RISKY_MODULES = re.compile(r"^-[Mm]-?(File::(Path|Copy|Remove|Find)|IPC::|Socket|Net::|LWP|open3)")
 
 
 def _modules(cmd: Command, name: str, args: list[str]) -> None:

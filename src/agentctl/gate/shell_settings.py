@@ -49,7 +49,7 @@ _HOME = re.compile(r"^(~|\$\{?HOME\}?)(/|$)")
 _GIT_RUN_KEYS = re.compile(
     r"^(gpg(\.[^.]+)?\.program|uploadpack\.packobjectshook|(merge|diff)tool\..+\.cmd|core\.alternaterefscommand|"
     r"remote\..+\.(uploadpack|receivepack)|core\.(pager|sshcommand|editor|askpass)|sequence\.editor|"
-    r"(diff|merge|filter)\..+\.(command|textconv|driver|clean|smudge|process)|pager\..+)$",
+    r"(diff|merge|filter)\..+\.(command|textconv|driver|clean|smudge|process)|pager\..+|credential(\..+)?\.helper)$",
     re.IGNORECASE,
 )
 """git settings whose value git runs with the shell (or as a program): the command is judged."""
@@ -74,6 +74,19 @@ def environment(cmd: Command, env: dict[str, str | None], walker: Walker) -> Non
                 cmd.opaque = cmd.opaque or f"${key} puts {where or 'the current directory'} before the system's"
 
 
+def assigned(walker: Walker, pair: tuple[str, str] | None) -> None:
+    """A bare ``X=v`` of a watched variable, judged as exported: the environment usually exports it already
+    (``PATH=/tmp/x; ls`` runs /tmp/x/ls)."""
+    from agentctl.gate import shell_runners
+    from agentctl.gate.shell_command import Command as Holder
+
+    if pair is None or pair[0] not in shell_runners.WATCHED:
+        return
+    holder = Holder(argv=[], cwd=walker.cwd, via=list(walker.via))
+    walker.out.append(holder)
+    shell_runners.environment(holder, {pair[0]: pair[1]}, walker)
+
+
 def untrusted_entry(key: str, value: str, walker: Walker) -> str | None:
     """The first entry of a search path the agent could fill, searched before the system's; None if none."""
     for entry in value.split(":"):
@@ -93,8 +106,9 @@ def untrusted_entry(key: str, value: str, walker: Walker) -> str | None:
 def git_setting(cmd: Command, key: str, value: str, literal: bool, walker: Walker) -> None:
     """``git -c KEY=VALUE`` (or ``GIT_CONFIG_*``): the command a setting makes git run, judged."""
     if _GIT_RUN_KEYS.match(key):
-        text = value[1:] if key.lower().startswith("credential") and value.startswith("!") else value
-        fx.nested(cmd, text, literal, walker, f"git {key}")
+        helper = key.lower().startswith("credential")
+        if not helper or value.startswith("!"):  # a helper without ``!`` is ``git credential-NAME``
+            fx.nested(cmd, value[1:] if helper else value, literal, walker, f"git {key}")
     if value.startswith("ext::"):
         _ext_url(cmd, value, literal, walker)
 
