@@ -15,6 +15,7 @@ Called by :mod:`agentctl.gate.shell_hazards` for every unwrapped command:
 
 from __future__ import annotations
 
+import functools
 import re
 from typing import TYPE_CHECKING
 
@@ -48,7 +49,15 @@ _PACKAGE_VALUED = frozenset({"--from", "--spec", "--with", "-e", "--editable", "
 """Options whose value names what is installed (``-r``: a requirements file, judged by name only)."""
 
 
+_INSTALLERS = frozenset({"pip", "pip3", "uv", "uvx", "pipx", "npm", "pnpm", "yarn", "bun", "npx", "bunx", "pnpx",
+                         "deno", "cargo"})  # fmt: skip
+NAMES = _INSTALLERS | _REPL_STDIN | _PWSH | _VIMS | {"gdb", "lldb", "cgdb", "make", "gmake", "bmake"}
+"""The programs judged here, besides Python interpreters and ``pipX.Y``."""
+
+
 def judge(cmd: Command, name: str, args: list[str], walker: Walker) -> None:
+    if name not in NAMES and not name.startswith("pip") and not _python(name):
+        return
     if _reads_code_from_stdin(name, args):
         _stdin(cmd, name, walker)
     if _url_install(name, args):
@@ -69,6 +78,11 @@ def _stdin(cmd: Command, name: str, walker: Walker) -> None:
     fx.stdin_code(cmd, walker, lambda _text: None)
 
 
+@functools.lru_cache(maxsize=256)
+def _python(name: str) -> bool:
+    return inline.interpreter(name) and inline.family(name) == "python"
+
+
 def _reads_code_from_stdin(name: str, args: list[str]) -> bool:
     """Whether ``name ARGS`` runs what arrives on its standard input as code."""
     if name in _PWSH:
@@ -79,7 +93,7 @@ def _reads_code_from_stdin(name: str, args: list[str]) -> bool:
         return not [a for a in args if not a.startswith("-")] or "-" in args
     if name in _REPL_STDIN:
         return not [a for a in args if not a.startswith("-")] or "-" in args
-    if inline.interpreter(name) and inline.family(name) == "python":
+    if _python(name):
         return args[:2] in (["-m", "code"], ["-m", "pdb"]) and not args[2:]
     if name in ("gdb", "lldb", "cgdb"):
         values = [
@@ -102,7 +116,7 @@ def _reads_code_from_stdin(name: str, args: list[str]) -> bool:
 
 def _url_install(name: str, args: list[str]) -> bool:
     """Whether ``name ARGS`` fetches a package from a URL or repository (not a registry) to install or run it."""
-    if inline.interpreter(name) and inline.family(name) == "python":
+    if _python(name):
         if args[:2] not in (["-m", "pip"], ["-m", "pipx"], ["-m", "uv"]):
             return False
         name, args = args[1], args[2:]

@@ -18,6 +18,7 @@ Called at the end of :func:`agentctl.gate.shell_effects.analyse`:
 
 from __future__ import annotations
 
+import functools
 import posixpath
 import re
 from typing import TYPE_CHECKING
@@ -39,20 +40,45 @@ BLOCK_DEVICE = re.compile(
 """Block devices: writing one destroys the file systems on it."""
 
 
+_NAMES = frozenset({
+    "terraform", "tofu", "terragrunt", "git", "man", "gio", "mv", "shopt", "setopt", "unsetopt", "cpio", "uniq",
+    "script", "yq", "aria2c", "aria2", "curl", "wget", *_TRASH, *_PARTITIONERS, *shell_downloads.NAMES,
+})  # fmt: skip
+"""The programs judged here (the rest pass straight through: this runs for every command)."""
+_WRITERS = frozenset({"uniq", "script", "yq", "aria2c", "aria2", "curl", "wget"})
+
+
+@functools.lru_cache(maxsize=1024)
+def _judged(name: str) -> bool:
+    return (
+        name in _NAMES
+        or bool(_FORMATTERS.match(name))
+        or name.startswith(("perl", "ruby", "pip"))
+        or inline.interpreter(name)
+    )
+
+
 def judge(cmd: Command, walker: Walker) -> None:
-    name, args = cmd.name, cmd.argv[1:]
-    shell_settings.judge(cmd, name, args, walker)
-    shell_downloads.judge(cmd, name, args, walker)
-    _destroyers(cmd, name, args)
-    if name.startswith(("perl", "ruby")):
-        _modules(cmd, name, args)
-    _readers(cmd, name, args, walker)
-    _writers(cmd, name, args)
+    name = cmd.name
+    if _judged(name):
+        args = cmd.argv[1:]
+        shell_settings.judge(cmd, name, args, walker)
+        shell_downloads.judge(cmd, name, args, walker)
+        if name in _WRITERS:
+            _writers(cmd, name, args)
+        elif name.startswith(("perl", "ruby")):
+            _modules(cmd, name, args)
+        else:
+            _destroyers(cmd, name, args)
+            _readers(cmd, name, args, walker)
+    if cmd.reads and walker.__dict__.get("dotglob"):
+        cmd.reads += [d for r in cmd.reads for d in _dotted(r) if d not in cmd.reads]
 
 
 def launcher(cmd: Command, name: str, args: list[str], walker: Walker) -> None:
     """A wrapper that runs a package it fetches (``npx URL``, ``uvx --from git+…``), judged before it is unwrapped."""
-    shell_downloads.judge(cmd, name, args, walker)
+    if name in shell_downloads.NAMES:
+        shell_downloads.judge(cmd, name, args, walker)
 
 
 def _destroyers(cmd: Command, name: str, args: list[str]) -> None:
@@ -112,8 +138,6 @@ def _readers(cmd: Command, name: str, args: list[str], walker: Walker) -> None:
         verb = next((a for a in non_options(rest, {"-f", "--file", "-e", "--export"})), "")
         if verb in ("list", "get", "run") and not {"-h", "--help"} & set(rest):
             cmd.reads += files or [".env"]
-    if walker.__dict__.get("dotglob"):
-        cmd.reads += [d for r in cmd.reads for d in _dotted(r) if d not in cmd.reads]
 
 
 def listed(cmd: Command) -> list[str]:
