@@ -155,15 +155,14 @@ def listed(cmd: Command) -> list[str]:
 
 
 def ls_output(args: list[str]) -> list[str]:
-    """What ``ls [-a|-A] DIR…`` lists, as globs (dotfiles only with ``-a``/``-A``)."""
+    """What ``ls [-a|-A] OPERAND…`` prints, as paths or globs: a file operand (or any with ``-d`` or a glob) as
+    given; a directory's entries by bare name (``*``, and ``.*`` with ``-a``/``-A``)."""
     flags = "".join(a[1:] for a in args if a.startswith("-") and not a.startswith("--"))
     hidden = "a" in flags or "A" in flags or "--all" in args or "--almost-all" in args
-    dirs = [a for a in args if not a.startswith("-")] or ["."]
-    out = []
-    for folder in dirs:
-        out.append(posixpath.join(folder, "*") if folder != "." else "*")
-        if hidden:
-            out.append(posixpath.join(folder, ".*") if folder != "." else ".*")
+    operands = [a for a in args if not a.startswith("-")]
+    out = [a for a in operands if a not in (".", "./")]
+    if "d" not in flags and "--directory" not in args and not all(any(c in a for c in "*?[") for a in out or ["."]):
+        out += ["*", ".*"] if hidden else ["*"]
     return out
 
 

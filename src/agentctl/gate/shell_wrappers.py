@@ -246,14 +246,19 @@ def _xargs(argv: list[str], cmd: Command) -> int | None:
         items, known = ["$(stdin)"], False
     else:
         known = True
-    if replace is not None:
-        rest = [w.replace(replace, " ".join(items)) for w in rest]
+    if replace is not None:  # one run per item: an argument word takes each item in turn, shell text all of them
+        rest = [x for w in rest for x in ([w.replace(replace, i) for i in items] if _per_item(w, replace) else
+                                          [w.replace(replace, " ".join(items))])]  # fmt: skip
     else:
         rest = [*rest, *items]
         rest_literal = [*rest_literal, *([known] * len(items))]
     argv[:] = [argv[0], *rest]
     cmd.literal[:] = [True, *rest_literal[: len(rest)], *([known] * max(0, len(rest) - len(rest_literal)))]
     return 1
+
+
+def _per_item(word: str, replace: str) -> bool:
+    return replace in word and " " not in word.replace(replace, "")
 
 
 _TEXT_RUNNERS = {
