@@ -60,6 +60,11 @@ def judge(cmd: Command, name: str, args: list[str], walker: Walker) -> None:
         return
     if _reads_code_from_stdin(name, args):
         _stdin(cmd, name, walker)
+    for path in _code_files(name, args):
+        writers = fx.written_by(cmd, path, walker)
+        if writers:
+            cmd.code_from += [w for w in writers if w not in cmd.code_from]
+            cmd.opaque = cmd.opaque or f"{name} runs {path}, written by the same command"
     if _url_install(name, args):
         if URL_INSTALL not in cmd.code_from:
             cmd.code_from.append(URL_INSTALL)
@@ -81,6 +86,17 @@ def _stdin(cmd: Command, name: str, walker: Walker) -> None:
 @functools.lru_cache(maxsize=256)
 def _python(name: str) -> bool:
     return inline.interpreter(name) and inline.family(name) == "python"
+
+
+def _code_files(name: str, args: list[str]) -> list[str]:
+    """The files ``name ARGS`` runs as code (a script, a makefile, a debugger's command file)."""
+    if name in _PWSH or name in _REPL_STDIN:
+        lowered = [a.lower() for a in args]
+        files = [args[i + 1] for i, a in enumerate(lowered[:-1]) if a in ("-file", "-f")]
+        return files or [a for a in args if not a.startswith("-")][:1]
+    valued = {"make": ("-f", "--file", "--makefile"), "gdb": ("-x", "--command", "-command", "-s", "--source")}
+    flags = valued.get("make" if name in ("make", "gmake", "bmake") else "gdb" if name in ("gdb", "lldb") else "")
+    return [args[i + 1] for i, a in enumerate(args[:-1]) if flags and a in flags and args[i + 1] not in _STDIN]
 
 
 def _reads_code_from_stdin(name: str, args: list[str]) -> bool:
