@@ -31,9 +31,9 @@ if TYPE_CHECKING:
     from agentctl.gate.shell import Command, Walker
 
 ENV_COMMANDS = frozenset({
-    "KUBE_EDITOR", "KUBECTL_EXTERNAL_DIFF", "GH_EDITOR", "GH_PAGER", "GH_BROWSER", "GLAB_EDITOR", "SVN_EDITOR",
+    "KUBE_EDITOR", "KUBECTL_EXTERNAL_DIFF", "GH_EDITOR", "GH_PAGER", "GH_BROWSER", "SVN_EDITOR",
     "HGEDITOR", "FCEDIT", "SUDO_EDITOR", "SYSTEMD_EDITOR", "AWS_PAGER", "PSQL_PAGER", "PSQL_EDITOR", "BAT_PAGER",
-    "DELTA_PAGER", "TIG_EDITOR", "JJ_EDITOR", "JJ_PAGER", "RSYNC_RSH", "CVS_RSH", "HELM_EDITOR",
+    "DELTA_PAGER", "TIG_EDITOR", "JJ_EDITOR", "RSYNC_RSH", "CVS_RSH",
 })  # fmt: skip
 """Variables whose value a program runs as a command (beyond :data:`agentctl.gate.shell_runners.ENV_COMMANDS`)."""
 ENV_CODE = frozenset({"PYTHONSTARTUP", "DYLD_INSERT_LIBRARIES", "PERL5DB"})
