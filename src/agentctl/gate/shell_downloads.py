@@ -51,7 +51,7 @@ _PACKAGE_VALUED = frozenset({"--from", "--spec", "--with", "-e", "--editable", "
 
 _INSTALLERS = frozenset({"pip", "pip3", "uv", "uvx", "pipx", "npm", "pnpm", "yarn", "bun", "npx", "bunx", "pnpx",
                          "deno", "cargo"})  # fmt: skip
-NAMES = _INSTALLERS | _REPL_STDIN | _PWSH | _VIMS | {"gdb", "lldb", "cgdb", "make", "gmake", "bmake"}
+NAMES: frozenset[str] = _INSTALLERS | _REPL_STDIN | _PWSH | _VIMS | {"gdb", "lldb", "cgdb", "make", "gmake", "bmake"}
 """The programs judged here, besides Python interpreters and ``pipX.Y``."""
 
 
