@@ -72,7 +72,7 @@ def read(store: Store, repo: str | None, *, commits_matter: bool, grouped: bool 
         evidence, verified = _read(store, cp, repo, commits_matter, grouped)
     chunks = checkpoint.still_trusted(cp, verified)
     if sealer is not None and chunks != {c: cp.current[c] for c in cp.trusted}:
-        text = checkpoint.encode(sealer, store.backend, chunks, cp.xid)
+        text = checkpoint.encode(sealer, store.backend, chunks, cp.xid, cp.events)
         # A read-only store (a sandboxed run): the next reader that can write brings it forward.
         with contextlib.suppress(StoreError, sqlite3.Error), store._transaction():
             store.db.execute("DELETE FROM meta WHERE key = ?", (checkpoint.META_KEY,))
@@ -85,15 +85,16 @@ def _read(
 ) -> tuple[Evidence, set[int]]:
     db = store.db
     trusted_ids = f"r.id IN (SELECT l.run_id FROM ledger l WHERE {cp.condition('l')})"
-    plain = f"{PLAIN}{NO_COMMITS if commits_matter else ''} AND {trusted_ids}"
+    plain = f"{PLAIN}{NO_COMMITS if commits_matter else ''}"
     mine, params = ("r.repo_url = ? OR r.repo_url IS NULL", (repo,)) if repo else ("1 = 1", ())
     evidence = Evidence()
     sealed: int | None = None
-    detail = f"SELECT r.*, CASE WHEN {trusted_ids} THEN 1 ELSE 0 END FROM runs r"
     if grouped:
-        # One pass over the runs: clean ones counted per agent and paths, the others named, seals counted.
+        # One pass over the runs: clean ones counted per agent and paths, the others named (with whether the
+        # checkpoint vouches for them), seals counted.
         # (SQLite materialises a CTE used more than once by itself, and older SQLite lacks the keyword.)
         ids: list[str] = []
+        vouched: set[str] = set()
         materialized = "MATERIALIZED " if store.backend == "postgresql" else ""
         if store.backend == "postgresql":  # hash the ~100,000 (agent, paths) keys rather than sort them
             db.execute("SET LOCAL enable_sort = off")
@@ -103,10 +104,11 @@ def _read(
             f" r.changed_paths{collate} AS changed_paths,"
             f" CASE WHEN r.status <> 'running' AND {plain} THEN 1 ELSE 0 END AS plain,"
             f" CASE WHEN {mine} THEN 1 ELSE 0 END AS mine,"
+            f" CASE WHEN {trusted_ids} THEN 1 ELSE 0 END AS vouched,"
             " CASE WHEN r.mac IS NOT NULL THEN 1 ELSE 0 END AS sealed FROM runs r)"
-            " SELECT 'g', agent, changed_paths, COUNT(*), NULL FROM x WHERE plain = 1 AND mine = 1"
+            " SELECT 'g', agent, changed_paths, COUNT(*), NULL FROM x WHERE plain = 1 AND vouched = 1 AND mine = 1"
             " GROUP BY agent, changed_paths"
-            " UNION ALL SELECT 'd', NULL, NULL, NULL, id FROM x WHERE plain = 0 AND mine = 1"
+            " UNION ALL SELECT 'd', NULL, NULL, vouched, id FROM x WHERE (plain = 0 OR vouched = 0) AND mine = 1"
             " UNION ALL SELECT 's', NULL, NULL, SUM(sealed), NULL FROM x",
             params,
         ):
@@ -114,6 +116,8 @@ def _read(
                 evidence.groups.append((str(agent), paths, int(count)))
             elif kind == "d":
                 ids.append(str(run_id))
+                if count:
+                    vouched.add(str(run_id))
             else:
                 sealed = int(count or 0)
         if store.backend == "postgresql":
@@ -121,11 +125,15 @@ def _read(
         rows = []
         for start in range(0, len(ids), 500):
             batch = ids[start : start + 500]
-            rows += db.execute(f"{detail} WHERE r.id IN ({', '.join('?' * len(batch))})", batch).fetchall()
+            rows += db.execute(f"SELECT * FROM runs WHERE id IN ({', '.join('?' * len(batch))})", batch).fetchall()
     else:
-        rows = db.execute(f"{detail} WHERE {mine} ORDER BY r.started_at", params).fetchall()
-    evidence.runs = sorted((store._record(row[:-1]) for row in rows), key=lambda run: (run.started_at, run.id))
-    vouched = {str(row[0]) for row in rows if row[-1]}
+        rows = db.execute(
+            f"SELECT r.*, CASE WHEN {trusted_ids} THEN 1 ELSE 0 END FROM runs r WHERE {mine} ORDER BY r.started_at",
+            params,
+        ).fetchall()
+        vouched = {str(row[0]) for row in rows if row[-1]}
+        rows = [row[:-1] for row in rows]
+    evidence.runs = sorted((store._record(row) for row in rows), key=lambda run: (run.started_at, run.id))
     approvals: dict[str, list[dict[str, Any]]] = {}
     for approval in store._approval_rows(None):
         approvals.setdefault(str(approval["run_id"]), []).append(approval)
