@@ -90,36 +90,36 @@ def _read(
     evidence = Evidence()
     sealed: int | None = None
     if grouped:
-        # One pass over the runs: clean ones counted per agent and paths, the others named (with whether the
-        # checkpoint vouches for them), seals counted.
-        # (SQLite materialises a CTE used more than once by itself, and older SQLite lacks the keyword.)
+        # One pass over the runs, one grouping: clean ones the checkpoint vouches for counted per agent and
+        # paths (k = 1), every other run of this repository named with whether it is vouched for (k = 2), the
+        # rest (k = 0) only counted; the seals are summed over all. OFFSET 0 keeps PostgreSQL from copying
+        # the per-run tests into each CASE of the outer query.
         ids: list[str] = []
         vouched: set[str] = set()
-        materialized = "MATERIALIZED " if store.backend == "postgresql" else ""
+        sealed = 0
         if store.backend == "postgresql":  # hash the ~100,000 (agent, paths) keys rather than sort them
             db.execute("SET LOCAL enable_sort = off")
-        collate = ' COLLATE "C"' if store.backend == "postgresql" else ""  # grouping, not sorting for people
-        for kind, agent, paths, count, run_id in db.execute(
-            f"WITH x AS {materialized}(SELECT r.id, r.agent{collate} AS agent,"
-            f" r.changed_paths{collate} AS changed_paths,"
+        collate, fence = (' COLLATE "C"', " OFFSET 0") if store.backend == "postgresql" else ("", "")
+        for agent, paths, run_id, is_vouched, count, seals in db.execute(
+            "SELECT CASE WHEN k = 1 THEN agent END, CASE WHEN k = 1 THEN changed_paths END,"
+            " CASE WHEN k = 2 THEN id END, CASE WHEN k = 2 THEN vouched END, COUNT(*), SUM(sealed)"
+            " FROM (SELECT id, agent, changed_paths, vouched, sealed,"
+            " CASE WHEN mine = 0 THEN 0 WHEN plain = 1 AND vouched = 1 THEN 1 ELSE 2 END AS k"
+            f" FROM (SELECT r.id, r.agent{collate} AS agent, r.changed_paths{collate} AS changed_paths,"
             f" CASE WHEN r.status <> 'running' AND {plain} THEN 1 ELSE 0 END AS plain,"
             f" CASE WHEN {mine} THEN 1 ELSE 0 END AS mine,"
             f" CASE WHEN {trusted_ids} THEN 1 ELSE 0 END AS vouched,"
-            " CASE WHEN r.mac IS NOT NULL THEN 1 ELSE 0 END AS sealed FROM runs r)"
-            " SELECT 'g', agent, changed_paths, COUNT(*), NULL FROM x WHERE plain = 1 AND vouched = 1 AND mine = 1"
-            " GROUP BY agent, changed_paths"
-            " UNION ALL SELECT 'd', NULL, NULL, vouched, id FROM x WHERE (plain = 0 OR vouched = 0) AND mine = 1"
-            " UNION ALL SELECT 's', NULL, NULL, SUM(sealed), NULL FROM x",
+            f" CASE WHEN r.mac IS NOT NULL THEN 1 ELSE 0 END AS sealed FROM runs r{fence}) y0) y"
+            " GROUP BY 1, 2, 3, 4",
             params,
         ):
-            if kind == "g":
-                evidence.groups.append((str(agent), paths, int(count)))
-            elif kind == "d":
+            sealed += int(seals or 0)
+            if run_id is not None:
                 ids.append(str(run_id))
-                if count:
+                if is_vouched:
                     vouched.add(str(run_id))
-            else:
-                sealed = int(count or 0)
+            elif agent is not None:
+                evidence.groups.append((str(agent), paths, int(count)))
         if store.backend == "postgresql":
             db.execute("SET LOCAL enable_sort = on")
         rows = []
