@@ -90,28 +90,15 @@ def _read(
     evidence = Evidence()
     sealed: int | None = None
     if grouped:
-        # One pass over the runs, one grouping: clean ones the checkpoint vouches for counted per agent and
-        # paths (k = 1), every other run of this repository named with whether it is vouched for (k = 2), the
-        # rest (k = 0) only counted; the seals are summed over all. OFFSET 0 keeps PostgreSQL from copying
-        # the per-run tests into each CASE of the outer query.
+        # One pass over the runs: clean ones the checkpoint vouches for counted per agent and paths, every
+        # other run of this repository named with whether it is vouched for, the seals summed over all.
         ids: list[str] = []
         vouched: set[str] = set()
         sealed = 0
         if store.backend == "postgresql":  # hash the ~100,000 (agent, paths) keys rather than sort them
             db.execute("SET LOCAL enable_sort = off")
-        collate, fence = (' COLLATE "C"', " OFFSET 0") if store.backend == "postgresql" else ("", "")
         for agent, paths, run_id, is_vouched, count, seals in db.execute(
-            "SELECT CASE WHEN k = 1 THEN agent END, CASE WHEN k = 1 THEN changed_paths END,"
-            " CASE WHEN k = 2 THEN id END, CASE WHEN k = 2 THEN vouched END, COUNT(*), SUM(sealed)"
-            " FROM (SELECT id, agent, changed_paths, vouched, sealed,"
-            " CASE WHEN mine = 0 THEN 0 WHEN plain = 1 AND vouched = 1 THEN 1 ELSE 2 END AS k"
-            f" FROM (SELECT r.id, r.agent{collate} AS agent, r.changed_paths{collate} AS changed_paths,"
-            f" CASE WHEN r.status <> 'running' AND {plain} THEN 1 ELSE 0 END AS plain,"
-            f" CASE WHEN {mine} THEN 1 ELSE 0 END AS mine,"
-            f" CASE WHEN {trusted_ids} THEN 1 ELSE 0 END AS vouched,"
-            f" CASE WHEN r.mac IS NOT NULL THEN 1 ELSE 0 END AS sealed FROM runs r{fence}) y0) y"
-            " GROUP BY 1, 2, 3, 4",
-            params,
+            _runs_pass(store.backend, plain, mine, trusted_ids), params
         ):
             sealed += int(seals or 0)
             if run_id is not None:
@@ -151,6 +138,39 @@ def _read(
     evidence.history, ledger_ok = _verify_ledger(store, cp, fresh, sealed)
     spoiled = {c for run_id, (c, run) in chunk_of_run.items() if records[run_id].state != VERIFIED or _running(run)}
     return evidence, ledger_ok - spoiled
+
+
+def _runs_pass(backend: str, plain: str, mine: str, trusted: str) -> str:
+    """SQL: rows of (agent, paths, run id, vouched for, count, seals) for :func:`_read`'s one pass over the runs.
+
+    PostgreSQL: one grouping (``k``: 1 clean and vouched for, counted per agent and paths; 2 any other
+    run of this repository, by id; 0 another repository's), behind ``OFFSET 0`` so the per-run tests are
+    not copied into each outer ``CASE``. SQLite: the same rows from a CTE read three times (SQLite sorts
+    to group, and sorting every run by id as well costs it five times as much).
+    """
+    collate = ' COLLATE "C"' if backend == "postgresql" else ""  # grouping, not sorting for people
+    per_run = (
+        f"SELECT r.id, r.agent{collate} AS agent, r.changed_paths{collate} AS changed_paths,"
+        f" CASE WHEN r.status <> 'running' AND {plain} THEN 1 ELSE 0 END AS plain,"
+        f" CASE WHEN {mine} THEN 1 ELSE 0 END AS mine,"
+        f" CASE WHEN {trusted} THEN 1 ELSE 0 END AS vouched,"
+        " CASE WHEN r.mac IS NOT NULL THEN 1 ELSE 0 END AS sealed FROM runs r"
+    )
+    if backend == "postgresql":
+        return (
+            "SELECT CASE WHEN k = 1 THEN agent END, CASE WHEN k = 1 THEN changed_paths END,"
+            " CASE WHEN k = 2 THEN id END, CASE WHEN k = 2 THEN vouched END, COUNT(*), SUM(sealed)"
+            " FROM (SELECT id, agent, changed_paths, vouched, sealed,"
+            " CASE WHEN mine = 0 THEN 0 WHEN plain = 1 AND vouched = 1 THEN 1 ELSE 2 END AS k"
+            f" FROM ({per_run} OFFSET 0) y0) y GROUP BY 1, 2, 3, 4"
+        )
+    return (
+        f"WITH x AS ({per_run})"
+        " SELECT agent, changed_paths, NULL, NULL, COUNT(*), 0 FROM x WHERE plain = 1 AND vouched = 1 AND mine = 1"
+        " GROUP BY agent, changed_paths"
+        " UNION ALL SELECT NULL, NULL, id, vouched, 1, 0 FROM x WHERE (plain = 0 OR vouched = 0) AND mine = 1"
+        " UNION ALL SELECT NULL, NULL, NULL, NULL, 0, SUM(sealed) FROM x"
+    )
 
 
 def _running(run: RunRecord) -> bool:
