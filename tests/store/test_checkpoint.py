@@ -229,3 +229,22 @@ def test_a_denial_recorded_for_a_checkpointed_run_is_counted(hist: History) -> N
     table, _ = hist.trust("table")
     assert "20/21 clean" in str(table) and "demoted by r-11: a human denied approval" in str(table)
     assert scope(hist.trust()[0]) == (21, 20)
+
+
+def test_a_checkpoint_of_the_previous_format_is_rebuilt_on_postgresql_and_kept_on_sqlite(hist: History) -> None:
+    """Version 1 fingerprinted PostgreSQL rows differently: such a checkpoint vouches for nothing there."""
+    for n in range(21):
+        hist.record(f"r-{n:02d}")
+    hist.trust()
+    stored = json.loads(
+        hist.store.db.execute("SELECT value FROM meta WHERE key = ?", (checkpoint.META_KEY,)).fetchone()[0]
+    )
+    body = {k: v for k, v in stored.items() if k not in ("mac", "events")}
+    body["version"] = 1
+    sealer = hist.store.sealer(create=False)
+    assert sealer is not None
+    old = json.dumps({**body, "mac": sealer.checkpoint(body)}).replace("'", "''")
+    hist.sql(f"UPDATE meta SET value = '{old}' WHERE key = '{checkpoint.META_KEY}'")
+    assert hist.vouched() == (21 if hist.sqlite else 0)
+    assert hist.vouched() == 21  # PostgreSQL: verified again and written in the current format
+    assert scope(hist.trust()[0]) == (21, 21)
