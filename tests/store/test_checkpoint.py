@@ -170,3 +170,81 @@ def test_counted_and_listed_trust_agree_on_a_mixed_history(hist: History, monkey
         )
         assert counted.history == listed.history == []
     assert hist.vouched() == 23  # the 22 and r-elsewhere (every repository); r-mention is read whole
+
+
+def test_a_clean_run_inside_a_checkpointed_chunk_made_to_fail_is_not_counted(hist: History) -> None:
+    """The checkpoint vouches for a chunk of clean runs; one of them is then edited to a blocked outcome.
+
+    Counted from a stale checkpoint it would still be clean (21/21); the edit must make the chunk
+    verified again, the edited run fail its seal, and the count drop.
+    """
+    for n in range(21):
+        hist.record(f"r-{n:02d}")
+    assert scope(hist.trust()[0]) == (21, 21)
+    assert hist.vouched() == 21
+    hist.sql("UPDATE runs SET verdict = 'blocked' WHERE id = 'r-05'")
+    assert hist.vouched() == 0  # the chunk is no longer vouched for: every run in it verified again
+    table, notes = hist.trust("table")
+    assert "run r-05 not counted as clean: record FAILED verification" in notes
+    assert "20/21 clean" in str(table)
+    report, _ = hist.trust()
+    assert scope(report) == (21, 20)
+    assert [f["run"] for f in report["records"]["failed"]] == ["r-05"]
+
+
+def test_an_event_moved_between_checkpointed_runs_is_caught(hist: History) -> None:
+    """The chunk keeps its number of events: one run loses its last event, another gains it."""
+    for n in range(21):
+        hist.record(f"r-{n:02d}")
+    assert scope(hist.trust()[0]) == (21, 21)
+    hist.sql(
+        "INSERT INTO events (run_id, seq, at, kind, payload, mac)"
+        " SELECT 'r-04', 6, at, kind, payload, mac FROM events WHERE run_id = 'r-03' AND seq = 5;"
+        " DELETE FROM events WHERE run_id = 'r-03' AND seq = 5;"
+    )
+    _, notes = hist.trust("table")
+    assert "run r-03 not counted as clean" in notes and "run r-04 not counted as clean" in notes
+    assert scope(hist.trust()[0]) == (21, 19)
+
+
+def test_an_event_rewritten_in_place_is_not_vouched_for(hist: History) -> None:
+    """Same runs, same number of events, one event's row rewritten: nothing is believed unverified."""
+    for n in range(21):
+        hist.record(f"r-{n:02d}")
+    hist.trust()
+    assert hist.vouched() == 21
+    hist.sql('UPDATE events SET payload = \'{"kind": "tool_start", "n": 99}\' WHERE run_id = \'r-09\' AND seq = 2')
+    if not hist.sqlite:  # PostgreSQL: an event older than the checkpoint rewritten means every chunk is re-verified
+        assert hist.vouched() == 0
+    assert scope(hist.trust()[0]) == (21, 21)  # the seal covers the chain's length and end; `runs verdict` the rest
+    assert hist.vouched() == 21  # verified again and vouched for anew
+
+
+def test_a_denial_recorded_for_a_checkpointed_run_is_counted(hist: History) -> None:
+    """A person denies a run the checkpoint already vouches for as clean: it stops counting as clean."""
+    for n in range(21):
+        hist.record(f"r-{n:02d}")
+    assert scope(hist.trust()[0]) == (21, 21)
+    hist.store.add_approval("r-11", "alice", "deny", "this broke staging")
+    table, _ = hist.trust("table")
+    assert "20/21 clean" in str(table) and "demoted by r-11: a human denied approval" in str(table)
+    assert scope(hist.trust()[0]) == (21, 20)
+
+
+def test_a_checkpoint_of_the_previous_format_is_rebuilt_on_postgresql_and_kept_on_sqlite(hist: History) -> None:
+    """Version 1 fingerprinted PostgreSQL rows differently: such a checkpoint vouches for nothing there."""
+    for n in range(21):
+        hist.record(f"r-{n:02d}")
+    hist.trust()
+    stored = json.loads(
+        hist.store.db.execute("SELECT value FROM meta WHERE key = ?", (checkpoint.META_KEY,)).fetchone()[0]
+    )
+    body = {k: v for k, v in stored.items() if k not in ("mac", "events")}
+    body["version"] = 1
+    sealer = hist.store.sealer(create=False)
+    assert sealer is not None
+    old = json.dumps({**body, "mac": sealer.checkpoint(body)}).replace("'", "''")
+    hist.sql(f"UPDATE meta SET value = '{old}' WHERE key = '{checkpoint.META_KEY}'")
+    assert hist.vouched() == (21 if hist.sqlite else 0)
+    assert hist.vouched() == 21  # PostgreSQL: verified again and written in the current format
+    assert scope(hist.trust()[0]) == (21, 21)

@@ -64,24 +64,52 @@ def _gate(args: list[str]) -> int:
     )
 
 
-def _import_quietly() -> None:
-    """Import what ``check`` runs with pydantic's plugin lookup off, then put the environment back.
+def _import_quietly(*modules: str) -> None:
+    """Import what a command runs with pydantic's plugin lookup off, then put the environment back.
 
     The lookup (for third-party hooks into validation, which agentctl's own models do not need)
     reads every installed package's metadata, about 20 ms per start. Nothing agentctl starts ever
     sees the variable: it is set only while these modules are imported.
     """
+    import importlib
+
     previous = os.environ.get("PYDANTIC_DISABLE_PLUGINS")
     os.environ["PYDANTIC_DISABLE_PLUGINS"] = "1"
     try:
-        import agentctl.cli.app
-        import agentctl.cli.check
-        import agentctl.pipeline.check  # noqa: F401
+        for module in modules:
+            importlib.import_module(module)
     finally:
         if previous is None:
             del os.environ["PYDANTIC_DISABLE_PLUGINS"]
         else:
             os.environ["PYDANTIC_DISABLE_PLUGINS"] = previous
+
+
+CHECK_MODULES = ("agentctl.cli.app", "agentctl.cli.check", "agentctl.pipeline.check")
+
+
+def _trust(args: list[str]) -> int | None:
+    """``agentctl trust`` with at most ``--format``/``-f`` and ``--all-repos``, shown without the CLI framework.
+
+    Building Typer's app costs about 0.1 s per start, as much as a warm ``trust`` spends on its
+    own work. Anything else (``decide``, ``--key``, ``-h``, a root option, a typo) returns ``None``
+    and goes through Typer as before, which gives the same answer for these flags.
+    """
+    fmt, all_repos, rest = "table", False, list(args)
+    while rest:
+        flag = rest.pop(0)
+        if flag == "--all-repos":
+            all_repos = True
+        elif flag in ("--format", "-f") and rest:
+            fmt = rest.pop(0)
+        elif flag.startswith("--format="):
+            fmt = flag.partition("=")[2]
+        else:
+            return None
+    _import_quietly("agentctl.cli.trust", "agentctl.pipeline.trust")
+    from agentctl.cli.trust import show
+
+    return show(fmt, None, all_repos)
 
 
 def main(argv: list[str] | None = None) -> int:
@@ -94,8 +122,12 @@ def main(argv: list[str] | None = None) -> int:
         if args[:1] == ["gate"]:
             # The hook the agents run before every tool call: stays out of the CLI framework.
             return _gate(args[1:])
+        if args[:1] == ["trust"]:
+            shown = _trust(args[1:])
+            if shown is not None:
+                return shown
         if args[:1] == ["check"]:
-            _import_quietly()
+            _import_quietly(*CHECK_MODULES)
         from agentctl.cli.app import run_app
 
         return run_app(args)

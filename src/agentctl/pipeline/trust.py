@@ -109,7 +109,8 @@ def report(cwd: Path, all_repos: bool = False, detail: bool = True) -> TrustRepo
         for scope in scopes:
             if scope.decision == "autonomous":
                 scope.decision = "supervised"
-    used = sorted({run_id for s in scopes for run_id in s.run_ids})
+    # The digests of the runs judged: what --format json/intoto attest to (without ``detail`` nothing reads them).
+    used = sorted({run_id for s in scopes for run_id in s.run_ids}) if detail else []
     by_id = {r.id: r for r in runs}
     inputs = {
         "config": intoto.digest(config_text),

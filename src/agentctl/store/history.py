@@ -72,7 +72,7 @@ def read(store: Store, repo: str | None, *, commits_matter: bool, grouped: bool 
         evidence, verified = _read(store, cp, repo, commits_matter, grouped)
     chunks = checkpoint.still_trusted(cp, verified)
     if sealer is not None and chunks != {c: cp.current[c] for c in cp.trusted}:
-        text = checkpoint.encode(sealer, store.backend, chunks, cp.xid)
+        text = checkpoint.encode(sealer, store.backend, chunks, cp.xid, cp.events)
         # A read-only store (a sandboxed run): the next reader that can write brings it forward.
         with contextlib.suppress(StoreError, sqlite3.Error), store._transaction():
             store.db.execute("DELETE FROM meta WHERE key = ?", (checkpoint.META_KEY,))
@@ -85,47 +85,42 @@ def _read(
 ) -> tuple[Evidence, set[int]]:
     db = store.db
     trusted_ids = f"r.id IN (SELECT l.run_id FROM ledger l WHERE {cp.condition('l')})"
-    plain = f"{PLAIN}{NO_COMMITS if commits_matter else ''} AND {trusted_ids}"
+    plain = f"{PLAIN}{NO_COMMITS if commits_matter else ''}"
     mine, params = ("r.repo_url = ? OR r.repo_url IS NULL", (repo,)) if repo else ("1 = 1", ())
     evidence = Evidence()
     sealed: int | None = None
-    detail = f"SELECT r.*, CASE WHEN {trusted_ids} THEN 1 ELSE 0 END FROM runs r"
     if grouped:
-        # One pass over the runs: clean ones counted per agent and paths, the others named, seals counted.
-        # (SQLite materialises a CTE used more than once by itself, and older SQLite lacks the keyword.)
+        # One pass over the runs: clean ones the checkpoint vouches for counted per agent and paths, every
+        # other run of this repository named with whether it is vouched for, the seals summed over all.
         ids: list[str] = []
-        materialized = "MATERIALIZED " if store.backend == "postgresql" else ""
+        vouched: set[str] = set()
+        sealed = 0
         if store.backend == "postgresql":  # hash the ~100,000 (agent, paths) keys rather than sort them
             db.execute("SET LOCAL enable_sort = off")
-        collate = ' COLLATE "C"' if store.backend == "postgresql" else ""  # grouping, not sorting for people
-        for kind, agent, paths, count, run_id in db.execute(
-            f"WITH x AS {materialized}(SELECT r.id, r.agent{collate} AS agent,"
-            f" r.changed_paths{collate} AS changed_paths,"
-            f" CASE WHEN r.status <> 'running' AND {plain} THEN 1 ELSE 0 END AS plain,"
-            f" CASE WHEN {mine} THEN 1 ELSE 0 END AS mine,"
-            " CASE WHEN r.mac IS NOT NULL THEN 1 ELSE 0 END AS sealed FROM runs r)"
-            " SELECT 'g', agent, changed_paths, COUNT(*), NULL FROM x WHERE plain = 1 AND mine = 1"
-            " GROUP BY agent, changed_paths"
-            " UNION ALL SELECT 'd', NULL, NULL, NULL, id FROM x WHERE plain = 0 AND mine = 1"
-            " UNION ALL SELECT 's', NULL, NULL, SUM(sealed), NULL FROM x",
-            params,
+        for agent, paths, run_id, is_vouched, count, seals in db.execute(
+            _runs_pass(store.backend, plain, mine, trusted_ids), params
         ):
-            if kind == "g":
-                evidence.groups.append((str(agent), paths, int(count)))
-            elif kind == "d":
+            sealed += int(seals or 0)
+            if run_id is not None:
                 ids.append(str(run_id))
-            else:
-                sealed = int(count or 0)
+                if is_vouched:
+                    vouched.add(str(run_id))
+            elif agent is not None:
+                evidence.groups.append((str(agent), paths, int(count)))
         if store.backend == "postgresql":
             db.execute("SET LOCAL enable_sort = on")
         rows = []
         for start in range(0, len(ids), 500):
             batch = ids[start : start + 500]
-            rows += db.execute(f"{detail} WHERE r.id IN ({', '.join('?' * len(batch))})", batch).fetchall()
+            rows += db.execute(f"SELECT * FROM runs WHERE id IN ({', '.join('?' * len(batch))})", batch).fetchall()
     else:
-        rows = db.execute(f"{detail} WHERE {mine} ORDER BY r.started_at", params).fetchall()
-    evidence.runs = sorted((store._record(row[:-1]) for row in rows), key=lambda run: (run.started_at, run.id))
-    vouched = {str(row[0]) for row in rows if row[-1]}
+        rows = db.execute(
+            f"SELECT r.*, CASE WHEN {trusted_ids} THEN 1 ELSE 0 END FROM runs r WHERE {mine} ORDER BY r.started_at",
+            params,
+        ).fetchall()
+        vouched = {str(row[0]) for row in rows if row[-1]}
+        rows = [row[:-1] for row in rows]
+    evidence.runs = sorted((store._record(row) for row in rows), key=lambda run: (run.started_at, run.id))
     approvals: dict[str, list[dict[str, Any]]] = {}
     for approval in store._approval_rows(None):
         approvals.setdefault(str(approval["run_id"]), []).append(approval)
@@ -143,6 +138,39 @@ def _read(
     evidence.history, ledger_ok = _verify_ledger(store, cp, fresh, sealed)
     spoiled = {c for run_id, (c, run) in chunk_of_run.items() if records[run_id].state != VERIFIED or _running(run)}
     return evidence, ledger_ok - spoiled
+
+
+def _runs_pass(backend: str, plain: str, mine: str, trusted: str) -> str:
+    """SQL: rows of (agent, paths, run id, vouched for, count, seals) for :func:`_read`'s one pass over the runs.
+
+    PostgreSQL: one grouping (``k``: 1 clean and vouched for, counted per agent and paths; 2 any other
+    run of this repository, by id; 0 another repository's), behind ``OFFSET 0`` so the per-run tests are
+    not copied into each outer ``CASE``. SQLite: the same rows from a CTE read three times (SQLite sorts
+    to group, and sorting every run by id as well costs it five times as much).
+    """
+    collate = ' COLLATE "C"' if backend == "postgresql" else ""  # grouping, not sorting for people
+    per_run = (
+        f"SELECT r.id, r.agent{collate} AS agent, r.changed_paths{collate} AS changed_paths,"
+        f" CASE WHEN r.status <> 'running' AND {plain} THEN 1 ELSE 0 END AS plain,"
+        f" CASE WHEN {mine} THEN 1 ELSE 0 END AS mine,"
+        f" CASE WHEN {trusted} THEN 1 ELSE 0 END AS vouched,"
+        " CASE WHEN r.mac IS NOT NULL THEN 1 ELSE 0 END AS sealed FROM runs r"
+    )
+    if backend == "postgresql":
+        return (
+            "SELECT CASE WHEN k = 1 THEN agent END, CASE WHEN k = 1 THEN changed_paths END,"
+            " CASE WHEN k = 2 THEN id END, CASE WHEN k = 2 THEN vouched END, COUNT(*), SUM(sealed)"
+            " FROM (SELECT id, agent, changed_paths, vouched, sealed,"
+            " CASE WHEN mine = 0 THEN 0 WHEN plain = 1 AND vouched = 1 THEN 1 ELSE 2 END AS k"
+            f" FROM ({per_run} OFFSET 0) y0) y GROUP BY 1, 2, 3, 4"
+        )
+    return (
+        f"WITH x AS ({per_run})"
+        " SELECT agent, changed_paths, NULL, NULL, COUNT(*), 0 FROM x WHERE plain = 1 AND vouched = 1 AND mine = 1"
+        " GROUP BY agent, changed_paths"
+        " UNION ALL SELECT NULL, NULL, id, vouched, 1, 0 FROM x WHERE (plain = 0 OR vouched = 0) AND mine = 1"
+        " UNION ALL SELECT NULL, NULL, NULL, NULL, 0, SUM(sealed) FROM x"
+    )
 
 
 def _running(run: RunRecord) -> bool:
