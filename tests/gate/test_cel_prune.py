@@ -19,7 +19,7 @@ from typing import Any
 import pytest
 import yaml
 
-from agentctl.engine import cel, cel_prune
+from agentctl.engine import cel, cel_parse, cel_prune
 from agentctl.engine.evaluate import render_message
 from agentctl.gate.decide import Gatekeeper, _sources, load_book
 from agentctl.gate.toolcall import normalise
@@ -176,10 +176,10 @@ def test_rules_outside_the_analysed_subset_see_every_command(source: str) -> Non
 
 
 def test_the_analysis_is_three_valued() -> None:
-    body = cel_prune._compile(cel_prune.parse('c.name in ["rm", "cp"] && arg(c.argv, 0) == "-r"'))
+    body = cel_prune._compile(cel_parse.parse('c.name in ["rm", "cp"] && arg(c.argv, 0) == "-r"'))
     assert body({"c": {"name": "ls", "argv": ["ls"]}}) is False
-    assert body({"c": {"name": "rm", "argv": ["rm"]}}) is cel_prune.UNKNOWN
-    either = cel_prune._compile(cel_prune.parse('c.opaque || c.argv.exists(a, a == "-rf")'))
+    assert body({"c": {"name": "rm", "argv": ["rm"]}}) is cel_parse.UNKNOWN
+    either = cel_prune._compile(cel_parse.parse('c.opaque || c.argv.exists(a, a == "-rf")'))
     assert either({"c": {"opaque": False, "argv": ["rm", "-rf"]}}) is True
     assert either({"c": {"opaque": False, "argv": ["rm", "-r"]}}) is False
-    assert either({"c": {"opaque": "x", "argv": []}}) is cel_prune.UNKNOWN  # not a bool: CEL would error
+    assert either({"c": {"opaque": "x", "argv": []}}) is cel_parse.UNKNOWN  # not a bool: CEL would error
