@@ -97,7 +97,7 @@ def _outcome(program: Any, context: Any) -> tuple[str, Any]:
 def _compare(keeper: Gatekeeper, payload: dict[str, Any], agent: str) -> int:
     """Evaluate every tool rule over all commands and over the pruned ones; return how many commands were dropped."""
     call = normalise(payload, agent, keeper.root, keeper.allow_tools)
-    variables = {"tool": call.as_cel(), "path": call.paths[0] if call.paths else ""}
+    variables: dict[str, Any] = {"tool": call.as_cel(), "path": call.paths[0] if call.paths else ""}
     full = cel.context(variables)
     contexts = cel_prune.ToolContexts(variables, cel.context)
     dropped = 0
@@ -141,7 +141,7 @@ def test_long_scripts_of_many_cases_decide_the_same_over_pruned_commands(
 def test_a_long_script_hands_each_builtin_rule_only_the_commands_it_can_match(keeper: Gatekeeper, repo: Path) -> None:
     script = "\n".join(["echo step", "ls -la src", "grep -rn TODO src", "tee -a $LOG"] * 50 + ["terraform plan"])
     call = normalise({"tool_name": "Bash", "tool_input": {"command": script}, "cwd": str(repo)}, "claude", repo)
-    variables = {"tool": call.as_cel(), "path": ""}
+    variables: dict[str, Any] = {"tool": call.as_cel(), "path": ""}
     contexts = cel_prune.ToolContexts(variables, cel.context)
     seen = {
         r.rule.id: [c["name"] for c in contexts.for_rule(_sources(r)).variables["tool"]["commands"]]
