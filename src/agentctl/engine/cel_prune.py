@@ -45,6 +45,14 @@ def _compile(node: Node) -> Eval:
     if kind == "id":
         name = node[1]
         return lambda env: env.get(name, UNKNOWN)
+    if kind == "sel" and node[1][0] == "id":  # ``c.name``: one closure, not two (it runs per command)
+        name, field = node[1][1], node[2]
+
+        def field_of(env: dict[str, Any]) -> Any:
+            value = env.get(name, UNKNOWN)
+            return value.get(field, UNKNOWN) if isinstance(value, dict) else UNKNOWN
+
+        return field_of
     if kind == "sel":
         inner, field = _compile(node[1]), node[2]
 
@@ -114,7 +122,7 @@ def _binary(op: str, left_node: Node, right_node: Node) -> Eval:
         if right_node[0] == "lit" and isinstance(right_node[1], str):  # the common ``c.name == "helm"``
             constant = right_node[1]
             equal = op == "=="
-            return lambda env: ((left(env) == constant) is equal) if isinstance(left(env), str) else UNKNOWN
+            return lambda env: ((value == constant) is equal) if isinstance(value := left(env), str) else UNKNOWN
 
         def compare(env: dict[str, Any]) -> Any:
             a, b = left(env), right(env)
@@ -217,7 +225,19 @@ class Pruner:
         """Indexes (in order) of the commands to give the rule; every other one is provably irrelevant to it."""
         keep: set[int] = set()
         for use, var, body in self.uses:
-            keep.update(_keep(use, [body({var: command}) for command in commands]))
+            # The evaluation is monotone (a value decided from less of the command stays decided), so a body
+            # that is false from the command's name alone is false for every command of that name.
+            possible: dict[str, bool] = {}
+            results = []
+            for command in commands:
+                name = command.get("name")
+                if not isinstance(name, str):
+                    results.append(body({var: command}))
+                    continue
+                if name not in possible:
+                    possible[name] = body({var: {"name": name}}) is not False
+                results.append(body({var: command}) if possible[name] else False)
+            keep.update(_keep(use, results))
         return tuple(sorted(keep))
 
 
