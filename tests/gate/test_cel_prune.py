@@ -49,6 +49,9 @@ CORNER_RULES = [
     ('tool.commands.exists(c, c.nope == "x" || c.name == "sed")', "missing field"),
     ("tool.commands.exists(c, c.name == 'g\\x69t')", "escaped string: not analysed"),
     ('get(tool, "commands", []).size() > 0 && tool.commands.exists(c, c.name == "ls")', "tool whole"),
+    ('tool.commands.exists(c, has_flag(c.argv, "-f") && size(flag(c.argv, "-f")) > 0 && c.name in ["rm", "cp"])', "f"),
+    ('tool.commands.exists(c, arg(c.argv, -1).endsWith(".tf") || c.name.contains("git") || size(c.argv) > 6)', "x"),
+    ('tool.commands.exists(c, args(c.argv).exists(a, a.startsWith("--") && a.size() < 5))', "{tool.command}"),
 ]
 
 USER_POLICY = {
@@ -139,20 +142,24 @@ def test_long_scripts_of_many_cases_decide_the_same_over_pruned_commands(
 
 
 def test_a_long_script_hands_each_builtin_rule_only_the_commands_it_can_match(keeper: Gatekeeper, repo: Path) -> None:
-    script = "\n".join(["echo step", "ls -la src", "grep -rn TODO src", "tee -a $LOG"] * 50 + ["terraform plan"])
+    lines = ["echo step", "ls -la src", "grep -rn TODO src", "tee -a $LOG", "terraform plan", "kubectl get pods"]
+    script = "\n".join([*lines * 50, "terraform apply", "kubectl delete ns x"])
     call = normalise({"tool_name": "Bash", "tool_input": {"command": script}, "cwd": str(repo)}, "claude", repo)
     variables: dict[str, Any] = {"tool": call.as_cel(), "path": ""}
     contexts = cel_prune.ToolContexts(variables, cel.context)
     seen = {
-        r.rule.id: [c["name"] for c in contexts.for_rule(_sources(r)).variables["tool"]["commands"]]
+        r.rule.id: [" ".join(c["argv"]) for c in contexts.for_rule(_sources(r)).variables["tool"]["commands"]]
         for r in keeper.tool_rules
         if r.rule.id.startswith("tool-")
     }
-    assert seen["tool-terraform-apply-destroy"] == ["terraform"]
-    assert seen["tool-kubectl-mutation-non-local"] == [] and seen["tool-read-secret-file"] == []
-    assert seen["tool-opaque-command"] == ["tee"]  # the first opaque one: all the message names
+    assert seen["tool-terraform-apply-destroy"] == ["terraform apply"]  # ``plan`` is decided by arg(): not a match
+    assert seen["tool-kubectl-mutation-non-local"] == ["kubectl delete ns x"]
+    assert seen["tool-read-secret-file"] == [] and seen["tool-helm-uninstall"] == []
+    assert seen["tool-opaque-command"] == ["tee -a $LOG"]  # the first opaque one: all the message names
     decision = keeper.decide({"tool_name": "Bash", "tool_input": {"command": script}, "cwd": str(repo)}, "claude")
-    assert decision.decision == "deny" and "tee writes to a path only known at run time" in decision.reason
+    rules = {f.rule_id for f in decision.findings}
+    assert {"tool-terraform-apply-destroy", "tool-kubectl-mutation-non-local", "tool-opaque-command"} <= rules
+    assert "tee writes to a path only known at run time" in decision.reason
 
 
 @pytest.mark.parametrize(
@@ -176,7 +183,7 @@ def test_rules_outside_the_analysed_subset_see_every_command(source: str) -> Non
 
 
 def test_the_analysis_is_three_valued() -> None:
-    body = cel_prune._compile(cel_parse.parse('c.name in ["rm", "cp"] && arg(c.argv, 0) == "-r"'))
+    body = cel_prune._compile(cel_parse.parse('c.name in ["rm", "cp"] && c.argv[1].matches("^-r")'))
     assert body({"c": {"name": "ls", "argv": ["ls"]}}) is False
     assert body({"c": {"name": "rm", "argv": ["rm"]}}) is cel_parse.UNKNOWN
     either = cel_prune._compile(cel_parse.parse('c.opaque || c.argv.exists(a, a == "-rf")'))

@@ -27,8 +27,9 @@ from __future__ import annotations
 
 import functools
 from collections.abc import Callable
-from typing import Any
+from typing import Any, cast
 
+from agentctl.engine import argv as _argv
 from agentctl.engine.cel_parse import UNKNOWN, Node, Unsupported, parse
 
 Eval = Callable[[dict[str, Any]], Any]
@@ -40,7 +41,7 @@ Eval = Callable[[dict[str, Any]], Any]
 def _compile(node: Node) -> Eval:
     kind = node[0]
     if kind == "lit":
-        value = node[1] if isinstance(node[1], (str, bool)) else UNKNOWN
+        value = node[1] if isinstance(node[1], (str, bool)) or type(node[1]) is int else UNKNOWN
         return lambda env: value
     if kind == "id":
         name = node[1]
@@ -89,7 +90,51 @@ def _compile(node: Node) -> Eval:
         return _binary(node[1], node[2], node[3])
     if kind == "call" and node[2] == "exists" and node[1] is not None and len(node[3]) == 2 and node[3][0][0] == "id":
         return _exists(_compile(node[1]), node[3][0][1], _compile(node[3][1]))
+    if kind == "call" and (node[2] in _PURE if node[1] is None else node[2] in _STRING_METHODS):
+        return _call(node[1], node[2], node[3])
     return lambda env: UNKNOWN
+
+
+_PURE: dict[str, Callable[..., Any]] = {**cast("dict[str, Callable[..., Any]]", _argv.FUNCTIONS), "size": len}
+"""Functions the rules' context registers (the same Python code runs here) that depend on their arguments only."""
+_STRING_METHODS: dict[str, Callable[..., Any]] = {
+    "startsWith": str.startswith,
+    "endsWith": str.endswith,
+    "contains": str.__contains__,
+    "size": len,
+}
+
+
+def _known(value: Any) -> bool:
+    """A value passed to a function exactly as CEL would pass it: a string, int, bool, or list of strings."""
+    if isinstance(value, list):
+        return all(isinstance(v, str) for v in value)
+    return isinstance(value, (str, bool)) or type(value) is int
+
+
+def _call(target_node: Node | None, name: str, arg_nodes: list[Node]) -> Eval:
+    target = _compile(target_node) if target_node is not None else None
+    args = [_compile(n) for n in arg_nodes]
+    function = _PURE[name] if target is None else _STRING_METHODS[name]
+
+    def call(env: dict[str, Any]) -> Any:
+        values = [f(env) for f in args]
+        if target is not None:
+            receiver = target(env)
+            if not isinstance(receiver, str) or not all(isinstance(v, str) for v in values):
+                return UNKNOWN
+            values = [receiver, *values]
+        if name == "size" and not (len(values) == 1 and isinstance(values[0], (str, list))):
+            return UNKNOWN
+        if not all(_known(v) for v in values):
+            return UNKNOWN
+        try:
+            result = function(*values)
+        except Exception:  # CEL would report an error: not decided here
+            return UNKNOWN
+        return result if _known(result) else UNKNOWN
+
+    return call
 
 
 def _binary(op: str, left_node: Node, right_node: Node) -> Eval:
@@ -118,6 +163,15 @@ def _binary(op: str, left_node: Node, right_node: Node) -> Eval:
             return False if a is False and b is False else UNKNOWN
 
         return either
+    if op in ("<", "<=", ">", ">="):
+
+        def order(env: dict[str, Any]) -> Any:
+            a, b = left(env), right(env)
+            if type(a) is not int or type(b) is not int:
+                return UNKNOWN
+            return a < b if op == "<" else a <= b if op == "<=" else a > b if op == ">" else a >= b
+
+        return order
     if op in ("==", "!="):
         if right_node[0] == "lit" and isinstance(right_node[1], str):  # the common ``c.name == "helm"``
             constant = right_node[1]
@@ -126,7 +180,7 @@ def _binary(op: str, left_node: Node, right_node: Node) -> Eval:
 
         def compare(env: dict[str, Any]) -> Any:
             a, b = left(env), right(env)
-            if not (type(a) is type(b) and isinstance(a, (str, bool))):
+            if not (type(a) is type(b) and isinstance(a, (str, bool, int))):
                 return UNKNOWN
             return (a == b) is (op == "==")
 
