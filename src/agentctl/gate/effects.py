@@ -268,12 +268,18 @@ def _unfiltered(cmd: Command) -> bool:
     """A delete that could reach everything under its roots (``find -name '*.pyc' -delete`` cannot)."""
     if cmd.name != "find":
         return True
-    import fnmatch
-
     names = [cmd.argv[i + 1] for i, a in enumerate(cmd.argv[:-1]) if a in ("-name", "-iname")]
     if not names or any(a in ("-o", "-or", "!", "-not", "-path", "-regex") for a in cmd.argv):
         return True
-    return any(fnmatch.fnmatch(sample, name) for sample in _PROTECTED_SAMPLES for name in names)
+    return any(_names_protected(name) for name in names)
+
+
+@functools.lru_cache(maxsize=256)
+def _names_protected(name: str) -> bool:
+    """Whether the ``find -name`` pattern matches a protected file's name (cached: scripts repeat them)."""
+    import fnmatch
+
+    return any(fnmatch.fnmatch(sample, name) for sample in _PROTECTED_SAMPLES)
 
 
 def _norm(path: str) -> str:

@@ -262,15 +262,12 @@ class Walker(WordEvaluator):
                 child = child.named_child(0) or child
                 kind_id = child.kind_id
             if kind_id == word_id:  # the common case, kept fast: no quotes, no expansions
-                start = child.start_byte
-                if chars is not None:
-                    text = chars[start : child.end_byte]
-                else:
-                    text = src[start : child.end_byte].decode("utf-8", "surrogateescape")
-                if not ("\\" in text or "{" in text or text[:1] == "~" or (start == joined_at + 2 and argv)):
+                start, end = child.start_byte, child.end_byte
+                text = chars[start:end] if chars is not None else src[start:end].decode("utf-8", "surrogateescape")
+                if start != joined_at + 2 and _PLAIN_SKIPS.isdisjoint(text):  # else: words() sees it whole
                     argv.append(text)
                     literal.append(True)
-                    joined_at = child.end_byte
+                    joined_at = end
                     continue
                 more = self.words(child)
                 kind = "word"
@@ -297,7 +294,7 @@ class Walker(WordEvaluator):
                 literal.append(word.literal and not (word.computed and len(argv) == 1))  # ``$(pwd)`` is no name
             joined_at = child.end_byte
         self.outfeed = saved_feed
-        cmd = Command(argv, "", None, None, "", None, None, None, self.cwd, self.alts[:], self.via[:], None, literal)
+        cmd = Command.simple(argv, self.cwd, self.alts[:], self.via[:], literal)
         cmd.assigned = assigned
         if feed is not None:
             upstream = feed.name or (feed.argv[0] if feed.argv else "")
@@ -380,3 +377,5 @@ _MAX_LOOP = 16
 """A ``for`` loop over at most this many literal words is walked once per word."""
 _STATEMENTS = {"pipeline", "list", "command", "redirected_statement", "subshell", "compound_statement"}
 _DEVICES = {"/dev/null", "/dev/stdout", "/dev/stderr", "/dev/tty"}
+_PLAIN_SKIPS = frozenset("\\{~")
+"""A plain word holding one of these goes through :meth:`Walker.words` (escapes, braces, a tilde)."""
