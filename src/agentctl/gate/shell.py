@@ -16,6 +16,7 @@ process substitutions are all listed. Heredoc bodies and literal text piped in
 from __future__ import annotations
 
 import functools
+import re
 from typing import Any
 
 from agentctl.gate import shell_code, shell_effects, shell_paths
@@ -256,7 +257,12 @@ class Walker(WordEvaluator):
         joined_at = -1  # the end byte of the last word, to join words split by ``\\<newline>``
         src, chars = self.src, self.chars
         word_id, name_id = _KIND_IDS["word"], _KIND_IDS["command_name"]
-        for child in node.named_children:
+        whole = chars[node.start_byte : node.end_byte] if chars is not None else ""
+        plain = _PLAIN_COMMAND.fullmatch(whole) is not None
+        if plain:  # ``git push -f origin``: only plain words, one per whitespace-separated token
+            argv += whole.split()
+            literal += [True] * len(argv)
+        for child in () if plain else node.named_children:
             kind_id = child.kind_id
             if kind_id == name_id:
                 child = child.named_child(0) or child
@@ -377,5 +383,8 @@ _MAX_LOOP = 16
 """A ``for`` loop over at most this many literal words is walked once per word."""
 _STATEMENTS = {"pipeline", "list", "command", "redirected_statement", "subshell", "compound_statement"}
 _DEVICES = {"/dev/null", "/dev/stdout", "/dev/stderr", "/dev/tty"}
+_PLAIN_COMMAND = re.compile(r"[A-Za-z0-9_./:,@%+-]+(?:[ \t]+[A-Za-z0-9_./:,@%+=-]+)*")
+"""A command made of plain words only (no quotes, expansions, escapes, globs, braces, redirects, comments, and no
+assignment before the name): its argv is its text split on blanks, as the node-by-node walk would find it."""
 _PLAIN_SKIPS = frozenset("\\{~")
 """A plain word holding one of these goes through :meth:`Walker.words` (escapes, braces, a tilde)."""

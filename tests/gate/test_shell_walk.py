@@ -1,0 +1,75 @@
+"""The shell walk's shortcut for plain commands finds exactly what the node-by-node walk finds.
+
+A command made only of plain words (``git push -f origin main``) takes its argv
+from its text split on blanks instead of visiting each word node. For every
+shell text of ``cases.yaml`` and ``attack_cases.yaml``, the benchmark script,
+and words at the edges of the shortcut (numbers, ``-1``, ``1.5``, ``a=b``
+after the name, ``%``/``@``/``,``/``:``), the parse with the shortcut and the
+parse with it switched off must give the same commands, field for field.
+Nothing is executed: the gate only parses the text.
+"""
+
+from __future__ import annotations
+
+import re
+from pathlib import Path
+from typing import Any
+
+import pytest
+import yaml
+
+from agentctl.gate import shell
+
+HERE = Path(__file__).parent
+EDGES = [
+    "exit 1",
+    "kill -9 -1",
+    "sleep 1.5",
+    "env A=b c=d printf %s@x a,b x:y +z",
+    "A=1 make build",
+    "git push -f origin main",
+    "ls\t-la   src/",
+    "echo a\\\nb",
+    "terraform ap\\\nply -auto-approve",
+    "printf -v a[1] x",
+    "rm -rf ~ a~b",
+    "cp {a,b} c",
+    "echo a#b # comment",
+    "[ -f x ] && test -d y",
+    "time make",
+    "! grep -q x y",
+    "echo ü ö",
+    "cd /tmp; rm -rf build",
+]
+
+
+def _texts() -> list[str]:
+    texts = list(EDGES)
+    for name in ("cases.yaml", "attack_cases.yaml"):
+        for case in yaml.safe_load((HERE / name).read_text()) or []:
+            if "sh" in case:
+                texts.append(str(case["sh"]))
+    from bench.shell_bench import script
+
+    texts.append(script())
+    return texts
+
+
+def _parse_all(texts: list[str]) -> list[str]:
+    out = []
+    for text in texts:
+        commands: list[Any] = shell.parse(text, home="/home/u", base="/repo", read_file=lambda _path: None)
+        out.append(repr(commands))
+    return out
+
+
+def test_the_plain_command_shortcut_finds_what_the_full_walk_finds(monkeypatch: pytest.MonkeyPatch) -> None:
+    texts = _texts()
+    assert len(texts) > 1000
+    fast = _parse_all(texts)
+    plain = [t for t in texts if any(shell._PLAIN_COMMAND.fullmatch(line) for line in t.splitlines())]
+    assert len(plain) > 100  # the shortcut is really taken, so the comparison below means something
+    monkeypatch.setattr(shell, "_PLAIN_COMMAND", re.compile(r"(?!)"))  # never matches: every word node visited
+    slow = _parse_all(texts)
+    for text, one, other in zip(texts, fast, slow, strict=True):
+        assert one == other, text
