@@ -128,13 +128,24 @@ def _call(target_node: Node | None, name: str, arg_nodes: list[Node]) -> Eval:
             return UNKNOWN
         if not all(_known(v) for v in values):
             return UNKNOWN
-        try:
-            result = function(*values)
-        except Exception:  # CEL would report an error: not decided here
-            return UNKNOWN
-        return result if _known(result) else UNKNOWN
+        if target is None:  # a rule asks arg(c.argv, 0) again and again: the helpers are pure
+            return _pure_call(name, tuple(tuple(v) if isinstance(v, list) else v for v in values))
+        return _result(function, values)
 
     return call
+
+
+def _result(function: Callable[..., Any], values: list[Any]) -> Any:
+    try:
+        result = function(*values)
+    except Exception:  # CEL would report an error: not decided here
+        return UNKNOWN
+    return result if _known(result) else UNKNOWN
+
+
+@functools.lru_cache(maxsize=4096)
+def _pure_call(name: str, key: tuple[Any, ...]) -> Any:
+    return _result(_PURE[name], [list(v) if isinstance(v, tuple) else v for v in key])
 
 
 def _binary(op: str, left_node: Node, right_node: Node) -> Eval:
