@@ -13,9 +13,12 @@ the same verdict and message:
   BODY)`` and ``tool.commands.filter(v, BODY)[0]``, leaves the rule unpruned);
 * ``BODY`` is evaluated in three-valued logic (true, false, unknown) for each
   command, from the command's own values, with only operators whose CEL meaning
-  is exact in Python (``&&``, ``||``, ``!``, ``?:``, ``==``/``!=`` on strings or
-  bools, ``in`` a list of strings, ``exists`` over a known list); everything else
-  is unknown;
+  is exact in Python (``&&``, ``||``, ``!``, ``?:``, ``==``/``!=`` on strings,
+  bools or ints, ``<``… on ints, ``in`` a list of strings, ``exists`` over a
+  known list, ``size``, ``startsWith``/``endsWith``/``contains`` on strings, and
+  the argv helpers the context registers — ``arg``, ``args``, ``flag``,
+  ``has_flag``, ``asks_help`` — run as the same Python functions on the same
+  values); everything else is unknown, and so is anything that would raise;
 * a command is dropped for a use only when ``BODY`` is false for it (never an
   error, so ``exists`` and ``filter`` give the same result without it); after a
   command for which ``exists`` is true, the rest cannot change the result; for
@@ -351,7 +354,10 @@ class ToolContexts:
     def for_rule(self, sources: tuple[str, ...]) -> Any:
         """The context to evaluate a rule whose condition and message placeholders are ``sources``."""
         found = pruner(sources) if len(self.commands) >= PRUNE_FROM else None
-        key = found.kept(self.commands) if found is not None else None
+        try:
+            key = found.kept(self.commands) if found is not None else None
+        except Exception:  # an analysis bug must never change a verdict: evaluate over every command
+            key = None
         if len(key or ()) == len(self.commands):
             key = None  # nothing pruned: share the full context
         if key not in self.cache:
