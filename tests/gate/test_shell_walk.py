@@ -40,6 +40,9 @@ EDGES = [
     "! grep -q x y",
     "echo ü ö",
     "cd /tmp; rm -rf build",
+    "fi foo bar",
+    "echo a b )",
+    "done x y; then z",
 ]
 
 

@@ -258,7 +258,7 @@ class Walker(WordEvaluator):
         src, chars = self.src, self.chars
         word_id, name_id = _KIND_IDS["word"], _KIND_IDS["command_name"]
         whole = chars[node.start_byte : node.end_byte] if chars is not None else ""
-        plain = _PLAIN_COMMAND.fullmatch(whole) is not None
+        plain = _PLAIN_COMMAND.fullmatch(whole) is not None and not node.has_error
         if plain:  # ``git push -f origin``: only plain words, one per whitespace-separated token
             argv += whole.split()
             literal += [True] * len(argv)
