@@ -16,7 +16,6 @@ process substitutions are all listed. Heredoc bodies and literal text piped in
 from __future__ import annotations
 
 import functools
-import re
 from typing import Any
 
 from agentctl.gate import shell_code, shell_effects, shell_paths
@@ -258,7 +257,7 @@ class Walker(WordEvaluator):
         src, chars = self.src, self.chars
         word_id, name_id = _KIND_IDS["word"], _KIND_IDS["command_name"]
         whole = chars[node.start_byte : node.end_byte] if chars is not None else ""
-        plain = _PLAIN_COMMAND.fullmatch(whole) is not None and not node.has_error
+        plain = bool(whole) and _PLAIN_CHARS.issuperset(whole) and _plain_name(whole) and not node.has_error
         if plain:  # ``git push -f origin``: only plain words, one per whitespace-separated token
             argv += whole.split()
             literal += [True] * len(argv)
@@ -383,8 +382,17 @@ _MAX_LOOP = 16
 """A ``for`` loop over at most this many literal words is walked once per word."""
 _STATEMENTS = {"pipeline", "list", "command", "redirected_statement", "subshell", "compound_statement"}
 _DEVICES = {"/dev/null", "/dev/stdout", "/dev/stderr", "/dev/tty"}
-_PLAIN_COMMAND = re.compile(r"[A-Za-z0-9_./:,@%+-]+(?:[ \t]+[A-Za-z0-9_./:,@%+=-]+)*")
-"""A command made of plain words only (no quotes, expansions, escapes, globs, braces, redirects, comments, and no
-assignment before the name): its argv is its text split on blanks, as the node-by-node walk would find it."""
+_PLAIN_CHARS = frozenset("abcdefghijklmnopqrstuvwxyzABCDEFGHIJKLMNOPQRSTUVWXYZ0123456789_./:,@%+-= \t")
+"""A command made of these only (no quotes, expansions, escapes, globs, braces, redirects, comments), with no
+``=`` in its first word (an assignment), is plain words: its argv is its text split on blanks, as the
+node-by-node walk would find it."""
+
+
+def _plain_name(text: str) -> bool:
+    """No ``=`` before the first blank: the first word is a command name, not an assignment."""
+    equals = text.find("=")
+    return equals < 0 or " " in text[:equals] or "\t" in text[:equals]
+
+
 _PLAIN_SKIPS = frozenset("\\{~")
 """A plain word holding one of these goes through :meth:`Walker.words` (escapes, braces, a tilde)."""
