@@ -80,3 +80,16 @@ def test_the_plain_command_shortcut_finds_what_the_full_walk_finds(monkeypatch: 
     slow = _parse_all(texts)
     for text, one, other in zip(texts, fast, slow, strict=True):
         assert one == other, text
+
+
+def test_command_simple_fills_every_field_as_the_constructor_does() -> None:
+    from dataclasses import fields
+
+    from agentctl.gate.shell_command import Command
+
+    argv, alts, via, literal = ["ls", "-l"], ["/a"], ["sudo"], [True, True]
+    quick = Command.simple(argv, "src", alts, via, literal)
+    normal = Command(argv, cwd="src", alt_cwds=alts, via=via, literal=literal)
+    for field in fields(Command):  # a field added to Command must be added to Command.simple too
+        assert getattr(quick, field.name) == getattr(normal, field.name), field.name
+    assert quick.reads is not Command.simple(argv, "", [], [], []).reads  # fresh lists, never shared
