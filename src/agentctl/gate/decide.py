@@ -14,6 +14,7 @@ from typing import Any
 
 from agentctl.engine import cel
 from agentctl.engine.catalog import engine_finding
+from agentctl.engine.cel_prune import ToolContexts
 from agentctl.engine.evaluate import Evaluator, render_message, rule_finding
 from agentctl.gate import preview, writes
 from agentctl.gate.toolcall import PayloadError, ToolCall, normalise
@@ -143,14 +144,16 @@ class Gatekeeper:
         return Decision("deny", f"agentctl policy denied this {call.name} call: " + " ".join(parts), active, call)
 
     def _tool_findings(self, call: ToolCall) -> list[Finding]:
-        context: Any = None
+        contexts: ToolContexts | None = None
         out: list[Finding] = []
         location = Location(path=call.paths[0] if call.paths else "(tool call)")
         for rule in self.tool_rules:
             if not _matches(rule, call):
                 continue
-            if context is None:
-                context = cel.context({"tool": call.as_cel(), "path": call.paths[0] if call.paths else ""})
+            if contexts is None:
+                variables = {"tool": call.as_cel(), "path": call.paths[0] if call.paths else ""}
+                contexts = ToolContexts(variables, cel.context)
+            context = contexts.for_rule(_sources(rule))
             try:
                 verdict = rule.program.execute(context)
             except Exception as exc:  # a broken rule is a finding, never a crash of the gate
@@ -174,6 +177,11 @@ class Gatekeeper:
             f"{path}: the file's content after this {call.name} cannot be computed" for path in unknown
         ]
         return outcome
+
+
+def _sources(rule: CompiledRule) -> tuple[str, ...]:
+    """The CEL texts a rule evaluates on a tool call: its condition and its message placeholders."""
+    return (rule.rule.condition, *(p.source for p in rule.message if not isinstance(p, str)))
 
 
 def _previewed(path: str) -> bool:

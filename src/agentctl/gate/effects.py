@@ -84,15 +84,24 @@ def glob_secret(pattern: str) -> bool:
 
 def protected_roots(root: Path, cwd: Path | None = None) -> Roots:
     """What the agent must not change: the protected set (repository, home, ``$CODEX_HOME``), git plumbing,
-    the home files that run code later, and the system directories, as the sandbox protects them."""
+    the home files that run code later, and the system directories, as the sandbox protects them.
+
+    Computed once per (root, cwd, home, ``$CODEX_HOME``): the gate server judges many calls. Shared: never
+    changed by a caller."""
+    home = os.path.realpath(os.path.expanduser("~"))
+    return _protected_roots(root, cwd, home, os.environ.get("CODEX_HOME") or "")
+
+
+@functools.lru_cache(maxsize=64)
+def _protected_roots(root: Path, cwd: Path | None, home_text: str, codex_home: str) -> Roots:
     from agentctl.sandbox.profile import HOME_RUN_LATER
 
-    home = Path(os.path.realpath(os.path.expanduser("~")))
+    home = Path(home_text)
     paths = [root / p for p in (*protect.REPO_PROTECTED, *protect.GIT_PLUMBING, "policies")]
     paths += [home / p for p in (*protect.HOME_PROTECTED, *HOME_RUN_LATER, *protect.HOME_ON_PATH)]
     paths += [home / p for names in protect.HOME_CREDENTIALS.values() for p in names]  # their configs run code
-    if os.environ.get("CODEX_HOME"):
-        paths.append(Path(os.environ["CODEX_HOME"]))
+    if codex_home:
+        paths.append(Path(codex_home))
     places = [root, home, cwd or root]
     paths += [Path(s) for s in protect.SYSTEM_READ_ONLY if not any(p.is_relative_to(s) for p in places)]
     return Roots([Path(os.path.abspath(p)) for p in paths], repo=Path(os.path.abspath(root)))
@@ -106,11 +115,20 @@ def protected_hit(path: Path, roots: list[Path], deleting: bool) -> bool:
     """
     text = str(path)
     inside = text.rstrip("/") + "/"
-    texts = roots.texts if isinstance(roots, Roots) else [str(r).rstrip("/") for r in roots]
-    for other in texts:
-        if text == other or text.startswith(other + "/") or (deleting and other.startswith(inside)):
+    if isinstance(roots, Roots):  # the same test, by set lookups of the path's own prefixes
+        if text in roots.exact or (deleting and inside in roots.inner):
             return True
-    repo = roots.repo if isinstance(roots, Roots) else ""
+        slash = text.find("/", 1)
+        while slash != -1:  # ``text.startswith(other + "/")``: other is text up to one of its slashes
+            if text[:slash] in roots.exact:
+                return True
+            slash = text.find("/", slash + 1)
+        texts, repo = roots.texts, roots.repo
+    else:
+        texts, repo = [str(r).rstrip("/") for r in roots], ""
+        for other in texts:
+            if text == other or text.startswith(other + "/") or (deleting and other.startswith(inside)):
+                return True
     if repo and text.startswith(repo + "/.git/modules/") and protect.SUBMODULE_GIT.match(text[len(repo) + 1 :]):
         return True
     return not deleting and any(ch in text for ch in "*?[") and _glob_hits(text, texts)
@@ -140,6 +158,9 @@ class Roots(list[Path]):
         super().__init__(paths)
         self.texts = [str(p).rstrip("/") or "/" for p in paths]
         self.repo = str(repo).rstrip("/") if repo is not None else ""
+        self.exact = frozenset(self.texts)
+        self.inner = frozenset(t[: i + 1] for t in self.texts for i, ch in enumerate(t) if ch == "/")
+        """Each root's text up to and including each of its slashes (a delete of a directory holding it)."""
 
 
 def is_iac(display: str, absolute: Path) -> bool:
@@ -289,12 +310,18 @@ def _unfiltered(cmd: Command) -> bool:
     """A delete that could reach everything under its roots (``find -name '*.pyc' -delete`` cannot)."""
     if cmd.name != "find":
         return True
-    import fnmatch
-
     names = [cmd.argv[i + 1] for i, a in enumerate(cmd.argv[:-1]) if a in ("-name", "-iname")]
     if not names or any(a in ("-o", "-or", "!", "-not", "-path", "-regex") for a in cmd.argv):
         return True
-    return any(fnmatch.fnmatch(sample, name) for sample in _PROTECTED_SAMPLES for name in names)
+    return any(_names_protected(name) for name in names)
+
+
+@functools.lru_cache(maxsize=256)
+def _names_protected(name: str) -> bool:
+    """Whether the ``find -name`` pattern matches a protected file's name (cached: scripts repeat them)."""
+    import fnmatch
+
+    return any(fnmatch.fnmatch(sample, name) for sample in _PROTECTED_SAMPLES)
 
 
 def _norm(path: str) -> str:

@@ -86,8 +86,9 @@ def judge(call: ToolCall, cmd: Command, here: Path | None, root: Path, roots: li
             return None
         return _absolute(path, here or Path("/"))
 
-    for raw in cmd.writes:
-        resolved(raw, "writes to")
+    for raw in cmd.writes:  # only whether it can be resolved (its path is judged by the caller)
+        if local(raw, here) is None:
+            resolved(raw, "writes to")
     for raw in cmd.trees:
         path = resolved(raw, "writes to")
         if path is not None and protected_hit(path, roots, True):

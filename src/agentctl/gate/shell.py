@@ -256,21 +256,23 @@ class Walker(WordEvaluator):
         joined_at = -1  # the end byte of the last word, to join words split by ``\\<newline>``
         src, chars = self.src, self.chars
         word_id, name_id = _KIND_IDS["word"], _KIND_IDS["command_name"]
-        for child in node.named_children:
+        whole = chars[node.start_byte : node.end_byte] if chars is not None else ""
+        plain = bool(whole) and _PLAIN_CHARS.issuperset(whole) and _plain_name(whole) and not node.has_error
+        if plain:  # ``git push -f origin``: only plain words, one per whitespace-separated token
+            argv += whole.split()
+            literal += [True] * len(argv)
+        for child in () if plain else node.named_children:
             kind_id = child.kind_id
             if kind_id == name_id:
                 child = child.named_child(0) or child
                 kind_id = child.kind_id
             if kind_id == word_id:  # the common case, kept fast: no quotes, no expansions
-                start = child.start_byte
-                if chars is not None:
-                    text = chars[start : child.end_byte]
-                else:
-                    text = src[start : child.end_byte].decode("utf-8", "surrogateescape")
-                if not ("\\" in text or "{" in text or text[:1] == "~" or (start == joined_at + 2 and argv)):
+                start, end = child.start_byte, child.end_byte
+                text = chars[start:end] if chars is not None else src[start:end].decode("utf-8", "surrogateescape")
+                if start != joined_at + 2 and _PLAIN_SKIPS.isdisjoint(text):  # else: words() sees it whole
                     argv.append(text)
                     literal.append(True)
-                    joined_at = child.end_byte
+                    joined_at = end
                     continue
                 more = self.words(child)
                 kind = "word"
@@ -297,7 +299,7 @@ class Walker(WordEvaluator):
                 literal.append(word.literal and not (word.computed and len(argv) == 1))  # ``$(pwd)`` is no name
             joined_at = child.end_byte
         self.outfeed = saved_feed
-        cmd = Command(argv, "", None, None, "", None, None, None, self.cwd, self.alts[:], self.via[:], None, literal)
+        cmd = Command.simple(argv, self.cwd, self.alts[:], self.via[:], literal)
         cmd.assigned = assigned
         if feed is not None:
             upstream = feed.name or (feed.argv[0] if feed.argv else "")
@@ -380,3 +382,17 @@ _MAX_LOOP = 16
 """A ``for`` loop over at most this many literal words is walked once per word."""
 _STATEMENTS = {"pipeline", "list", "command", "redirected_statement", "subshell", "compound_statement"}
 _DEVICES = {"/dev/null", "/dev/stdout", "/dev/stderr", "/dev/tty"}
+_PLAIN_CHARS = frozenset("abcdefghijklmnopqrstuvwxyzABCDEFGHIJKLMNOPQRSTUVWXYZ0123456789_./:,@%+-= \t")
+"""A command made of these only (no quotes, expansions, escapes, globs, braces, redirects, comments), with no
+``=`` in its first word (an assignment), is plain words: its argv is its text split on blanks, as the
+node-by-node walk would find it."""
+
+
+def _plain_name(text: str) -> bool:
+    """No ``=`` before the first blank: the first word is a command name, not an assignment."""
+    equals = text.find("=")
+    return equals < 0 or " " in text[:equals] or "\t" in text[:equals]
+
+
+_PLAIN_SKIPS = frozenset("\\{~")
+"""A plain word holding one of these goes through :meth:`Walker.words` (escapes, braces, a tilde)."""

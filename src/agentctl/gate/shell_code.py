@@ -33,16 +33,23 @@ def judge(walker: Walker, text: str, label: str) -> None:
 
 def in_words(walker: Walker, cmd: Command) -> None:
     """Literal arguments that bash evaluates: ``printf -v 'a[$(x)]'``, ``env 'BASH_FUNC_f%%=() { x; }'``."""
+    joined = "\x00".join(cmd.argv[1:])  # neither pattern can match without these: judged once per command
+    if "[" in joined or "BASH_FUNC_" in joined:
+        _in_arguments(walker, cmd)
+    if cmd.assigned:
+        for name, value in cmd.assigned.items():
+            assigned(walker, name, value)
+
+
+def _in_arguments(walker: Walker, cmd: Command) -> None:
     for word, literal in zip(cmd.argv[1:], cmd.literal[1:], strict=False):
-        if not literal:
-            continue
+        if not literal or ("[" not in word and not word.startswith("BASH_FUNC_")):
+            continue  # neither pattern can match (the common case, without a regex call)
         function = _FUNC.match(word)
         if function:
             judge(walker, function.group(1), "exported function")
         elif _SUBSCRIPT.search(word):
             judge(walker, ": " + word, "array subscript")
-    for name, value in cmd.assigned.items():
-        assigned(walker, name, value)
 
 
 def assigned(walker: Walker, name: str, value: str) -> None:

@@ -109,25 +109,15 @@ def _tool_alias(cmd: Command, name: str) -> str:
 def analyse(cmd: Command, walker: Walker) -> None:
     """Unwrap ``cmd`` in place, fill its effects, and add the commands it runs to the walker."""
     argv, literal = cmd.argv, cmd.literal
-    expanded: set[str] = set()
-    while argv and (walker.aliases or basename(argv[0]) in shell_wrappers.WRAPPERS):
-        if argv[0] in walker.aliases and literal[0] and argv[0] not in expanded:
-            expanded.add(argv[0])
-            words = shell_wrappers.split(walker.aliases[argv[0]])
-            argv, literal = [*words, *argv[1:]], [True] * len(words) + literal[1:]
-            cmd.via.append("alias")
-            continue
-        cmd.argv, cmd.literal = argv, literal
-        start = shell_wrappers.unwrap(basename(argv[0]), argv, cmd)
-        if start is None:
-            break
-        cmd.via.append(basename(argv[0]))
-        shell_hazards.launcher(cmd, basename(argv[0]), argv[1:], walker)  # ``npx URL``: before argv is cut
-        argv, literal = argv[start:], literal[start:]
-    cmd.argv, cmd.literal = argv, literal
     if not argv:
         return
-    name = cmd.name = basename(argv[0])
+    name = basename(argv[0])
+    if walker.aliases or name in shell_wrappers.WRAPPERS:  # else (most commands) nothing to peel off
+        argv, literal = _unwrapped(cmd, walker)
+        if not argv:
+            return
+        name = basename(argv[0])
+    cmd.name = name
     if name in _TOOL_ALIASES or name.startswith(("kubectl-", "kubectl_")):
         name = cmd.name = _tool_alias(cmd, name)
         argv, literal = cmd.argv, cmd.literal
@@ -167,6 +157,28 @@ def analyse(cmd: Command, walker: Walker) -> None:
     shell_hazards.judge(cmd, walker)
     if name in SENSITIVE and not all(literal) and not cmd.opaque:
         cmd.opaque = f"{name}'s arguments are computed at run time"
+
+
+def _unwrapped(cmd: Command, walker: Walker) -> tuple[list[str], list[bool]]:
+    """Peel aliases and wrappers (``sudo``, ``env``, ``xargs``…) off ``cmd``: its argv and literal flags after."""
+    argv, literal = cmd.argv, cmd.literal
+    expanded: set[str] = set()
+    while argv and (walker.aliases or basename(argv[0]) in shell_wrappers.WRAPPERS):
+        if argv[0] in walker.aliases and literal[0] and argv[0] not in expanded:
+            expanded.add(argv[0])
+            words = shell_wrappers.split(walker.aliases[argv[0]])
+            argv, literal = [*words, *argv[1:]], [True] * len(words) + literal[1:]
+            cmd.via.append("alias")
+            continue
+        cmd.argv, cmd.literal = argv, literal
+        start = shell_wrappers.unwrap(basename(argv[0]), argv, cmd)
+        if start is None:
+            break
+        cmd.via.append(basename(argv[0]))
+        shell_hazards.launcher(cmd, basename(argv[0]), argv[1:], walker)  # ``npx URL``: before argv is cut
+        argv, literal = argv[start:], literal[start:]
+    cmd.argv, cmd.literal = argv, literal
+    return argv, literal
 
 
 def literal_word(cmd: Command, word: str) -> bool:

@@ -1,0 +1,95 @@
+"""The shell walk's shortcut for plain commands finds exactly what the node-by-node walk finds.
+
+A command made only of plain words (``git push -f origin main``) takes its argv
+from its text split on blanks instead of visiting each word node. For every
+shell text of ``cases.yaml`` and ``attack_cases.yaml``, the benchmark script,
+and words at the edges of the shortcut (numbers, ``-1``, ``1.5``, ``a=b``
+after the name, ``%``/``@``/``,``/``:``), the parse with the shortcut and the
+parse with it switched off must give the same commands, field for field.
+Nothing is executed: the gate only parses the text.
+"""
+
+from __future__ import annotations
+
+from pathlib import Path
+from typing import Any
+
+import pytest
+import yaml
+
+from agentctl.gate import shell
+
+HERE = Path(__file__).parent
+EDGES = [
+    "exit 1",
+    "kill -9 -1",
+    "sleep 1.5",
+    "env A=b c=d printf %s@x a,b x:y +z",
+    "A=1 make build",
+    "a=b",
+    "a=b c",
+    "a\t=b",
+    "x y=z",
+    "x=y=z w",
+    "git push -f origin main",
+    "ls\t-la   src/",
+    "echo a\\\nb",
+    "terraform ap\\\nply -auto-approve",
+    "printf -v a[1] x",
+    "rm -rf ~ a~b",
+    "cp {a,b} c",
+    "echo a#b # comment",
+    "[ -f x ] && test -d y",
+    "time make",
+    "! grep -q x y",
+    "echo ü ö",
+    "cd /tmp; rm -rf build",
+    "fi foo bar",
+    "echo a b )",
+    "done x y; then z",
+]
+
+
+def _texts() -> list[str]:
+    texts = list(EDGES)
+    for name in ("cases.yaml", "attack_cases.yaml"):
+        for case in yaml.safe_load((HERE / name).read_text()) or []:
+            if "sh" in case:
+                texts.append(str(case["sh"]))
+    from bench.shell_bench import script
+
+    texts.append(script())
+    return texts
+
+
+def _parse_all(texts: list[str]) -> list[str]:
+    out = []
+    for text in texts:
+        commands: list[Any] = shell.parse(text, home="/home/u", base="/repo", read_file=lambda _path: None)
+        out.append(repr(commands))
+    return out
+
+
+def test_the_plain_command_shortcut_finds_what_the_full_walk_finds(monkeypatch: pytest.MonkeyPatch) -> None:
+    texts = _texts()
+    assert len(texts) > 1000
+    fast = _parse_all(texts)
+    plain = [t for t in texts if any(line and shell._PLAIN_CHARS.issuperset(line) for line in t.splitlines())]
+    assert len(plain) > 100  # the shortcut is really taken, so the comparison below means something
+    monkeypatch.setattr(shell, "_PLAIN_CHARS", frozenset())  # never plain: every word node visited
+    slow = _parse_all(texts)
+    for text, one, other in zip(texts, fast, slow, strict=True):
+        assert one == other, text
+
+
+def test_command_simple_fills_every_field_as_the_constructor_does() -> None:
+    from dataclasses import fields
+
+    from agentctl.gate.shell_command import Command
+
+    argv, alts, via, literal = ["ls", "-l"], ["/a"], ["sudo"], [True, True]
+    quick = Command.simple(argv, "src", alts, via, literal)
+    normal = Command(argv, cwd="src", alt_cwds=alts, via=via, literal=literal)
+    for field in fields(Command):  # a field added to Command must be added to Command.simple too
+        assert getattr(quick, field.name) == getattr(normal, field.name), field.name
+    assert quick.reads is not Command.simple(argv, "", [], [], []).reads  # fresh lists, never shared
