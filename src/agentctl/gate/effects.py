@@ -47,6 +47,8 @@ _CERT_EXT = (".pem", ".crt", ".cer")
 CANDIDATES = [".env", ".env.local", ".env.production", ".netrc", ".pgpass", ".git-credentials"]
 _DELETERS = {"rm", "rmdir", "mv", "find", "shred", "unlink", "rsync"}
 _MAX_SCRIPT = 256 * 1024
+_MAX_GLOB = 32
+"""Scripts a glob in a script position (``bash scripts/d*.sh``) may expand to before it counts as unknown."""
 
 
 def is_secret(path: Path) -> bool:
@@ -159,6 +161,27 @@ class ScriptReader:
         """The file exists but cannot be judged (too large, or not readable): what it runs is unknown."""
         target = self._target(path)
         return target.exists() and self(path) is None
+
+    def glob(self, pattern: str) -> list[str] | None:
+        """The paths ``pattern`` expands to as the shell would (sorted, no dotfiles unless asked), None past
+        :data:`_MAX_GLOB` matches; relative patterns give relative paths."""
+        import glob as globlib
+
+        base = str(self.cwd) if not os.path.isabs(os.path.expanduser(pattern)) else None
+        try:
+            found = globlib.glob(os.path.expanduser(pattern), root_dir=base)
+        except (OSError, ValueError):
+            return None
+        return sorted(found) if len(found) <= _MAX_GLOB else None
+
+    def listdir(self, path: str) -> list[str] | None:
+        """The names of the regular files in the directory ``path`` (None: not a readable directory, or too many)."""
+        target = self._target(path)
+        try:
+            names = sorted(e.name for e in os.scandir(target) if e.is_file())
+        except OSError:
+            return None
+        return names if len(names) <= _MAX_GLOB else None
 
 
 def reader(cwd: Path) -> ScriptReader:

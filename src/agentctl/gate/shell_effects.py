@@ -35,7 +35,7 @@ from agentctl.gate.shell_words import dedupe
 if TYPE_CHECKING:
     from agentctl.gate.shell import Command, Walker
 
-SHELLS = {"bash", "sh", "zsh", "dash", "ksh", "ash", "mksh", "yash", "fish", "rbash"}
+SHELLS = {"bash", "sh", "zsh", "dash", "ksh", "ash", "mksh", "yash", "fish", "rbash", "tcsh", "csh"}
 SENSITIVE = {
     "terraform",
     "tofu",
@@ -193,6 +193,10 @@ def script(cmd: Command, path: str, literal: bool, walker: Walker) -> None:
     if path in _STDIN_PATHS:  # ``bash /dev/stdin``, ``source /dev/stdin``: the pipe is the script
         stdin_code(cmd, walker, lambda text: nested(cmd, text, True, walker, f"{cmd.name} <stdin>"))
         return
+    if _GLOB.search(path):  # ``bash scripts/d*.sh``: the shell runs what the glob matches
+        for match in expand(cmd, path, walker):
+            script(cmd, match, True, walker)
+        return
     writers = written_by(cmd, path, walker)
     if writers:
         cmd.code_from += [w for w in writers if w not in cmd.code_from]
@@ -200,6 +204,26 @@ def script(cmd: Command, path: str, literal: bool, walker: Walker) -> None:
         return
     for text in read_code(cmd, path, walker):
         nested(cmd, text, True, walker, f"{cmd.name} {path}")
+
+
+_GLOB = re.compile(r"[*?\[]")
+
+
+def expand(cmd: Command, pattern: str, walker: Walker) -> list[str]:
+    """The files a glob in a script position matches, in each place ``cmd`` may run (``cmd`` is opaque when
+    that is unknown or too many)."""
+    matcher = getattr(walker.read_file, "glob", None)
+    if matcher is None:
+        cmd.opaque = cmd.opaque or f"runs the files {pattern} matches, which agentctl cannot list"
+        return []
+    found: list[str] = []
+    for place in places(cmd, pattern):
+        matches = None if shell_paths.unresolvable(place) else matcher(place)
+        if matches is None:
+            cmd.opaque = cmd.opaque or f"runs the files {pattern} matches: too many, or in an unknown directory"
+            return []
+        found += matches
+    return dedupe(found)
 
 
 def places(cmd: Command, path: str) -> list[str]:
@@ -274,6 +298,9 @@ def _shell(cmd: Command, args: list[str], walker: Walker) -> None:
         if arg == "--":
             i += 1
             break
+        if arg in ("--rcfile", "--init-file") and i + 1 < len(args):  # the shell sources FILE first
+            cmd.reads.append(args[i + 1])
+            script(cmd, args[i + 1], literal[i + 1], walker)
         if arg in ("-o", "+o", "--rcfile", "--init-file", "-O", "+O"):
             i += 2
             continue

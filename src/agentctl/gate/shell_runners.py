@@ -21,7 +21,7 @@ import shlex
 from typing import TYPE_CHECKING
 
 from agentctl.gate import shell_effects as fx
-from agentctl.gate import shell_optruns, shell_textproc
+from agentctl.gate import shell_entries, shell_optruns, shell_textproc
 
 if TYPE_CHECKING:
     from agentctl.gate.shell import Command, Walker
@@ -200,9 +200,32 @@ def _parallel(cmd: Command, args: list[str], walker: Walker) -> None:
                 cmd.opaque = cmd.opaque or "parallel runs commands from input agentctl cannot see"
             return
         items = ['"$PARALLEL_ITEM"']  # an unknown item: a computed word in the command it builds
+    if "--pipe" in args[:i] or "--pipepart" in args[:i]:  # the input, in blocks, is each job's standard input
+        if reads_stdin_code(template):
+            fx.stdin_code(cmd, walker, lambda text: fx.nested(cmd, text, True, walker, "parallel --pipe <stdin>"))
+        items = [""]
     for item in items[:32] or [""]:
         words = [w.replace("{}", item) for w in template] if any("{}" in w for w in template) else [*template, item]
         fx.nested(cmd, " ".join(words).strip(), literal, walker, "parallel")
+
+
+def reads_stdin_code(words: list[str]) -> bool:
+    """``bash``, ``sh -s``, ``python3 -``: a command that runs the code on its standard input."""
+    if not words:
+        return False
+    name = fx.basename(words[0])
+    rest = words[1:]
+    if name in fx.SHELLS:
+        return not any(re.fullmatch(r"-[A-Za-z]*c[A-Za-z]*", w) for w in rest) and all(
+            w.startswith(("-", "+")) for w in rest
+        )
+    return shell_interpreter(name) and all(w.startswith("-") and w not in ("-c", "-e", "-m") for w in rest)
+
+
+def shell_interpreter(name: str) -> bool:
+    from agentctl.gate import inline
+
+    return inline.interpreter(name)
 
 
 _SSH_VALUED = frozenset("BbcDEeFIiJLlmOopQRSWw")
@@ -228,6 +251,8 @@ def _ssh(cmd: Command, args: list[str], walker: Walker) -> None:
     rest = args[i + 1 :]
     if rest:
         fx.nested(cmd, " ".join(rest), all(fx.literal_word(cmd, w) for w in rest), walker, f"ssh {host}")
+        if reads_stdin_code(rest):  # ``… | ssh host bash``: the remote shell runs what ssh reads
+            fx.stdin_code(cmd, walker, lambda text: fx.nested(cmd, text, True, walker, f"ssh {host} <stdin>"))
     else:
         fx.stdin_code(cmd, walker, lambda text: fx.nested(cmd, text, True, walker, f"ssh {host} <stdin>"))
 
@@ -330,6 +355,7 @@ def _git(cmd: Command, args: list[str], walker: Walker) -> bool:
 
 _HANDLERS = {
     **shell_optruns.HANDLERS,
+    **shell_entries.HANDLERS,
     "trap": _trap,
     "tmux": _tmux,
     "at": _at,

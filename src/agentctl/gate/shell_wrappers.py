@@ -46,6 +46,11 @@ def unwrap(name: str, argv: list[str], cmd: Command) -> int | None:
         while i < n and re.match(r"^[A-Za-z_]\w*=", argv[i]):
             _assign(cmd, argv[i], i)
             i += 1
+        shell = any(re.fullmatch(r"-[A-Za-z]*[si][A-Za-z]*", a) or a in ("--shell", "--login") for a in argv[1:i])
+        if i >= n and shell:  # ``sudo -s`` / ``sudo -i``: a shell that reads its standard input
+            argv[:] = [argv[0], "sh"]
+            cmd.literal[:] = [True, True]
+            return 1
         return i if i < n else None
     if name == "env":
         i = 1
@@ -235,7 +240,7 @@ def _xargs(argv: list[str], cmd: Command) -> int | None:
         i += 2 if arg in _XARGS_VALUED - {"-i"} else 1
     rest = argv[i:] or ["echo"]
     rest_literal = cmd.literal[i:] or [True]
-    items = cmd.stdin.split() if cmd.stdin is not None else None
+    items = _xargs_items(argv[1:i], cmd.stdin) if cmd.stdin is not None else None
     if items is None and cmd.feed is not None and cmd.feed.name == "find" and not cmd.feed.opaque:
         items = shell_writers.find_output(cmd.feed.argv[1:])
     if items is None:
@@ -250,6 +255,23 @@ def _xargs(argv: list[str], cmd: Command) -> int | None:
     argv[:] = [argv[0], *rest]
     cmd.literal[:] = [True, *rest_literal[: len(rest)], *([known] * max(0, len(rest) - len(rest_literal)))]
     return 1
+
+
+def _xargs_items(options: list[str], text: str) -> list[str]:
+    """The arguments xargs reads from ``text``: NUL- or DELIM-separated with ``-0``/``-d``, else blank-separated
+    words with quotes honoured (``echo 'terraform apply' | xargs -0 sh -c`` gives one argument)."""
+    delimiter = None
+    for at, option in enumerate(options):
+        if option in ("-0", "--null"):
+            delimiter = "\0"
+        elif option in ("-d", "--delimiter") and at + 1 < len(options):
+            delimiter = options[at + 1].encode().decode("unicode_escape", "replace")[:1] or None
+        elif option.startswith("--delimiter="):
+            delimiter = option.split("=", 1)[1].encode().decode("unicode_escape", "replace")[:1] or None
+    if delimiter is not None:
+        items = text.split(delimiter)
+        return items[:-1] if items and items[-1] == "" else items
+    return split(text)
 
 
 _TEXT_RUNNERS = {
@@ -302,8 +324,12 @@ def _text_runner(name: str, argv: list[str], cmd: Command) -> int | None:
                 continue
             break
         i += 2 if arg in valued else 1
-    if name in ("su", "script"):
-        return None
+    if name in ("su", "script"):  # no command: a shell that reads its standard input
+        if name == "script":
+            cmd.writes += [a for a in argv[1:i] if not a.startswith("-") and a != "/dev/null"][:1]
+        argv[:] = [argv[0], "sh"]
+        cmd.literal[:] = [True, True]
+        return 1
     return i if i < n else None
 
 
