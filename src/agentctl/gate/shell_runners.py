@@ -21,7 +21,7 @@ import shlex
 from typing import TYPE_CHECKING
 
 from agentctl.gate import shell_effects as fx
-from agentctl.gate import shell_entries, shell_optruns, shell_textproc
+from agentctl.gate import shell_entries, shell_optruns, shell_python, shell_textproc
 
 if TYPE_CHECKING:
     from agentctl.gate.shell import Command, Walker
@@ -356,6 +356,7 @@ def _git(cmd: Command, args: list[str], walker: Walker) -> bool:
 _HANDLERS = {
     **shell_optruns.HANDLERS,
     **shell_entries.HANDLERS,
+    **shell_python.HANDLERS,
     "trap": _trap,
     "tmux": _tmux,
     "at": _at,

@@ -1,0 +1,93 @@
+"""The text of a file a command runs or reads its commands from, as it will be when the command runs.
+
+``echo '{"scripts":…}' > package.json && npm test`` runs what ``echo`` wrote, not
+what the repository holds: when earlier commands in the same shell text write
+the file, its text is computed from what they write (``>`` replaces, ``>>``
+appends) when that output is known literally; otherwise the command that runs
+it is ``opaque``. A file nobody writes is read from the repository.
+"""
+
+from __future__ import annotations
+
+import posixpath
+from typing import TYPE_CHECKING
+
+from agentctl.gate import shell_effects as fx
+from agentctl.gate import shell_paths
+
+if TYPE_CHECKING:
+    from agentctl.gate.shell import Command, Walker
+
+
+def _absolute(cwd: str, path: str) -> str:
+    return posixpath.normpath(posixpath.join(cwd, path) if cwd and not path.startswith("/") else path)
+
+
+def writers(cmd: Command, path: str, walker: Walker) -> list[tuple[Command, str]]:
+    """Earlier commands of the same text that write ``path`` (with the redirection operator, "" for another way)."""
+    target = _absolute(cmd.cwd, path)
+    found: list[tuple[Command, str]] = []
+    for other in walker.out:
+        if other is cmd or other.name in ("chmod", "touch", "mkdir", "chown"):
+            continue
+        for write in other.writes:
+            written = _absolute(other.cwd, write)
+            if target == written or target.startswith(written.rstrip("/") + "/"):
+                operator = next((op for op, p in other.redirects if _absolute(other.cwd, p) == target), "")
+                found.append((other, operator if target == written else ""))
+                break
+    return found
+
+
+def _written(path: str, found: list[tuple[Command, str]], walker: Walker) -> str | None:
+    text = walker.read_file(path) if walker.read_file is not None else None
+    text = text or ""
+    for writer, operator in found:
+        output = fx.output_text(writer)
+        if output is None or operator not in (">", ">|", ">>", "&>", "&>>"):
+            return None
+        text = text + output if operator.endswith(">>") else output
+    return text
+
+
+def texts(cmd: Command, path: str, walker: Walker, what: str) -> list[str] | None:
+    """The text of ``path`` in each place ``cmd`` may run (none when it does not exist); None when it cannot be
+    known (``cmd`` is made opaque, saying it runs ``what``)."""
+    if walker.read_file is None:
+        return []
+    out: list[str] = []
+    for place in fx.places(cmd, path):
+        if shell_paths.unresolvable(place):
+            cmd.opaque = cmd.opaque or f"{cmd.name} runs {what} from a directory only known at run time"
+            return None
+        found = writers(cmd, place, walker)
+        if found:
+            text = _written(place, found, walker)
+            if text is None:
+                names = ", ".join(dict.fromkeys(w.name for w, _ in found))
+                cmd.code_from += [w.name for w, _ in found if w.name not in cmd.code_from]
+                cmd.opaque = cmd.opaque or f"{cmd.name} runs {what} from {path}, written by the same command ({names})"
+                return None
+            out.append(text)
+            continue
+        text = walker.read_file(place)
+        if text is not None:
+            out.append(text)
+        elif fx.unreadable(walker, place):
+            cmd.opaque = cmd.opaque or f"{cmd.name} runs {what} from {path}, which agentctl cannot read"
+            return None
+    return out
+
+
+def written_files(cmd: Command, walker: Walker, suffix: str) -> list[str]:
+    """Files ending in ``suffix`` that earlier commands of the same text write (relative to ``cmd``'s directory)."""
+    here = _absolute(cmd.cwd, ".")
+    found: list[str] = []
+    for other in walker.out:
+        if other is cmd:
+            continue
+        for write in other.writes:
+            written = _absolute(other.cwd, write)
+            if written.endswith(suffix) and (here == "." or written.startswith(here.rstrip("/") + "/")):
+                found.append(written if here == "." else posixpath.relpath(written, here))
+    return list(dict.fromkeys(found))
