@@ -69,6 +69,7 @@ def judge(cmd: Command, args: list[str], walker: Walker) -> None:
     if not all(cmd.literal):
         cmd.opaque = cmd.opaque or "make's arguments are computed at run time"
         return
+    _environment(cmd, walker, variables)
     for directory in directories:  # ``make -C DIR``: make and its recipes run in DIR
         shell_paths.enter(cmd, directory)
     if "SHELL" in variables or ".SHELLFLAGS" in variables:  # recipes run as ``$SHELL $.SHELLFLAGS LINE``
@@ -90,6 +91,33 @@ def judge(cmd: Command, args: list[str], walker: Walker) -> None:
         fx.nested(cmd, book.expand(line, "", []), True, walker, "make")
     for target, line, prereqs in recipes:
         fx.nested(cmd, book.expand(line, target, prereqs), True, walker, f"make {target}")
+
+
+_HARMLESS_FLAGS = re.compile(
+    r"^(-?-?[sSkwBrRiqe]+|-?j\d*|--jobs(=\d+)?|-?l[\d.]*|--load-average(=[\d.]+)?|--no-print-directory|"
+    r"--silent|--quiet|--keep-going|--print-directory|-?O\w*|--output-sync(=\w+)?|--warn-undefined-variables|"
+    r"--no-builtin-rules|--no-builtin-variables|\d+|--)$"
+)
+"""MAKEFLAGS words that only change how make reports or schedules (``-j8``, ``-s``, ``--no-print-directory``)."""
+
+
+def _environment(cmd: Command, walker: Walker, variables: dict[str, str]) -> None:
+    """``MAKEFLAGS``/``MFLAGS`` act as options and variables given to make; ``MAKEFILES`` names more makefiles."""
+    env = {**walker.exported, **cmd.assigned}
+    for key in ("MAKEFLAGS", "MFLAGS", "GNUMAKEFLAGS", "MAKEFILES"):
+        if key not in env:
+            continue
+        value = env[key]
+        if value is None or "$" in value or "`" in value:
+            cmd.opaque = cmd.opaque or f"${key} is computed at run time: what make runs is unknown"
+            continue
+        for word in shlex.split(value) if key != "MAKEFILES" else value.split():
+            if key == "MAKEFILES" or not (_HARMLESS_FLAGS.match(word) or re.match(r"^[A-Za-z_][\w.]*=", word)):
+                cmd.opaque = cmd.opaque or f"${key} ({value}) changes what make runs"
+                break
+            if "=" in word and not word.startswith("-"):
+                name, _, text = word.partition("=")
+                variables.setdefault(name, text)
 
 
 def _read_makefiles(cmd: Command, files: list[str], walker: Walker) -> str | None:

@@ -21,7 +21,7 @@ import shlex
 from typing import TYPE_CHECKING
 
 from agentctl.gate import shell_effects as fx
-from agentctl.gate import shell_entries, shell_optruns, shell_python, shell_textproc
+from agentctl.gate import shell_entries, shell_optruns, shell_projects, shell_python, shell_textproc
 
 if TYPE_CHECKING:
     from agentctl.gate.shell import Command, Walker
@@ -357,6 +357,7 @@ _HANDLERS = {
     **shell_optruns.HANDLERS,
     **shell_entries.HANDLERS,
     **shell_python.HANDLERS,
+    **shell_projects.HANDLERS,
     "trap": _trap,
     "tmux": _tmux,
     "at": _at,

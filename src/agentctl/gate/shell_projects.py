@@ -1,0 +1,246 @@
+"""Task runners that read their commands from a project file: npm scripts, justfiles, tox.
+
+Called through :func:`agentctl.gate.shell_runners.run`. Like ``make`` (see
+:mod:`agentctl.gate.shell_make`), the runner's file is read (or computed from
+what the same command line writes to it, see :mod:`agentctl.gate.shell_sources`)
+and the commands of the task asked for are judged as the shell text they are:
+
+* ``npm test|start|run X`` (also ``yarn``, ``pnpm``, ``bun run``): ``preX``, ``X``
+  and ``postX`` of ``package.json``'s ``scripts``; ``npm install``/``ci`` run the
+  package's own install scripts;
+* ``just [RECIPE…]``: the recipe (the first by default) and its dependencies;
+  what agentctl does not read in a justfile (imports, another shell, an unknown
+  dependency) makes the command opaque;
+* ``tox [-e ENV]``: the ``commands`` of the environments it runs (every
+  ``[testenv*]`` section when the list is not plain).
+"""
+
+from __future__ import annotations
+
+import configparser
+import json
+import re
+from typing import TYPE_CHECKING, Any
+
+from agentctl.gate import shell_effects as fx
+from agentctl.gate import shell_sources
+
+if TYPE_CHECKING:
+    from agentctl.gate.shell import Command, Walker
+
+_MAX_TASKS = 64
+
+_NPM_BUILTIN = {"test": "test", "t": "test", "tst": "test", "start": "start", "stop": "stop", "restart": "restart"}
+_NPM_INSTALL = {"install", "i", "ci", "add", "in", "isntall", "rebuild", "rb"}
+_NPM_VALUED = frozenset({"--prefix", "-C", "--dir", "-w", "--workspace", "--filter", "-F", "--cwd"})
+
+
+def _npm(cmd: Command, args: list[str], walker: Walker) -> bool:
+    words = [a for i, a in enumerate(args) if not a.startswith("-") and (i == 0 or args[i - 1] not in _NPM_VALUED)]
+    if not words:
+        return False
+    sub, rest = words[0], words[1:]
+    if sub in ("run", "run-script", "rum", "urn"):
+        names = rest[:1]
+    elif sub in _NPM_BUILTIN:
+        names = [_NPM_BUILTIN[sub]]
+    elif sub in _NPM_INSTALL and not rest:
+        names = ["preinstall", "install", "postinstall", "prepublish", "preprepare", "prepare", "postprepare"]
+    elif cmd.name in ("yarn", "pnpm") and sub not in _YARN_OWN:
+        names = [sub]  # ``yarn build``: a script, when package.json has one by that name
+    else:
+        return False
+    if not names or not fx.literal_word(cmd, names[0]):
+        return False
+    found = shell_sources.texts(cmd, "package.json", walker, "npm scripts")
+    for text in found or []:
+        try:
+            scripts = json.loads(text).get("scripts") or {}
+        except (ValueError, AttributeError):
+            cmd.opaque = cmd.opaque or "package.json does not parse: which scripts run is unknown"
+            return False
+        if not isinstance(scripts, dict):
+            continue
+        run = names if sub in _NPM_INSTALL else [f"pre{names[0]}", names[0], f"post{names[0]}"]
+        for name in run:
+            value = scripts.get(name)
+            if isinstance(value, str) and value.strip():
+                fx.nested(cmd, value, True, walker, f"{cmd.name} {name}")
+    return False
+
+
+_YARN_OWN = {
+    "add", "remove", "install", "upgrade", "up", "info", "list", "ls", "why", "outdated", "audit", "cache", "config",
+    "init", "link", "unlink", "pack", "publish", "version", "workspace", "workspaces", "global", "import", "login",
+    "logout", "owner", "tag", "team", "licenses", "check", "autoclean", "generate-lock-entry", "help", "bin",
+    "dlx", "exec", "create", "dedupe", "store", "patch", "set", "plugin", "node", "explain", "search", "env",
+}  # fmt: skip
+"""yarn/pnpm commands of their own (anything else names a script)."""
+
+
+_JUST_FILES = ("justfile", "Justfile", ".justfile", "JUSTFILE")
+_JUST_VALUED = frozenset({"-f", "--justfile", "-d", "--working-directory", "--set", "--shell", "--shell-arg",
+                          "--dotenv-filename", "--dotenv-path", "--chooser", "--color", "--dump-format",
+                          "--list-heading", "--list-prefix", "--command-color", "--timestamp-format", "-c",
+                          "--command", "-s", "--show", "--alias-style"})  # fmt: skip
+_RECIPE = re.compile(r"^@?([A-Za-z_][\w-]*)((?:\s+[^:]*?)?)\s*:(?!=)\s*(.*)$")
+_JUST_SETTING = re.compile(r"^(set|export|alias|mod|import|unexport|\[)")
+
+
+def _just(cmd: Command, args: list[str], walker: Walker) -> bool:
+    """``just [RECIPE [ARGS]…]``."""
+    files: list[str] = []
+    goals: list[str] = []
+    i = 0
+    while i < len(args):
+        arg = args[i]
+        key = arg.split("=", 1)[0]
+        if key in ("-l", "--list", "--summary", "--dump", "--evaluate", "--variables", "--fmt", "--init", "-h",
+                   "--help", "-V", "--version", "--groups", "--changelog", "--completions", "-n", "--dry-run"):
+            return True  # prints, formats or lists: runs no recipe
+        if key in ("--shell", "--shell-arg", "-c", "--command"):
+            cmd.opaque = cmd.opaque or f"just {key} runs commands agentctl does not read"
+            return True
+        if key in ("-f", "--justfile") and i + 1 < len(args):
+            files.append(args[i + 1] if "=" not in arg else arg.split("=", 1)[1])
+        if arg.startswith("-"):
+            i += 2 if key in _JUST_VALUED and "=" not in arg else 1
+            continue
+        goals.append(arg)
+        i += 1
+    text = None
+    for name in files or _JUST_FILES:
+        found = shell_sources.texts(cmd, name, walker, "a justfile")
+        if found is None:
+            return True
+        if found:
+            text = found[0]
+            break
+    if text is not None:
+        _Justfile(cmd, text, walker).run(goals)
+    return True
+
+
+class _Justfile:
+    def __init__(self, cmd: Command, text: str, walker: Walker) -> None:
+        self.cmd, self.walker = cmd, walker
+        self.recipes: dict[str, tuple[list[str], list[str]]] = {}
+        self.first = ""
+        current: list[str] | None = None
+        for raw in text.replace("\r\n", "\n").split("\n"):
+            if raw[:1] in (" ", "\t") and current is not None:
+                current.append(raw.strip())
+                continue
+            line = raw.split("#", 1)[0].rstrip() if not raw.startswith("#!") else raw
+            if not line.strip():
+                continue
+            current = None
+            recipe = _RECIPE.match(line)
+            if _JUST_SETTING.match(line):
+                if re.match(r"^(set\s+(shell|windows-shell|script-interpreter)|import|mod)\b", line):
+                    self.opaque(f"the justfile says {line.strip()!r}")
+                continue
+            if ":=" in line:
+                for command in re.findall(r"`([^`]*)`", line):  # backticks run when the justfile is read
+                    fx.nested(cmd, command, True, walker, "justfile")
+                continue
+            if recipe is None:
+                self.opaque(f"the justfile has a line agentctl does not read ({line.strip()[:40]!r})")
+                continue
+            name, _, deps = recipe.groups()
+            current = []
+            self.recipes[name] = (re.findall(r"[A-Za-z_][\w-]*", re.sub(r"\([^)]*\)", "", deps)), current)
+            self.first = self.first or name
+
+    def opaque(self, why: str) -> None:
+        self.cmd.opaque = self.cmd.opaque or why
+
+    def run(self, goals: list[str]) -> None:
+        todo = [g for g in goals if g in self.recipes][:1] + [g for g in goals[1:] if g in self.recipes]
+        todo = todo or ([self.first] if self.first else [])
+        if goals and goals[0] not in self.recipes:
+            self.opaque(f"just runs a recipe agentctl does not find ({goals[0]})")
+        seen: set[str] = set()
+        while todo and len(seen) < _MAX_TASKS:
+            name = todo.pop(0)
+            if name in seen:
+                continue
+            seen.add(name)
+            if name not in self.recipes:
+                self.opaque(f"the justfile's recipe depends on {name!r}, which it does not define")
+                continue
+            deps, body = self.recipes[name]
+            todo += deps
+            if body[:1] and body[0].startswith("#!") and not re.search(r"\b(ba|z|da)?sh\b", body[0]):
+                self.opaque(f"the recipe {name} runs with {body[0][2:].strip()}")
+                continue
+            for line in body:
+                line = re.sub(r"\{\{[^}]*\}\}", "${JUST_VALUE}", line.lstrip("@-"))
+                fx.nested(self.cmd, line, True, self.walker, f"just {name}")
+
+
+def _tox(cmd: Command, args: list[str], walker: Walker) -> bool:
+    """``tox [-e ENV,…]``: the commands of those environments in tox.ini."""
+    if any(a in ("-l", "--listenvs", "-a", "--listenvs-all", "--version", "-h", "--help", "--showconfig")
+           for a in args) or args[:1] in (["list"], ["config"]):  # fmt: skip
+        return False
+    envs: list[str] = []
+    for i, arg in enumerate(args):
+        if arg == "-e" and i + 1 < len(args):
+            envs += args[i + 1].split(",")
+        elif arg.startswith("-e") and len(arg) > 2:
+            envs += arg[2:].split(",")
+    files = [args[i + 1] for i, a in enumerate(args[:-1]) if a in ("-c", "--conf")]
+    found = shell_sources.texts(cmd, files[0] if files else "tox.ini", walker, "tox commands")
+    if found is None:
+        return False
+    if not found:
+        if not files and any(walker.read_file and walker.read_file(p) for p in fx.places(cmd, "tox.toml")):
+            cmd.opaque = cmd.opaque or "tox runs the commands of tox.toml, which agentctl does not read"
+        return False
+    for text in found:
+        _tox_ini(cmd, text, envs, walker)
+    return False
+
+
+def _tox_ini(cmd: Command, text: str, envs: list[str], walker: Walker) -> None:
+    parser = configparser.RawConfigParser(strict=False, interpolation=None)
+    try:
+        parser.read_string(text)
+    except configparser.Error:
+        cmd.opaque = cmd.opaque or "tox.ini does not parse: which commands run is unknown"
+        return
+    listed = envs or [e.strip() for e in re.split(r"[,\s]+", parser.get("tox", "envlist", fallback="")) if e.strip()]
+    plain = listed and all(re.fullmatch(r"[\w.-]+", e) for e in listed) and "ALL" not in listed
+    sections = [s for s in parser.sections() if s == "testenv" or s.startswith("testenv:")]
+    if plain:
+        sections = [s for s in sections if s == "testenv" or s.split(":", 1)[1] in listed]
+    for section in sections:
+        for key in ("commands_pre", "commands", "commands_post"):
+            value = parser.get(section, key, fallback="")
+            for line in value.replace("\\\n", " ").split("\n")[:_MAX_TASKS]:
+                line = re.sub(r"\{([^{}]*)\}", _tox_value, line.strip().lstrip("-").strip())
+                if line:
+                    fx.nested(cmd, line, True, walker, f"tox {section}")
+
+
+_TOX_VALUES = {"envpython": "python", "toxinidir": ".", "tox_root": ".", "envdir": ".tox/env", "envname": "env",
+               "envtmpdir": ".tox/env/tmp", "envlogdir": ".tox/env/log", "toxworkdir": ".tox", "work_dir": ".tox",
+               "temp_dir": ".tox/.tmp", "envsitepackagesdir": ".tox/env/lib", "/": "/", ":": ":"}  # fmt: skip
+"""tox's substitutions that name a place or its own python (anything else is only known at run time)."""
+
+
+def _tox_value(match: re.Match[str]) -> str:
+    body = match.group(1)
+    if body == "posargs" or body.startswith("posargs:"):
+        return body.partition(":")[2]
+    if body.startswith("envbindir"):
+        return ""
+    return _TOX_VALUES.get(body, "${TOX_VALUE}")
+
+
+HANDLERS: dict[str, Any] = {
+    **dict.fromkeys(("npm", "pnpm", "yarn"), _npm),
+    "just": _just,
+    "tox": _tox,
+}
