@@ -24,6 +24,7 @@ from agentctl.gate import (
     inline,
     shell_files,
     shell_kube,
+    shell_kubetools,
     shell_make,
     shell_paths,
     shell_runners,
@@ -83,7 +84,7 @@ def output_text(cmd: Command) -> str | None:
     return None
 
 
-_KUBE_TRACKED = frozenset({*KUBE, "helm", "curl", "wget", "http", "https", "xh"})
+_KUBE_TRACKED = frozenset({*KUBE, "helm", "curl", "wget", "http", "https", "xh", *shell_kubetools.TOOLS})
 
 
 @functools.lru_cache(maxsize=1024)
