@@ -72,15 +72,21 @@ def judge(cmd: Command, walker: Walker) -> None:
     verb = verbs.get(sub)
     if verb is None:
         return
-    target: list[str] = []
-    for flag in context_flags:
-        if argv_rules.has_flag(argv, flag):
-            target.append(f"--context={argv_rules.flag(argv, flag)}")
+    target = [f"--context={value}" for value in _values(argv, context_flags)]
     if not target and walker.kube_context and context_flags:
         target.append(f"--context={walker.kube_context}")
-    if argv_rules.has_flag(argv, "--kubeconfig"):
-        target.append(f"--kubeconfig={argv_rules.flag(argv, '--kubeconfig')}")
+    target += [f"--kubeconfig={value}" for value in _values(argv, ("--kubeconfig",))]
     add(cmd, walker, ["kubectl", *target, verb, f"({name} {sub})"], name)
+
+
+def _values(argv: list[str], flags: tuple[str, ...]) -> list[str]:
+    """The values given to ``flags`` (``--flag VALUE`` or ``--flag=VALUE``), last one last."""
+    found: list[str] = []
+    for i, word in enumerate(argv):
+        key, eq, value = word.partition("=")
+        if key in flags:
+            found.append(value if eq else argv[i + 1] if i + 1 < len(argv) else "")
+    return found[-1:]
 
 
 _URL = re.compile(r"^(?:https?://)([^/:]+|\[[^\]]+\])(?::(\d+))?(/[^?#]*)?")
