@@ -95,7 +95,7 @@ def script(cmd: Command, path: str, walker: Walker, depth: int = 0, strict: bool
         for command in commands:
             fx.nested(cmd, command, True, walker, f"{cmd.name} {path}")
         if depth < 2:
-            _imports(cmd, text, _path(cmd, walker, posixpath.dirname(path)), walker, depth + 1)
+            _imports(cmd, text, _path(cmd, walker, posixpath.dirname(path)), walker, depth + 1, strict=False)
 
 
 def _pythonpath(cmd: Command, walker: Walker) -> list[str]:
@@ -136,8 +136,9 @@ def _module_file(cmd: Command, module: str, dirs: list[str], walker: Walker) -> 
     return None
 
 
-def _imports(cmd: Command, code: str, dirs: list[str], walker: Walker, depth: int) -> None:
-    """Repository modules ``code`` imports run their top level: judged as scripts."""
+def _imports(cmd: Command, code: str, dirs: list[str], walker: Walker, depth: int, strict: bool = True) -> None:
+    """Repository modules ``code`` imports run their top level: judged as scripts (``strict``: as the entry
+    point, see :func:`script`; a module a script imports only has what it shows judged)."""
     try:
         tree = ast.parse(code)
     except (SyntaxError, ValueError):
@@ -147,11 +148,12 @@ def _imports(cmd: Command, code: str, dirs: list[str], walker: Walker, depth: in
         if isinstance(node, ast.Import):
             names += [a.name for a in node.names]
         elif isinstance(node, ast.ImportFrom) and node.level == 0 and node.module:
-            names.append(node.module)
+            names.append(node.module)  # ``from pkg import mod``: mod may be a module of the package
+            names += [f"{node.module}.{a.name}" for a in node.names if a.name != "*"]
     for module in list(dict.fromkeys(names))[:_MAX_IMPORTS]:
         path = _module_file(cmd, module, dirs, walker)
         if path is not None:
-            script(cmd, path, walker, depth)
+            script(cmd, path, walker, depth, strict)
 
 
 def module_run(cmd: Command, module: str, rest: list[str], walker: Walker) -> None:
