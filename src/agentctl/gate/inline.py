@@ -16,8 +16,8 @@ import re
 from dataclasses import dataclass, field
 
 _PYTHON = re.compile(r"^(python|pypy)(\d+(\.\d+)?)?$")
-_OTHERS = {"perl", "ruby", "node", "nodejs", "php", "deno", "bun", "lua", "Rscript", "tclsh", "osascript", "jshell",
-           "groovy", "julia", "wish"}
+_OTHERS = {"perl", "ruby", "node", "nodejs", "php", "deno", "bun", "lua", "Rscript", "tclsh", "osascript",
+           "jshell", "groovy", "julia", "wish"}  # fmt: skip
 _CODE_FLAGS = {
     "python": ("-c",),
     "perl": ("-e", "-E"),

@@ -28,6 +28,7 @@ from agentctl.gate import (
     shell_make,
     shell_paths,
     shell_runners,
+    shell_sources,
     shell_wrappers,
     shell_writers,
 )
@@ -194,8 +195,8 @@ def script(cmd: Command, path: str, literal: bool, walker: Walker) -> None:
     if path in STDIN_PATHS:  # ``bash /dev/stdin``, ``source /dev/stdin``: the pipe is the script
         stdin_code(cmd, walker, lambda text: nested(cmd, text, True, walker, f"{cmd.name} <stdin>"))
         return
-    if _GLOB.search(path):  # ``bash scripts/d*.sh``: the shell runs what the glob matches
-        for match in expand(cmd, path, walker):
+    if shell_sources.GLOB.search(path):  # ``bash scripts/d*.sh``: the shell runs what the glob matches
+        for match in shell_sources.expand(cmd, path, walker):
             script(cmd, match, True, walker)
         return
     writers = written_by(cmd, path, walker)
@@ -205,26 +206,6 @@ def script(cmd: Command, path: str, literal: bool, walker: Walker) -> None:
         return
     for text in read_code(cmd, path, walker):
         nested(cmd, text, True, walker, f"{cmd.name} {path}")
-
-
-_GLOB = re.compile(r"[*?\[]")
-
-
-def expand(cmd: Command, pattern: str, walker: Walker) -> list[str]:
-    """The files a glob in a script position matches, in each place ``cmd`` may run (``cmd`` is opaque when
-    that is unknown or too many)."""
-    matcher = getattr(walker.read_file, "glob", None)
-    if matcher is None:
-        cmd.opaque = cmd.opaque or f"runs the files {pattern} matches, which agentctl cannot list"
-        return []
-    found: list[str] = []
-    for place in places(cmd, pattern):
-        matches = None if shell_paths.unresolvable(place) else matcher(place)
-        if matches is None:
-            cmd.opaque = cmd.opaque or f"runs the files {pattern} matches: too many, or in an unknown directory"
-            return []
-        found += matches
-    return dedupe(found)
 
 
 def places(cmd: Command, path: str) -> list[str]:

@@ -89,9 +89,9 @@ def _expect(cmd: Command, args: list[str], walker: Walker) -> None:
     elif not texts and cmd.stdin_names:
         cmd.opaque = cmd.opaque or f"expect runs Tcl read from a pipe ({' | '.join(cmd.stdin_names)})"
     for text in texts:
-        found = _TCL_RUNS.search(text)
-        if found:
-            cmd.opaque = cmd.opaque or f"expect runs programs from Tcl agentctl cannot see through ({found.group(1)})"
+        runs = _TCL_RUNS.search(text)
+        if runs:
+            cmd.opaque = cmd.opaque or f"expect runs programs from Tcl agentctl cannot see through ({runs.group(1)})"
 
 
 def _hash(cmd: Command, args: list[str], walker: Walker) -> bool:

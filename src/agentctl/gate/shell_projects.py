@@ -83,6 +83,9 @@ _JUST_VALUED = frozenset({"-f", "--justfile", "-d", "--working-directory", "--se
                           "--dotenv-filename", "--dotenv-path", "--chooser", "--color", "--dump-format",
                           "--list-heading", "--list-prefix", "--command-color", "--timestamp-format", "-c",
                           "--command", "-s", "--show", "--alias-style"})  # fmt: skip
+_JUST_PRINTS = frozenset({"-l", "--list", "--summary", "--dump", "--evaluate", "--variables", "--fmt", "--init",
+                          "-h", "--help", "-V", "--version", "--groups", "--changelog", "--completions", "-n",
+                          "--dry-run"})  # fmt: skip
 _RECIPE = re.compile(r"^@?([A-Za-z_][\w-]*)((?:\s+[^:]*?)?)\s*:(?!=)\s*(.*)$")
 _JUST_SETTING = re.compile(r"^(set|export|alias|mod|import|unexport|\[)")
 
@@ -95,8 +98,7 @@ def _just(cmd: Command, args: list[str], walker: Walker) -> bool:
     while i < len(args):
         arg = args[i]
         key = arg.split("=", 1)[0]
-        if key in ("-l", "--list", "--summary", "--dump", "--evaluate", "--variables", "--fmt", "--init", "-h",
-                   "--help", "-V", "--version", "--groups", "--changelog", "--completions", "-n", "--dry-run"):
+        if key in _JUST_PRINTS:
             return True  # prints, formats or lists: runs no recipe
         if key in ("--shell", "--shell-arg", "-c", "--command"):
             cmd.opaque = cmd.opaque or f"just {key} runs commands agentctl does not read"

@@ -24,7 +24,8 @@ from __future__ import annotations
 import ast
 import posixpath
 import re
-from typing import TYPE_CHECKING
+from collections.abc import Callable
+from typing import TYPE_CHECKING, Any
 
 from agentctl.gate import inline, shell_sources
 from agentctl.gate import shell_effects as fx
@@ -46,7 +47,7 @@ def judge(cmd: Command, name: str, args: list[str], walker: Walker) -> None:
         if re.fullmatch(r"-[A-Za-z]*c", arg) and i + 1 < len(args):
             _code(cmd, name, args[i + 1], walker)
             return
-        if arg == "-m" and i + 1 < len(args) or arg.startswith("-m") and len(arg) > 2 and arg[1] == "m":
+        if (arg == "-m" and i + 1 < len(args)) or (arg.startswith("-m") and len(arg) > 2):
             module, rest = (args[i + 1], args[i + 2 :]) if arg == "-m" else (arg[2:], args[i + 1 :])
             module_run(cmd, module, rest, walker)
             return
@@ -324,7 +325,7 @@ def pytest(cmd: Command, args: list[str], walker: Walker) -> bool:
     return True
 
 
-_RUNNERS = {
+_RUNNERS: dict[str, Callable[[Command, list[str], Walker], object]] = {
     "trace": _trace,
     "runpy": _runpy,
     "pdb": _pdb,
@@ -339,4 +340,11 @@ _RUNNERS = {
 }
 """Standard modules whose job is to run another script, module or code."""
 
-HANDLERS = {"coverage": coverage, "ipython": ipython, "ipython3": ipython, "pytest": pytest, "py.test": pytest}
+HANDLERS: dict[str, Any] = {
+    "coverage": coverage,
+    "ipython": ipython,
+    "ipython3": ipython,
+    "pytest": pytest,
+    "py.test": pytest,
+}
+"""The tools among them that are commands of their own."""

@@ -4,12 +4,14 @@
 what the repository holds: when earlier commands in the same shell text write
 the file, its text is computed from what they write (``>`` replaces, ``>>``
 appends) when that output is known literally; otherwise the command that runs
-it is ``opaque``. A file nobody writes is read from the repository.
+it is ``opaque``. A file nobody writes is read from the repository. A glob in a
+script position (``bash scripts/d*.sh``) runs the files it matches in the repository.
 """
 
 from __future__ import annotations
 
 import posixpath
+import re
 from typing import TYPE_CHECKING
 
 from agentctl.gate import shell_effects as fx
@@ -90,4 +92,24 @@ def written_files(cmd: Command, walker: Walker, suffix: str) -> list[str]:
             written = _absolute(other.cwd, write)
             if written.endswith(suffix) and (here == "." or written.startswith(here.rstrip("/") + "/")):
                 found.append(written if here == "." else posixpath.relpath(written, here))
+    return list(dict.fromkeys(found))
+
+
+GLOB = re.compile(r"[*?\[]")
+
+
+def expand(cmd: Command, pattern: str, walker: Walker) -> list[str]:
+    """The files a glob in a script position matches, in each place ``cmd`` may run (``cmd`` is opaque when
+    that is unknown or too many)."""
+    matcher = getattr(walker.read_file, "glob", None)
+    if matcher is None:
+        cmd.opaque = cmd.opaque or f"runs the files {pattern} matches, which agentctl cannot list"
+        return []
+    found: list[str] = []
+    for place in fx.places(cmd, pattern):
+        matches = None if shell_paths.unresolvable(place) else matcher(place)
+        if matches is None:
+            cmd.opaque = cmd.opaque or f"runs the files {pattern} matches: too many, or in an unknown directory"
+            return []
+        found += matches
     return list(dict.fromkeys(found))
