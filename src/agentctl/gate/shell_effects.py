@@ -260,6 +260,10 @@ def written_by(cmd: Command, path: str, walker: Walker) -> list[str]:
 
 def _program(cmd: Command, path: str, walker: Walker) -> None:
     """``./x``: a program written by the same command is opaque; a shell script is read and parsed."""
+    if shell_sources.GLOB.search(path):  # ``./scripts/d*.sh``: the shell runs the first match, but judge each
+        for match in shell_sources.expand(cmd, path, walker):
+            _program(cmd, match if "/" in match else f"./{match}", walker)
+        return
     writers = written_by(cmd, path, walker)
     if writers:
         cmd.code_from += [w for w in writers if w not in cmd.code_from]

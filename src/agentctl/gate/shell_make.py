@@ -18,7 +18,7 @@ import shlex
 from typing import TYPE_CHECKING
 
 from agentctl.gate import shell_effects as fx
-from agentctl.gate import shell_paths
+from agentctl.gate import shell_paths, shell_sources
 
 if TYPE_CHECKING:
     from agentctl.gate.shell import Command, Walker
@@ -129,13 +129,9 @@ def _read_makefiles(cmd: Command, files: list[str], walker: Walker) -> str | Non
     for where in dict.fromkeys([cmd.cwd, *cmd.alt_cwds]):
         for name in names:
             path = name if name.startswith("/") or not where else posixpath.join(where, name)
-            if shell_paths.unresolvable(path):  # ``cd "$X" && make``: which makefile runs is unknown
-                cmd.opaque = cmd.opaque or "make runs a makefile from a directory only known at run time"
+            known, text = shell_sources.at(cmd, path, name, walker, "a makefile")  # as the same line writes it
+            if not known:
                 return None
-            if fx.written_by(cmd, path, walker):
-                cmd.opaque = cmd.opaque or f"make runs {name}, written by the same command"
-                return None
-            text = walker.read_file(path)
             if text is not None:
                 texts.append(text)
                 if not files:

@@ -88,6 +88,10 @@ def script(cmd: Command, path: str, walker: Walker, depth: int = 0, strict: bool
     if not _literal(cmd, path):
         cmd.opaque = cmd.opaque or f"{cmd.name} runs a Python file whose path is computed at run time"
         return
+    if shell_sources.GLOB.search(path):  # ``python3 scripts/a*.py``: the files it matches
+        for match in shell_sources.expand(cmd, path, walker):
+            script(cmd, match, walker, depth, strict)
+        return
     found = shell_sources.texts(cmd, path, walker, "Python code")
     for text in found or []:
         commands, reason = inline.python_commands(text)
@@ -114,14 +118,8 @@ def _site_hooks(cmd: Command, walker: Walker) -> None:
     for directory in _pythonpath(cmd, walker):
         for hook in _HOOKS:
             path = posixpath.join(directory, hook)
-            if shell_sources.writers(cmd, path, walker) or _exists(cmd, path, walker):
+            if shell_sources.present(cmd, path, walker):
                 script(cmd, path, walker)
-
-
-def _exists(cmd: Command, path: str, walker: Walker) -> bool:
-    return walker.read_file is not None and any(
-        walker.read_file(p) is not None or fx.unreadable(walker, p) for p in fx.places(cmd, path)
-    )
 
 
 def _module_file(cmd: Command, module: str, dirs: list[str], walker: Walker) -> str | None:
@@ -132,7 +130,7 @@ def _module_file(cmd: Command, module: str, dirs: list[str], walker: Walker) -> 
     for directory in dirs:
         for candidate in (f"{base}.py", f"{base}/__main__.py", f"{base}/__init__.py"):
             path = posixpath.normpath(posixpath.join(directory, candidate))
-            if shell_sources.writers(cmd, path, walker) or _exists(cmd, path, walker):
+            if shell_sources.present(cmd, path, walker):
                 return path
     return None
 
@@ -318,7 +316,7 @@ def pytest(cmd: Command, args: list[str], walker: Walker) -> bool:
             folders.add(target)
     for folder in sorted(folders):
         conftest = posixpath.normpath(posixpath.join(folder, "conftest.py"))
-        if shell_sources.writers(cmd, conftest, walker) or _exists(cmd, conftest, walker):
+        if shell_sources.present(cmd, conftest, walker):
             script(cmd, conftest, walker, strict=False)
     for written in shell_sources.written_files(cmd, walker, ".py"):  # collected by the run: judged as written
         script(cmd, written, walker, strict=False)

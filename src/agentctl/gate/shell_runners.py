@@ -21,7 +21,7 @@ import shlex
 from typing import TYPE_CHECKING
 
 from agentctl.gate import shell_effects as fx
-from agentctl.gate import shell_entries, shell_optruns, shell_projects, shell_python, shell_textproc
+from agentctl.gate import shell_entries, shell_optruns, shell_projects, shell_python, shell_textproc, shell_wrappers
 
 if TYPE_CHECKING:
     from agentctl.gate.shell import Command, Walker
@@ -202,11 +202,19 @@ def _parallel(cmd: Command, args: list[str], walker: Walker) -> None:
         items = ['"$PARALLEL_ITEM"']  # an unknown item: a computed word in the command it builds
     if "--pipe" in args[:i] or "--pipepart" in args[:i]:  # the input, in blocks, is each job's standard input
         if reads_stdin_code(template):
-            fx.stdin_code(cmd, walker, lambda text: fx.nested(cmd, text, True, walker, "parallel --pipe <stdin>"))
+            feed_shell(cmd, walker, "parallel --pipe <stdin>")
         items = [""]
     for item in items[:32] or [""]:
         words = [w.replace("{}", item) for w in template] if any("{}" in w for w in template) else [*template, item]
         fx.nested(cmd, " ".join(words).strip(), literal, walker, "parallel")
+
+
+def feed_shell(cmd: Command, walker: Walker, label: str) -> None:
+    """A shell at the other end runs ``cmd``'s standard input: a pipe, a heredoc, or a file (``< x.sh``)."""
+    if cmd.stdin is None and not cmd.stdin_names and cmd.reads:
+        fx.script(cmd, cmd.reads[0], True, walker)
+    else:
+        fx.stdin_code(cmd, walker, lambda text: fx.nested(cmd, text, True, walker, label))
 
 
 def reads_stdin_code(words: list[str]) -> bool:
@@ -251,8 +259,8 @@ def _ssh(cmd: Command, args: list[str], walker: Walker) -> None:
     rest = args[i + 1 :]
     if rest:
         fx.nested(cmd, " ".join(rest), all(fx.literal_word(cmd, w) for w in rest), walker, f"ssh {host}")
-        if reads_stdin_code(rest):  # ``… | ssh host bash``: the remote shell runs what ssh reads
-            fx.stdin_code(cmd, walker, lambda text: fx.nested(cmd, text, True, walker, f"ssh {host} <stdin>"))
+        if reads_stdin_code(shell_wrappers.split(" ".join(rest))):  # ``… | ssh host bash``: what ssh reads
+            feed_shell(cmd, walker, f"ssh {host} <stdin>")
     else:
         fx.stdin_code(cmd, walker, lambda text: fx.nested(cmd, text, True, walker, f"ssh {host} <stdin>"))
 

@@ -25,9 +25,10 @@ def _absolute(cwd: str, path: str) -> str:
     return posixpath.normpath(posixpath.join(cwd, path) if cwd and not path.startswith("/") else path)
 
 
-def writers(cmd: Command, path: str, walker: Walker) -> list[tuple[Command, str]]:
-    """Earlier commands of the same text that write ``path`` (with the redirection operator, "" for another way)."""
-    target = _absolute(cmd.cwd, path)
+def writers(cmd: Command, place: str, walker: Walker) -> list[tuple[Command, str]]:
+    """Earlier commands of the same text that write ``place`` (a path as :func:`agentctl.gate.shell_effects.places`
+    gives it), with the redirection operator ("" for another way)."""
+    target = posixpath.normpath(place)
     found: list[tuple[Command, str]] = []
     for other in walker.out:
         if other is cmd or other.name in ("chmod", "touch", "mkdir", "chown"):
@@ -59,26 +60,46 @@ def texts(cmd: Command, path: str, walker: Walker, what: str) -> list[str] | Non
         return []
     out: list[str] = []
     for place in fx.places(cmd, path):
-        if shell_paths.unresolvable(place):
-            cmd.opaque = cmd.opaque or f"{cmd.name} runs {what} from a directory only known at run time"
+        known, text = at(cmd, place, path, walker, what)
+        if not known:
             return None
-        found = writers(cmd, place, walker)
-        if found:
-            text = _written(place, found, walker)
-            if text is None:
-                names = ", ".join(dict.fromkeys(w.name for w, _ in found))
-                cmd.code_from += [w.name for w, _ in found if w.name not in cmd.code_from]
-                cmd.opaque = cmd.opaque or f"{cmd.name} runs {what} from {path}, written by the same command ({names})"
-                return None
-            out.append(text)
-            continue
-        text = walker.read_file(place)
         if text is not None:
             out.append(text)
-        elif fx.unreadable(walker, place):
-            cmd.opaque = cmd.opaque or f"{cmd.name} runs {what} from {path}, which agentctl cannot read"
-            return None
     return out
+
+
+def at(cmd: Command, place: str, path: str, walker: Walker, what: str) -> tuple[bool, str | None]:
+    """(known, text) of the file at ``place`` (``path`` as written): text None when it does not exist; not known
+    (``cmd`` made opaque) when it is in an unknown directory, unreadable, or written in a way not known here."""
+    if walker.read_file is None:
+        return True, None
+    if shell_paths.unresolvable(place):
+        cmd.opaque = cmd.opaque or f"{cmd.name} runs {what} from a directory only known at run time"
+        return False, None
+    found = writers(cmd, place, walker)
+    if found:
+        text = _written(place, found, walker)
+        if text is None:
+            names = ", ".join(dict.fromkeys(w.name for w, _ in found))
+            cmd.code_from += [w.name for w, _ in found if w.name not in cmd.code_from]
+            cmd.opaque = cmd.opaque or f"{cmd.name} runs {what} from {path}, written by the same command ({names})"
+            return False, None
+        return True, text
+    text = walker.read_file(place)
+    if text is None and fx.unreadable(walker, place):
+        cmd.opaque = cmd.opaque or f"{cmd.name} runs {what} from {path}, which agentctl cannot read"
+        return False, None
+    return True, text
+
+
+def present(cmd: Command, path: str, walker: Walker) -> bool:
+    """Whether ``path`` exists for ``cmd`` or an earlier command of the same text writes it."""
+    if walker.read_file is None:
+        return False
+    return any(
+        writers(cmd, place, walker) or walker.read_file(place) is not None or fx.unreadable(walker, place)
+        for place in fx.places(cmd, path)
+    )
 
 
 def written_files(cmd: Command, walker: Walker, suffix: str) -> list[str]:
