@@ -114,12 +114,19 @@ def _path(cmd: Command, walker: Walker, first: str) -> list[str]:
 
 
 def _site_hooks(cmd: Command, walker: Walker) -> None:
-    """``sitecustomize``/``usercustomize`` on $PYTHONPATH are imported by every Python start."""
-    for directory in _pythonpath(cmd, walker):
-        for hook in _HOOKS:
-            path = posixpath.join(directory, hook)
-            if shell_sources.present(cmd, path, walker):
-                script(cmd, path, walker)
+    """``sitecustomize``/``usercustomize`` on $PYTHONPATH are imported by every Python start; so are the ones
+    (and the ``.pth`` files, whose ``import`` lines run) that the same command line writes anywhere, such as
+    into a virtual environment's site-packages."""
+    hooks = [posixpath.join(d, hook) for d in _pythonpath(cmd, walker) for hook in _HOOKS]
+    for path in dict.fromkeys(hooks + [p for p in shell_sources.written_files(cmd, walker, ".py")
+                                       if posixpath.basename(p) in _HOOKS]):  # fmt: skip
+        if shell_sources.present(cmd, path, walker):
+            script(cmd, path, walker)
+    for path in shell_sources.written_files(cmd, walker, ".pth"):
+        for text in shell_sources.texts(cmd, path, walker, "a .pth file") or []:
+            code = "\n".join(line for line in text.splitlines() if line.startswith(("import ", "import\t")))
+            if code:
+                _code(cmd, "python", code, walker)
 
 
 def _module_file(cmd: Command, module: str, dirs: list[str], walker: Walker) -> str | None:
