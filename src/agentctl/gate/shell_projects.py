@@ -32,6 +32,8 @@ _MAX_TASKS = 64
 
 _NPM_BUILTIN = {"test": "test", "t": "test", "tst": "test", "start": "start", "stop": "stop", "restart": "restart"}
 _NPM_INSTALL = {"install", "i", "ci", "add", "in", "isntall", "rebuild", "rb"}
+_NPM_DIRS = frozenset({"--prefix", "-C", "--dir", "--cwd"})
+"""Options naming the package's directory (where its package.json is)."""
 _NPM_VALUED = frozenset({"--prefix", "-C", "--dir", "-w", "--workspace", "--filter", "-F", "--cwd"})
 
 
@@ -52,7 +54,10 @@ def _npm(cmd: Command, args: list[str], walker: Walker) -> bool:
         return False
     if not names or not fx.literal_word(cmd, names[0]):
         return False
-    found = shell_sources.texts(cmd, "package.json", walker, "npm scripts")
+    prefix = next((args[i + 1] for i, a in enumerate(args[:-1]) if a in _NPM_DIRS), "")
+    prefix = prefix or next((a.split("=", 1)[1] for a in args if a.split("=", 1)[0] in _NPM_DIRS), "")
+    found = shell_sources.texts(cmd, f"{prefix.rstrip('/')}/package.json" if prefix else "package.json", walker,
+                                "npm scripts")  # fmt: skip
     for text in found or []:
         try:
             scripts = json.loads(text).get("scripts") or {}

@@ -295,7 +295,7 @@ _PYTEST_VALUED = frozenset({
     "-k", "-m", "-p", "-o", "-c", "-W", "--rootdir", "--junitxml", "--junit-xml", "--tb", "--maxfail",
     "--confcutdir", "--basetemp", "--deselect", "--ignore", "--ignore-glob", "--cov", "--cov-report",
     "--cov-config", "-n", "--numprocesses", "--dist", "--durations", "--log-level", "--log-file", "--capture",
-    "--import-mode", "--override-ini", "--config-file", "--pyargs", "--lf", "--ff", "-r", "--color", "--timeout",
+    "--import-mode", "--override-ini", "--config-file", "-r", "--color", "--timeout",
     "--html", "--reruns", "--randomly-seed", "--cache-dir", "--log-cli-level", "--log-format", "--durations-min",
 })  # fmt: skip
 
@@ -310,7 +310,7 @@ def pytest(cmd: Command, args: list[str], walker: Walker) -> bool:
         if key == "-p" and i + 1 < len(args) and not args[i + 1].startswith("no:"):
             module_run(cmd, args[i + 1], [], walker)
         if arg.startswith("-"):
-            i += 2 if key in _PYTEST_VALUED and "=" not in arg and key not in ("--lf", "--ff", "--pyargs") else 1
+            i += 2 if key in _PYTEST_VALUED and "=" not in arg else 1
             continue
         targets.append(arg.split("::", 1)[0])
         i += 1
