@@ -314,15 +314,29 @@ def pytest(cmd: Command, args: list[str], walker: Walker) -> bool:
             continue
         targets.append(arg.split("::", 1)[0])
         i += 1
-    folders = {"."}
-    for target in targets:
+    chains: set[str] = set()  # directories whose conftest.py is loaded: each target's, and those above it
+    trees: list[str] = []  # directories collected: the conftest.py files anywhere below them are loaded too
+    for target in targets or ["."]:
         if target.endswith(".py"):
             script(cmd, target, walker, strict=False)
-            folders.add(posixpath.dirname(target) or ".")
+            target = posixpath.dirname(target) or "."
         else:
-            folders.add(target)
-    for folder in sorted(folders):
-        conftest = posixpath.normpath(posixpath.join(folder, "conftest.py"))
+            trees.append(target)
+        while True:
+            chains.add(posixpath.normpath(target))
+            if target in (".", "", "/") or target.startswith(".."):
+                break
+            target = posixpath.dirname(target.rstrip("/")) or "."
+    found = [posixpath.join(folder, "conftest.py") for folder in sorted(chains)]
+    finder = getattr(walker.read_file, "find", None)
+    for tree in trees:
+        for place in fx.places(cmd, tree):
+            below = finder(place, "conftest.py") if finder is not None else []
+            if below is None:
+                cmd.opaque = cmd.opaque or f"pytest collects {tree}, too large a tree to find its conftest.py files"
+                return True
+            found += [posixpath.relpath(p, cmd.cwd) if cmd.cwd else p for p in below]
+    for conftest in dict.fromkeys(posixpath.normpath(f) for f in found):
         if shell_sources.present(cmd, conftest, walker):
             script(cmd, conftest, walker, strict=False)
     for written in shell_sources.written_files(cmd, walker, ".py"):  # collected by the run: judged as written
