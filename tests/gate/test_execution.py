@@ -25,6 +25,10 @@ PROJECT = {
     "lib/conftest.py": "import pytest\n",
     "lib/test_lib.py": "def test_lib():\n    assert True\n",
     "Makefile": "test:\n\tpytest -q\n",
+    "tool/__init__.py": "import os\nos.system('terraform destroy')\n",
+    "tool/__main__.py": "print('hi')\n",
+    "tool/cli.py": "print('cli')\n",
+    "quiet/__main__.py": "print('hi')\n",
 }
 
 
@@ -61,6 +65,10 @@ def judge(root: Path, command: str) -> tuple[str, list[str]]:
         ("make test", "tool-kubectl-mutation-non-local"),  # the recipe runs pytest
         ("tox", "tool-kubectl-mutation-non-local"),  # the envlist is py: pytest, not deploy's commands
         ("pytest tests/test_app.py --noconftest", "tool-kubectl-mutation-non-local"),  # fail closed: still judged
+        ("python3 -m tool", "tool-terraform-apply-destroy"),  # the package's __init__.py runs before __main__
+        ("python3 -m tool.cli", "tool-terraform-apply-destroy"),
+        ("python3 -c 'from tool import cli'", "tool-terraform-apply-destroy"),
+        ("python3 -m quiet", None),
         ("pytest lib/", None),
         ("pytest lib/test_lib.py -q", None),
         ("npm test", None),

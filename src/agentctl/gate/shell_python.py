@@ -129,17 +129,27 @@ def _site_hooks(cmd: Command, walker: Walker) -> None:
                 _code(cmd, "python", code, walker)
 
 
-def _module_file(cmd: Command, module: str, dirs: list[str], walker: Walker) -> str | None:
-    """The repository file ``import module`` (or ``-m module``) loads, if any."""
+def _module_files(cmd: Command, module: str, dirs: list[str], walker: Walker, main: bool = False) -> list[str]:
+    """The repository files ``import module`` runs (its packages' ``__init__.py`` too; ``main``: ``-m module``
+    also runs a package's ``__main__.py``), from the first directory on the path that has it."""
     if not re.fullmatch(r"[A-Za-z_][\w.]*", module):
-        return None
-    base = module.replace(".", "/")
+        return []
+    parts = module.split(".")
     for directory in dirs:
-        for candidate in (f"{base}.py", f"{base}/__main__.py", f"{base}/__init__.py"):
-            path = posixpath.normpath(posixpath.join(directory, candidate))
-            if shell_sources.present(cmd, path, walker):
-                return path
-    return None
+        base = posixpath.normpath(posixpath.join(directory, *parts))
+        if shell_sources.present(cmd, f"{base}.py", walker):
+            files = [f"{base}.py"]
+        elif shell_sources.present(cmd, f"{base}/__init__.py", walker) or (
+            main and shell_sources.present(cmd, f"{base}/__main__.py", walker)
+        ):
+            files = [f"{base}/__init__.py", *([f"{base}/__main__.py"] if main else [])]
+        else:
+            continue
+        packages = [
+            posixpath.normpath(posixpath.join(directory, *parts[:n], "__init__.py")) for n in range(1, len(parts))
+        ]
+        return [f for f in [*packages, *files] if shell_sources.present(cmd, f, walker)]
+    return []
 
 
 def _imports(cmd: Command, code: str, dirs: list[str], walker: Walker, depth: int, strict: bool = True) -> None:
@@ -157,8 +167,7 @@ def _imports(cmd: Command, code: str, dirs: list[str], walker: Walker, depth: in
             names.append(node.module)  # ``from pkg import mod``: mod may be a module of the package
             names += [f"{node.module}.{a.name}" for a in node.names if a.name != "*"]
     for module in list(dict.fromkeys(names))[:_MAX_IMPORTS]:
-        path = _module_file(cmd, module, dirs, walker)
-        if path is not None:
+        for path in _module_files(cmd, module, dirs, walker):
             script(cmd, path, walker, depth, strict)
 
 
@@ -172,8 +181,7 @@ def module_run(cmd: Command, module: str, rest: list[str], walker: Walker) -> No
     if runner is not None:
         runner(cmd, rest, walker)
         return
-    path = _module_file(cmd, module, _path(cmd, walker, ""), walker)
-    if path is not None:
+    for path in _module_files(cmd, module, _path(cmd, walker, ""), walker, main=True):
         script(cmd, path, walker)
 
 
