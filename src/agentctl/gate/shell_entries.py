@@ -6,7 +6,8 @@ Called through :func:`agentctl.gate.shell_runners.run`:
   same; what does not parse is opaque); a script file or an encoded command is opaque; ``tcsh``/``csh``
   are shells (:data:`agentctl.gate.shell_effects.SHELLS`);
 * ``expect -c TEXT`` / ``expect FILE``: Tcl whose ``spawn``/``exec``/``system`` run programs: opaque when it shows one;
-* ``hash -p PATH NAME`` makes NAME run PATH (an alias); ``fc`` re-runs commands from the history (opaque);
+* ``hash -p PATH NAME`` makes NAME run PATH (an alias); ``fc`` re-runs commands from the history and
+  ``enable -f`` loads a builtin from a library (opaque);
 * ``run-parts DIR`` runs every file in DIR: each is judged as the script it is.
 """
 
@@ -113,6 +114,13 @@ def _fc(cmd: Command, args: list[str], walker: Walker) -> bool:
     return True
 
 
+def _enable(cmd: Command, args: list[str], walker: Walker) -> bool:
+    """``enable -f LIB NAME`` loads a builtin from a shared object: what NAME does is unknown."""
+    if any(re.fullmatch(r"-[a-zA-Z]*f[a-zA-Z]*", a) for a in args):
+        cmd.opaque = cmd.opaque or "enable -f loads a shell builtin from a shared library"
+    return True
+
+
 _RUN_PARTS_VALUED = frozenset({"-u", "--umask", "-a", "--arg", "--regex"})
 
 
@@ -150,5 +158,6 @@ HANDLERS: dict[str, Any] = {
     "expect": _expect,
     "hash": _hash,
     "fc": _fc,
+    "enable": _enable,
     "run-parts": _run_parts,
 }

@@ -262,7 +262,7 @@ def _ssh(cmd: Command, args: list[str], walker: Walker) -> None:
         if reads_stdin_code(shell_wrappers.split(" ".join(rest))):  # ``… | ssh host bash``: what ssh reads
             feed_shell(cmd, walker, f"ssh {host} <stdin>")
     else:
-        fx.stdin_code(cmd, walker, lambda text: fx.nested(cmd, text, True, walker, f"ssh {host} <stdin>"))
+        feed_shell(cmd, walker, f"ssh {host} <stdin>")  # the login shell runs what ssh reads
 
 
 _EX_RISKY = re.compile(
