@@ -128,6 +128,9 @@ def analyse(cmd: Command, walker: Walker) -> None:
     if not argv:
         return
     name = cmd.name = basename(argv[0])
+    if name not in SENSITIVE and name.lower() in SENSITIVE:  # a case-insensitive file system runs it all the same
+        name = cmd.name = name.lower()
+        argv = cmd.argv = [argv[0][: len(argv[0]) - len(name)] + name, *argv[1:]]
     if name in _TOOL_ALIASES or name.startswith(("kubectl-", "kubectl_")):
         name = cmd.name = _tool_alias(cmd, name)
         argv, literal = cmd.argv, cmd.literal
