@@ -37,7 +37,10 @@ from agentctl.gate.shell_words import dedupe
 if TYPE_CHECKING:
     from agentctl.gate.shell import Command, Walker
 
-SHELLS = {"bash", "sh", "zsh", "dash", "ksh", "ash", "mksh", "yash", "fish", "rbash", "tcsh", "csh"}
+SHELLS = {"bash", "sh", "zsh", "dash", "ksh", "ash", "mksh", "yash", "fish", "rbash", "tcsh", "csh", "oksh", "loksh",
+          "lksh", "pdksh", "posh", "osh", "ysh", "elvish", "nu", "xonsh"}  # fmt: skip
+"""Shells: their text is parsed as POSIX shell (what does not parse is opaque)."""
+_VERSIONED_SHELL = re.compile(r"^(bash|zsh|ksh|dash|mksh|ash|yash|tcsh|csh|sh)[\d.]+$")
 SENSITIVE = {
     "terraform",
     "tofu",
@@ -128,6 +131,8 @@ def analyse(cmd: Command, walker: Walker) -> None:
     if not argv:
         return
     name = cmd.name = basename(argv[0])
+    if _VERSIONED_SHELL.match(name):  # ``ksh93``, ``bash5.2``: that shell
+        name = cmd.name = _VERSIONED_SHELL.sub(r"\1", name)
     if name not in SENSITIVE and name.lower() in SENSITIVE:  # a case-insensitive file system runs it all the same
         name = cmd.name = name.lower()
         argv = cmd.argv = [argv[0][: len(argv[0]) - len(name)] + name, *argv[1:]]

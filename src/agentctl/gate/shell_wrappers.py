@@ -132,7 +132,7 @@ def unwrap(name: str, argv: list[str], cmd: Command) -> int | None:
         return _xargs(argv, cmd)
     if name in _TEXT_RUNNERS:
         return _text_runner(name, argv, cmd)
-    if name in ("docker", "podman", "nerdctl"):
+    if name in ("docker", "podman", "nerdctl", "docker-compose", "podman-compose"):
         return _container(argv, cmd)
     if name == "watch":
         i = 1
@@ -203,8 +203,15 @@ def _container(argv: list[str], cmd: Command) -> int | None:
             cmd.reads.append(argv[at + 1])
     cmd.reads += [a.split("=", 1)[1] for a in argv if a.startswith("--env-file=")]
     i = 1
-    if argv[i : i + 2] == ["container", "run"]:
+    if argv[i : i + 2] in (["container", "run"], ["container", "exec"]):
         i += 1
+    compose = argv[0].rsplit("/", 1)[-1].endswith("-compose") or argv[1:2] == ["compose"]
+    if compose:  # ``docker compose [options] exec|run SERVICE cmd…``
+        i += 0 if argv[0].rsplit("/", 1)[-1].endswith("-compose") else 1
+        while i < len(argv) and argv[i].startswith("-"):
+            i += 2 if argv[i] in _COMPOSE_VALUED else 1
+    if i < len(argv) and (argv[i] == "exec" or (compose and argv[i] == "run")):
+        return _exec(argv, cmd, i + 1)  # the command runs in the container, with whatever it can reach
     if i >= len(argv) or argv[i] != "run":
         return None
     i += 1
@@ -225,6 +232,21 @@ def _container(argv: list[str], cmd: Command) -> int | None:
     argv[:] = [argv[0], tool, *argv[i + 1 :]]
     cmd.literal[:] = [True, True, *cmd.literal[i + 1 :]]
     return 1
+
+
+_COMPOSE_VALUED = frozenset({"-f", "--file", "-p", "--project-name", "--profile", "--project-directory",
+                             "--env-file", "--ansi", "--progress", "--parallel"})  # fmt: skip
+_EXEC_VALUED = frozenset({"--detach-keys", "--index", "--entrypoint"}) | _CONTAINER_VALUED
+
+
+def _exec(argv: list[str], cmd: Command, i: int) -> int | None:
+    """``docker exec [options] CONTAINER cmd…`` (also ``compose exec|run SERVICE cmd…``): where cmd starts."""
+    while i < len(argv) and argv[i].startswith("-"):
+        if argv[i] == "--":
+            i += 1
+            break
+        i += 2 if argv[i] in _EXEC_VALUED else 1
+    return i + 1 if i + 1 < len(argv) else None
 
 
 def _xargs(argv: list[str], cmd: Command) -> int | None:
@@ -334,7 +356,8 @@ def _text_runner(name: str, argv: list[str], cmd: Command) -> int | None:
 
 
 WRAPPERS = frozenset({
-    "docker", "podman", "nerdctl", "sudo", "doas", "env", "builtin", "command", "exec", "nice", "ionice", "stdbuf",
+    "docker", "podman", "nerdctl", "docker-compose", "podman-compose", "sudo", "doas", "env", "builtin", "command",
+    "exec", "nice", "ionice", "stdbuf",
     "time", "nohup", "setsid", "chrt", "taskset", "unbuffer", "timeout", "xargs", "watch", "coproc", "screen",
     "microk8s", "k3s", "minikube", *_TEXT_RUNNERS, *shell_launchers.LAUNCHERS
 })  # fmt: skip
