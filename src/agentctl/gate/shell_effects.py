@@ -40,6 +40,7 @@ if TYPE_CHECKING:
 SHELLS = {"bash", "sh", "zsh", "dash", "ksh", "ash", "mksh", "yash", "fish", "rbash", "tcsh", "csh", "oksh", "loksh",
           "lksh", "pdksh", "posh", "osh", "ysh", "elvish", "nu", "xonsh"}  # fmt: skip
 """Shells: their text is parsed as POSIX shell (what does not parse is opaque)."""
+_VERSIONED_TOOL = re.compile(r"^(terraform|tofu|terragrunt|kubectl|helm|pulumi|oc)[-_.]?v?\d[\w.-]*$")
 _VERSIONED_SHELL = re.compile(r"^(bash|zsh|ksh|dash|mksh|ash|yash|tcsh|csh|sh)[\d.]+$")
 SENSITIVE = {
     "terraform",
@@ -133,9 +134,10 @@ def analyse(cmd: Command, walker: Walker) -> None:
     name = cmd.name = basename(argv[0])
     if _VERSIONED_SHELL.match(name):  # ``ksh93``, ``bash5.2``: that shell
         name = cmd.name = _VERSIONED_SHELL.sub(r"\1", name)
-    if name not in SENSITIVE and name.lower() in SENSITIVE:  # a case-insensitive file system runs it all the same
-        name = cmd.name = name.lower()
-        argv = cmd.argv = [argv[0][: len(argv[0]) - len(name)] + name, *argv[1:]]
+    versioned = _VERSIONED_TOOL.match(name.lower())  # ``terraform_1.5.7``, ``kubectl-1.30``: that tool
+    if name not in SENSITIVE and (name.lower() in SENSITIVE or versioned):  # ``TERRAFORM`` on a case-insensitive FS
+        name = cmd.name = versioned.group(1) if versioned else name.lower()
+        argv = cmd.argv = [name, *argv[1:]]
     if name in _TOOL_ALIASES or name.startswith(("kubectl-", "kubectl_")):
         name = cmd.name = _tool_alias(cmd, name)
         argv, literal = cmd.argv, cmd.literal

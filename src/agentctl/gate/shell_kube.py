@@ -46,6 +46,10 @@ def _helm(cmd: Command, walker: Walker) -> None:
     if walker.kube_context and not argv_rules.has_flag(cmd.argv, "--kube-context"):
         _insert(cmd, f"--kube-context={walker.kube_context}")
     words = argv_rules.args(cmd.argv)
+    if words[:1] == ["secrets"] and len(words) > 1:  # the helm-secrets plugin runs ``helm SUB`` after decrypting
+        at = cmd.argv.index("secrets")
+        cmd.argv, cmd.literal = cmd.argv[:at] + cmd.argv[at + 1 :], cmd.literal[:at] + cmd.literal[at + 1 :]
+        words = words[1:]
     if words[:1] == ["plugin"] and words[1:2] in (["install"], ["add"]) and len(words) > 2:
         source = words[2]  # a plugin's install hooks and commands are code from where it comes from
         if "://" in source or re.match(r"^[\w.-]+@[\w.-]+:", source) or not source.startswith((".", "/")):

@@ -113,7 +113,7 @@ def unwrap(name: str, argv: list[str], cmd: Command) -> int | None:
         return i if i < n else None
     if name == "screen":
         return _screen(argv, cmd)
-    if name in ("microk8s", "k3s") and argv[1:2] == ["kubectl"]:
+    if name in ("microk8s", "k3s", "k0s") and argv[1:2] == ["kubectl"]:
         return 1
     if name == "minikube" and "kubectl" in argv[1:]:
         at = argv.index("kubectl")
@@ -359,5 +359,5 @@ WRAPPERS = frozenset({
     "docker", "podman", "nerdctl", "docker-compose", "podman-compose", "sudo", "doas", "env", "builtin", "command",
     "exec", "nice", "ionice", "stdbuf",
     "time", "nohup", "setsid", "chrt", "taskset", "unbuffer", "timeout", "xargs", "watch", "coproc", "screen",
-    "microk8s", "k3s", "minikube", *_TEXT_RUNNERS, *shell_launchers.LAUNCHERS
+    "microk8s", "k3s", "k0s", "minikube", *_TEXT_RUNNERS, *shell_launchers.LAUNCHERS
 })  # fmt: skip
