@@ -22,6 +22,7 @@ from typing import TYPE_CHECKING
 
 from agentctl.gate import (
     inline,
+    shell_entries,
     shell_files,
     shell_kube,
     shell_kubetools,
@@ -148,6 +149,9 @@ def analyse(cmd: Command, walker: Walker) -> None:
         shell_writers.git_dir(cmd, args)
     if cmd.assigned:
         shell_runners.environment(cmd, dict(cmd.assigned), walker)
+    if name in ("terraform", "tofu") and (cmd.assigned or walker.exported):
+        shell_entries.terraform_env(cmd, walker)
+        argv, literal, args = cmd.argv, cmd.literal, cmd.argv[1:]
     if name in _KUBE_TRACKED or walker.kube_tunnels:
         shell_kube.track(cmd, name, walker)
         args = cmd.argv[1:]

@@ -17,6 +17,7 @@ import re
 from typing import TYPE_CHECKING, Any
 
 from agentctl.gate import shell_effects as fx
+from agentctl.gate import shell_wrappers
 
 if TYPE_CHECKING:
     from agentctl.gate.shell import Command, Walker
@@ -151,6 +152,23 @@ def _run_parts(cmd: Command, args: list[str], walker: Walker) -> bool:
         for name in names:
             fx.script(cmd, f"{directory.rstrip('/')}/{name}", True, walker)
     return True
+
+
+def terraform_env(cmd: Command, walker: Walker) -> None:
+    """``TF_CLI_ARGS`` and ``TF_CLI_ARGS_<sub>`` add arguments to terraform's command line
+    (``TF_CLI_ARGS_init='-migrate-state -force-copy' terraform init`` migrates the state)."""
+    env = {**walker.exported, **cmd.assigned}
+    positional = [a for a in cmd.argv[1:] if not a.startswith("-")]
+    sub = positional[0] if positional else ""
+    for key in ("TF_CLI_ARGS", f"TF_CLI_ARGS_{sub}".replace("-", "_")):
+        if key not in env:
+            continue
+        value = env[key]
+        if value is None or "$" in value or "`" in value:
+            cmd.opaque = cmd.opaque or f"${key} adds arguments to {cmd.name} that are computed at run time"
+            continue
+        words = shell_wrappers.split(value)
+        cmd.argv, cmd.literal = [*cmd.argv, *words], [*cmd.literal, *([True] * len(words))]
 
 
 HANDLERS: dict[str, Any] = {
