@@ -82,8 +82,8 @@ def unwrap(name: str, argv: list[str], cmd: Command) -> int | None:
             else:
                 break
         return i if i < n else None
-    if name == "builtin":
-        return 1 if n > 1 else None
+    if name in ("builtin", "busybox", "toybox"):  # ``busybox run-parts DIR`` is run-parts
+        return 1 if n > 1 and not argv[1].startswith("-") else None
     if name == "command":
         i = 1
         while i < n and argv[i].startswith("-"):
@@ -356,8 +356,8 @@ def _text_runner(name: str, argv: list[str], cmd: Command) -> int | None:
 
 
 WRAPPERS = frozenset({
-    "docker", "podman", "nerdctl", "docker-compose", "podman-compose", "sudo", "doas", "env", "builtin", "command",
-    "exec", "nice", "ionice", "stdbuf",
-    "time", "nohup", "setsid", "chrt", "taskset", "unbuffer", "timeout", "xargs", "watch", "coproc", "screen",
-    "microk8s", "k3s", "k0s", "minikube", *_TEXT_RUNNERS, *shell_launchers.LAUNCHERS
+    "docker", "podman", "nerdctl", "docker-compose", "podman-compose", "sudo", "doas", "env", "builtin", "busybox",
+    "toybox", "command", "exec", "nice", "ionice", "stdbuf", "time", "nohup", "setsid", "chrt", "taskset",
+    "unbuffer", "timeout", "xargs", "watch", "coproc", "screen", "microk8s", "k3s", "k0s", "minikube",
+    *_TEXT_RUNNERS, *shell_launchers.LAUNCHERS,
 })  # fmt: skip
