@@ -94,6 +94,54 @@ def test_run_parts_of_a_directory_too_large_to_list_is_opaque(project: Path) -> 
     assert judge(project, "run-parts many") == ("deny", ["tool-opaque-command"])
 
 
+REAL_JUSTFILE = """set dotenv-load := true
+set positional-arguments
+version := `git describe --tags`
+python := "python3"
+alias t := test
+
+# run the tests
+[group('dev')]
+test *args:
+    {{ python }} -m pytest {{args}}
+
+build target="release": (clean target)
+    cargo build --profile {{target}}
+
+clean target:
+    rm -rf target/{{target}}
+
+@lint:
+    ruff check .
+
+deploy env: build
+    terraform -chdir=envs/{{env}} apply
+
+[script('python3')]
+report:
+    print(1)
+"""
+
+
+@pytest.mark.parametrize(
+    ("command", "rule"),
+    [
+        ("just test -q", None),
+        ("just t", None),  # an alias
+        ("just build", None),
+        ("just lint", None),
+        ("just deploy prod", "tool-terraform-apply-destroy"),
+        ("just report", "tool-opaque-command"),  # a script recipe run by python3
+        ("just nope", "tool-opaque-command"),
+    ],
+)
+def test_a_real_justfile_is_read_recipe_by_recipe(tmp_path: Path, command: str, rule: str | None) -> None:
+    (tmp_path / "justfile").write_text(REAL_JUSTFILE)
+    subprocess.run(["git", "init", "-q", str(tmp_path)], check=True)
+    decision, rules = judge(tmp_path, command)
+    assert (decision, rules) == (("allow", []) if rule is None else ("deny", [rule]))
+
+
 def test_a_justfile_whose_shell_is_not_sh_is_opaque(tmp_path: Path) -> None:
     (tmp_path / "justfile").write_text('set shell := ["python3", "-c"]\nbuild:\n    print(1)\n')
     subprocess.run(["git", "init", "-q", str(tmp_path)], check=True)

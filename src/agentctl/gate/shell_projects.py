@@ -129,11 +129,18 @@ def _just(cmd: Command, args: list[str], walker: Walker) -> bool:
 
 
 class _Justfile:
+    """The recipes of a justfile: dependencies, bodies, string variables and aliases (anything else it can do,
+    such as another shell, a script recipe or an import, makes the command opaque)."""
+
     def __init__(self, cmd: Command, text: str, walker: Walker) -> None:
         self.cmd, self.walker = cmd, walker
-        self.recipes: dict[str, tuple[list[str], list[str]]] = {}
+        self.recipes: dict[str, tuple[list[tuple[str, list[str]]], list[str], list[tuple[str, str | None]]]] = {}
+        self.values: dict[str, str] = {}
+        self.aliases: dict[str, str] = {}
+        self.scripts: set[str] = set()
         self.first = ""
         current: list[str] | None = None
+        script_next = False
         for raw in text.replace("\r\n", "\n").split("\n"):
             if raw[:1] in (" ", "\t") and current is not None:
                 current.append(raw.strip())
@@ -142,48 +149,120 @@ class _Justfile:
             if not line.strip():
                 continue
             current = None
-            recipe = _RECIPE.match(line)
+            if line.startswith("["):  # attributes; ``[script(…)]`` runs the recipe with another interpreter
+                script_next = script_next or line.startswith("[script")
+                continue
             if _JUST_SETTING.match(line):
-                if re.match(r"^(set\s+(shell|windows-shell|script-interpreter)|import|mod)\b", line):
-                    self.opaque(f"the justfile says {line.strip()!r}")
+                self._setting(line)
                 continue
             if ":=" in line:
-                for command in re.findall(r"`([^`]*)`", line):  # backticks run when the justfile is read
-                    fx.nested(cmd, command, True, walker, "justfile")
+                self._assignment(line)
                 continue
+            recipe = _RECIPE.match(line)
             if recipe is None:
                 self.opaque(f"the justfile has a line agentctl does not read ({line.strip()[:40]!r})")
                 continue
-            name, _, deps = recipe.groups()
+            name, params, deps = recipe.groups()
             current = []
-            self.recipes[name] = (re.findall(r"[A-Za-z_][\w-]*", re.sub(r"\([^)]*\)", "", deps)), current)
+            self.recipes[name] = (_dependencies(deps), current, _parameters(params))
+            if script_next:
+                self.scripts.add(name)
+            script_next = False
             self.first = self.first or name
+
+    def _setting(self, line: str) -> None:
+        if re.match(r"^(set\s+(shell|windows-shell|script-interpreter|windows-powershell)|import|mod)\b", line):
+            self.opaque(f"the justfile says {line.strip()!r}")
+        alias = re.match(r"^alias\s+([A-Za-z_][\w-]*)\s*:=\s*([A-Za-z_][\w-]*)", line)
+        if alias:
+            self.aliases[alias.group(1)] = alias.group(2)
+        elif line.startswith("export") and ":=" in line:
+            self._assignment(line.removeprefix("export"))
+
+    def _assignment(self, line: str) -> None:
+        for command in re.findall(r"`([^`]*)`", line):  # backticks run when the justfile is read
+            fx.nested(self.cmd, command, True, self.walker, "justfile")
+        value = re.match(r"^\s*([A-Za-z_][\w-]*)\s*:=\s*(?:\"([^\"\\{]*)\"|'([^']*)')\s*$", line)
+        if value:
+            self.values[value.group(1)] = value.group(2) if value.group(2) is not None else value.group(3)
 
     def opaque(self, why: str) -> None:
         self.cmd.opaque = self.cmd.opaque or why
 
+    def _value(self, expression: str, scope: dict[str, str]) -> str:
+        """A recipe argument or ``{{ … }}`` interpolation: a string literal, a parameter or a variable."""
+        expression = expression.strip()
+        literal = re.fullmatch(r"\"([^\"\\{]*)\"|'([^']*)'", expression)
+        if literal:
+            return literal.group(1) if literal.group(1) is not None else literal.group(2)
+        return scope.get(expression, self.values.get(expression, "${JUST_VALUE}"))
+
+    def _bind(self, name: str, given: list[str]) -> dict[str, str]:
+        scope: dict[str, str] = {}
+        params = self.recipes[name][2]
+        for at, (param, default) in enumerate(params):
+            if param.startswith(("*", "+")):
+                scope[param[1:]] = " ".join(given[at:]) if given[at:] else (default or "")
+                break
+            value = given[at] if at < len(given) else default
+            if value is not None:
+                scope[param.lstrip("$")] = value
+        return scope
+
     def run(self, goals: list[str]) -> None:
-        todo = [g for g in goals if g in self.recipes][:1] + [g for g in goals[1:] if g in self.recipes]
-        todo = todo or ([self.first] if self.first else [])
+        goals = [self.aliases.get(g, g) for g in goals]
+        todo: list[tuple[str, dict[str, str]]] = []
         if goals and goals[0] not in self.recipes:
             self.opaque(f"just runs a recipe agentctl does not find ({goals[0]})")
+        elif goals:
+            todo.append((goals[0], self._bind(goals[0], goals[1:])))
+            todo += [(g, {}) for g in goals[1:] if g in self.recipes and not self.recipes[goals[0]][2]]
+        elif self.first:
+            todo.append((self.first, self._bind(self.first, [])))
         seen: set[str] = set()
         while todo and len(seen) < _MAX_TASKS:
-            name = todo.pop(0)
+            name, scope = todo.pop(0)
             if name in seen:
                 continue
             seen.add(name)
             if name not in self.recipes:
                 self.opaque(f"the justfile's recipe depends on {name!r}, which it does not define")
                 continue
-            deps, body = self.recipes[name]
-            todo += deps
-            if body[:1] and body[0].startswith("#!") and not re.search(r"\b(ba|z|da)?sh\b", body[0]):
-                self.opaque(f"the recipe {name} runs with {body[0][2:].strip()}")
+            deps, body, _ = self.recipes[name]
+            for dep, arguments in deps:
+                todo.append(
+                    (dep, self._bind(dep, [self._value(a, scope) for a in arguments]) if dep in self.recipes else {})
+                )
+            if name in self.scripts or (
+                body[:1] and body[0].startswith("#!") and not re.search(r"\b(ba|z|da)?sh\b", body[0])
+            ):
+                self.opaque(f"the recipe {name} runs with another interpreter than sh")
                 continue
             for line in body:
-                line = re.sub(r"\{\{[^}]*\}\}", "${JUST_VALUE}", line.lstrip("@-"))
-                fx.nested(self.cmd, line, True, self.walker, f"just {name}")
+                fx.nested(self.cmd, self._interpolate(line.lstrip("@-"), scope), True, self.walker, f"just {name}")
+
+    def _interpolate(self, line: str, scope: dict[str, str]) -> str:
+        """``{{ name }}`` replaced by what it is known to be (an unknown value is a computed word)."""
+        parts = re.split(r"\{\{([^}]*)\}\}", line)
+        return "".join(self._value(part, scope) if index % 2 else part for index, part in enumerate(parts))
+
+
+def _dependencies(text: str) -> list[tuple[str, list[str]]]:
+    """``a (b "x" y) && c``: [(a, []), (b, ['"x"', 'y']), (c, [])]."""
+    found: list[tuple[str, list[str]]] = []
+    for call, plain in re.findall(r"\(([^)]*)\)|([A-Za-z_][\w-]*)", text):
+        words = re.findall(r"\"[^\"]*\"|'[^']*'|[^\s]+", call) if call else [plain]
+        if words and re.fullmatch(r"[A-Za-z_][\w-]*", words[0]):
+            found.append((words[0], words[1:]))
+    return found
+
+
+def _parameters(text: str) -> list[tuple[str, str | None]]:
+    """``target="release" *args``: [(target, release), (*args, None)]."""
+    found: list[tuple[str, str | None]] = []
+    for name, default in re.findall(r"([*+$]*[A-Za-z_][\w-]*)(?:=(\"[^\"]*\"|'[^']*'|[^\s]+))?", text):
+        found.append((name, default.strip("\"'") if default else None))
+    return found
 
 
 def _tox(cmd: Command, args: list[str], walker: Walker) -> bool:
