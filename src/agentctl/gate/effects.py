@@ -47,6 +47,11 @@ _CERT_EXT = (".pem", ".crt", ".cer")
 CANDIDATES = [".env", ".env.local", ".env.production", ".netrc", ".pgpass", ".git-credentials"]
 _DELETERS = {"rm", "rmdir", "mv", "find", "shred", "unlink", "rsync"}
 _MAX_SCRIPT = 256 * 1024
+_MAX_GLOB = 32
+_MAX_WALK = 50_000
+"""Directory entries walked to find the files a runner collects (``conftest.py``) before it counts as unknown."""
+_NO_RECURSE = frozenset({"node_modules", "venv", "build", "dist", "__pycache__", "CVS", "_darcs", "{arch}"})
+"""Scripts a glob in a script position (``bash scripts/d*.sh``) may expand to before it counts as unknown."""
 
 
 def is_secret(path: Path) -> bool:
@@ -201,6 +206,50 @@ class ScriptReader:
         """The file exists but cannot be judged (too large, or not readable): what it runs is unknown."""
         target = self._target(path)
         return target.exists() and self(path) is None
+
+    def glob(self, pattern: str) -> list[str] | None:
+        """The paths ``pattern`` expands to as the shell would (sorted, no dotfiles unless asked), None past
+        :data:`_MAX_GLOB` matches; relative patterns give relative paths."""
+        import glob as globlib
+
+        base = str(self.cwd) if not os.path.isabs(os.path.expanduser(pattern)) else None
+        try:
+            found = globlib.glob(os.path.expanduser(pattern), root_dir=base)
+        except (OSError, ValueError):
+            return None
+        return sorted(found) if len(found) <= _MAX_GLOB else None
+
+    def find(self, directory: str, name: str) -> list[str] | None:
+        """Files called ``name`` under ``directory`` (as paths joined to it), skipping hidden, virtual-environment
+        and dependency directories as pytest does; None past :data:`_MAX_WALK` entries."""
+        root = self._target(directory)
+        found: list[str] = []
+        stack, budget = [(root, directory)], _MAX_WALK
+        while stack:
+            folder, shown = stack.pop()
+            try:
+                entries = list(os.scandir(folder))
+            except OSError:
+                continue
+            budget -= len(entries)
+            if budget < 0:
+                return None
+            for entry in entries:
+                if entry.is_dir(follow_symlinks=False):
+                    if not entry.name.startswith(".") and entry.name not in _NO_RECURSE:
+                        stack.append((Path(entry.path), f"{shown.rstrip('/')}/{entry.name}"))
+                elif entry.name == name:
+                    found.append(f"{shown.rstrip('/')}/{name}")
+        return sorted(found)
+
+    def listdir(self, path: str) -> list[str] | None:
+        """The names of the regular files in the directory ``path`` (None: not a readable directory, or too many)."""
+        target = self._target(path)
+        try:
+            names = sorted(e.name for e in os.scandir(target) if e.is_file())
+        except OSError:
+            return None
+        return names if len(names) <= _MAX_GLOB else None
 
 
 def reader(cwd: Path) -> ScriptReader:

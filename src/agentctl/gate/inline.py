@@ -16,7 +16,8 @@ import re
 from dataclasses import dataclass, field
 
 _PYTHON = re.compile(r"^(python|pypy)(\d+(\.\d+)?)?$")
-_OTHERS = {"perl", "ruby", "node", "nodejs", "php", "deno", "bun", "lua", "Rscript", "tclsh", "osascript"}
+_OTHERS = {"perl", "ruby", "node", "nodejs", "php", "deno", "bun", "lua", "Rscript", "tclsh", "osascript",
+           "jshell", "groovy", "julia", "wish"}  # fmt: skip
 _CODE_FLAGS = {
     "python": ("-c",),
     "perl": ("-e", "-E"),
@@ -27,6 +28,8 @@ _CODE_FLAGS = {
     "lua": ("-e",),
     "Rscript": ("-e",),
     "osascript": ("-e",),
+    "groovy": ("-e",),
+    "julia": ("-e", "--eval", "-E", "--print"),
 }
 _RISKY_MODULES = {
     "os", "subprocess", "shutil", "pty", "pathlib", "socket", "ctypes", "importlib", "urllib", "http",
@@ -43,7 +46,8 @@ _OTHER_RISK = re.compile(
     r"\b(system|exec\w*|spawn\w*|popen|fork|child_process|require|import|unlink\w*|rename\w*|rmdir\w*|mkdir\w*|"
     r"chmod\w*|chown\w*|symlink\w*|write\w*|append\w*|truncate\w*|open\w*|eval|Function|fs|File|FileUtils|"
     r"IO|Dir|Kernel|Process|Deno|Bun|shell_exec|passthru|proc_open|curl_\w+|fopen|file_put_contents|"
-    r"do|qx|glob|Socket|LWP|HTTP|use|load|dofile|loadstring|os|io|do shell script)\b|`|\bsyscall\b"
+    r"do|qx|glob|Socket|LWP|HTTP|use|load|dofile|loadstring|os|io|do shell script|Runtime|ProcessBuilder)\b|`|"
+    r"\bsyscall\b"
 )
 
 

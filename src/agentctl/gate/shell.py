@@ -176,11 +176,15 @@ class Walker(WordEvaluator):
         keyword = self.text(node.children[0]) if node.children else ""
         exporting = keyword == "export"
         exported: dict[str, str | None] = {}
+        flags = ""
         for child in node.named_children:
             if child.type == "word" and keyword in ("declare", "typeset", "local") and self.text(child)[:1] == "-":
                 exporting |= "x" in self.text(child)
+                flags += self.text(child)[1:]
             elif child.type == "variable_assignment":
                 pair = self.assignment(child, store=True)
+                if pair:
+                    shell_paths.attributes(self, pair[0], flags)
                 if pair and exporting:  # a computed value keeps its text (``$HOME/bin:$PATH``): "$" marks it
                     exported[pair[0]] = self.vars.get(pair[0], pair[1])
             elif child.type == "variable_name" and exporting:

@@ -77,6 +77,8 @@ def _stdin(cmd: Command, name: str, walker: Walker) -> None:
             from agentctl.gate import shell_runners
 
             shell_runners.ex_commands(cmd, [cmd.stdin], walker)
+        elif name in _PWSH or inline.interpreter(name):
+            pass  # known text on its input: judged as PowerShell (shell_entries) or as inline code (inline)
         else:
             cmd.opaque = cmd.opaque or f"{name} runs the code given on its input, which agentctl cannot judge"
         return

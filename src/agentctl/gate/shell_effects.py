@@ -22,12 +22,15 @@ from typing import TYPE_CHECKING
 
 from agentctl.gate import (
     inline,
+    shell_entries,
     shell_files,
     shell_hazards,
     shell_kube,
+    shell_kubetools,
     shell_make,
     shell_paths,
     shell_runners,
+    shell_sources,
     shell_wrappers,
     shell_writers,
 )
@@ -36,7 +39,11 @@ from agentctl.gate.shell_words import dedupe
 if TYPE_CHECKING:
     from agentctl.gate.shell import Command, Walker
 
-SHELLS = {"bash", "sh", "zsh", "dash", "ksh", "ash", "mksh", "yash", "fish", "rbash"}
+SHELLS = {"bash", "sh", "zsh", "dash", "ksh", "ash", "mksh", "yash", "fish", "rbash", "tcsh", "csh", "oksh", "loksh",
+          "lksh", "pdksh", "posh", "osh", "ysh", "elvish", "nu", "xonsh"}  # fmt: skip
+"""Shells: their text is parsed as POSIX shell (what does not parse is opaque)."""
+_VERSIONED_TOOL = re.compile(r"^(terraform|tofu|terragrunt|kubectl|helm|pulumi|oc)[-_.]?v?\d[\w.-]*$")
+_VERSIONED_SHELL = re.compile(r"^(bash|zsh|ksh|dash|mksh|ash|yash|tcsh|csh|sh)[\d.]+$")
 SENSITIVE = {
     "terraform",
     "tofu",
@@ -84,7 +91,7 @@ def output_text(cmd: Command) -> str | None:
     return None
 
 
-_KUBE_TRACKED = frozenset({*KUBE, "helm", "curl", "wget", "http", "https", "xh"})
+_KUBE_TRACKED = frozenset({*KUBE, "helm", "curl", "wget", "http", "https", "xh", *shell_kubetools.TOOLS})
 
 
 @functools.lru_cache(maxsize=1024)
@@ -118,6 +125,12 @@ def analyse(cmd: Command, walker: Walker) -> None:
             return
         name = basename(argv[0])
     cmd.name = name
+    if _VERSIONED_SHELL.match(name):  # ``ksh93``, ``bash5.2``: that shell
+        name = cmd.name = _VERSIONED_SHELL.sub(r"\1", name)
+    versioned = _VERSIONED_TOOL.match(name.lower())  # ``terraform_1.5.7``, ``kubectl-1.30``: that tool
+    if name not in SENSITIVE and (name.lower() in SENSITIVE or versioned):  # ``TERRAFORM`` on a case-insensitive FS
+        name = cmd.name = versioned.group(1) if versioned else name.lower()
+        argv = cmd.argv = [name, *argv[1:]]
     if name in _TOOL_ALIASES or name.startswith(("kubectl-", "kubectl_")):
         name = cmd.name = _tool_alias(cmd, name)
         argv, literal = cmd.argv, cmd.literal
@@ -128,10 +141,13 @@ def analyse(cmd: Command, walker: Walker) -> None:
         shell_writers.git_dir(cmd, args)
     if cmd.assigned:
         shell_runners.environment(cmd, dict(cmd.assigned), walker)
+    if name in ("terraform", "tofu") and (cmd.assigned or walker.exported):
+        shell_entries.terraform_env(cmd, walker)
+        argv, literal, args = cmd.argv, cmd.literal, cmd.argv[1:]
     if name in _KUBE_TRACKED or walker.kube_tunnels:
         shell_kube.track(cmd, name, walker)
         args = cmd.argv[1:]
-    if "/" in argv[0] and literal[0] and name not in SHELLS:
+    if ("/" in argv[0] or (name.endswith(".py") and "uv" in cmd.via)) and literal[0] and name not in SHELLS:
         _program(cmd, argv[0], walker)
     if name not in _SPECIAL_NAMES and not _interpreter_name(name):
         if not shell_runners.run(cmd, name, args, walker):
@@ -196,7 +212,7 @@ def nested(cmd: Command, text: str, literal: bool, walker: Walker, label: str) -
     walker.cwd, walker.alts = saved
 
 
-_STDIN_PATHS = ("-", "/dev/stdin", "/dev/fd/0", "/proc/self/fd/0")
+STDIN_PATHS = ("-", "/dev/stdin", "/dev/fd/0", "/proc/self/fd/0")
 
 
 def script(cmd: Command, path: str, literal: bool, walker: Walker) -> None:
@@ -205,8 +221,12 @@ def script(cmd: Command, path: str, literal: bool, walker: Walker) -> None:
         cmd.code_from = cmd.code_from or ["(computed path)"]
         cmd.opaque = cmd.opaque or "runs code from a path or stream computed at run time"
         return
-    if path in _STDIN_PATHS:  # ``bash /dev/stdin``, ``source /dev/stdin``: the pipe is the script
+    if path in STDIN_PATHS:  # ``bash /dev/stdin``, ``source /dev/stdin``: the pipe is the script
         stdin_code(cmd, walker, lambda text: nested(cmd, text, True, walker, f"{cmd.name} <stdin>"))
+        return
+    if shell_sources.GLOB.search(path):  # ``bash scripts/d*.sh``: the shell runs what the glob matches
+        for match in shell_sources.expand(cmd, path, walker):
+            script(cmd, match, True, walker)
         return
     writers = written_by(cmd, path, walker)
     if writers:
@@ -269,6 +289,10 @@ def written_by(cmd: Command, path: str, walker: Walker) -> list[str]:
 
 def _program(cmd: Command, path: str, walker: Walker) -> None:
     """``./x``: a program written by the same command is opaque; a shell script is read and parsed."""
+    if shell_sources.GLOB.search(path):  # ``./scripts/d*.sh``: the shell runs the first match, but judge each
+        for match in shell_sources.expand(cmd, path, walker):
+            _program(cmd, match if "/" in match else f"./{match}", walker)
+        return
     writers = written_by(cmd, path, walker)
     if writers:
         cmd.code_from += [w for w in writers if w not in cmd.code_from]
@@ -277,6 +301,11 @@ def _program(cmd: Command, path: str, walker: Walker) -> None:
     for place in places(cmd, path):  # a program (not a script) in a directory only known at run time is let be
         text = None if shell_paths.unresolvable(place) or not walker.read_file else walker.read_file(place)
         first = text.split("\n", 1)[0] if text else ""
+        if text is not None and (re.match(r"#!.*\bpython", first) or (path.endswith(".py") and "uv" in cmd.via)):
+            from agentctl.gate import shell_python  # ``./x.py``, ``uv run x.py``: Python runs the file
+
+            shell_python.script(cmd, path, walker)
+            return
         if text is not None and (path.endswith(".sh") or re.match(r"#!.*\b(ba|z|da|k|mk)?sh\b", first)):
             nested(cmd, text, True, walker, path)
 
@@ -289,6 +318,9 @@ def _shell(cmd: Command, args: list[str], walker: Walker) -> None:
         if arg == "--":
             i += 1
             break
+        if arg in ("--rcfile", "--init-file") and i + 1 < len(args):  # the shell sources FILE first
+            cmd.reads.append(args[i + 1])
+            script(cmd, args[i + 1], literal[i + 1], walker)
         if arg in ("-o", "+o", "--rcfile", "--init-file", "-O", "+O"):
             i += 2
             continue
@@ -320,25 +352,25 @@ def stdin_code(cmd: Command, walker: Walker, judge: object) -> None:
 
 
 def _interpreter(cmd: Command, name: str, args: list[str], walker: Walker) -> None:
+    if inline.family(name) == "python":
+        from agentctl.gate import shell_python
+
+        shell_python.judge(cmd, name, args, walker)
+        return
     code, path, rest = inline.split_args(name, args)
     literal = dict(zip(cmd.argv[1:], cmd.literal[1:], strict=False))
     if code is not None:
         if not all(literal.get(part, True) for part in code):
             cmd.opaque = cmd.opaque or f"{name} runs inline code computed at run time"
             return
-        _judge_code(cmd, name, "\n".join(code))
-    elif code is None and path is None and rest[:1] == ["-m"]:
-        cmd.reads += [a for a in rest[2:] if not a.startswith("-")]  # ``python -m json.tool FILE``
-    elif path is not None and path not in _STDIN_PATHS:
+        judge_code(cmd, name, "\n".join(code))
+    elif path is not None and path not in STDIN_PATHS:
         cmd.reads.append(path)
         cmd.reads += [a for a in rest if not a.startswith("-") and a != path]  # a script's file arguments
         if not literal.get(path, True) or written_by(cmd, path, walker):
             script(cmd, path, literal.get(path, True), walker)
-        elif inline.family(name) == "python":
-            for text in read_code(cmd, path, walker):
-                _python_script(cmd, path, text, walker)
     else:
-        stdin_code(cmd, walker, lambda text: _judge_code(cmd, name, text))
+        stdin_code(cmd, walker, lambda text: judge_code(cmd, name, text))
     if name.startswith("perl") or name.startswith("ruby"):
         flags = [a for a in args if a.startswith("-") and not a.startswith("--")]
         if any("i" in f[1:] and not f.startswith(("-e", "-E")) for f in flags):
@@ -346,16 +378,8 @@ def _interpreter(cmd: Command, name: str, args: list[str], walker: Walker) -> No
     cmd.reads += [a for a in rest if not a.startswith("-") and name.startswith(("perl", "ruby"))]
 
 
-def _python_script(cmd: Command, path: str, text: str, walker: Walker) -> None:
-    """``python3 FILE``: the shell commands the script runs, judged; computed ones make it opaque."""
-    commands, reason = inline.python_commands(text)
-    if reason:
-        cmd.opaque = cmd.opaque or f"{path}: {reason}"
-    for command in commands:
-        nested(cmd, command, True, walker, f"{cmd.name} {path}")
-
-
-def _judge_code(cmd: Command, name: str, code: str) -> None:
+def judge_code(cmd: Command, name: str, code: str) -> None:
+    """Inline interpreter code: the files it shows it reads and writes; opaque when it may run commands."""
     verdict = inline.judge(name, code)
     cmd.reads += verdict.reads
     cmd.writes += verdict.writes

@@ -44,7 +44,7 @@ _WRITERS = {
     *_EDITORS,
     "cp", "install", "rsync", "scp", "ln", "mv", "tee", "truncate", "rm", "unlink", "rmdir", "shred", "touch",
     "mkdir", "patch", "chmod", "chown", "chgrp", "chattr", "dd", "git", "curl", "wget", "sqlite3", "sqlite", "tar",
-    "unzip", *shell_writers.HANDLED,
+    "unzip", "mkfifo", "mknod", *shell_writers.HANDLED,
 }  # fmt: skip
 
 
@@ -79,6 +79,8 @@ def effects(cmd: Command, name: str, args: list[str], walker: Walker) -> None:
         shell_writers.copies(cmd, name, args, pos, [target] if target else pos[-1:] if len(pos) > 1 else [])
     elif name in ("tee", "truncate", "rm", "unlink", "rmdir", "shred", "touch", "mkdir"):
         writes += pos if name != "truncate" else _positionals(args, {"-s", "--size", "-r", "--reference"})
+    elif name in ("mkfifo", "mknod"):  # a FIFO: what a reader of it gets is written later, by anyone
+        writes += pos[:1] if name == "mknod" else pos
     elif name in ("chmod", "chown", "chgrp", "chattr"):
         writes += pos[1:]
     elif name == "dd":

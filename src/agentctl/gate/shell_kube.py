@@ -15,6 +15,7 @@ import re
 from typing import TYPE_CHECKING
 
 from agentctl.engine import argv as argv_rules
+from agentctl.gate import shell_kubetools
 
 if TYPE_CHECKING:
     from agentctl.gate.shell import Command, Walker
@@ -31,12 +32,28 @@ _HTTP = ("curl", "wget", "http", "https", "xh")
 def track(cmd: Command, name: str, walker: Walker) -> None:
     if name in _KUBE:
         _kubectl(cmd, walker)
-    elif name == "helm" and walker.kube_context and not argv_rules.has_flag(cmd.argv, "--kube-context"):
-        _insert(cmd, f"--kube-context={walker.kube_context}")
+    elif name == "helm":
+        _helm(cmd, walker)
     elif name in _HTTP:
         _http(cmd, walker)
+    elif name in shell_kubetools.TOOLS:
+        shell_kubetools.judge(cmd, walker)
     if any(kind == "forward" for kind, _, _ in walker.kube_tunnels) and name not in _KUBE:
         _tunnel_client(cmd, walker)
+
+
+def _helm(cmd: Command, walker: Walker) -> None:
+    if walker.kube_context and not argv_rules.has_flag(cmd.argv, "--kube-context"):
+        _insert(cmd, f"--kube-context={walker.kube_context}")
+    words = argv_rules.args(cmd.argv)
+    if words[:1] == ["secrets"] and len(words) > 1:  # the helm-secrets plugin runs ``helm SUB`` after decrypting
+        at = cmd.argv.index("secrets")
+        cmd.argv, cmd.literal = cmd.argv[:at] + cmd.argv[at + 1 :], cmd.literal[:at] + cmd.literal[at + 1 :]
+        words = words[1:]
+    if words[:1] == ["plugin"] and words[1:2] in (["install"], ["add"]) and len(words) > 2:
+        source = words[2]  # a plugin's install hooks and commands are code from where it comes from
+        if "://" in source or re.match(r"^[\w.-]+@[\w.-]+:", source) or not source.startswith((".", "/")):
+            cmd.code_from.append("helm plugin install")
 
 
 def _insert(cmd: Command, word: str) -> None:
@@ -105,6 +122,7 @@ def _http(cmd: Command, walker: Walker) -> None:
         ):  # kubectl proxy's port and the API's shape: a proxy started earlier
             _add(cmd, walker, ["kubectl", verb, url], "kubectl proxy")
             return
+    shell_kubetools.api_call(cmd, walker, verb)
 
 
 def _tunnel_client(cmd: Command, walker: Walker) -> None:

@@ -159,6 +159,8 @@ def locate(name: str, argv: list[str], cmd: Command) -> int | None:
         cmd.reads.append(".env")  # dotenv-cli reads ./.env unless told another file
     if name == "nix" and argv[1:2] == ["run"]:
         return _nix_run(argv, cmd)
+    if name == "uv" and argv[1:2] == ["run"]:
+        _uv_run(argv, cmd)
     n, texts, literal, start, skipped = len(argv), [], True, None, 0
     while i < n:
         key, eq, value = argv[i].partition("=")
@@ -213,6 +215,22 @@ def _shell(argv: list[str], cmd: Command, start: int) -> int | None:
 def _as_shell(argv: list[str], cmd: Command, text: str) -> None:
     argv[:] = [argv[0], "sh", "-c", text]
     cmd.literal[:] = [True, True, True, True]
+
+
+def _uv_run(argv: list[str], cmd: Command) -> None:
+    """``uv run -m MOD`` is ``python -m MOD``; ``uv run --script FILE`` runs FILE with Python (as ``FILE.py`` is)."""
+    i = 2
+    while i < len(argv) and argv[i].startswith("-") and argv[i] != "--":
+        key, eq, value = argv[i].partition("=")
+        if key in ("-m", "--module"):
+            words = ["python", "-m", value] if eq else ["python", "-m"]
+            argv[i : i + 1] = words
+            cmd.literal[i : i + 1] = [True] * (len(words) - 1) + [cmd.literal[i]]
+            return
+        if key in ("-s", "--script") and not eq:
+            argv[i : i + 1] = ["python"]
+            return
+        i += 2 if key in _UV.valued and not eq else 1
 
 
 def _nix_run(argv: list[str], cmd: Command) -> int | None:

@@ -18,7 +18,7 @@ import shlex
 from typing import TYPE_CHECKING
 
 from agentctl.gate import shell_effects as fx
-from agentctl.gate import shell_paths
+from agentctl.gate import shell_paths, shell_sources
 
 if TYPE_CHECKING:
     from agentctl.gate.shell import Command, Walker
@@ -69,6 +69,7 @@ def judge(cmd: Command, args: list[str], walker: Walker) -> None:
     if not all(cmd.literal):
         cmd.opaque = cmd.opaque or "make's arguments are computed at run time"
         return
+    _environment(cmd, walker, variables)
     for directory in directories:  # ``make -C DIR``: make and its recipes run in DIR
         shell_paths.enter(cmd, directory)
     if "SHELL" in variables or ".SHELLFLAGS" in variables:  # recipes run as ``$SHELL $.SHELLFLAGS LINE``
@@ -92,6 +93,33 @@ def judge(cmd: Command, args: list[str], walker: Walker) -> None:
         fx.nested(cmd, book.expand(line, target, prereqs), True, walker, f"make {target}")
 
 
+_HARMLESS_FLAGS = re.compile(
+    r"^(-?-?[sSkwBrRiqe]+|-?j\d*|--jobs(=\d+)?|-?l[\d.]*|--load-average(=[\d.]+)?|--no-print-directory|"
+    r"--silent|--quiet|--keep-going|--print-directory|-?O\w*|--output-sync(=\w+)?|--warn-undefined-variables|"
+    r"--no-builtin-rules|--no-builtin-variables|\d+|--)$"
+)
+"""MAKEFLAGS words that only change how make reports or schedules (``-j8``, ``-s``, ``--no-print-directory``)."""
+
+
+def _environment(cmd: Command, walker: Walker, variables: dict[str, str]) -> None:
+    """``MAKEFLAGS``/``MFLAGS`` act as options and variables given to make; ``MAKEFILES`` names more makefiles."""
+    env = {**walker.exported, **cmd.assigned}
+    for key in ("MAKEFLAGS", "MFLAGS", "GNUMAKEFLAGS", "MAKEFILES"):
+        if key not in env:
+            continue
+        value = env[key]
+        if value is None or "$" in value or "`" in value:
+            cmd.opaque = cmd.opaque or f"${key} is computed at run time: what make runs is unknown"
+            continue
+        for word in shlex.split(value) if key != "MAKEFILES" else value.split():
+            if key == "MAKEFILES" or not (_HARMLESS_FLAGS.match(word) or re.match(r"^[A-Za-z_][\w.]*=", word)):
+                cmd.opaque = cmd.opaque or f"${key} ({value}) changes what make runs"
+                break
+            if "=" in word and not word.startswith("-"):
+                name, _, text = word.partition("=")
+                variables.setdefault(name, text)
+
+
 def _read_makefiles(cmd: Command, files: list[str], walker: Walker) -> str | None:
     """The makefiles make reads, in each directory it may run in (a ``cd`` that may fail leaves two)."""
     if walker.read_file is None:
@@ -101,13 +129,9 @@ def _read_makefiles(cmd: Command, files: list[str], walker: Walker) -> str | Non
     for where in dict.fromkeys([cmd.cwd, *cmd.alt_cwds]):
         for name in names:
             path = name if name.startswith("/") or not where else posixpath.join(where, name)
-            if shell_paths.unresolvable(path):  # ``cd "$X" && make``: which makefile runs is unknown
-                cmd.opaque = cmd.opaque or "make runs a makefile from a directory only known at run time"
+            known, text = shell_sources.at(cmd, path, name, walker, "a makefile")  # as the same line writes it
+            if not known:
                 return None
-            if fx.written_by(cmd, path, walker):
-                cmd.opaque = cmd.opaque or f"make runs {name}, written by the same command"
-                return None
-            text = walker.read_file(path)
             if text is not None:
                 texts.append(text)
                 if not files:

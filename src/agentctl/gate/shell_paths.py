@@ -64,13 +64,66 @@ def variable(walker: Walker, name: str) -> str | None:
 _PARAM = re.compile(r"^\$\{([A-Za-z_]\w*)(%%|%|##|#|:-|-|:=|=|:\+|\+)?(.*)\}$", re.DOTALL)
 
 
+def ifs_split(walker: Walker, value: str) -> list[str]:
+    """An unquoted expansion's fields: split on ``$IFS`` (``IFS=,; c=terraform,apply; $c`` runs two words)."""
+    ifs = walker.vars.get("IFS")
+    if ifs is None or ifs == " \t\n":
+        return value.split()
+    if not ifs:
+        return [value]
+    blanks = "".join(c for c in ifs if c in " \t\n")
+    others = [c for c in ifs if c not in " \t\n"]
+    around = f"[{re.escape(blanks)}]*" if blanks else ""
+    pattern = f"{around}[{re.escape(''.join(others))}]{around}" if others else None
+    parts = re.split(pattern, value.strip(blanks)) if pattern else [value]
+    fields = [f for part in parts for f in (part.split() if blanks else [part])]
+    return fields[:-1] if fields and fields[-1] == "" else fields
+
+
+def attributes(walker: Walker, name: str, flags: str) -> None:
+    """``declare -l x=TERRAFORM`` stores ``terraform``; a name reference (-n), integer (-i) or array value is
+    not known text."""
+    value = walker.vars.get(name)
+    if value is None:
+        return
+    if set(flags) & set("niaA"):
+        walker.vars.pop(name, None)
+    elif "l" in flags or "u" in flags or "c" in flags:
+        walker.vars[name] = value.lower() if "l" in flags else value.upper() if "u" in flags else value.capitalize()
+
+
 def is_parameter(raw: str) -> bool:
     """``${…}`` without a command substitution inside."""
     return raw.startswith("${") and "$(" not in raw[2:] and "`" not in raw
 
 
+_INDIRECT = re.compile(r"^\$\{!([A-Za-z_]\w*)\}$")
+_CASE = re.compile(r"^\$\{([A-Za-z_]\w*)(\^\^|\^|,,|,|~~|~)\}$")
+
+
+def _value(walker: Walker, name: str) -> str | None:
+    value = walker.vars.get(name)
+    return value if value is not None else variable(walker, name)
+
+
+def _case(value: str, op: str) -> str:
+    """``${x^^}``, ``${x,,}``, ``${x^}``, ``${x,}``, ``${x~~}``, ``${x~}``: bash's case conversions."""
+    if op in ("^^", ",,", "~~"):
+        return value.upper() if op == "^^" else value.lower() if op == ",," else value.swapcase()
+    head = value[:1].upper() if op == "^" else value[:1].lower() if op == "," else value[:1].swapcase()
+    return head + value[1:]
+
+
 def parameter(walker: Walker, raw: str) -> str | None:
     """``${NAME%pattern}`` and friends over a known value (None when the result is not known)."""
+    indirect = _INDIRECT.match(raw)  # ``${!v}``: the variable whose name is v's value
+    if indirect:
+        target = _value(walker, indirect.group(1))
+        return _value(walker, target) if target and re.fullmatch(r"[A-Za-z_]\w*", target) else None
+    case = _CASE.match(raw)
+    if case:
+        value = _value(walker, case.group(1))
+        return None if value is None else _case(value, case.group(2))
     match = _PARAM.match(raw)
     if match is None:
         return None

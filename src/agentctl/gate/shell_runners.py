@@ -21,7 +21,15 @@ import shlex
 from typing import TYPE_CHECKING
 
 from agentctl.gate import shell_effects as fx
-from agentctl.gate import shell_optruns, shell_settings, shell_textproc
+from agentctl.gate import (
+    shell_entries,
+    shell_optruns,
+    shell_projects,
+    shell_python,
+    shell_settings,
+    shell_textproc,
+    shell_wrappers,
+)
 
 if TYPE_CHECKING:
     from agentctl.gate.shell import Command, Walker
@@ -203,9 +211,40 @@ def _parallel(cmd: Command, args: list[str], walker: Walker) -> None:
                 cmd.opaque = cmd.opaque or "parallel runs commands from input agentctl cannot see"
             return
         items = ['"$PARALLEL_ITEM"']  # an unknown item: a computed word in the command it builds
+    if "--pipe" in args[:i] or "--pipepart" in args[:i]:  # the input, in blocks, is each job's standard input
+        if reads_stdin_code(template):
+            feed_shell(cmd, walker, "parallel --pipe <stdin>")
+        items = [""]
     for item in items[:32] or [""]:
         words = [w.replace("{}", item) for w in template] if any("{}" in w for w in template) else [*template, item]
         fx.nested(cmd, " ".join(words).strip(), literal, walker, "parallel")
+
+
+def feed_shell(cmd: Command, walker: Walker, label: str) -> None:
+    """A shell at the other end runs ``cmd``'s standard input: a pipe, a heredoc, or a file (``< x.sh``)."""
+    if cmd.stdin is None and not cmd.stdin_names and cmd.reads:
+        fx.script(cmd, cmd.reads[0], True, walker)
+    else:
+        fx.stdin_code(cmd, walker, lambda text: fx.nested(cmd, text, True, walker, label))
+
+
+def reads_stdin_code(words: list[str]) -> bool:
+    """``bash``, ``sh -s``, ``python3 -``: a command that runs the code on its standard input."""
+    if not words:
+        return False
+    name = fx.basename(words[0])
+    rest = words[1:]
+    if name in fx.SHELLS:
+        return not any(re.fullmatch(r"-[A-Za-z]*c[A-Za-z]*", w) for w in rest) and all(
+            w.startswith(("-", "+")) for w in rest
+        )
+    return shell_interpreter(name) and all(w.startswith("-") and w not in ("-c", "-e", "-m") for w in rest)
+
+
+def shell_interpreter(name: str) -> bool:
+    from agentctl.gate import inline
+
+    return inline.interpreter(name)
 
 
 _SSH_VALUED = frozenset("BbcDEeFIiJLlmOopQRSWw")
@@ -231,8 +270,10 @@ def _ssh(cmd: Command, args: list[str], walker: Walker) -> None:
     rest = args[i + 1 :]
     if rest:
         fx.nested(cmd, " ".join(rest), all(fx.literal_word(cmd, w) for w in rest), walker, f"ssh {host}")
+        if reads_stdin_code(shell_wrappers.split(" ".join(rest))):  # ``… | ssh host bash``: what ssh reads
+            feed_shell(cmd, walker, f"ssh {host} <stdin>")
     else:
-        fx.stdin_code(cmd, walker, lambda text: fx.nested(cmd, text, True, walker, f"ssh {host} <stdin>"))
+        feed_shell(cmd, walker, f"ssh {host} <stdin>")  # the login shell runs what ssh reads
 
 
 _EX_RISKY = re.compile(
@@ -333,6 +374,9 @@ def _git(cmd: Command, args: list[str], walker: Walker) -> bool:
 
 _HANDLERS = {
     **shell_optruns.HANDLERS,
+    **shell_entries.HANDLERS,
+    **shell_python.HANDLERS,
+    **shell_projects.HANDLERS,
     "trap": _trap,
     "tmux": _tmux,
     "at": _at,

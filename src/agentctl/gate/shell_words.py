@@ -172,8 +172,8 @@ class WordEvaluator:
         else:
             children = node.named_children
             names = [c for c in children if c.type in ("variable_name", "special_variable_name")]
-            simple = len(children) == 1 and bool(names)
             name = self.text(names[0]) if names else ""
+            simple = len(children) == 1 and bool(names) and raw == "${" + name + "}"  # not ``${!x}``, ``${x,,}``
             pattern = next((self.text(c) for c in children if c.type in ("regex", "word")), None)
             shell_code.in_expansion(cast("Walker", self), raw, pattern, name)
         if simple and name == "IFS":
@@ -190,7 +190,7 @@ class WordEvaluator:
             if quoted:
                 return [Word(value)]
             out: list[Any] = []
-            for index, part in enumerate(value.split()):
+            for index, part in enumerate(shell_paths.ifs_split(cast("Walker", self), value)):
                 if index:
                     out.append(_SPLIT)
                 out.append(Word(part))

@@ -46,6 +46,11 @@ def unwrap(name: str, argv: list[str], cmd: Command) -> int | None:
         while i < n and re.match(r"^[A-Za-z_]\w*=", argv[i]):
             _assign(cmd, argv[i], i)
             i += 1
+        shell = any(re.fullmatch(r"-[A-Za-z]*[si][A-Za-z]*", a) or a in ("--shell", "--login") for a in argv[1:i])
+        if i >= n and shell:  # ``sudo -s`` / ``sudo -i``: a shell that reads its standard input
+            argv[:] = [argv[0], "sh"]
+            cmd.literal[:] = [True, True]
+            return 1
         return i if i < n else None
     if name == "env":
         i = 1
@@ -77,8 +82,8 @@ def unwrap(name: str, argv: list[str], cmd: Command) -> int | None:
             else:
                 break
         return i if i < n else None
-    if name == "builtin":
-        return 1 if n > 1 else None
+    if name in ("builtin", "busybox", "toybox"):  # ``busybox run-parts DIR`` is run-parts
+        return 1 if n > 1 and not argv[1].startswith("-") else None
     if name == "command":
         i = 1
         while i < n and argv[i].startswith("-"):
@@ -108,7 +113,7 @@ def unwrap(name: str, argv: list[str], cmd: Command) -> int | None:
         return i if i < n else None
     if name == "screen":
         return _screen(argv, cmd)
-    if name in ("microk8s", "k3s") and argv[1:2] == ["kubectl"]:
+    if name in ("microk8s", "k3s", "k0s") and argv[1:2] == ["kubectl"]:
         return 1
     if name == "minikube" and "kubectl" in argv[1:]:
         at = argv.index("kubectl")
@@ -125,11 +130,9 @@ def unwrap(name: str, argv: list[str], cmd: Command) -> int | None:
         return i + 1 if i + 1 < n else None
     if name == "xargs":
         return _xargs(argv, cmd)
-    if name == "busybox":  # ``busybox APPLET ARGS`` runs the applet
-        return 1 if n > 1 and not argv[1].startswith("-") else None
     if name in _TEXT_RUNNERS:
         return _text_runner(name, argv, cmd)
-    if name in ("docker", "podman", "nerdctl"):
+    if name in ("docker", "podman", "nerdctl", "docker-compose", "podman-compose"):
         return _container(argv, cmd)
     if name == "watch":
         i = 1
@@ -200,8 +203,15 @@ def _container(argv: list[str], cmd: Command) -> int | None:
             cmd.reads.append(argv[at + 1])
     cmd.reads += [a.split("=", 1)[1] for a in argv if a.startswith("--env-file=")]
     i = 1
-    if argv[i : i + 2] == ["container", "run"]:
+    if argv[i : i + 2] in (["container", "run"], ["container", "exec"]):
         i += 1
+    compose = argv[0].rsplit("/", 1)[-1].endswith("-compose") or argv[1:2] == ["compose"]
+    if compose:  # ``docker compose [options] exec|run SERVICE cmd…``
+        i += 0 if argv[0].rsplit("/", 1)[-1].endswith("-compose") else 1
+        while i < len(argv) and argv[i].startswith("-"):
+            i += 2 if argv[i] in _COMPOSE_VALUED else 1
+    if i < len(argv) and (argv[i] == "exec" or (compose and argv[i] == "run")):
+        return _exec(argv, cmd, i + 1)  # the command runs in the container, with whatever it can reach
     if i >= len(argv) or argv[i] != "run":
         return None
     i += 1
@@ -224,6 +234,21 @@ def _container(argv: list[str], cmd: Command) -> int | None:
     return 1
 
 
+_COMPOSE_VALUED = frozenset({"-f", "--file", "-p", "--project-name", "--profile", "--project-directory",
+                             "--env-file", "--ansi", "--progress", "--parallel"})  # fmt: skip
+_EXEC_VALUED = frozenset({"--detach-keys", "--index", "--entrypoint"}) | _CONTAINER_VALUED
+
+
+def _exec(argv: list[str], cmd: Command, i: int) -> int | None:
+    """``docker exec [options] CONTAINER cmd…`` (also ``compose exec|run SERVICE cmd…``): where cmd starts."""
+    while i < len(argv) and argv[i].startswith("-"):
+        if argv[i] == "--":
+            i += 1
+            break
+        i += 2 if argv[i] in _EXEC_VALUED else 1
+    return i + 1 if i + 1 < len(argv) else None
+
+
 def _xargs(argv: list[str], cmd: Command) -> int | None:
     i, n, replace = 1, len(argv), None
     while i < n and argv[i].startswith("-"):
@@ -237,7 +262,7 @@ def _xargs(argv: list[str], cmd: Command) -> int | None:
         i += 2 if arg in _XARGS_VALUED - {"-i"} else 1
     rest = argv[i:] or ["echo"]
     rest_literal = cmd.literal[i:] or [True]
-    items = cmd.stdin.split() if cmd.stdin is not None else None
+    items = _xargs_items(argv[1:i], cmd.stdin) if cmd.stdin is not None else None
     if items is None and cmd.feed is not None and cmd.feed.name in ("find", "ls") and not cmd.feed.opaque:
         from agentctl.gate.shell_hazards import listed
 
@@ -259,6 +284,23 @@ def _xargs(argv: list[str], cmd: Command) -> int | None:
 
 def _per_item(word: str, replace: str) -> bool:
     return replace in word and " " not in word.replace(replace, "")
+
+
+def _xargs_items(options: list[str], text: str) -> list[str]:
+    """The arguments xargs reads from ``text``: NUL- or DELIM-separated with ``-0``/``-d``, else blank-separated
+    words with quotes honoured (``echo 'terraform apply' | xargs -0 sh -c`` gives one argument)."""
+    delimiter = None
+    for at, option in enumerate(options):
+        if option in ("-0", "--null"):
+            delimiter = "\0"
+        elif option in ("-d", "--delimiter") and at + 1 < len(options):
+            delimiter = options[at + 1].encode().decode("unicode_escape", "replace")[:1] or None
+        elif option.startswith("--delimiter="):
+            delimiter = option.split("=", 1)[1].encode().decode("unicode_escape", "replace")[:1] or None
+    if delimiter is not None:
+        items = text.split(delimiter)
+        return items[:-1] if items and items[-1] == "" else items
+    return split(text)
 
 
 _TEXT_RUNNERS = {
@@ -311,13 +353,18 @@ def _text_runner(name: str, argv: list[str], cmd: Command) -> int | None:
                 continue
             break
         i += 2 if arg in valued else 1
-    if name in ("su", "script"):
-        return None
+    if name in ("su", "script"):  # no command: a shell that reads its standard input
+        if name == "script":
+            cmd.writes += [a for a in argv[1:i] if not a.startswith("-") and a != "/dev/null"][:1]
+        argv[:] = [argv[0], "sh"]
+        cmd.literal[:] = [True, True]
+        return 1
     return i if i < n else None
 
 
 WRAPPERS = frozenset({
-    "docker", "podman", "nerdctl", "sudo", "doas", "env", "builtin", "command", "exec", "nice", "ionice", "stdbuf",
-    "time", "nohup", "setsid", "chrt", "taskset", "unbuffer", "timeout", "xargs", "watch", "coproc", "screen",
-    "microk8s", "k3s", "minikube", "busybox", *_TEXT_RUNNERS, *shell_launchers.LAUNCHERS
+    "docker", "podman", "nerdctl", "docker-compose", "podman-compose", "sudo", "doas", "env", "builtin", "busybox",
+    "toybox", "command", "exec", "nice", "ionice", "stdbuf", "time", "nohup", "setsid", "chrt", "taskset",
+    "unbuffer", "timeout", "xargs", "watch", "coproc", "screen", "microk8s", "k3s", "k0s", "minikube",
+    *_TEXT_RUNNERS, *shell_launchers.LAUNCHERS,
 })  # fmt: skip
