@@ -150,6 +150,18 @@ class Budget:
                 return f"max_tokens: the response crossed --max-tokens {limits.max_tokens:,}; it was ended"
         return None
 
+    def fill(self, ident: int, usage: Usage, *, input_known: bool, reserve: bool) -> Usage:
+        """``usage`` with what the provider did not say filled in from the request's reservation: the input
+        estimate when its input is unknown, and (``reserve``) all the output it was allowed."""
+        flight = self.flights.get(ident)
+        if flight is None:
+            return usage
+        inputs = usage.input_tokens
+        if not input_known and not (usage.input_tokens or usage.cache_read_tokens or usage.cache_write_tokens):
+            inputs = flight.input_estimate
+        output = max(usage.output_tokens, flight.max_output or 0) if reserve else usage.output_tokens
+        return Usage(inputs, output, usage.cache_read_tokens, usage.cache_write_tokens)
+
     def finish(self, ident: int, usage: Usage, cost: float) -> None:
         flight = self.flights.pop(ident, None)
         inputs = usage.input_tokens + usage.cache_read_tokens + usage.cache_write_tokens
