@@ -19,7 +19,7 @@ import pytest
 
 from agentctl.gateway.budget import Budget
 from agentctl.gateway.server import Gateway
-from agentctl.gateway.wiring import plan_claude
+from agentctl.gateway.wiring import Plan, plan_claude
 from agentctl.model.run import Usage
 from agentctl.runner.limits import Limits
 from agentctl.runner.pricing import Price, PriceTable
@@ -68,9 +68,13 @@ class Rig:
 
 
 @contextlib.contextmanager
-def rig(steps: list[dict[str, Any]], limits: Limits, upstream_path: str = "") -> Iterator[Rig]:
+def rig(steps: list[dict[str, Any]], limits: Limits, upstream_path: str = "", openai: bool = False) -> Iterator[Rig]:
     with ModelServer(steps, api_key=REAL_KEY) as server:
-        plan = plan_claude({"ANTHROPIC_BASE_URL": server.url + upstream_path, "ANTHROPIC_API_KEY": REAL_KEY})
+        if openai:
+            plan = Plan("openai", server.url + "/v1", keys={"sk-agentctl-placeholder-x": REAL_KEY})
+            plan.env["ANTHROPIC_API_KEY"] = "sk-agentctl-placeholder-x"
+        else:
+            plan = plan_claude({"ANTHROPIC_BASE_URL": server.url + upstream_path, "ANTHROPIC_API_KEY": REAL_KEY})
         budget = Budget(limits, PRICES)
         records: list[dict[str, Any]] = []
         gateway = Gateway(plan, budget, records.append)
@@ -132,6 +136,24 @@ def test_a_model_request_that_is_not_a_json_object_is_not_forwarded() -> None:
         assert r.server.requests == []
 
 
+def test_under_a_budget_input_stored_at_the_provider_is_refused() -> None:
+    """Input the body does not carry (a previous response, a stored conversation, an uploaded file) cannot be
+    reserved: its cost would only be known after it was spent."""
+    body = {"model": "gpt-5", "stream": True, "input": [{"role": "user", "content": "go"}]}
+    with rig([{"repeat": {"text": "x"}}], Limits(max_usd=0.5), openai=True) as r:
+        for extra in ({"previous_response_id": "resp_1"}, {"conversation": "conv_1"}, {"background": True}):
+            status, answer = r.send("/v1/responses", {**body, **extra})
+            assert status == 400 and "whole input" in answer.decode(), extra
+        assert r.server.requests == []
+        assert r.send("/v1/responses", body)[0] == 200  # the ordinary request Codex sends
+    document = {"type": "document", "source": {"type": "file", "file_id": "file_1"}}
+    request = {**_request(), "messages": [{"role": "user", "content": [document]}]}
+    with rig([{"repeat": {"text": "x"}}], Limits(max_usd=0.5)) as r:
+        assert r.send("/v1/messages", request)[0] == 400 and r.server.requests == []
+    with rig([{"repeat": {"text": "x"}}], Limits()) as r:  # no budget: nothing to reserve, forwarded
+        assert r.send("/v1/messages", request)[0] == 200
+
+
 def test_a_key_given_twice_reaches_the_upstream_once() -> None:
     """We read the last ``max_tokens`` (Python's json); an upstream that reads the first would get 100k."""
     raw = json.dumps(_request(max_tokens=100_000))[:-1] + ', "max_tokens": 10}'
@@ -184,7 +206,12 @@ def test_a_burst_stream_with_any_line_endings_is_cut_at_the_crossing_event(trick
 
 def test_two_parallel_requests_cannot_both_spend_what_is_left() -> None:
     """Two requests racing under one remaining budget: the second is reserved against the first's cap."""
-    step = {"text": "x", "stream_tokens": True, "delay": 0.002, "usage": {"input_tokens": 1000, "output_tokens": 90_000}}
+    step = {
+        "text": "x",
+        "stream_tokens": True,
+        "delay": 0.002,
+        "usage": {"input_tokens": 1000, "output_tokens": 90_000},
+    }
     with rig([{"repeat": step}], Limits(max_usd=1.0)) as r:
         statuses: list[int] = []
         start = threading.Barrier(4)

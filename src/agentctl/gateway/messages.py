@@ -27,6 +27,30 @@ HOP_HEADERS = frozenset(
 """Request and response headers that belong to one hop, not passed on (the key headers are swapped)."""
 
 
+_STORED_INPUT = ("previous_response_id", "conversation", "prompt")
+
+
+def unseen_input(provider: str, data: dict[str, Any]) -> str | None:
+    """Why a request's input is not in its body (stored server-side, so its size cannot be reserved), or None.
+
+    OpenAI: a previous response, a stored conversation or prompt, a background response (its usage never
+    streams back). Anthropic: a document or image referenced by ``file_id``."""
+    if provider != "anthropic":
+        for key in _STORED_INPUT:
+            if data.get(key):
+                return f"'{key}' (input stored at the provider)"
+        if data.get("background"):
+            return "'background' (its usage is never streamed back)"
+        return None
+    for message in data.get("messages") or []:
+        content = message.get("content") if isinstance(message, dict) else None
+        for block in content if isinstance(content, list) else []:
+            source = block.get("source") if isinstance(block, dict) else None
+            if isinstance(source, dict) and source.get("type") == "file":
+                return "a 'file' source (a document uploaded earlier)"
+    return None
+
+
 def load_body(body: bytes) -> dict[str, Any]:
     try:
         value = json.loads(body) if body else {}

@@ -36,6 +36,7 @@ from agentctl.gateway.messages import (
     request_content,
     shrink_thinking,
     split_events,
+    unseen_input,
 )
 from agentctl.gateway.routes import METERED, classify, proxy_for
 from agentctl.gateway.streams import AnthropicMeter, OpenAIMeter, SSEMeter
@@ -205,6 +206,11 @@ class Gateway:
         data = load_body(body)
         if not data:
             text = "agentctl gateway: a model request's body must be a JSON object"
+            return self._reject(record, 400, "invalid_request", "invalid_request_error", text)
+        limits = self.budget.limits
+        unseen = unseen_input(self.plan.provider, data)
+        if unseen and (limits.max_usd is not None or limits.max_tokens is not None):
+            text = f"agentctl gateway: under a budget a model request carries its whole input, not {unseen}"
             return self._reject(record, 400, "invalid_request", "invalid_request_error", text)
         max_key = "max_tokens" if self.plan.provider == "anthropic" else "max_output_tokens"
         # A key given twice is read by us one way and maybe by the upstream the other: send it once.
