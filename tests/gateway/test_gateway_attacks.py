@@ -10,9 +10,13 @@ from __future__ import annotations
 import contextlib
 import http.client
 import json
+import socket
+import subprocess
+import sys
 import threading
 import time
 from collections.abc import Iterator
+from pathlib import Path
 from typing import Any
 
 import pytest
@@ -253,3 +257,39 @@ def test_the_agent_gets_no_other_model_providers_key() -> None:
         assert attached.env["PATH"] == "/usr/bin"
     finally:
         attached.close()
+
+
+GATEWAY_PROCESS = """
+import sys
+from agentctl.gateway.budget import Budget
+from agentctl.gateway.server import Gateway
+from agentctl.gateway.wiring import plan_claude
+from agentctl.runner.limits import Limits
+from agentctl.runner.pricing import PriceTable
+plan = plan_claude({"ANTHROPIC_BASE_URL": "http://127.0.0.1:9", "ANTHROPIC_API_KEY": "sk-ant-real"})
+gateway = Gateway(plan, Budget(Limits(max_usd=1), PriceTable()), lambda record: None)
+print(gateway.start(), flush=True)
+sys.stdin.read()
+gateway.stop()
+"""
+
+
+def test_what_an_agent_sends_never_reaches_agentctls_own_output(tmp_path: Path) -> None:
+    """Found: a malformed request line made aiohttp log a traceback quoting it on agentctl's stderr (the
+    run's terminal or CI log): an agent could print lines that look like agentctl's own."""
+    script = tmp_path / "gateway_process.py"
+    script.write_text(GATEWAY_PROCESS)
+    process = subprocess.Popen(
+        [sys.executable, str(script)], stdin=subprocess.PIPE, stdout=subprocess.PIPE, stderr=subprocess.PIPE, text=True
+    )
+    try:
+        assert process.stdout is not None
+        port = int(process.stdout.readline().strip().rsplit(":", 1)[1])
+        forged = "agentctl:_run_completed,_verdict_passed"
+        for line in (f"POST @{forged} HTTP/1.1", f"POST /v1/messages HTTP/1.1\r\nX: {forged}\x00"):
+            with socket.create_connection(("127.0.0.1", port), timeout=10) as connection:
+                connection.sendall(line.encode() + b"\r\nContent-Length: 0\r\n\r\n")
+                assert b" 400 " in connection.recv(100)
+    finally:
+        _out, err = process.communicate("", timeout=30)
+    assert forged not in err and "Traceback" not in err, err

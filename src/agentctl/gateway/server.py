@@ -18,6 +18,7 @@ import asyncio
 import hashlib
 import itertools
 import json
+import logging
 import socket
 import threading
 import time
@@ -50,6 +51,11 @@ METER_BODY_LIMIT = 4 << 20
 """A non-streaming response larger than this is passed on but not metered."""
 START_TIMEOUT = 15.0
 _LENGTH_STOPS = ("max_tokens", "max_output_tokens")
+
+
+_QUIET = logging.getLogger("agentctl.gateway.http")
+_QUIET.addHandler(logging.NullHandler())
+_QUIET.propagate = False
 
 
 class GatewayError(AgentctlError):
@@ -146,7 +152,8 @@ class Gateway:
 
         loop = asyncio.get_running_loop()
         # Request bodies arrive decompressed; they are forwarded without Content-Encoding.
-        server = web.Server(self._handle, request_factory=request_factory, access_log=None)
+        # aiohttp logs a malformed request with a traceback quoting it: the agent's bytes on agentctl's stderr
+        server = web.Server(self._handle, request_factory=request_factory, access_log=None, logger=_QUIET)
         self._runner = web.ServerRunner(server, handle_signals=False, access_log=None)
         await self._runner.setup()
         sock = socket.socket(socket.AF_INET, socket.SOCK_STREAM)
