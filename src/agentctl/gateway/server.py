@@ -40,6 +40,7 @@ from agentctl.gateway.messages import (
     unseen_input,
 )
 from agentctl.gateway.routes import METERED, classify, proxy_for
+from agentctl.gateway.settle import settle
 from agentctl.gateway.streams import AnthropicMeter, OpenAIMeter, SSEMeter
 from agentctl.gateway.wiring import Plan
 from agentctl.model.run import Usage
@@ -50,7 +51,6 @@ BODY_LIMIT = 64 << 20
 METER_BODY_LIMIT = 4 << 20
 """A non-streaming response larger than this is passed on but not metered."""
 START_TIMEOUT = 15.0
-_LENGTH_STOPS = ("max_tokens", "max_output_tokens")
 
 
 _QUIET = logging.getLogger("agentctl.gateway.http")
@@ -373,49 +373,5 @@ class Gateway:
 
     def _finish(self, record: Record, meter: SSEMeter, model: str | None, cut: str | None) -> None:
         record["ended"] = time.time()
-        if record["metered"]:
-            reading = meter.reading
-            output = reading.output_tokens if reading.final else reading.live_output
-            usage = Usage(reading.input_tokens, output, reading.cache_read_tokens, reading.cache_write_tokens)
-            # Fail closed: an answer that ended normally without the provider's usage (none sent, an encoding
-            # or framing the meter cannot read, a body too large to read) is charged all it could have cost.
-            unread = (
-                not reading.final
-                and int(record.get("status") or 0) < 400
-                and cut is None
-                and "error_type" not in record
-                and reading.error_type is None
-            )
-            usage = self.budget.fill(int(record["id"]), usage, input_known=reading.started, reserve=unread)
-            if unread:
-                record["unmetered"] = True
-            priced = reading.response_model or model
-            cost = self.budget.cost_of(priced, usage)
-            self.budget.finish(int(record["id"]), usage, cost)
-            record.update(
-                model_answered=reading.response_model,
-                response_id=reading.response_id,
-                usage=vars(usage),
-                reasoning_tokens=reading.reasoning_tokens,
-                cost_usd=cost,
-                stop_reason=reading.stop_reason,
-                estimated=not reading.final,
-            )
-            if reading.error_type and "error_type" not in record:
-                record["error_type"] = reading.error_type
-            if reading.output:
-                record.setdefault("content", {})["output"] = reading.output
-        status = int(record.get("status") or 0)
-        if status >= 400 and "error_type" not in record:
-            record["error_type"] = str(status)
-        if cut is None and record.get("capped_by") and record.get("stop_reason") in _LENGTH_STOPS:
-            # The answer ran into the max_tokens the budget allowed: the budget is what stopped it.
-            limit = str(record["capped_by"])
-            flag = "--" + limit.replace("_", "-")
-            cut = f"{limit}: the response used all {record['max_tokens_sent']:,} output tokens {flag} left"
-        if cut is not None:
-            self.budget.exhausted = cut
-            record["cut"] = cut.split(":", 1)[0]
-            record["message"] = cut
-            record["error_type"] = "budget_exhausted"
+        settle(self.budget, record, meter.reading, model, cut)
         self.emit(record)
