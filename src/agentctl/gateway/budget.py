@@ -131,11 +131,16 @@ class Budget:
         self.flights[ident] = flight
         return Admission(cap=cap, limit=limit)
 
-    def progress(self, ident: int, usage: Usage, input_known: bool, live_output: int) -> str | None:
-        """Update a streaming request; the limit it crosses, if it does."""
+    def progress(
+        self, ident: int, usage: Usage, input_known: bool, live_output: int, answered: str | None = None
+    ) -> str | None:
+        """Update a streaming request; the limit it crosses, if it does. ``answered``: the model that answers,
+        once the stream names it (priced from then on: an alias may stand for a dearer model)."""
         flight = self.flights.get(ident)
         if flight is None:
             return None
+        if answered and answered != flight.model:
+            flight.model = answered
         flight.usage = usage
         flight.input_known = input_known
         flight.live_output = live_output

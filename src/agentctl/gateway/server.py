@@ -369,7 +369,7 @@ class Gateway:
     def _progress(self, ident: int, meter: SSEMeter) -> str | None:
         reading = meter.reading
         usage = Usage(reading.input_tokens, 0, reading.cache_read_tokens, reading.cache_write_tokens)
-        return self.budget.progress(ident, usage, reading.started, reading.live_output)
+        return self.budget.progress(ident, usage, reading.started, reading.live_output, reading.response_model)
 
     def _finish(self, record: Record, meter: SSEMeter, model: str | None, cut: str | None) -> None:
         record["ended"] = time.time()
