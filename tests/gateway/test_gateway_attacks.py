@@ -293,3 +293,23 @@ def test_what_an_agent_sends_never_reaches_agentctls_own_output(tmp_path: Path) 
     finally:
         _out, err = process.communicate("", timeout=30)
     assert forged not in err and "Traceback" not in err, err
+
+
+def test_a_body_dense_in_tokens_cannot_spend_its_input_past_the_budget() -> None:
+    """Found: input was reserved at ~3 bytes per token until the provider said, so a conversation that read
+    550 KB of digits (~2 bytes per token) into its context spent $1.40 of input under --max-usd 1 before the
+    stream could be cut. New bytes are now reserved at the dense rate: the request is refused unsent."""
+    small = {"text": "x", "stream_tokens": True, "usage": {"input_tokens": 1000, "output_tokens": 100}}
+    first = _request(max_tokens=1000)
+    first["messages"] = [{"role": "user", "content": "read the numbers " * 200}]
+    dense = json.loads(json.dumps(first))
+    dense["messages"].append({"role": "user", "content": "1 " * 280_000})
+    size = len(json.dumps(dense))
+    step = {"text": "x", "stream_tokens": True, "usage": {"input_tokens": size // 2, "output_tokens": 1000}}
+    with rig([small, {"repeat": step}], Limits(max_usd=1.0)) as r:
+        assert r.send("/v1/messages", first)[0] == 200
+        r.settled(1)
+        status, _answer = r.send("/v1/messages", dense)
+        assert status == 403
+        assert len(r.server.requests) == 1
+        assert r.billed_usd() <= 1.0 and r.budget.cost_usd <= 1.0

@@ -29,7 +29,7 @@ def settle(budget: Budget, record: dict[str, Any], reading: Reading, model: str 
         if unread:
             record["unmetered"] = True
         cost = budget.cost_of(reading.response_model or model, usage)
-        budget.finish(int(record["id"]), usage, cost)
+        budget.finish(int(record["id"]), usage, cost, input_stated=reading.started)
         record.update(
             model_answered=reading.response_model,
             response_id=reading.response_id,
