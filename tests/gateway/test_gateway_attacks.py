@@ -160,12 +160,16 @@ def test_under_a_budget_input_stored_at_the_provider_is_refused() -> None:
 
 def test_a_key_given_twice_reaches_the_upstream_once() -> None:
     """We read the last ``max_tokens`` (Python's json); an upstream that reads the first would get 100k."""
-    raw = json.dumps(_request(max_tokens=100_000))[:-1] + ', "max_tokens": 10}'
+    text = json.dumps(_request(max_tokens=10))
+    literal = text.replace('"max_tokens": 10', '"max_tokens": 100000, "max_tokens": 10')
+    escaped = text.replace('"max_tokens": 10', '"max_tok\\u0065ns": 100000, "max_tokens": 10')
     with rig([{"repeat": {"text": "x"}}], Limits(max_usd=0.5)) as r:
-        status, _ = r.send("/v1/messages", raw.encode())
-        assert status == 200
-    [request] = r.server.requests
-    assert request["raw"].count(b'"max_tokens"') == 1 and request["body"]["max_tokens"] == 10
+        for raw in (literal, escaped):
+            assert r.send("/v1/messages", raw.encode())[0] == 200
+    for request in r.server.requests:
+        assert request["raw"].count(b'"max_tokens"') == 1 and b"\\u0065" not in request["raw"]
+        assert request["body"]["max_tokens"] == 10
+    assert len(r.server.requests) == 2
 
 
 @pytest.mark.parametrize("trick", ["no_usage", "crlf", "gzip"])

@@ -51,6 +51,17 @@ def unseen_input(provider: str, data: dict[str, Any]) -> str | None:
     return None
 
 
+_ESCAPED_KEY = re.compile(rb'\\u[0-9a-fA-F]{4}[^"\\]*"\s*:')
+
+
+def ambiguous(body: bytes, keys: tuple[str, ...]) -> bool:
+    """Whether one of ``keys`` may be in ``body`` twice: literally, or spelled with a ``\\u`` escape (a key only
+    the escape hides). Python's json keeps the last of duplicates; an upstream may keep the first."""
+    if any(body.count(b'"%s"' % key.encode()) > 1 for key in keys):
+        return True
+    return b"\\u" in body and _ESCAPED_KEY.search(body) is not None
+
+
 def load_body(body: bytes) -> dict[str, Any]:
     try:
         value = json.loads(body) if body else {}

@@ -30,6 +30,7 @@ from agentctl.errors import AgentctlError
 from agentctl.gateway.budget import Budget
 from agentctl.gateway.messages import (
     HOP_HEADERS,
+    ambiguous,
     cut_event,
     decoder,
     error_body,
@@ -221,7 +222,7 @@ class Gateway:
             return self._reject(record, 400, "invalid_request", "invalid_request_error", text)
         max_key = "max_tokens" if self.plan.provider == "anthropic" else "max_output_tokens"
         # A key given twice is read by us one way and maybe by the upstream the other: send it once.
-        reencode = any(body.count(b'"%s"' % k.encode()) > 1 for k in (max_key, "model", "stream"))
+        reencode = ambiguous(body, (max_key, "model", "stream"))
         model = data.get("model") if isinstance(data.get("model"), str) else None
         requested = data.get(max_key) if isinstance(data.get(max_key), int) else None
         record.update(model_requested=model, max_tokens_requested=requested, stream=bool(data.get("stream")))
