@@ -22,7 +22,7 @@ from typing import Any
 import pytest
 
 from agentctl.gateway.budget import Budget
-from agentctl.gateway.server import Gateway
+from agentctl.gateway.server import BODY_LIMIT, Gateway
 from agentctl.gateway.wiring import Plan, plan_claude
 from agentctl.model.run import Usage
 from agentctl.runner.limits import Limits
@@ -266,7 +266,7 @@ def test_the_agent_gets_no_other_model_providers_key() -> None:
 GATEWAY_PROCESS = """
 import sys
 from agentctl.gateway.budget import Budget
-from agentctl.gateway.server import Gateway
+from agentctl.gateway.server import BODY_LIMIT, Gateway
 from agentctl.gateway.wiring import plan_claude
 from agentctl.runner.limits import Limits
 from agentctl.runner.pricing import PriceTable
@@ -317,3 +317,22 @@ def test_a_body_dense_in_tokens_cannot_spend_its_input_past_the_budget() -> None
         assert status == 403
         assert len(r.server.requests) == 1
         assert r.billed_usd() <= 1.0 and r.budget.cost_usd <= 1.0
+
+
+def test_no_other_host_and_no_huge_body_is_forwarded() -> None:
+    """An absolute-form request line naming another host goes to the configured upstream (if anywhere), and a
+    body over the gateway's limit is answered 413 without being forwarded."""
+    with ModelServer([{"repeat": {"text": "other"}}]) as other:
+        with rig([{"repeat": {"text": "x"}}], Limits(max_usd=0.5)) as r:
+            status, _ = r.send(f"{other.url}/v1/messages", _request())
+            assert status == 200
+            connection = http.client.HTTPConnection("127.0.0.1", r.port, timeout=60)
+            try:
+                connection.request("POST", "/v1/messages", body=b"x" * (BODY_LIMIT + 1), headers={"x-api-key": r.key})
+                assert connection.getresponse().status == 413
+            except (BrokenPipeError, ConnectionResetError):
+                pass  # the gateway may close the connection while the rest of the body is still being sent
+            finally:
+                connection.close()
+        assert other.requests == []
+        assert len(r.server.requests) == 1 and r.server.requests[0]["path"] == "/v1/messages"
