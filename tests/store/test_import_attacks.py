@@ -82,6 +82,20 @@ def test_an_event_slipped_into_a_stored_run_is_refused(repo: GitRepo) -> None:
     for extra in ({**last, "seq": 4, "mac": "00" * 32}, {**last, "seq": 4, "mac": None}):
         bundle = repo.write("extra.jsonl", "\n".join([lines[0], json.dumps(extra)]) + "\n")
         _refused(cli(repo, "runs", "import", str(bundle), store=target), "stored run r-ok", "would not verify")
+    approval = {
+        "type": "approval",
+        "run_id": "r-ok",
+        "seq": 1,
+        "target": None,
+        "covers": [],
+        "approver": "alice",
+        "decision": "approve",
+        "reason": "lgtm",
+        "at": 1.0,
+        "mac": "00" * 32,
+    }
+    forged = repo.write("approval.jsonl", "\n".join([lines[0], json.dumps(approval)]) + "\n")
+    _refused(cli(repo, "runs", "import", str(forged), store=target), "stored run r-ok", "approval 1")
     bad_seq = repo.write("seq.jsonl", "\n".join([lines[0], json.dumps({**last, "seq": "one"})]) + "\n")
     _refused(cli(repo, "runs", "import", str(bad_seq), store=target), "'seq'", "wrong type")
     orphan = repo.write("orphan.jsonl", "\n".join([lines[0], json.dumps({**last, "run_id": "r-none"})]) + "\n")
