@@ -103,7 +103,7 @@ HOME_CREDENTIALS: Mapping[str, tuple[str, ...]] = {
     "kube": (".kube",),
     "docker": (".docker/config.json",),
     "ssh": (".ssh",),
-    "netrc": (".netrc", ".pgpass"),
+    "netrc": (".netrc", ".pgpass", ".pg_service.conf"),
 }
 """Credentials hidden from the agent unless ``--allow-credentials NAME`` opts in."""
 

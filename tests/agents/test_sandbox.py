@@ -10,8 +10,11 @@ from __future__ import annotations
 
 import hashlib
 import json
+import os
+import signal
 import subprocess
 import sys
+import time
 from pathlib import Path
 from typing import Any
 
@@ -152,3 +155,33 @@ def test_sandbox_off_is_recorded_and_shown(harness: AgentHarness, server_factory
     listing = harness.agentctl("runs", "list").stdout.splitlines()
     assert listing[0].split()[4] == "SANDBOX" and listing[1].split()[4] == "off"
     assert code in (0, 4)  # 4 once a tripwire objects to something; never a usage error
+
+
+def test_a_sigkilled_run_leaves_nothing_behind_once_the_next_run_starts(harness: AgentHarness, server_factory) -> None:
+    """Found (a known residual until now): SIGKILL agentctl mid-run and its placeholders stayed for good —
+    ``agentctl.yaml`` and ``.mcp.json`` as empty directories in the repository, the private home in /dev/shm."""
+    root = harness.repo.root
+    hanging = server_factory([{"hang": 90}])
+    process = harness.start(hanging, "claude")
+    try:
+        deadline = time.monotonic() + 90
+        while not hanging.main_loop_requests() and time.monotonic() < deadline and process.poll() is None:
+            time.sleep(0.1)
+        assert hanging.main_loop_requests(), process.communicate(timeout=10)[1] if process.poll() is not None else ""
+        assert (root / "agentctl.yaml").is_dir() and (root / ".mcp.json").is_dir()  # the run's placeholders
+        records = list((root / ".agentctl" / "run" / "sandbox").glob("*.jsonl"))
+        scratches = [Path(json.loads(r.read_text().splitlines()[0])["scratch"]) for r in records]
+        assert all(s.is_dir() for s in scratches)
+    finally:
+        os.kill(process.pid, signal.SIGKILL)
+        process.communicate(timeout=30)
+    assert (root / "agentctl.yaml").is_dir()  # no cleanup ran: the kill left them
+    code, summary, stderr = run(harness, server_factory([{"text": "done"}]), "claude")
+    assert code == 0, stderr
+    assert summary["status"] == "completed" and summary["sandbox"] == "bwrap"
+    for name in ("agentctl.yaml", ".mcp.json", ".claude", ".github", ".gitlab-ci.yml"):
+        assert not (root / name).exists(), name
+    assert scratches and not any(s.exists() for s in scratches)  # the private home of the killed run too
+    assert not list((root / ".agentctl" / "run" / "sandbox").glob("*.jsonl"))
+    statuses = {r["status"] for r in json.loads(harness.agentctl("runs", "list", "--json").stdout)}
+    assert statuses == {"interrupted", "completed"}

@@ -194,3 +194,30 @@ def test_a_burst_of_events_is_cut_at_the_event_that_crosses_the_limit() -> None:
     assert "budget exhausted" in stream
     [record] = [r for r in records if r.get("metered")]
     assert record["cut"] == "max_usd"
+
+
+def test_a_stream_is_priced_by_the_model_that_answers() -> None:
+    """Found: a request for a cheap model name that an upstream alias answers with a dear one was watched at
+    the cheap price while it streamed, so the limit was crossed by the price ratio before the cut."""
+    prices = PriceTable({"cheap": Price(0.25, 1.25), "dear": Price(5.0, 25.0)})
+    budget = Budget(Limits(max_usd=0.10), prices)
+    budget.admit(1, "cheap", 300, 200_000)
+    assert budget.progress(1, Usage(input_tokens=100), True, 10_000) is None  # $0.0125 at the cheap price
+    crossed = budget.progress(1, Usage(input_tokens=100), True, 10_000, answered="dear")  # $0.25 at the dear one
+    assert crossed and crossed.startswith("max_usd")
+
+
+def test_usage_survives_any_chunking_with_crlf_or_cr_line_ends() -> None:
+    """SSE allows CRLF and lone CR line ends; a chunk may end between the CR and the LF."""
+    step = {"text": "hi", "stream_tokens": True}
+    usage = {"input_tokens": 7, "output_tokens": 1234}
+    stream = b"".join(anthropic_events(step, "claude-x", 3, usage))
+    for ending in (b"\r\n", b"\r"):
+        converted = stream.replace(b"\n", ending)
+        for size in (1, 2, 3, 7, 4096):
+            meter = AnthropicMeter()
+            for i in range(0, len(converted), size):
+                meter.feed(converted[i : i + size])
+            meter.close()
+            r = meter.reading
+            assert (r.input_tokens, r.output_tokens, r.final, r.stop_reason) == (7, 1234, True, "end_turn"), size

@@ -335,3 +335,41 @@ printf '[core]\\n  fsmonitor = x\\n' >> .git/modules/m/config
 echo 'registry=https://evil.example/' >> ~/.npmrc
 exit 0
 """
+
+
+def test_credential_files_named_by_variables_are_hidden_wherever_they_are(repo: GitRepo, tmp_path: Path) -> None:
+    """Found: ~/.pg_service.conf (the team store's password, as the store docs allow) and a pgpass file or
+    kubeconfig outside the home directory (PGPASSFILE, KUBECONFIG) stayed readable in the sandbox."""
+    boxes = make_box(repo, tmp_path)
+    box = next(boxes)
+    try:
+        (box.home / ".pg_service.conf").write_text("[team]\npassword=service-secret-value\n")
+        elsewhere = tmp_path / "secrets"
+        elsewhere.mkdir()
+        (elsewhere / "pgpass").write_text("*:*:*:agentctl:pgpass-secret-value\n")
+        (elsewhere / "kubeconfig").write_text("token: kube-elsewhere-secret\n")
+        env = {
+            **box.env,
+            "PGPASSFILE": str(elsewhere / "pgpass"),
+            "PGSERVICEFILE": str(box.home / ".pg_service.conf"),
+            "KUBECONFIG": f"{elsewhere / 'kubeconfig'}{os.pathsep}{box.home / '.kube' / 'config'}",
+        }
+        profile = build(repo.root, repo.root, [repo.root / "policies"], env)
+        backend = select("bwrap")
+        assert isinstance(backend, BwrapBackend)
+        files = [box.home / ".pg_service.conf", elsewhere / "pgpass", elsewhere / "kubeconfig"]
+        script = "import os, sys\nfor f in sys.argv[1:]:\n    try: print(open(f).read())\n    except OSError: pass\n"
+        script += "print(sorted(k for k in os.environ if k.startswith(('PG', 'KUBE'))))\n"
+        argv = backend.wrap([sys.executable, "-c", script, *map(str, files)], profile)
+        try:
+            out = subprocess.run(argv, cwd=repo.root, env=env, capture_output=True, text=True, timeout=60)
+        finally:
+            backend.cleanup()
+        assert out.returncode == 0, out.stderr
+        assert "secret" not in out.stdout
+        assert out.stdout.strip().splitlines()[-1] == "[]"
+        assert (elsewhere / "pgpass").read_text().startswith("*:*")  # hidden, not harmed
+        allowed = build(repo.root, repo.root, [repo.root / "policies"], env, allow_credentials=("netrc",))
+        assert elsewhere / "pgpass" not in allowed.hidden and "PGPASSFILE" not in allowed.hidden_env
+    finally:
+        boxes.close()

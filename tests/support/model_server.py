@@ -24,6 +24,9 @@ A step is a dict:
   reason ``max_tokens``, response ``incomplete``) unless ``"ignore_max_tokens":
   True``. ``"delay": s`` between chunks makes a slow stream; ``"burst": True`` sends
   the whole stream in one write (a reader then gets many events per read).
+* Misbehaving streams (for the gateway's fail-closed accounting): ``"crlf": True`` ends
+  SSE lines with CRLF; ``"no_usage": True`` leaves every ``usage`` out; ``"gzip": True``
+  sends the stream gzip-compressed (``Content-Encoding: gzip``) though identity was asked for.
 * ``{"repeat": STEP}``: the last step, repeated forever (loops, cost overruns).
 * ``"input"`` may be a function of the request body (for ids only the agent knows,
   such as a Codex ``write_stdin`` session id).
@@ -44,6 +47,7 @@ import itertools
 import json
 import threading
 import time
+import zlib
 from collections.abc import Iterator
 from http.server import BaseHTTPRequestHandler, ThreadingHTTPServer
 from typing import Any
@@ -321,6 +325,7 @@ class ModelServer:
                 record: dict[str, Any] = {
                     "path": self.path,
                     "body": body,
+                    "raw": raw,
                     "headers": dict(self.headers),
                     "started": started,
                 }
@@ -366,12 +371,23 @@ class ModelServer:
                 if not body.get("stream"):
                     self._json(200, _non_streaming(path, step, model, ident))
                     return
-                events = anthropic_events if path.endswith("/messages") else openai_events
+                generate = anthropic_events if path.endswith("/messages") else openai_events
+
+                def events(step: dict[str, Any], model: str, ident: int, usage: dict[str, Any]) -> Iterator[bytes]:
+                    packer = zlib.compressobj(wbits=31) if step.get("gzip") else None
+                    for chunk in generate(step, model, ident, usage):
+                        chunk = _misbehave(step, chunk)
+                        yield packer.compress(chunk) + packer.flush(zlib.Z_SYNC_FLUSH) if packer else chunk
+                    if packer:
+                        yield packer.flush()
+
                 delay = float(step.get("delay", 0))
                 self.send_response(200)
                 self.send_header("Content-Type", "text/event-stream")
                 self.send_header("Cache-Control", "no-cache")
                 self.send_header("Connection", "close")
+                if step.get("gzip"):
+                    self.send_header("Content-Encoding", "gzip")
                 self.end_headers()
                 try:
                     if step.get("burst"):  # the whole stream in one write: a reader gets many events per read
@@ -419,3 +435,17 @@ def _non_streaming(path: str, step: dict[str, Any], model: str, ident: int) -> d
             "usage": usage,
         }
     return {"id": f"resp_{ident:04d}", "object": "response", "status": "completed", "output": [], "usage": usage}
+
+
+def _misbehave(step: dict[str, Any], chunk: bytes) -> bytes:
+    """One SSE event as a misbehaving server would send it (``no_usage``, ``crlf``)."""
+    if step.get("no_usage"):
+        head, _, data = chunk.rstrip(b"\n").rpartition(b"data: ")
+        payload = json.loads(data)
+        for holder in (payload, payload.get("message"), payload.get("response")):
+            if isinstance(holder, dict):
+                holder.pop("usage", None)
+        chunk = head + b"data: " + json.dumps(payload).encode() + b"\n\n"
+    if step.get("crlf"):
+        chunk = chunk.replace(b"\n", b"\r\n")
+    return chunk

@@ -5,6 +5,7 @@ from __future__ import annotations
 import contextlib
 import json
 import sys
+from collections.abc import Iterator
 from pathlib import Path
 from typing import Any
 
@@ -84,7 +85,7 @@ def export(output: Path | None, all_repos: bool) -> int:
 def import_bundle(source: Path) -> int:
     """A JSON Lines bundle, or a SQLite store file (a run spooled while the server could not be reached)."""
     from agentctl.cli.main import UsageError
-    from agentctl.store import bundle, sqlite
+    from agentctl.store import bundle, bundle_lines, sqlite
 
     if not source.is_file():
         raise UsageError(f"no bundle at {source}", "give a file written by agentctl runs export")
@@ -96,11 +97,12 @@ def import_bundle(source: Path) -> int:
     store = sqlite.Store(path, url)
     try:
         if local is None:
-            with source.open(encoding="utf-8") as lines:
-                counts = bundle.import_lines(store, lines, str(source))
+            with source.open("rb") as handle:
+                counts = bundle.import_lines(store, bundle_lines.read_lines(handle, str(source)), str(source))
         else:
-            local.mark_orphans()  # a run whose recorder was killed arrives as interrupted, as a reader would see it
-            counts = bundle.import_lines(store, bundle.export_lines(local, None), str(source))
+            with _reading(source):
+                local.mark_orphans()  # a run whose recorder was killed arrives as interrupted, as a reader sees it
+            counts = bundle.import_lines(store, _exported(local, source), str(source))
     finally:
         store.close()
         if local is not None:
@@ -136,6 +138,30 @@ def _local_store(source: Path) -> Any:
     return sqlite.Store(source, "", key_dir=key_dir_of(source))
 
 
+@contextlib.contextmanager
+def _reading(source: Path) -> Iterator[None]:
+    """Reading a spool file: one damaged past reading is a one-line error, not a crash."""
+    import sqlite3
+
+    from agentctl.store.errors import StoreError
+
+    try:
+        yield
+    except (ValueError, TypeError, KeyError, sqlite3.Error) as exc:
+        raise StoreError(
+            f"{source}: a damaged run store ({type(exc).__name__}); nothing of it was imported",
+            "import the run from a bundle written by agentctl runs export instead, or keep the file for inspection",
+        ) from None
+
+
+def _exported(local: Any, source: Path) -> Iterator[str]:
+    """A spool file's runs as bundle lines."""
+    from agentctl.store import bundle
+
+    with _reading(source):
+        yield from bundle.export_lines(local, None)
+
+
 def _is_run_store(source: Path) -> bool:
     import sqlite3
 
@@ -150,7 +176,9 @@ def _is_run_store(source: Path) -> bool:
 def sync() -> int:
     """Import every run spooled under ``.agentctl/spool/`` into the configured store; delete what it now holds."""
     from agentctl.cli.main import UsageError
-    from agentctl.store import bundle, sqlite
+    from agentctl.errors import AgentctlError
+    from agentctl.store import sqlite
+    from agentctl.store.errors import StoreUnavailable
     from agentctl.store.location import SPOOL_DIR
     from agentctl.store.spool import SUFFIXES
 
@@ -159,18 +187,19 @@ def sync() -> int:
         raise UsageError("no server store configured to sync to", "set AGENTCTL_STORE (or --store) to postgresql://…")
     files = sorted((path.parent / SPOOL_DIR).glob("*.db"))
     store = sqlite.Store(path, url)
-    pushed = 0
+    pushed = failed = 0
     try:
         for file in files:
-            local = _local_store(file)
             try:
-                local.mark_orphans()
-                if any(run.status == "running" for run in local.all_runs()):
-                    sys.stderr.write(f"{file}: still being recorded, left for later\n")
-                    continue
-                counts = bundle.import_lines(store, bundle.export_lines(local, None), str(file))
-            finally:
-                local.close()
+                counts = _sync_one(store, file)
+            except StoreUnavailable:
+                raise
+            except AgentctlError as exc:  # one damaged or forged spool file does not hold up the others
+                failed += 1
+                sys.stderr.write(f"agentctl: {exc.message}\n{file}: kept, not imported\n")
+                continue
+            if counts is None:
+                continue
             if counts["unproven"]:
                 sys.stderr.write(_UNPROVEN.format(n=counts["unproven"], source=file) + f"{file}: kept\n")
                 continue
@@ -181,4 +210,29 @@ def sync() -> int:
     finally:
         store.close()
     sys.stdout.write(f"synced {pushed} of {len(files)} spool files into {store.location}\n")
+    if failed:
+        raise UsageError(
+            f"{failed} spool file(s) could not be imported (see above); they were kept",
+            "inspect them with agentctl runs show after importing elsewhere, or move them aside",
+        )
     return int(ExitCode.PASSED)
+
+
+def _sync_one(store: Any, file: Path) -> dict[str, int] | None:
+    """Import one spool file (``None``: still being recorded, left for later)."""
+    from agentctl.cli.main import UsageError
+    from agentctl.store import bundle
+
+    local = _local_store(file)
+    if local is None:
+        raise UsageError(f"{file} is not an agentctl run store", "move it out of .agentctl/spool/")
+    try:
+        with _reading(file):
+            local.mark_orphans()
+            running = any(run.status == "running" for run in local.all_runs())
+        if running:
+            sys.stderr.write(f"{file}: still being recorded, left for later\n")
+            return None
+        return bundle.import_lines(store, _exported(local, file), str(file))
+    finally:
+        local.close()

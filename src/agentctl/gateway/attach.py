@@ -23,6 +23,27 @@ from agentctl.gateway.wiring import Plan, Unsupported, apply, checked_url, plan_
 from agentctl.runner.limits import Limits
 from agentctl.runner.pricing import PriceTable
 
+MODEL_KEY_ENV = frozenset(
+    {
+        "ANTHROPIC_API_KEY",
+        "ANTHROPIC_AUTH_TOKEN",
+        "OPENAI_API_KEY",
+        "CODEX_API_KEY",
+        "AZURE_OPENAI_API_KEY",
+        "GEMINI_API_KEY",
+        "GOOGLE_API_KEY",
+        "MISTRAL_API_KEY",
+        "OPENROUTER_API_KEY",
+        "GROQ_API_KEY",
+        "DEEPSEEK_API_KEY",
+        "XAI_API_KEY",
+        "TOGETHER_API_KEY",
+        "FIREWORKS_API_KEY",
+        "COHERE_API_KEY",
+    }
+)
+"""Model API keys an agent behind the gateway never gets (its own provider's is replaced by a placeholder)."""
+
 
 @dataclass
 class Attached:
@@ -99,8 +120,11 @@ def _attach(
         raise GatewayError(f"the model gateway cannot start: {exc}", "fix the URL, or pass --no-gateway") from None
     gateway = Gateway(plan, Budget(limits, prices), emit, capture)
     gateway.begin()
-    attached = Attached(command, env, gateway, _plan=plan)
     secrets = set(plan.keys.values())
+    # The agent reaches a model only through the gateway: no other provider's key (nor a copy of the real one
+    # under another name) goes with it, or it could call that model directly, unmetered, on the user's money.
+    env = {k: v for k, v in env.items() if k in plan.env or (k not in MODEL_KEY_ENV and v not in secrets)}
+    attached = Attached(command, env, gateway, _plan=plan)
     for name, value in list(os.environ.items()):
         if value in secrets:
             attached._removed[name] = os.environ.pop(name)

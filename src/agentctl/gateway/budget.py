@@ -25,6 +25,12 @@ Each answered request teaches the real ratio (input tokens per body byte); the
 estimate uses the highest of the last few, so a conversation whose bytes are
 dense in tokens is not under-reserved."""
 RATIOS_KEPT = 8
+DENSE_TOKENS_PER_BYTE = 0.5
+"""What bytes no answered request has measured yet are reserved at: text dense in tokens (digits, CJK, a
+tool result full of them) runs near one token per two bytes, and an estimate at the typical density let a
+550 KB body of digits spend 40% past --max-usd 1 on its input alone. A conversation's new request is
+its last one plus a little: only what it adds (the last answered request no larger than it, whose input
+the provider stated) is reserved at this density, so ordinary turns are barely affected."""
 MIN_OUTPUT_TOKENS = 16
 """A request whose budget cannot buy this many output tokens is refused (OpenAI's minimum is 16)."""
 
@@ -66,11 +72,14 @@ class Budget:
         self.flights: dict[int, Flight] = {}
         self.exhausted: str | None = None
         self.ratios: list[float] = []
+        self.measured: list[tuple[int, int]] = []
+        """(body size, input tokens the provider stated) of the last few answered requests."""
         """Input tokens per request body byte, of the last few answered requests."""
 
     def estimate(self, body_size: int) -> int:
-        ratio = max([1 / BYTES_PER_INPUT_TOKEN, *self.ratios])
-        return int(body_size * ratio)
+        typical = int(body_size * max([1 / BYTES_PER_INPUT_TOKEN, *self.ratios]))
+        known = max((m for m in self.measured if m[0] <= body_size), default=(0, 0))
+        return max(typical, known[1] + int((body_size - known[0]) * DENSE_TOKENS_PER_BYTE))
 
     # -- what is committed ------------------------------------------------
     def _cost(self, flight: Flight, reserve: bool) -> float:
@@ -131,11 +140,16 @@ class Budget:
         self.flights[ident] = flight
         return Admission(cap=cap, limit=limit)
 
-    def progress(self, ident: int, usage: Usage, input_known: bool, live_output: int) -> str | None:
-        """Update a streaming request; the limit it crosses, if it does."""
+    def progress(
+        self, ident: int, usage: Usage, input_known: bool, live_output: int, answered: str | None = None
+    ) -> str | None:
+        """Update a streaming request; the limit it crosses, if it does. ``answered``: the model that answers,
+        once the stream names it (priced from then on: an alias may stand for a dearer model)."""
         flight = self.flights.get(ident)
         if flight is None:
             return None
+        if answered and answered != flight.model:
+            flight.model = answered
         flight.usage = usage
         flight.input_known = input_known
         flight.live_output = live_output
@@ -150,11 +164,25 @@ class Budget:
                 return f"max_tokens: the response crossed --max-tokens {limits.max_tokens:,}; it was ended"
         return None
 
-    def finish(self, ident: int, usage: Usage, cost: float) -> None:
+    def fill(self, ident: int, usage: Usage, *, input_known: bool, reserve: bool) -> Usage:
+        """``usage`` with what the provider did not say filled in from the request's reservation: the input
+        estimate when its input is unknown, and (``reserve``) all the output it was allowed."""
+        flight = self.flights.get(ident)
+        if flight is None:
+            return usage
+        inputs = usage.input_tokens
+        if not input_known and not (usage.input_tokens or usage.cache_read_tokens or usage.cache_write_tokens):
+            inputs = flight.input_estimate
+        output = max(usage.output_tokens, flight.max_output or 0) if reserve else usage.output_tokens
+        return Usage(inputs, output, usage.cache_read_tokens, usage.cache_write_tokens)
+
+    def finish(self, ident: int, usage: Usage, cost: float, *, input_stated: bool = True) -> None:
         flight = self.flights.pop(ident, None)
         inputs = usage.input_tokens + usage.cache_read_tokens + usage.cache_write_tokens
         if flight is not None and flight.body_size >= 1024 and inputs:
             self.ratios = [*self.ratios[-(RATIOS_KEPT - 1) :], inputs / flight.body_size]
+        if flight is not None and inputs and input_stated:
+            self.measured = [*self.measured[-(RATIOS_KEPT - 1) :], (flight.body_size, inputs)]
         self.usage.add(usage)
         self.cost_usd += cost
 

@@ -18,41 +18,45 @@ import asyncio
 import hashlib
 import itertools
 import json
+import logging
 import socket
 import threading
 import time
 from collections.abc import Callable
 from typing import Any
+from urllib.parse import urlsplit
 
 from agentctl.errors import AgentctlError
 from agentctl.gateway.budget import Budget
+from agentctl.gateway.messages import (
+    HOP_HEADERS,
+    ambiguous,
+    cut_event,
+    decoder,
+    error_body,
+    load_body,
+    request_content,
+    shrink_thinking,
+    split_events,
+    unseen_input,
+)
+from agentctl.gateway.routes import METERED, classify, proxy_for
+from agentctl.gateway.settle import settle
 from agentctl.gateway.streams import AnthropicMeter, OpenAIMeter, SSEMeter
 from agentctl.gateway.wiring import Plan
 from agentctl.model.run import Usage
 
-_HOP = frozenset(
-    {
-        "connection",
-        "keep-alive",
-        "proxy-authenticate",
-        "proxy-authorization",
-        "te",
-        "trailer",
-        "trailers",
-        "transfer-encoding",
-        "upgrade",
-        "host",
-        "content-length",
-        "accept-encoding",
-    }
-)
 _KEY_HEADERS = ("x-api-key", "authorization", "api-key")
 BODY_LIMIT = 64 << 20
 """Largest request body the gateway accepts (a model request is far smaller)."""
 METER_BODY_LIMIT = 4 << 20
 """A non-streaming response larger than this is passed on but not metered."""
 START_TIMEOUT = 15.0
-_LENGTH_STOPS = ("max_tokens", "max_output_tokens")
+
+
+_QUIET = logging.getLogger("agentctl.gateway.http")
+_QUIET.addHandler(logging.NullHandler())
+_QUIET.propagate = False
 
 
 class GatewayError(AgentctlError):
@@ -85,6 +89,7 @@ class Gateway:
         upstream = plan.upstream
         parts = upstream.split("/", 3)
         self._upstream_origin = "/".join(parts[:3])
+        self._prefix = urlsplit(upstream).path.rstrip("/")
 
     # -- life --------------------------------------------------------------
     def start(self) -> str:
@@ -141,14 +146,15 @@ class Gateway:
             # byte the provider got to send is billed, passed on or not)
             read_bufsize=8192,
         )
-        self._proxy = _proxy_for(self._upstream_origin)
+        self._proxy = proxy_for(self._upstream_origin)
 
         def request_factory(message: Any, payload: Any, protocol: Any, writer: Any, task: Any) -> Any:
             return web.BaseRequest(message, payload, protocol, writer, task, loop, client_max_size=BODY_LIMIT)
 
         loop = asyncio.get_running_loop()
         # Request bodies arrive decompressed; they are forwarded without Content-Encoding.
-        server = web.Server(self._handle, request_factory=request_factory, access_log=None)
+        # aiohttp logs a malformed request with a traceback quoting it: the agent's bytes on agentctl's stderr
+        server = web.Server(self._handle, request_factory=request_factory, access_log=None, logger=_QUIET)
         self._runner = web.ServerRunner(server, handle_signals=False, access_log=None)
         await self._runner.setup()
         sock = socket.socket(socket.AF_INET, socket.SOCK_STREAM)
@@ -182,45 +188,63 @@ class Gateway:
         if self.plan.keys and not known_key:
             # Only the run's own agent holds the placeholder; nobody else spends the user's key here.
             return web.json_response(
-                _error_body(self.plan.provider, "authentication_error", "agentctl gateway: unknown credentials"),
+                error_body(self.plan.provider, "authentication_error", "agentctl gateway: unknown credentials"),
                 status=401,
             )
         route = path.split("?", 1)[0]
-        metered = request.method == "POST" and route.endswith(("/messages", "/responses"))
+        allowed = classify(self.plan.provider, self._prefix, request.method, route)
         record: Record = {
             "id": ident,
             "provider": self.plan.provider,
             "method": request.method,
-            "path": route,
+            "path": route[:512],
             "started": started,
             "server_address": self.server_address,
             "server_port": self.server_port,
-            "metered": metered,
+            "metered": allowed.kind == METERED,
         }
+        if allowed.kind is None:
+            # Only the model API's own routes go out with the user's key: not another path on the host, not a
+            # paid endpoint the meter cannot read, not a path the upstream may read differently than we do.
+            text = f"agentctl gateway: request not forwarded ({allowed.reason})"
+            return self._reject(record, 404, "route_refused", "not_found_error", text)
+        metered = allowed.kind == METERED
         if not metered:
             return await self._forward(request, path, headers, body, record, None)
-        data = _load(body)
+        data = load_body(body)
+        if not data:
+            text = "agentctl gateway: a model request's body must be a JSON object"
+            return self._reject(record, 400, "invalid_request", "invalid_request_error", text)
+        limits = self.budget.limits
+        unseen = unseen_input(self.plan.provider, data)
+        if unseen and (limits.max_usd is not None or limits.max_tokens is not None):
+            text = f"agentctl gateway: under a budget a model request carries its whole input, not {unseen}"
+            return self._reject(record, 400, "invalid_request", "invalid_request_error", text)
         max_key = "max_tokens" if self.plan.provider == "anthropic" else "max_output_tokens"
+        # A key given twice is read by us one way and maybe by the upstream the other: send it once.
+        reencode = ambiguous(body, (max_key, "model", "stream"))
         model = data.get("model") if isinstance(data.get("model"), str) else None
         requested = data.get(max_key) if isinstance(data.get(max_key), int) else None
         record.update(model_requested=model, max_tokens_requested=requested, stream=bool(data.get("stream")))
         digest = hashlib.blake2b(body, digest_size=16).digest()
         record["attempt"] = self._attempt(request.headers, digest)
         if self.capture:
-            record["content"] = _request_content(self.plan.provider, data)
+            record["content"] = request_content(self.plan.provider, data)
         admission = self.budget.admit(ident, model, len(body), requested)
         if admission.refused:
             self.budget.exhausted = admission.refused  # the run is stopping: nothing more goes out
-            record.update(status=403, error_type="budget_exhausted", refused=admission.limit, ended=time.time())
-            record["message"] = admission.refused
-            self.emit(record)
-            return self._refusal(admission.refused)
+            record["refused"] = admission.limit
+            text = f"agentctl: budget exhausted, request refused before it was sent ({admission.refused})"
+            kind = "permission_error" if self.plan.provider == "anthropic" else "insufficient_quota"
+            return self._reject(record, 403, "budget_exhausted", kind, text, admission.refused)
         if admission.cap is not None:
             data[max_key] = admission.cap
-            _shrink_thinking(data, admission.cap)
-            body = json.dumps(data, separators=(",", ":")).encode()
+            shrink_thinking(data, admission.cap)
+            reencode = True
             record["max_tokens_sent"] = admission.cap
             record["capped_by"] = admission.limit
+        if reencode:
+            body = json.dumps(data, separators=(",", ":")).encode()
         try:
             response = await self._forward(request, path, headers, body, record, model)
         finally:
@@ -236,7 +260,7 @@ class Gateway:
         known = False
         for name, value in incoming.items():
             lower = name.lower()
-            if lower in _HOP or lower == "content-encoding":
+            if lower in HOP_HEADERS or lower == "content-encoding":
                 continue
             if lower in _KEY_HEADERS:
                 for fake, real in self.plan.keys.items():
@@ -254,15 +278,14 @@ class Gateway:
         self._last_failed.pop(digest, None)
         return attempt
 
-    def _refusal(self, message: str) -> Any:
+    def _reject(self, record: Record, status: int, error: str, kind: str, text: str, message: str | None = None) -> Any:
+        """Answer a request without sending it anywhere (an API error the agent does not retry), and record it."""
         from aiohttp import web
 
-        text = f"agentctl: budget exhausted, request refused before it was sent ({message})"
-        if self.plan.provider == "anthropic":
-            body = _error_body("anthropic", "permission_error", text)
-            return web.json_response(body, status=403, headers={"x-should-retry": "false"})
-        body = _error_body("openai", "insufficient_quota", text)
-        return web.json_response(body, status=403, headers={"x-should-retry": "false"})
+        record.update(status=status, error_type=error, message=message or text, ended=time.time())
+        self.emit(record)
+        body = error_body(self.plan.provider, kind, text)
+        return web.json_response(body, status=status, headers={"x-should-retry": "false"})
 
     async def _forward(
         self, request: Any, path: str, headers: dict[str, str], body: bytes, record: Record, model: str | None
@@ -286,19 +309,27 @@ class Gateway:
                 record["status"] = upstream.status
                 response = web.StreamResponse(status=upstream.status, reason=upstream.reason)
                 for name, value in upstream.headers.items():
-                    if name.lower() not in _HOP and name.lower() != "content-length":
+                    if name.lower() not in HOP_HEADERS and name.lower() != "content-length":
                         response.headers.add(name, value)
                 streaming = upstream.headers.get("Content-Type", "").startswith("text/event-stream")
+                decode = decoder(upstream.headers.get("Content-Encoding", ""))
                 await response.prepare(request)
                 kept: list[bytes] = []
                 size = 0
                 async for chunk in upstream.content.iter_any():
                     if "first_byte" not in record:
                         record["first_byte"] = time.time()
-                    if record["metered"] and streaming:
+                    if record["metered"] and streaming and decode is not None:
+                        # compressed (though we asked for identity): metered as it decodes, and ended where it
+                        # stands when it crosses the limit (an event cannot be cut out of a compressed stream)
+                        meter.feed(decode(chunk))
+                        cut = self._progress(ident, meter)
+                        if cut is not None:
+                            break
+                    elif record["metered"] and streaming:
                         # event by event: a slow reader gets many events per chunk, and the one that crosses
                         # the limit must be the last one passed on, however many arrived with it
-                        pieces = _events(chunk)
+                        pieces = split_events(chunk)
                         passed = 0
                         for piece in pieces:
                             meter.feed(piece)
@@ -308,7 +339,7 @@ class Gateway:
                             passed += 1
                         if cut is not None:
                             meter.feed(b"".join(pieces[passed + 1 :]))  # received, so spent: counted, not passed on
-                            await response.write(b"".join(pieces[:passed]) + _cut_event(self.plan.provider, cut))
+                            await response.write(b"".join(pieces[:passed]) + cut_event(self.plan.provider, cut))
                             break
                     elif record["metered"] and size < METER_BODY_LIMIT:
                         kept.append(chunk)
@@ -318,7 +349,8 @@ class Gateway:
                     if streaming:
                         meter.close()
                     elif size < METER_BODY_LIMIT:
-                        meter.body(b"".join(kept))
+                        whole = b"".join(kept)
+                        meter.body(whole if decode is None else decode(whole))
                 await response.write_eof()
                 if cut is not None:
                     response.force_close()
@@ -327,7 +359,7 @@ class Gateway:
             record["error_type"] = type(exc).__name__
             if response is None:
                 text = f"agentctl gateway: the upstream API could not be reached ({type(exc).__name__})"
-                response = web.json_response(_error_body(self.plan.provider, "api_error", text), status=502)
+                response = web.json_response(error_body(self.plan.provider, "api_error", text), status=502)
         except (ConnectionResetError, asyncio.CancelledError):
             record["error_type"] = record.get("error_type") or "client_disconnected"
             self._finish(record, meter, model, cut)
@@ -338,126 +370,9 @@ class Gateway:
     def _progress(self, ident: int, meter: SSEMeter) -> str | None:
         reading = meter.reading
         usage = Usage(reading.input_tokens, 0, reading.cache_read_tokens, reading.cache_write_tokens)
-        return self.budget.progress(ident, usage, reading.started, reading.live_output)
+        return self.budget.progress(ident, usage, reading.started, reading.live_output, reading.response_model)
 
     def _finish(self, record: Record, meter: SSEMeter, model: str | None, cut: str | None) -> None:
         record["ended"] = time.time()
-        if record["metered"]:
-            reading = meter.reading
-            output = reading.output_tokens if reading.final else reading.live_output
-            usage = Usage(reading.input_tokens, output, reading.cache_read_tokens, reading.cache_write_tokens)
-            priced = reading.response_model or model
-            cost = self.budget.cost_of(priced, usage)
-            self.budget.finish(int(record["id"]), usage, cost)
-            record.update(
-                model_answered=reading.response_model,
-                response_id=reading.response_id,
-                usage=vars(usage),
-                reasoning_tokens=reading.reasoning_tokens,
-                cost_usd=cost,
-                stop_reason=reading.stop_reason,
-                estimated=not reading.final,
-            )
-            if reading.error_type and "error_type" not in record:
-                record["error_type"] = reading.error_type
-            if reading.output:
-                record.setdefault("content", {})["output"] = reading.output
-        status = int(record.get("status") or 0)
-        if status >= 400 and "error_type" not in record:
-            record["error_type"] = str(status)
-        if cut is None and record.get("capped_by") and record.get("stop_reason") in _LENGTH_STOPS:
-            # The answer ran into the max_tokens the budget allowed: the budget is what stopped it.
-            limit = str(record["capped_by"])
-            flag = "--" + limit.replace("_", "-")
-            cut = f"{limit}: the response used all {record['max_tokens_sent']:,} output tokens {flag} left"
-        if cut is not None:
-            self.budget.exhausted = cut
-            record["cut"] = cut.split(":", 1)[0]
-            record["message"] = cut
-            record["error_type"] = "budget_exhausted"
+        settle(self.budget, record, meter.reading, model, cut)
         self.emit(record)
-
-
-def _proxy_for(origin: str) -> str | None:
-    """HTTPS_PROXY / HTTP_PROXY / NO_PROXY for the upstream, read once (not per request, as trust_env does)."""
-    from urllib.parse import urlsplit
-    from urllib.request import getproxies, proxy_bypass
-
-    parts = urlsplit(origin)
-    proxy = getproxies().get(parts.scheme)
-    if not proxy or proxy_bypass(parts.hostname or ""):
-        return None
-    return proxy
-
-
-def _load(body: bytes) -> dict[str, Any]:
-    try:
-        value = json.loads(body) if body else {}
-    except ValueError:
-        return {}
-    return value if isinstance(value, dict) else {}
-
-
-def _shrink_thinking(data: dict[str, Any], cap: int) -> None:
-    """Anthropic requires ``thinking.budget_tokens`` < ``max_tokens`` (and ≥ 1024)."""
-    thinking = data.get("thinking")
-    if not isinstance(thinking, dict) or thinking.get("type") != "enabled":
-        return
-    budget = thinking.get("budget_tokens")
-    if isinstance(budget, int) and budget >= cap:
-        if cap > 1024:
-            thinking["budget_tokens"] = cap - 1
-        else:
-            data.pop("thinking", None)
-
-
-def _error_body(provider: str, kind: str, message: str) -> dict[str, Any]:
-    if provider == "anthropic":
-        return {"type": "error", "error": {"type": kind, "message": message}}
-    return {"error": {"type": kind, "code": kind, "message": message, "param": None}}
-
-
-def _events(chunk: bytes) -> list[bytes]:
-    """``chunk`` split after each SSE event boundary (the pieces join back to ``chunk``)."""
-    if chunk.count(b"\n\n") < 2:
-        return [chunk]
-    parts = chunk.split(b"\n\n")
-    pieces = [part + b"\n\n" for part in parts[:-1]]
-    if parts[-1]:
-        pieces.append(parts[-1])
-    return pieces
-
-
-def _cut_event(provider: str, message: str) -> bytes:
-    text = f"agentctl: budget exhausted, response ended ({message})"
-    if provider == "anthropic":
-        payload = {"type": "error", "error": {"type": "permission_error", "message": text}}
-        return b"\n\nevent: error\ndata: " + json.dumps(payload).encode() + b"\n\n"
-    payload = {
-        "type": "response.failed",
-        "response": {"status": "failed", "error": {"code": "insufficient_quota", "message": text}},
-    }
-    return b"\n\nevent: response.failed\ndata: " + json.dumps(payload).encode() + b"\n\n"
-
-
-def _request_content(provider: str, data: dict[str, Any]) -> dict[str, Any]:
-    """The request's system instructions and new input messages (content capture only)."""
-    key, system = ("messages", "system") if provider == "anthropic" else ("input", "instructions")
-    items = data.get(key)
-    return {"system": data.get(system), "input": _new_input(items), "tools": bool(data.get("tools"))}
-
-
-def _new_input(items: Any) -> list[Any]:
-    """The messages after the model's last answer: this turn's prompt or tool results."""
-    if not isinstance(items, list):
-        return []
-    answered = ("function_call", "custom_tool_call", "reasoning")
-    last = max(
-        (
-            i
-            for i, m in enumerate(items)
-            if isinstance(m, dict) and (m.get("role") == "assistant" or m.get("type") in answered)
-        ),
-        default=-1,
-    )
-    return items[last + 1 :][-8:]

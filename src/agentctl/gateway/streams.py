@@ -60,17 +60,23 @@ class SSEMeter:
 
     def feed(self, chunk: bytes) -> None:
         data = self._buffer + chunk if self._buffer else chunk
+        held = b""
+        if b"\r" in data:
+            # SSE lines may end in CRLF or a lone CR too; a CR at the end may be half of a CRLF still to come
+            if data.endswith(b"\r"):
+                data, held = data[:-1], b"\r"
+            data = data.replace(b"\r\n", b"\n").replace(b"\r", b"\n")
         end = data.rfind(b"\n\n")
         if end < 0:
-            self._buffer = data if len(data) <= EVENT_LIMIT else b""
+            self._buffer = data + held if len(data) <= EVENT_LIMIT else b""
             return
-        self._buffer = data[end + 2 :]
+        self._buffer = data[end + 2 :] + held
         for block in data[:end].split(b"\n\n"):
             self._block(block)
 
     def close(self) -> None:
         if self._buffer.strip():
-            self._block(self._buffer)
+            self._block(self._buffer.replace(b"\r\n", b"\n").replace(b"\r", b"\n"))
         self._buffer = b""
 
     def _block(self, block: bytes) -> None:
@@ -134,15 +140,17 @@ class AnthropicMeter(SSEMeter):
             message = _json(payload).get("message") or {}
             reading.response_model = message.get("model")
             reading.response_id = message.get("id")
-            self._usage(message.get("usage") or {})
-            reading.started = True
+            usage = message.get("usage") or {}
+            self._usage(usage)
+            reading.started = "input_tokens" in usage  # no figures: the input stays an estimate
         elif name == b"message_delta":
             data = _json(payload)
-            self._usage(data.get("usage") or {})
+            usage = data.get("usage") or {}
+            self._usage(usage)
             reason = (data.get("delta") or {}).get("stop_reason")
             if reason:
                 reading.stop_reason = str(reason)
-            reading.final = True
+            reading.final = reading.final or "output_tokens" in usage  # the closing figure, when it is there
         elif name == b"error":
             error = _json(payload).get("error") or {}
             reading.error_type = str(error.get("type") or "error")

@@ -5,7 +5,8 @@ its repository writable) with these differences:
 
 * the protected set is mounted read-only over it; a protected path that does not
   exist yet gets an empty read-only directory as a placeholder, so it cannot be
-  created either (removed again after the run if still empty);
+  created either (removed again after the run if still empty, or at the next
+  start when agentctl was killed: :mod:`agentctl.sandbox.leftovers`);
 * hidden paths are not there (credentials, the store key);
 * the home directory, and ``$CODEX_HOME`` when it lies elsewhere, are rebuilt
   per run in a private scratch directory: every entry of the real one is bound
@@ -26,9 +27,11 @@ import shutil
 import stat
 import subprocess
 import tempfile
+from collections.abc import Callable
 from pathlib import Path
 
 from agentctl.sandbox.interface import Backend, Profile, SandboxError
+from agentctl.sandbox.leftovers import SCRATCH_PREFIX, Leftovers, sweep
 
 ISOLATION = ("--unshare-pid", "--die-with-parent", "--new-session", "--cap-drop", "ALL")
 BASE = ("--bind", "/", "/", "--dev", "/dev", "--proc", "/proc", *ISOLATION)
@@ -51,6 +54,7 @@ class BwrapBackend(Backend):
         """Placeholders made on the real disk, removed by :meth:`cleanup` when still empty."""
         self._ops: list[str] | None = None
         self._planned: set[Path] = set()
+        self.leftovers: Leftovers | None = None
 
     def available(self) -> str | None:
         """Probe with ``bwrap … true``; a success is remembered until the machine or the settings change."""
@@ -92,9 +96,12 @@ class BwrapBackend(Backend):
                 f"cannot sandbox a run whose working directory {work} contains the home directory",
                 "run agentctl inside a repository, not the home directory itself, or pass --sandbox off",
             )
-        self.scratch = Path(tempfile.mkdtemp(prefix="agentctl-sandbox-", dir=_scratch_base()))
+        sweep(work)  # what a killed agentctl left: before this run's start state is taken
+        self.scratch = Path(tempfile.mkdtemp(prefix=SCRATCH_PREFIX, dir=_scratch_base()))
         os.chmod(self.scratch, 0o700)
-        plan = _Plan(profile, self.scratch, work)
+        self.leftovers = Leftovers(work)
+        self.leftovers.begin(self.scratch)
+        plan = _Plan(profile, self.scratch, work, self.leftovers.note)
         try:
             plan.build()
         finally:
@@ -133,6 +140,9 @@ class BwrapBackend(Backend):
         if self.scratch is not None:
             shutil.rmtree(self.scratch, ignore_errors=True)
             self.scratch = None
+        if self.leftovers is not None:
+            self.leftovers.end()  # all of it is gone: nothing for the next start to remove
+            self.leftovers = None
         self._ops = None
 
     def signal_group(self, pid: int) -> int:
@@ -206,8 +216,9 @@ def _process_table() -> dict[int, tuple[int, int]]:
 class _Plan:
     """The bwrap mount operations for one profile, and the placeholders they need."""
 
-    def __init__(self, profile: Profile, scratch: Path, work: Path) -> None:
+    def __init__(self, profile: Profile, scratch: Path, work: Path, note: Callable[[Path], None]) -> None:
         self.profile = profile
+        self.note = note
         self.scratch = scratch
         self.work = work
         self.ops: list[str] = []
@@ -308,6 +319,7 @@ class _Plan:
             return  # under a file (e.g. a worktree's .git file): nothing can be created there
         try:
             for directory in reversed(missing):
+                self.note(directory)  # written down first: a SIGKILL now still lets the next start remove it
                 directory.mkdir()
                 self.created.append(directory)
         except OSError:

@@ -94,8 +94,23 @@ HOME_RUN_LATER = (
 """Home files that run code later outside the sandbox (agentctl's own git calls, the user's next shell):
 read-only; one the agent creates where none existed stays private to the run."""
 
-ENV_EXTRA_HIDDEN: Mapping[str, tuple[str, ...]] = {"ssh": ("SSH_AUTH_SOCK",), "netrc": ("PGPASSWORD",)}
+ENV_EXTRA_HIDDEN: Mapping[str, tuple[str, ...]] = {
+    "ssh": ("SSH_AUTH_SOCK",),
+    "netrc": ("PGPASSWORD", "PGPASSFILE", "PGSERVICEFILE"),
+}
 """Credential-bearing variables beyond :data:`agentctl.protect.ENV_CREDENTIALS` (an agent socket, a password)."""
+
+ENV_CREDENTIAL_FILES: Mapping[str, tuple[str, ...]] = {
+    "netrc": ("PGPASSFILE", "PGSERVICEFILE"),
+    "kube": ("KUBECONFIG",),
+    "gcloud": ("GOOGLE_APPLICATION_CREDENTIALS", "CLOUDSDK_CONFIG"),
+    "aws": ("AWS_SHARED_CREDENTIALS_FILE", "AWS_CONFIG_FILE", "AWS_WEB_IDENTITY_TOKEN_FILE"),
+    "azure": ("AZURE_CONFIG_DIR", "AZURE_CLIENT_CERTIFICATE_PATH"),
+    "docker": ("DOCKER_CONFIG",),
+}
+"""Variables naming a credential file (or ``:``-separated list) anywhere on disk: the variable is unset, and
+the files are hidden too, or the agent could still read them where they are (a team store's libpq service
+file with its password, a kubeconfig outside ~/.kube)."""
 
 ENV_ALWAYS_HIDDEN = ("AGENTCTL_STORE",)
 """agentctl's own settings the agent has no use for: a store URL may carry a password."""
@@ -126,9 +141,19 @@ def build(
     read_only = _with_targets([*found.read_only, *(home / rel for rel in HOME_RUN_LATER)]) | _git_dirs(_real(root))
     read_only |= set(protect.submodule_git_paths(_real(root)))  # the submodules' hooks and config, as the gate
     read_only |= _system(_real(root), _real(cwd), home)
-    hidden = _with_targets(found.hidden)
+    named = [
+        Path(os.path.expanduser(item))
+        for kind, names in ENV_CREDENTIAL_FILES.items()
+        if kind not in found.allowed_credentials
+        for name in names
+        for item in (env.get(name) or "").split(os.pathsep)
+        if item.strip()
+    ]
+    # never a directory that holds the repository or the home directory (a variable set to something odd)
+    named = [p for p in named if p.is_absolute() and not root.is_relative_to(p) and not home.is_relative_to(p)]
+    hidden = _with_targets([*found.hidden, *named])
     hidden_env = set(found.hidden_env) | set(ENV_ALWAYS_HIDDEN)
-    for kind, names in ENV_EXTRA_HIDDEN.items():
+    for kind, names in [*ENV_EXTRA_HIDDEN.items(), *ENV_CREDENTIAL_FILES.items()]:
         if kind not in found.allowed_credentials:
             hidden_env |= set(names)
     state = {home / rel: mode for rel, mode in CLAUDE_STATE.items()}

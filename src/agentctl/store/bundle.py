@@ -15,6 +15,7 @@ import json
 from collections.abc import Iterable, Iterator
 from typing import Any
 
+from agentctl.store import bundle_lines
 from agentctl.store.errors import StoreError
 from agentctl.store.sealing import APPROVAL_COLUMNS
 from agentctl.store.sqlite import RunRecord, Store
@@ -44,29 +45,38 @@ def import_lines(store: Store, lines: Iterable[str], source: str) -> dict[str, i
     A run the store already holds is replaced only by a newer record of the same run whose seal
     verifies over the merged events and approvals (a run that went on locally after the server
     stopped answering); a different event or approval under a stored key is an integrity error.
+
+    Fails closed, storing nothing of the file: a line agentctl would not have written, or any run the
+    file adds to or changes that does not verify under this store's key afterwards (a forged or
+    altered run, an event slipped into a stored run). Runs recorded before sealing existed come in
+    as the unverified legacy runs they are (never clean evidence).
     """
     counts = {"runs": 0, "events": 0, "approvals": 0, "completed": 0, "unproven": 0}
     run_columns = [f.name for f in dataclasses.fields(RunRecord)]
     header_seen = False
     known: list[dict[str, Any]] = []  # run lines whose id the store already held: settled at the end
+    before: dict[str, str | None] = {}  # each run the file touches: its state before (None: new)
+
+    def touch(run_id: str) -> None:
+        if run_id not in before:
+            before[run_id] = store.verify(run_id).state if store._fields(run_id) is not None else None
+
     with store._transaction():
         for number, line in enumerate(lines, 1):
             if not line.strip():
                 continue
-            try:
-                item = json.loads(line)
-            except ValueError:
-                raise StoreError(
-                    f"{source}:{number}: not JSON", "give a file written by agentctl runs export"
-                ) from None
+            where = f"{source}:{number}"
+            item = bundle_lines.parse(line, where)
             if not header_seen:
                 if not isinstance(item, dict) or {k: item.get(k) for k in HEADER} != HEADER:
-                    raise StoreError(
-                        f"{source}: not an agentctl runs bundle", "give a file written by agentctl runs export"
-                    )
+                    raise StoreError(f"{source}: not an agentctl runs bundle", bundle_lines.HINT)
                 header_seen = True
                 continue
             kind = item.get("type") if isinstance(item, dict) else None
+            if kind not in ("run", "event", "approval"):
+                raise StoreError(f"{where}: unknown line type {kind!r}", bundle_lines.HINT)
+            bundle_lines.check(kind, item, where)
+            touch(str(item["id"] if kind == "run" else item["run_id"]))
             if kind == "run":
                 values = [_encode(item.get(c)) for c in run_columns]
                 marks = ", ".join("?" * len(run_columns))
@@ -80,19 +90,35 @@ def import_lines(store: Store, lines: Iterable[str], source: str) -> dict[str, i
                     known.append({c: item.get(c) for c in run_columns})
             elif kind == "event":
                 counts["events"] += put_events(store.db, [tuple(item.get(c) for c in EVENT_COLUMNS)])
-            elif kind == "approval":
-                counts["approvals"] += _put_approval(store, item)
             else:
-                raise StoreError(
-                    f"{source}:{number}: unknown line type {kind!r}", "give a file written by agentctl runs export"
-                )
+                counts["approvals"] += _put_approval(store, item)
         for incoming in known:
             outcome = _settle(store, incoming)
             if outcome:
                 counts[outcome] += 1
+        for run_id, state in before.items():
+            _verified_after(store, run_id, state, source)
     if not header_seen:
-        raise StoreError(f"{source}: empty bundle", "give a file written by agentctl runs export")
+        raise StoreError(f"{source}: empty bundle", bundle_lines.HINT)
     return counts
+
+
+def _verified_after(store: Store, run_id: str, state: str | None, source: str) -> None:
+    """A run the import added to or changed must verify afterwards (unless it did not before either)."""
+    from agentctl.store import integrity
+
+    hint = (
+        "import only bundles written by agentctl runs export, or spool files from .agentctl/spool/, of a store "
+        "sharing this store's key; nothing of the file was imported"
+    )
+    if store._fields(run_id) is None:
+        raise StoreError(
+            f"{source}: events or approvals of run {run_id}, which is neither in the file nor stored", hint
+        )
+    result = store.verify(run_id)
+    if result.state == integrity.FAILED and state != integrity.FAILED:
+        what = "run" if state is None else "stored run"
+        raise StoreError(f"{source}: {what} {run_id} would not verify under this store's key: {result.summary()}", hint)
 
 
 def _put_approval(store: Store, item: dict[str, Any]) -> int:
