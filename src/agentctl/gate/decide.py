@@ -15,7 +15,7 @@ from typing import Any
 from agentctl.engine import cel
 from agentctl.engine.catalog import engine_finding
 from agentctl.engine.evaluate import Evaluator, render_message, rule_finding
-from agentctl.gate import preview, writes
+from agentctl.gate import links, preview, writes
 from agentctl.gate.toolcall import PayloadError, ToolCall, normalise
 from agentctl.model.common import Action, Location, Target
 from agentctl.model.finding import Finding
@@ -108,6 +108,7 @@ class Gatekeeper:
         for extra in writes.shell_patch_calls(call, payload, self.root, problems):
             findings += self._tool_findings(extra)
             call.writes += extra.writes
+        problems += links.aliases(call, payload, self.root, writes.patch_paths(call))
         iac = self._iac(call)
         findings += iac.findings
         problems += [p for p in iac.problems if not any(p.split(":", 1)[0] in known for known in problems)]
