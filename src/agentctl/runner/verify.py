@@ -24,14 +24,13 @@ from dataclasses import dataclass, field
 from pathlib import Path
 from typing import Any
 
-from agentctl.engine import pairing
 from agentctl.engine.evaluate import Evaluator
+from agentctl.gate import preview
 from agentctl.model.common import Action
 from agentctl.model.finding import Finding
 from agentctl.model.run import AgentEvent, EventKind
+from agentctl.runner import verify_files
 from agentctl.sources import files
-from agentctl.sources.files import SourceFile
-from agentctl.sources.loader import parse_source
 
 BLOCKING = frozenset({Action.DENY, Action.REQUIRE_APPROVAL})
 _READ_TOOLS = frozenset({"Read", "Glob", "Grep", "LS", "NotebookRead", "WebFetch", "WebSearch", "TodoWrite"})
@@ -78,7 +77,9 @@ class Verifier:
     approved: dict[str, str] = field(default_factory=dict)
     """Path → content digest a person approved at the terminal: that exact content is not judged again."""
     _base: dict[str, bytes | None] = field(default_factory=dict)
-    _judged: dict[tuple[str, str], list[Finding]] = field(default_factory=dict)
+    _judged: dict[tuple[tuple[str, str], ...], list[Finding]] = field(default_factory=dict)
+    _links: dict[str, str] | None = None
+    _preview: preview.Previewer | None = None
     _cat: subprocess.Popen[bytes] | None = None
     _git_env: dict[str, str] | None = None
 
@@ -97,7 +98,12 @@ class Verifier:
         return self
 
     def changed_iac(self) -> list[str]:
-        """Repository-relative IaC paths changed since the start (tracked, staged, untracked, committed)."""
+        """Repository-relative IaC paths changed since the start (tracked, staged, untracked, ignored, committed).
+
+        Ignored files are listed as git matches them (``--ignored=matching``: an ignored directory is not
+        descended into); Terraform reads an ignored ``*_override.tf`` or ``terraform.tfvars`` all the same.
+        A tracked IaC-named symlink counts as changed when its target does.
+        """
         proc = subprocess.run(
             [
                 *_GIT,
@@ -107,6 +113,7 @@ class Verifier:
                 "--branch",
                 "-z",
                 "--untracked-files=all",
+                "--ignored=matching",
                 "--no-renames",
                 "--ignore-submodules=all",  # no git run inside a nested repository (its config is the agent's)
             ],
@@ -121,7 +128,7 @@ class Verifier:
                 head = entry.split()[-1]
             elif entry[:2] in ("1 ", "u "):
                 paths.add(entry.split(" ", 8 if entry[0] == "1" else 10)[-1])
-            elif entry.startswith("? "):
+            elif entry[:2] in ("? ", "! ") and not entry.endswith("/"):
                 paths.add(entry[2:])
         if self.base_commit and head and head != self.base_commit and head != "(initial)":
             moved = subprocess.run(
@@ -131,34 +138,53 @@ class Verifier:
                 capture_output=True,
             )
             paths |= {p for p in moved.stdout.decode("utf-8", "surrogateescape").split("\0") if p}
-        return sorted(p for p in paths if files.classify(p) is not None and not _skipped(p))
+        paths |= {link for link, target in self._tracked_links().items() if target in paths}
+        return sorted(p for p in paths if verify_files.is_iac(p) and not _skipped(p))
+
+    def _tracked_links(self) -> dict[str, str]:
+        if self._links is None:
+            self._links = verify_files.tracked_links(self.root, self._env())
+        return self._links
 
     def scan(self) -> list[Finding]:
-        """Blocking findings (deny, require_approval) in the changed IaC files, in path order."""
-        out: list[Finding] = []
-        for path in self.changed_iac():
-            out += self.judge(path)
-        return out
+        """Blocking findings (deny, require_approval) in the changed IaC, judged as the gate judges a write.
 
-    def judge(self, path: str) -> list[Finding]:
-        data = _read(self.root / path)
-        key = (path, _digest(data))
-        if self.approved.get(path) == key[1] or (path in self._base and self._base[path] == data):
-            return []  # approved as it is, or as it was when the run started
+        Every changed file is one write from its content at the start to its content now, so a Terraform
+        change is judged in its module (variables, tfvars, locals, overrides) and a Kustomize patch through
+        the overlays it reaches (``gate/preview.py``). Results are cached by the content of the changed set.
+        """
+        state: list[tuple[str, bytes | None]] = []
+        for path in self.changed_iac():
+            data = _read(self.root / path)
+            digest = _digest(data)
+            if self.approved.get(path) == digest or (path in self._base and self._base[path] == data):
+                continue  # approved as it is, or as it was when the run started
+            state.append((path, data))
+        key = tuple((path, _digest(data)) for path, data in state)
+        if not key:
+            return []
         cached = self._judged.get(key)
         if cached is None:
-            kind = files.classify(path)
-            assert kind is not None
-            before = parse_source(SourceFile(path, kind, self._before(path)))
-            after = parse_source(SourceFile(path, kind, data))
-            findings = self.evaluator.judge(pairing.pair(before.resources, after.resources), diff_mode=True)
-            cached = [f for f in findings if f.active and f.action in BLOCKING]
+            writes = [
+                preview.Write(path, self.root / path, _text(self._before(path)), _text(data)) for path, data in state
+            ]
+            findings = self._previewer().judge(writes).findings
+            cached = sorted(
+                (f for f in findings if f.active and f.action in BLOCKING),
+                key=lambda f: (f.location.path, f.location.start_line, f.rule_id),
+            )
             self._judged[key] = cached
         return cached
 
+    def _previewer(self) -> preview.Previewer:
+        if self._preview is None:
+            self._preview = preview.Previewer(self.root.resolve(), self.evaluator)
+        return self._preview
+
     def _before(self, path: str) -> bytes | None:
         if path not in self._base:
-            self._base[path] = self._blob(path) if self.base_commit else None
+            stored = self._tracked_links().get(path, path)  # a symlink's content is its target's
+            self._base[path] = self._blob(stored) if self.base_commit else None
         return self._base[path]
 
     def _blob(self, path: str) -> bytes | None:
@@ -195,6 +221,10 @@ def _digest(data: bytes | None) -> str:
 
 def _skipped(path: str) -> bool:
     return any(part in files.SKIP_DIRS for part in path.split("/")[:-1])
+
+
+def _text(data: bytes | None) -> str | None:
+    return data.decode("utf-8", "replace") if data is not None else None
 
 
 def _read(path: Path) -> bytes | None:

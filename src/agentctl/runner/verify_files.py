@@ -1,0 +1,38 @@
+"""Which files verify-after-a-call looks at: every name Terraform, OpenTofu or kubectl reads."""
+
+from __future__ import annotations
+
+import os
+import subprocess
+from pathlib import Path
+
+from agentctl.sources import files
+
+_TOFU = (".tofu", ".tofu.json")
+
+
+def is_iac(path: str) -> bool:
+    """Terraform/OpenTofu (with tfvars), Kubernetes YAML, plan/manifest JSON, by name."""
+    return files.classify(path) is not None or path.endswith(_TOFU)
+
+
+def tracked_links(root: Path, env: dict[str, str]) -> dict[str, str]:
+    """Tracked IaC-named symlinks whose target is a file inside the repository: link path → target path."""
+    proc = subprocess.run(
+        ["git", "-c", "core.fsmonitor=false", "--no-optional-locks", "ls-files", "-s", "-z"],
+        cwd=root,
+        env=env,
+        capture_output=True,
+    )
+    base = root.resolve()
+    out: dict[str, str] = {}
+    for entry in proc.stdout.decode("utf-8", "surrogateescape").split("\0"):
+        if not entry.startswith("120000 "):
+            continue
+        link = entry.split("\t", 1)[-1]
+        if not is_iac(link):
+            continue
+        target = Path(os.path.realpath(root / link))
+        if target.is_relative_to(base):
+            out[link] = target.relative_to(base).as_posix()
+    return out
