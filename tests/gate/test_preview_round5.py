@@ -20,7 +20,7 @@ from typing import Any
 import pytest
 
 from agentctl.gate.decide import Decision, Gatekeeper, load_book
-from tests.gate.test_preview import CPU, GPU, codex_patch, edit, gate_binary, instance, write
+from tests.gate.test_preview import GPU, codex_patch, edit, gate_binary, instance, write
 
 VARIABLE = 'variable "type" {\n  default = "m6i.large"\n}\n'
 USES_VARIABLE = 'resource "aws_instance" "web" {\n  ami = "ami-1"\n  instance_type = var.type\n}\n'
@@ -40,7 +40,9 @@ spec:
           image: nginx:1.27
 """
 KUSTOMIZATION = "apiVersion: kustomize.config.k8s.io/v1beta1\nkind: Kustomization\nresources:\n  - deploy.yaml\n"
-PRIVILEGED_6902 = "- op: add\n  path: /spec/template/spec/containers/0/securityContext\n  value:\n    privileged: true\n"
+PRIVILEGED_6902 = (
+    "- op: add\n  path: /spec/template/spec/containers/0/securityContext\n  value:\n    privileged: true\n"
+)
 IMAGE_6902 = "- op: replace\n  path: /spec/template/spec/containers/0/image\n  value: nginx:1.28\n"
 KUSTOMIZE = shutil.which("kustomize") or shutil.which("kubectl")
 
@@ -230,7 +232,8 @@ CASES = [
         rule="k8s-privileged-container",
         files={
             "k8s/deploy.yaml": DEPLOYMENT,
-            "k8s/kustomization.yaml": KUSTOMIZATION + "patches:\n  - path: patch.yaml\n    target: {kind: Deployment}\n",
+            "k8s/kustomization.yaml": KUSTOMIZATION
+            + "patches:\n  - path: patch.yaml\n    target: {kind: Deployment}\n",
             "k8s/patch.yaml": IMAGE_6902,
         },
         kustomize=True,
@@ -270,7 +273,8 @@ CASES = [
         "allow",
         files={
             "k8s/deploy.yaml": DEPLOYMENT,
-            "k8s/kustomization.yaml": KUSTOMIZATION + "patches:\n  - path: patch.yaml\n    target: {kind: Deployment}\n",
+            "k8s/kustomization.yaml": KUSTOMIZATION
+            + "patches:\n  - path: patch.yaml\n    target: {kind: Deployment}\n",
             "k8s/patch.yaml": "- op: replace\n  path: /spec/replicas\n  value: 1\n",
         },
         kustomize=True,
@@ -296,8 +300,21 @@ def build(root: Path, case: Case) -> None:
     subprocess.run(["git", "init", "-q", str(root)], check=True)
     subprocess.run(["git", "-C", str(root), "add", "-A"], check=True)
     subprocess.run(
-        ["git", "-C", str(root), "-c", "user.name=t", "-c", "user.email=t@example.com", "-c", "commit.gpgsign=false",
-         "commit", "-qm", "start", "--allow-empty"],
+        [
+            "git",
+            "-C",
+            str(root),
+            "-c",
+            "user.name=t",
+            "-c",
+            "user.email=t@example.com",
+            "-c",
+            "commit.gpgsign=false",
+            "commit",
+            "-qm",
+            "start",
+            "--allow-empty",
+        ],
         check=True,
     )
 
@@ -328,7 +345,9 @@ def test_round5_case(tmp_path: Path, case: Case) -> None:
 def test_nothing_is_written_through_a_symlink_out_of_the_repo(tmp_path: Path) -> None:
     outside = tmp_path / "outside"
     outside.mkdir()
-    case = Case("x", write("envs/dev/gpu.tf", instance("t", GPU)), "deny", links={"envs/dev/gpu.tf": str(outside / "gpu.tf")})
+    case = Case(
+        "x", write("envs/dev/gpu.tf", instance("t", GPU)), "deny", links={"envs/dev/gpu.tf": str(outside / "gpu.tf")}
+    )
     decision = run_case(tmp_path / "repo", case)
     assert decision.decision == "deny" and "leads out of the repository" in decision.reason
     assert not (outside / "gpu.tf").exists()  # the gate only judged it

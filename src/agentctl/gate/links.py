@@ -83,9 +83,23 @@ def aliases(call: ToolCall, payload: Any, root: Path, named: list[str] | None = 
     return problems
 
 
+def _index(root: Path) -> Path:
+    """The git index file (a worktree's ``.git`` is a file naming its git directory)."""
+    dot = root / ".git"
+    if dot.is_file():
+        try:
+            text = dot.read_text(encoding="utf-8", errors="replace").strip()
+        except OSError:
+            return dot / "index"
+        if text.startswith("gitdir:"):
+            gitdir = Path(text[len("gitdir:") :].strip())
+            return (gitdir if gitdir.is_absolute() else root / gitdir) / "index"
+    return dot / "index"
+
+
 def tracked_links(root: Path) -> dict[Path, list[str]]:
     """Resolved target → the tracked IaC-named symlinks pointing at it (cached while the index is unchanged)."""
-    index = root / ".git" / "index"
+    index = _index(root)
     try:
         stat = index.stat()
         stamp = (stat.st_mtime_ns, stat.st_size)

@@ -52,7 +52,9 @@ def _reader(root: Path, written: dict[str, str | None]) -> Callable[[list[str]],
             try:
                 if target.is_symlink() and not target.resolve().is_relative_to(root):
                     continue  # never followed out of the repository
-                data = target.read_bytes() if target.is_file() and target.stat().st_size <= files.MAX_FILE_BYTES else None
+                data = (
+                    target.read_bytes() if target.is_file() and target.stat().st_size <= files.MAX_FILE_BYTES else None
+                )
             except OSError:
                 data = None
             out[path] = SourceFile(path, kind, data)
@@ -61,9 +63,9 @@ def _reader(root: Path, written: dict[str, str | None]) -> Callable[[list[str]],
     return read
 
 
-def judge(root: Path, before: dict[str, str | None], after: dict[str, str | None]) -> tuple[
-    list[Resource], list[Resource], list[str]
-]:
+def judge(
+    root: Path, before: dict[str, str | None], after: dict[str, str | None]
+) -> tuple[list[Resource], list[Resource], list[str]]:
     """The rendered objects of every overlay the written paths reach, before and after; and the problems."""
     changed = sorted(after)
     if not any(files.classify(p) is not None or p.rsplit("/", 1)[-1] in kustomize.NAMES for p in changed):
@@ -72,7 +74,9 @@ def judge(root: Path, before: dict[str, str | None], after: dict[str, str | None
     if listing is None:
         return [], [], []
     names = set(listing)
-    after_listing = sorted((names | {p for p, t in after.items() if t is not None}) - {p for p, t in after.items() if t is None})
+    after_listing = sorted(
+        (names | {p for p, t in after.items() if t is not None}) - {p for p, t in after.items() if t is None}
+    )
     sides: list[tuple[list[Resource], list[str]]] = []
     for side_listing, written in ((sorted(names), before), (after_listing, after)):
         read = _reader(root, written)

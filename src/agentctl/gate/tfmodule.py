@@ -124,7 +124,8 @@ class ModuleEvaluator:
     def resources(self, directory: str, written: dict[str, str | None]) -> tuple[list[Resource], list[str]]:
         """The module's resources (``written``: repository path → content, ``None`` deleted) and parse problems."""
         texts: dict[str, str] = {}
-        queue, seen = [directory], set()
+        queue: list[str] = [directory]
+        seen: set[str] = set()
         while queue and len(seen) < MAX_MODULES:
             folder = queue.pop()
             if folder in seen:
@@ -133,7 +134,7 @@ class ModuleEvaluator:
             texts.update(self._folder(folder, written, root_module=folder == directory))
             for path, text in list(texts.items()):
                 if posixpath.dirname(path) == folder:
-                    queue += [_join(folder, s) for s in _local_sources(path, text) if _join(folder, s) is not None]
+                    queue += [t for t in (_join(folder, s) for s in _local_sources(path, text)) if t is not None]
         parsed = [self.parse(p, t) for p, t in sorted(texts.items())]
         problems = [f"{i.path}:{i.line}: {i.message}" for p in parsed for i in p.issues]
         # a variable file the agent writes that Terraform does not load by itself is judged as if passed with -var-file

@@ -16,7 +16,6 @@ from __future__ import annotations
 import hashlib
 import json
 import os
-import shlex
 import subprocess
 import threading
 import time
@@ -35,7 +34,6 @@ from agentctl.sources import files
 BLOCKING = frozenset({Action.DENY, Action.REQUIRE_APPROVAL})
 _READ_TOOLS = frozenset({"Read", "Glob", "Grep", "LS", "NotebookRead", "WebFetch", "WebSearch", "TodoWrite"})
 """Claude Code tools that cannot change the worktree: no verify after them."""
-_REPAIR_COMMANDS = {("rm",), ("unlink",), ("git", "checkout"), ("git", "restore"), ("git", "rm")}
 _GIT = ("git", "-c", "core.fsmonitor=false")
 """agentctl's own git runs outside the sandbox: no ``core.fsmonitor`` command from any config the agent can
 write (a nested repository's, or one ``.git/commondir`` points to) may run with the user's full environment."""
@@ -300,7 +298,7 @@ class VerifyGate:
             if any(_read(self.verifier.root / p) != data for p, data in self.digests.items()):
                 _, again = self._verify()  # an offending file changed since: judge it afresh
                 moved = moved or again
-            if not self.blockers or _repairs(call, {f.location.path for f in self.blockers}):
+            if not self.blockers or verify_files.repairs(call, {f.location.path for f in self.blockers}):
                 return [], moved
             return list(self.blockers), moved
 
@@ -317,29 +315,6 @@ class VerifyGate:
 
 def _keys(findings: list[Finding]) -> list[tuple[str, str, int]]:
     return sorted((f.rule_id, f.location.path, f.location.start_line) for f in findings)
-
-
-def _repairs(call: Any, blocked: set[str]) -> bool:
-    """Reading anything, or writing / removing only the offending files."""
-    kind = getattr(call, "kind", "")
-    if kind == "read":
-        return True
-    paths = set(getattr(call, "paths", []) or [])
-    if kind == "write":
-        return bool(paths) and paths <= blocked
-    if kind == "shell":
-        try:
-            words = shlex.split(str(getattr(call, "command", "")))
-        except ValueError:
-            return False
-        if any(ch in str(getattr(call, "command", "")) for ch in ";&|`$<>\n"):
-            return False
-        prefix = next((p for p in _REPAIR_COMMANDS if tuple(words[: len(p)]) == p), None)
-        if prefix is None:
-            return False
-        targets = {w for w in words[len(prefix) :] if not w.startswith("-")}
-        return bool(targets) and targets <= blocked
-    return False
 
 
 def post_output(reason: str) -> bytes:

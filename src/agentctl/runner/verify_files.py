@@ -1,14 +1,17 @@
-"""Which files verify-after-a-call looks at: every name Terraform, OpenTofu or kubectl reads."""
+"""What verify-after-a-call looks at (every name Terraform, OpenTofu or kubectl reads), and which calls repair."""
 
 from __future__ import annotations
 
 import os
+import shlex
 import subprocess
 from pathlib import Path
+from typing import Any
 
 from agentctl.sources import files
 
 _TOFU = (".tofu", ".tofu.json")
+_REPAIR_COMMANDS = {("rm",), ("unlink",), ("git", "checkout"), ("git", "restore"), ("git", "rm")}
 
 
 def is_iac(path: str) -> bool:
@@ -36,3 +39,26 @@ def tracked_links(root: Path, env: dict[str, str]) -> dict[str, str]:
         if target.is_relative_to(base):
             out[link] = target.relative_to(base).as_posix()
     return out
+
+
+def repairs(call: Any, blocked: set[str]) -> bool:
+    """Reading anything, or writing / removing only the offending files."""
+    kind = getattr(call, "kind", "")
+    if kind == "read":
+        return True
+    paths = set(getattr(call, "paths", []) or [])
+    if kind == "write":
+        return bool(paths) and paths <= blocked
+    if kind == "shell":
+        try:
+            words = shlex.split(str(getattr(call, "command", "")))
+        except ValueError:
+            return False
+        if any(ch in str(getattr(call, "command", "")) for ch in ";&|`$<>\n"):
+            return False
+        prefix = next((p for p in _REPAIR_COMMANDS if tuple(words[: len(p)]) == p), None)
+        if prefix is None:
+            return False
+        targets = {w for w in words[len(prefix) :] if not w.startswith("-")}
+        return bool(targets) and targets <= blocked
+    return False
