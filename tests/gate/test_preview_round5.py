@@ -44,6 +44,17 @@ PRIVILEGED_6902 = (
     "- op: add\n  path: /spec/template/spec/containers/0/securityContext\n  value:\n    privileged: true\n"
 )
 IMAGE_6902 = "- op: replace\n  path: /spec/template/spec/containers/0/image\n  value: nginx:1.28\n"
+POD = """apiVersion: v1
+kind: Pod
+metadata:
+  name: web
+spec:
+  containers:
+    - name: web
+      image: nginx:1.27
+      securityContext:
+        privileged: PRIVILEGED
+"""
 KUSTOMIZE = shutil.which("kustomize") or shutil.which("kubectl")
 
 
@@ -278,6 +289,36 @@ CASES = [
             "k8s/patch.yaml": "- op: replace\n  path: /spec/replicas\n  value: 1\n",
         },
         kustomize=True,
+    ),
+    # --- Kubernetes YAML as kubectl reads it (go-yaml v2: plain y/Y/n/N are booleans)
+    Case(
+        "privileged-y",
+        write("k8s/pod.yaml", POD.replace("PRIVILEGED", "y")),
+        "deny",
+        rule="k8s-privileged-container",
+    ),
+    Case(
+        "host-network-Y",
+        write(
+            "k8s/pod.yaml",
+            POD.replace("privileged: PRIVILEGED", "privileged: false").replace(
+                "spec:\n", "spec:\n  hostNetwork: Y\n", 1
+            ),
+        ),
+        "deny",
+        rule="k8s-host-namespaces",
+    ),
+    Case(
+        "configmap-quoted-y-allowed",
+        write("k8s/cm.yaml", 'apiVersion: v1\nkind: ConfigMap\nmetadata:\n  name: c\ndata:\n  answer: "y"\n'),
+        "allow",
+    ),
+    # --- installed module copies are not a place to change infrastructure
+    Case(
+        "installed-module-under-dot-terraform",
+        write("envs/dev/.terraform/modules/vm/main.tf", instance("t", GPU)),
+        "deny",
+        reason="under .terraform/",
     ),
     Case(
         "yaml-outside-any-overlay-allowed",

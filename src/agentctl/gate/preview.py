@@ -82,6 +82,12 @@ class Previewer:
         terraform: dict[str, list[Write]] = {}
         for write in writes:
             if is_terraform(write.path) or tfmodule.is_tfvars(write.path):
+                if ".terraform" in write.path.split("/")[:-1]:
+                    outcome.problems.append(
+                        f"{write.path}: a file under .terraform/ is a module `terraform init` installed, and plans "
+                        "use it as it is; the gate does not judge installed copies: change the module's source"
+                    )
+                    continue
                 terraform.setdefault(posixpath.dirname(write.path), []).append(write)
                 continue
             kind = files.classify(write.path)
@@ -146,7 +152,7 @@ class Previewer:
         """YAML the manifest reader skipped by name or for ``{{``: judged by what it holds."""
         for candidate in (text, _detemplate(text)):
             try:
-                documents = load_documents(candidate)
+                documents = load_documents(candidate, go_bools=True)
             except (YamlError, TypeError, ValueError, RecursionError):
                 continue
             resources = []
