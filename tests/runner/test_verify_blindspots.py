@@ -69,6 +69,22 @@ def test_a_variable_default_changed_in_a_file_without_resources_is_judged_throug
     assert finding.location.path == "envs/dev/main.tf"
 
 
+def test_iac_hidden_by_a_gitignore_the_agent_writes_is_verified(repo: GitRepo) -> None:
+    repo.write("envs/dev/main.tf", CPU)
+    repo.write("build/out.tf", CPU)  # ignored before the run: not the agent's doing
+    repo.write(".gitignore", "build/\n")
+    repo.commit()
+    check = verifier(repo)
+    assert check.scan() == []
+    repo.write("envs/.gitignore", "prod2/\nsecret.tf\n")
+    repo.write("envs/prod2/main.tf", GPU)  # a whole root module git no longer shows
+    repo.write("envs/dev/secret.tf", GPU.replace('"web"', '"hidden"'))
+    found = {(f.rule_id, f.location.path) for f in check.scan()}
+    assert ("gpu-instance-outside-production", "envs/prod2/main.tf") in found
+    assert ("gpu-instance-outside-production", "envs/dev/secret.tf") in found
+    assert "build/out.tf" not in {path for _, path in found}
+
+
 def test_an_opentofu_file_is_verified(repo: GitRepo) -> None:
     repo.write("envs/dev/main.tf", CPU)
     repo.commit()

@@ -120,14 +120,18 @@ class Verifier:
             capture_output=True,
         )
         paths: set[str] = set()
+        ignored_dirs: list[str] = []
         head = None
         for entry in proc.stdout.decode("utf-8", "surrogateescape").split("\0"):
             if entry.startswith("# branch.oid "):
                 head = entry.split()[-1]
             elif entry[:2] in ("1 ", "u "):
                 paths.add(entry.split(" ", 8 if entry[0] == "1" else 10)[-1])
-            elif entry[:2] in ("? ", "! ") and not entry.endswith("/"):
+            elif entry[:2] == "! " and entry.endswith("/"):
+                ignored_dirs.append(entry[2:])
+            elif entry[:2] in ("? ", "! "):
                 paths.add(entry[2:])
+        paths |= set(verify_files.under_ignored(self.root, ignored_dirs))
         if self.base_commit and head and head != self.base_commit and head != "(initial)":
             moved = subprocess.run(
                 [*_GIT, "--no-optional-locks", "diff", "--name-only", "-z", "--no-renames", self.base_commit, head],

@@ -19,6 +19,32 @@ def is_iac(path: str) -> bool:
     return files.classify(path) is not None or path.endswith(_TOFU)
 
 
+_HEAVY = frozenset({".mypy_cache", ".pytest_cache", ".ruff_cache", ".tox", ".cache", ".gradle", ".idea", ".next"})
+WALK_BUDGET = 5000
+"""Entries looked at under git-ignored directories per verify (a huge build output is not walked in full)."""
+
+
+def under_ignored(root: Path, directories: list[str], budget: int = WALK_BUDGET) -> list[str]:
+    """IaC-named files in git-ignored directories (git lists such a directory, not its files).
+
+    An agent can hide a Terraform root or a module from ``git status`` with a ``.gitignore`` naming its
+    directory. Symlinked directories are not followed; dependency and tool caches are not walked.
+    """
+    found: list[str] = []
+    for directory in directories:
+        parts = directory.strip("/").split("/")
+        if any(p in files.SKIP_DIRS or p in _HEAVY for p in parts):
+            continue
+        for current, dirnames, filenames in os.walk(root / directory.strip("/")):
+            budget -= len(dirnames) + len(filenames)
+            if budget < 0:
+                return found
+            dirnames[:] = [d for d in dirnames if d not in files.SKIP_DIRS and d not in _HEAVY]
+            rel = Path(current).relative_to(root).as_posix()
+            found += [f"{rel}/{name}" for name in filenames if is_iac(name)]
+    return found
+
+
 def tracked_links(root: Path, env: dict[str, str]) -> dict[str, str]:
     """Tracked IaC-named symlinks whose target is a file inside the repository: link path → target path."""
     proc = subprocess.run(
