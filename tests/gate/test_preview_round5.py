@@ -313,6 +313,27 @@ CASES = [
         write("k8s/cm.yaml", 'apiVersion: v1\nkind: ConfigMap\nmetadata:\n  name: c\ndata:\n  answer: "y"\n'),
         "allow",
     ),
+    # --- Helm renders every file under templates/ (but _* partials and NOTES.txt), whatever its extension
+    Case(
+        "helm-template-with-a-tpl-extension",
+        write("chart/templates/pod.tpl", POD.replace("PRIVILEGED", "true")),
+        "deny",
+        rule="k8s-privileged-container",
+        files={"chart/Chart.yaml": "apiVersion: v2\nname: c\nversion: 0.1.0\n"},
+    ),
+    Case(
+        "helm-helpers-partial-allowed",
+        write("chart/templates/_helpers.tpl", '{{- define "c.name" -}}\nprivileged: true\n{{- end }}\n'),
+        "allow",
+        files={"chart/Chart.yaml": "apiVersion: v2\nname: c\nversion: 0.1.0\n"},
+    ),
+    Case(
+        "helm-notes-allowed",
+        write("chart/templates/NOTES.txt", "Installed {{ .Release.Name }}\n"),
+        "allow",
+        files={"chart/Chart.yaml": "apiVersion: v2\nname: c\nversion: 0.1.0\n"},
+    ),
+    Case("templates-outside-a-chart-allowed", write("web/templates/page.tpl", "<p>{{ .Title }}</p>\n"), "allow"),
     # --- installed module copies are not a place to change infrastructure
     Case(
         "installed-module-under-dot-terraform",

@@ -6,7 +6,8 @@ of a text file, and a write of ``notes/gpu.txt`` never looked like IaC at all,
 while Terraform reads it as ``gpu.tf``. Here each write gains an *alias* write
 for every IaC name that leads to it: the path the agent named (when a symlink
 lies on it) and every tracked IaC-named symlink in the repository that points
-at it. A symlink with an IaC name that leads out of the repository is never
+at it; a file under a Helm chart's ``templates/`` is judged as the manifest template Helm renders it as,
+whatever its extension. A symlink with an IaC name that leads out of the repository is never
 followed: writing through it is a problem (the gate denies).
 """
 
@@ -79,8 +80,23 @@ def aliases(call: ToolCall, payload: Any, root: Path, named: list[str] | None = 
     for write in list(call.writes):
         for name in links.get(write.absolute, []):
             add(write, name, root / name)
+        if write.absolute.is_relative_to(root) and _chart_template(write.absolute, root):
+            add(write, write.path + ".yaml", write.absolute.with_name(write.absolute.name + ".yaml"))
     call.writes += extra
     return problems
+
+
+def _chart_template(path: Path, root: Path) -> bool:
+    """A file Helm renders into manifests whatever its extension (not ``_*`` partials, not NOTES.txt)."""
+    name = path.name
+    if is_iac(name) or name.startswith("_") or name == "NOTES.txt":
+        return False
+    for parent in path.parents:
+        if parent == root or not parent.is_relative_to(root):
+            return False
+        if parent.name == "templates" and (parent.parent / "Chart.yaml").is_file():
+            return True
+    return False
 
 
 def _index(root: Path) -> Path:
