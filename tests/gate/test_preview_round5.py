@@ -163,6 +163,16 @@ CASES = [
         "allow",
         files={"modules/vm/main.tf": MODULE, "envs/dev/main.tf": CALLER},
     ),
+    Case(
+        "child-module-reads-what-its-caller-passes",
+        edit("modules/vm/main.tf", '"m6i.large"', "var.gpu_type"),
+        "deny",
+        rule="gpu-instance-outside-production",
+        files={
+            "modules/vm/main.tf": 'variable "gpu_type" {}\n' + instance("vm"),
+            "envs/dev/main.tf": 'module "vm" {\n  source   = "../../modules/vm"\n  gpu_type = "p4d.24xlarge"\n}\n',
+        },
+    ),
     # --- Terraform JSON as Terraform reads it
     Case(
         "tf-json-duplicate-resource-key",

@@ -18,6 +18,7 @@ from __future__ import annotations
 import hashlib
 import posixpath
 import re
+import subprocess
 import threading
 from collections import OrderedDict
 from pathlib import Path
@@ -124,14 +125,14 @@ class ModuleEvaluator:
     def resources(self, directory: str, written: dict[str, str | None]) -> tuple[list[Resource], list[str]]:
         """The module's resources (``written``: repository path → content, ``None`` deleted) and parse problems."""
         texts: dict[str, str] = {}
-        queue: list[str] = [directory]
+        queue: list[str] = [directory, *self._callers(directory)]
         seen: set[str] = set()
         while queue and len(seen) < MAX_MODULES:
             folder = queue.pop()
             if folder in seen:
                 continue
             seen.add(folder)
-            texts.update(self._folder(folder, written, root_module=folder == directory))
+            texts.update(self._folder(folder, written))
             for path, text in list(texts.items()):
                 if posixpath.dirname(path) == folder:
                     queue += [t for t in (_join(folder, s) for s in _local_sources(path, text)) if t is not None]
@@ -142,7 +143,39 @@ class ModuleEvaluator:
         resources, _ = evaluate_files([_fresh(p) for p in parsed], var_files)
         return resources, problems
 
-    def _folder(self, folder: str, written: dict[str, str | None], root_module: bool) -> dict[str, str]:
+    def _callers(self, directory: str) -> list[str]:
+        """The directories that call ``directory`` as a local module, directly or through others.
+
+        A module's variables come from its callers' arguments: evaluated from its callers, the module's
+        resources get the values Terraform gives them (evaluated alone, they would be unknowns).
+        """
+        calls: dict[str, set[str]] = {}
+        for path in _terraform_listing(self.root):
+            folder = posixpath.dirname(path)
+            try:
+                target = self.root / path
+                if target.stat().st_size > files.MAX_FILE_BYTES or (
+                    target.is_symlink() and not _inside(target, self.root)
+                ):
+                    continue
+                text = target.read_text(encoding="utf-8", errors="replace")
+            except OSError:
+                continue
+            if "source" in text:
+                for source in _local_sources(path, text):
+                    child = _join(folder, source)
+                    if child is not None and child != folder:
+                        calls.setdefault(child, set()).add(folder)
+        found: list[str] = []
+        pending = [directory]
+        while pending and len(found) < MAX_MODULES:
+            for caller in sorted(calls.get(pending.pop(), ())):
+                if caller not in found and caller != directory:
+                    found.append(caller)
+                    pending.append(caller)
+        return found
+
+    def _folder(self, folder: str, written: dict[str, str | None]) -> dict[str, str]:
         out: dict[str, str] = {}
         base = self.root / folder if folder else self.root
         try:
@@ -151,7 +184,7 @@ class ModuleEvaluator:
             entries = []
         for entry in entries:
             rel = f"{folder}/{entry.name}" if folder else entry.name
-            if rel in written or not _wanted(entry.name, root_module):
+            if rel in written or not _wanted(entry.name):
                 continue
             if entry.is_symlink() and not _inside(entry, self.root):
                 continue  # a symlink out of the repository is never followed
@@ -161,15 +194,44 @@ class ModuleEvaluator:
             except OSError:
                 continue
         for path, text in written.items():
-            if text is not None and posixpath.dirname(path) == folder and (root_module or not is_tfvars(path)):
+            if text is not None and posixpath.dirname(path) == folder:
                 out[path] = text
         return out
 
 
-def _wanted(name: str, root_module: bool) -> bool:
-    if name.endswith(TERRAFORM_SUFFIXES):
-        return True
-    return root_module and is_tfvars(name) and auto_loaded(name)
+def _wanted(name: str) -> bool:
+    """Terraform files and the variable files Terraform loads by itself (only a root's are used)."""
+    return name.endswith(TERRAFORM_SUFFIXES) or (is_tfvars(name) and auto_loaded(name))
+
+
+def _terraform_listing(root: Path) -> list[str]:
+    """The repository's Terraform files, tracked or not (ignored ones left out), by repository path."""
+    try:
+        proc = subprocess.run(
+            [
+                "git",
+                "-c",
+                "core.fsmonitor=false",
+                "ls-files",
+                "-z",
+                "-c",
+                "-o",
+                "--exclude-standard",
+                "--",
+                "*.tf",
+                "*.tf.json",
+                "*.tofu",
+                "*.tofu.json",
+            ],
+            cwd=root,
+            capture_output=True,
+            timeout=10,
+            check=False,
+        )
+    except (OSError, subprocess.SubprocessError):
+        return []
+    paths = sorted({p for p in proc.stdout.decode("utf-8", "surrogateescape").split("\0") if p})
+    return [p for p in paths if not any(part in files.SKIP_DIRS for part in p.split("/")[:-1])]
 
 
 def _inside(entry: Path, root: Path) -> bool:
