@@ -8,6 +8,14 @@ and the gate denies the call with the reason.
 
 Speed: a large ``.tf`` edit is judged by the blocks it changed (``gate/blocks.py``).
 
+A Terraform write that changes an input (a ``variable``, ``locals`` or
+``module`` block, a tfvars file) or a resource that reads one is judged in its
+module's context: the whole directory, the local modules it calls and the
+modules that call it, evaluated before and after (``gate/tfmodule.py``). YAML
+and JSON writes that a Kustomize overlay reaches are also judged through the
+rendered overlay (``gate/overlays.py``); writes are judged under every IaC name
+that leads to them, symlinks included (``gate/links.py``).
+
 Terraform merges ``override.tf`` / ``*_override.tf`` into the blocks of the
 other files of its module; when a written file is, or sits beside, an override
 file, the module's merged resources are compared. A resource created in a new
