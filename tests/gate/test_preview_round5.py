@@ -173,6 +173,32 @@ CASES = [
             "envs/dev/main.tf": 'module "vm" {\n  source   = "../../modules/vm"\n  gpu_type = "p4d.24xlarge"\n}\n',
         },
     ),
+    Case(
+        "a-value-terraform-reads-with-file",
+        write("envs/dev/type.txt", "p4d.24xlarge\n"),
+        "deny",
+        rule="gpu-instance-outside-production",
+        files={
+            "envs/dev/main.tf": instance("web", '  instance_type = trimspace(file("${path.module}/type.txt"))\n'),
+            "envs/dev/type.txt": "m6i.large\n",
+        },
+    ),
+    Case(
+        "a-resource-switched-to-a-gpu-file",
+        edit("envs/dev/main.tf", '"m6i.large"', 'trimspace(file("gpu.txt"))'),
+        "deny",
+        rule="gpu-instance-outside-production",
+        files={"envs/dev/main.tf": instance("web"), "envs/dev/gpu.txt": "p4d.24xlarge\n"},
+    ),
+    Case(
+        "a-file-read-value-set-to-a-cpu-type-allowed",
+        write("envs/dev/type.txt", "m6i.xlarge\n"),
+        "allow",
+        files={
+            "envs/dev/main.tf": instance("web", '  instance_type = trimspace(file("${path.module}/type.txt"))\n'),
+            "envs/dev/type.txt": "m6i.large\n",
+        },
+    ),
     # --- Terraform JSON as Terraform reads it
     Case(
         "tf-json-duplicate-resource-key",

@@ -85,6 +85,16 @@ def test_iac_hidden_by_a_gitignore_the_agent_writes_is_verified(repo: GitRepo) -
     assert "build/out.tf" not in {path for _, path in found}
 
 
+def test_a_value_terraform_reads_with_file_is_verified(repo: GitRepo) -> None:
+    repo.write("envs/dev/main.tf", CPU.replace('"m6i.large"', 'trimspace(file("${path.module}/type.txt"))'))
+    repo.write("envs/dev/type.txt", "m6i.large\n")
+    repo.commit()
+    check = verifier(repo)
+    assert check.scan() == []
+    repo.write("envs/dev/type.txt", "p4d.24xlarge\n")  # a text file git shows; Terraform reads it as the type
+    assert rules(check) == ["gpu-instance-outside-production"]
+
+
 def test_an_opentofu_file_is_verified(repo: GitRepo) -> None:
     repo.write("envs/dev/main.tf", CPU)
     repo.commit()

@@ -162,14 +162,13 @@ class Gatekeeper:
         return out
 
     def _iac(self, call: ToolCall) -> preview.Outcome:
-        judged = [w for w in call.writes if w.absolute.is_relative_to(self.root) and _previewed(w.path)]
+        inside = [w for w in call.writes if w.absolute.is_relative_to(self.root)]
+        judged = [w for w in inside if _previewed(w.path)]
         unknown = [w.path for w in judged if w.content is None and not w.deleted]
+        # other files too: Terraform may read one with file(), the preview finds out (gate/tfmodule.py)
+        known = [w for w in inside if w.path not in unknown and (w.content is not None or w.deleted)]
         outcome = self.previewer.judge(
-            [
-                preview.Write(w.path, w.absolute, w.before, None if w.deleted else w.content)
-                for w in judged
-                if w.path not in unknown
-            ]
+            [preview.Write(w.path, w.absolute, w.before, None if w.deleted else w.content) for w in known]
         )
         outcome.problems += [
             f"{path}: the file's content after this {call.name} cannot be computed" for path in unknown

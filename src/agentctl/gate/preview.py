@@ -100,6 +100,8 @@ class Previewer:
                 continue
             kind = files.classify(write.path)
             if kind is None:
+                for directory in self.modules.file_readers(write.path):  # a value Terraform reads with file()
+                    self._in_context(directory, [write], outcome, own=False)
                 continue
             before = self._other(write, write.before, kind, outcome, judged=False)
             after = self._other(write, write.after, kind, outcome, judged=True)
@@ -207,9 +209,12 @@ class Previewer:
         changes += self._moves(changes, siblings)
         self._judge(changes, outcome)
 
-    def _in_context(self, directory: str, group: list[Write], outcome: Outcome) -> None:
-        """The module evaluated as Terraform would, before and after the writes (``gate/tfmodule.py``)."""
-        written = {w.path for w in group}
+    def _in_context(self, directory: str, group: list[Write], outcome: Outcome, own: bool = True) -> None:
+        """The module evaluated as Terraform would, before and after the writes (``gate/tfmodule.py``).
+
+        ``own``: the writes are files of the module (not a file it reads with ``file()``).
+        """
+        written = {w.path for w in group} if own else set()
         before, _ = self.modules.resources(directory, {w.path: w.before for w in group})
         after, problems = self.modules.resources(directory, {w.path: w.after for w in group})
         outcome.problems += [p for p in problems if p.split(":", 1)[0] in written]

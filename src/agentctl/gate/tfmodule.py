@@ -28,13 +28,16 @@ from agentctl.model.resource import Resource
 from agentctl.sources import files
 from agentctl.sources.interface import ParsedFile
 from agentctl.sources.terraform import evaluate_files, parse_only
+from agentctl.sources.terraform.functions import FILE_READER
 
 TERRAFORM_SUFFIXES = (".tf", ".tf.json", ".tofu", ".tofu.json")
 TFVARS_SUFFIXES = (".tfvars", ".tfvars.json")
+MAX_READ_BYTES = 1024 * 1024
+"""Largest file ``file()`` is given (or scanned for ``file()`` calls) in a preview."""
 MAX_MODULES = 32
 """Local module directories followed from one written module (deeper trees are judged as far as this)."""
 
-_REFERENCE = re.compile(r"\$\{[^}]*\b(?:var|local|module)\.")
+_REFERENCE = re.compile(r"\$\{[^}]*(?:\b(?:var|local|module)\.|\bfile\()")
 _INPUT_BLOCK = re.compile(r"^\s*(?:variable|locals|module)\b", re.MULTILINE)
 _SOURCE = re.compile(r"""^\s*source\s*=\s*"(\.\.?/[^"]*)"\s*$""", re.MULTILINE)
 _JSON_SOURCE = re.compile(r'"source"\s*:\s*"(\.\.?/[^"]*)"')
@@ -140,8 +143,48 @@ class ModuleEvaluator:
         problems = [f"{i.path}:{i.line}: {i.message}" for p in parsed for i in p.issues]
         # a variable file the agent writes that Terraform does not load by itself is judged as if passed with -var-file
         var_files = [p for p in written if is_tfvars(p) and not auto_loaded(p) and p in texts]
-        resources, _ = evaluate_files([_fresh(p) for p in parsed], var_files)
+        token = FILE_READER.set(lambda path: self._read(path, written))  # file() sees the writes too
+        try:
+            resources, _ = evaluate_files([_fresh(p) for p in parsed], var_files)
+        finally:
+            FILE_READER.reset(token)
         return resources, problems
+
+    def _read(self, path: str, written: dict[str, str | None]) -> str | None:
+        if path in written:
+            return written[path]
+        target = self.root / path
+        try:
+            if not _inside(target, self.root) or not target.is_file() or target.stat().st_size > MAX_READ_BYTES:
+                return None
+            return target.read_text(encoding="utf-8")
+        except (OSError, UnicodeDecodeError):
+            return None
+
+    def file_readers(self, path: str) -> list[str]:
+        """Module directories (the written file's own and its parents') whose Terraform ``file()`` reads ``path``."""
+        name = posixpath.basename(path)
+        folder = posixpath.dirname(path)
+        out: list[str] = []
+        while True:
+            base = self.root / folder if folder else self.root
+            try:
+                entries = [e for e in base.iterdir() if e.name.endswith(TERRAFORM_SUFFIXES) and e.is_file()]
+            except OSError:
+                entries = []
+            for entry in entries:
+                try:
+                    if entry.stat().st_size > MAX_READ_BYTES:
+                        continue
+                    text = entry.read_text(encoding="utf-8", errors="replace")
+                except OSError:
+                    continue
+                if "file(" in text and name in text:
+                    out.append(folder)
+                    break
+            if not folder:
+                return out
+            folder = posixpath.dirname(folder)
 
     def _callers(self, directory: str) -> list[str]:
         """The directories that call ``directory`` as a local module, directly or through others.
@@ -194,7 +237,7 @@ class ModuleEvaluator:
             except OSError:
                 continue
         for path, text in written.items():
-            if text is not None and posixpath.dirname(path) == folder:
+            if text is not None and posixpath.dirname(path) == folder and (_wanted(path) or is_tfvars(path)):
                 out[path] = text
         return out
 

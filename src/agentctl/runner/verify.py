@@ -77,6 +77,8 @@ class Verifier:
     _base: dict[str, bytes | None] = field(default_factory=dict)
     _judged: dict[tuple[tuple[str, str], ...], list[Finding]] = field(default_factory=dict)
     _links: dict[str, str] | None = None
+    _inputs: dict[str, bool] = field(default_factory=dict)
+    """Non-IaC path → whether a Terraform file near it reads it with ``file()`` (asked once per run)."""
     _preview: preview.Previewer | None = None
     _cat: subprocess.Popen[bytes] | None = None
     _git_env: dict[str, str] | None = None
@@ -91,11 +93,11 @@ class Verifier:
 
         (A file the person left uncommitted is not the agent's doing, and does not block it.)
         """
-        for path in self.changed_iac():
+        for path in self.changed_iac(inputs=True):
             self._base[path] = _read(self.root / path)
         return self
 
-    def changed_iac(self) -> list[str]:
+    def changed_iac(self, inputs: bool = False) -> list[str]:
         """Repository-relative IaC paths changed since the start (tracked, staged, untracked, ignored, committed).
 
         Ignored files are listed as git matches them (``--ignored=matching``: an ignored directory is not
@@ -141,7 +143,15 @@ class Verifier:
             )
             paths |= {p for p in moved.stdout.decode("utf-8", "surrogateescape").split("\0") if p}
         paths |= {link for link, target in self._tracked_links().items() if target in paths}
-        return sorted(p for p in paths if verify_files.is_iac(p) and not _skipped(p))
+        iac = {p for p in paths if verify_files.is_iac(p) and not _skipped(p)}
+        if inputs:  # other files Terraform reads with file()
+            iac |= {p for p in paths - iac if not _skipped(p) and self._read_by_terraform(p)}
+        return sorted(iac)
+
+    def _read_by_terraform(self, path: str) -> bool:
+        if path not in self._inputs:
+            self._inputs[path] = bool(self._previewer().modules.file_readers(path))
+        return self._inputs[path]
 
     def _tracked_links(self) -> dict[str, str]:
         if self._links is None:
@@ -156,7 +166,7 @@ class Verifier:
         the overlays it reaches (``gate/preview.py``). Results are cached by the content of the changed set.
         """
         state: list[tuple[str, bytes | None]] = []
-        for path in self.changed_iac():
+        for path in self.changed_iac(inputs=True):
             data = _read(self.root / path)
             digest = _digest(data)
             if self.approved.get(path) == digest or (path in self._base and self._base[path] == data):
