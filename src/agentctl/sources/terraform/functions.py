@@ -18,7 +18,6 @@ from collections.abc import Callable
 from contextvars import ContextVar
 from typing import Any
 
-
 FILE_READER: ContextVar[Callable[[str], str | None] | None] = ContextVar("terraform_file_reader", default=None)
 """Reads a repository path for ``file()``; unset (``agentctl check``), ``file()`` stays unknown. The gate sets it
 while it previews a write, so a value kept in a non-IaC file next to the configuration is seen."""
