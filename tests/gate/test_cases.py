@@ -31,6 +31,7 @@ REPO_FILES = {
     "deploy/server.key": "-----BEGIN PRIVATE KEY-----\nMIIEvQIBADANBgkq\n-----END PRIVATE KEY-----\n",
     "deploy/tls.pem": "-----BEGIN RSA PRIVATE KEY-----\nMIIEpAIBAAKCAQEA\n-----END RSA PRIVATE KEY-----\n",
     "envs/dev/main.tf": 'resource "aws_instance" "web" {\n  ami = "ami-1"\n  instance_type = "m6i.large"\n}\n',
+    "envs/dev/locals.tf": 'locals {\n  gpu_type = "p4d.24xlarge"\n  cpu_type = "m6i.xlarge"\n}\n',
     "k8s/deploy.yaml": "apiVersion: apps/v1\nkind: Deployment\nmetadata:\n  name: web\nspec:\n  replicas: 1\n",
     "scripts/test.sh": "pytest -q\n",
     "scripts/deploy.sh": "cd envs/prod\nterraform apply -auto-approve\n",

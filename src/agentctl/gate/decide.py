@@ -16,7 +16,7 @@ from agentctl.engine import cel
 from agentctl.engine.catalog import engine_finding
 from agentctl.engine.cel_prune import ToolContexts
 from agentctl.engine.evaluate import Evaluator, render_message, rule_finding
-from agentctl.gate import preview, writes
+from agentctl.gate import links, preview, writes
 from agentctl.gate.toolcall import PayloadError, ToolCall, normalise
 from agentctl.model.common import Action, Location, Target
 from agentctl.model.finding import Finding
@@ -109,6 +109,7 @@ class Gatekeeper:
         for extra in writes.shell_patch_calls(call, payload, self.root, problems):
             findings += self._tool_findings(extra)
             call.writes += extra.writes
+        problems += links.aliases(call, payload, self.root, writes.patch_paths(call))
         iac = self._iac(call)
         findings += iac.findings
         problems += [p for p in iac.problems if not any(p.split(":", 1)[0] in known for known in problems)]
@@ -164,14 +165,13 @@ class Gatekeeper:
         return out
 
     def _iac(self, call: ToolCall) -> preview.Outcome:
-        judged = [w for w in call.writes if w.absolute.is_relative_to(self.root) and _previewed(w.path)]
+        inside = [w for w in call.writes if w.absolute.is_relative_to(self.root)]
+        judged = [w for w in inside if _previewed(w.path)]
         unknown = [w.path for w in judged if w.content is None and not w.deleted]
+        # other files too: Terraform may read one with file(), the preview finds out (gate/tfmodule.py)
+        known = [w for w in inside if w.path not in unknown and (w.content is not None or w.deleted)]
         outcome = self.previewer.judge(
-            [
-                preview.Write(w.path, w.absolute, w.before, None if w.deleted else w.content)
-                for w in judged
-                if w.path not in unknown
-            ]
+            [preview.Write(w.path, w.absolute, w.before, None if w.deleted else w.content) for w in known]
         )
         outcome.problems += [
             f"{path}: the file's content after this {call.name} cannot be computed" for path in unknown

@@ -8,6 +8,14 @@ and the gate denies the call with the reason.
 
 Speed: a large ``.tf`` edit is judged by the blocks it changed (``gate/blocks.py``).
 
+A Terraform write that changes an input (a ``variable``, ``locals`` or
+``module`` block, a tfvars file) or a resource that reads one is judged in its
+module's context: the whole directory, the local modules it calls and the
+modules that call it, evaluated before and after (``gate/tfmodule.py``). YAML
+and JSON writes that a Kustomize overlay reaches are also judged through the
+rendered overlay (``gate/overlays.py``); writes are judged under every IaC name
+that leads to them, symlinks included (``gate/links.py``).
+
 Terraform merges ``override.tf`` / ``*_override.tf`` into the blocks of the
 other files of its module; when a written file is, or sits beside, an override
 file, the module's merged resources are compared. A resource created in a new
@@ -25,6 +33,7 @@ from pathlib import Path
 
 from agentctl.engine import pairing
 from agentctl.engine.evaluate import Evaluator
+from agentctl.gate import overlays, tfmodule
 from agentctl.gate.blocks import ParseMemo, changed_blocks
 from agentctl.model.common import ChangeKind, Target
 from agentctl.model.finding import Finding
@@ -74,22 +83,38 @@ class Previewer:
         self.root = root
         self.evaluator = evaluator
         self.memo = ParseMemo()
+        self.modules = tfmodule.ModuleEvaluator(root)
 
     def judge(self, writes: list[Write]) -> Outcome:
         outcome = Outcome()
         terraform: dict[str, list[Write]] = {}
         for write in writes:
-            if is_terraform(write.path):
+            if is_terraform(write.path) or tfmodule.is_tfvars(write.path):
+                if ".terraform" in write.path.split("/")[:-1]:
+                    outcome.problems.append(
+                        f"{write.path}: a file under .terraform/ is a module `terraform init` installed, and plans "
+                        "use it as it is; the gate does not judge installed copies: change the module's source"
+                    )
+                    continue
                 terraform.setdefault(posixpath.dirname(write.path), []).append(write)
                 continue
             kind = files.classify(write.path)
             if kind is None:
+                for directory in self.modules.file_readers(write.path):  # a value Terraform reads with file()
+                    self._in_context(directory, [write], outcome, own=False)
                 continue
             before = self._other(write, write.before, kind, outcome, judged=False)
             after = self._other(write, write.after, kind, outcome, judged=True)
             self._judge(pairing.pair(before, after), outcome)
         for directory, group in terraform.items():
             self._terraform_module(directory, group, outcome)
+        others = [w for w in writes if not is_terraform(w.path) and not tfmodule.is_tfvars(w.path)]
+        if others:  # Kustomize overlays the writes reach, rendered as they are and as they would be
+            old, new, problems = overlays.judge(
+                self.root, {w.path: w.before for w in others}, {w.path: w.after for w in others}
+            )
+            outcome.problems += problems
+            self._judge(pairing.pair(old, new), outcome)
         return outcome
 
     def _judge(self, changes: list[ResourceChange], outcome: Outcome) -> None:
@@ -137,7 +162,7 @@ class Previewer:
         """YAML the manifest reader skipped by name or for ``{{``: judged by what it holds."""
         for candidate in (text, _detemplate(text)):
             try:
-                documents = load_documents(candidate)
+                documents = load_documents(candidate, go_bools=True)
             except (YamlError, TypeError, ValueError, RecursionError):
                 continue
             resources = []
@@ -160,19 +185,45 @@ class Previewer:
 
     def _terraform_module(self, directory: str, group: list[Write], outcome: Outcome) -> None:
         written = {w.path for w in group}
+        if any(tfmodule.is_tfvars(p) for p in written) or any(
+            tfmodule.changes_inputs(w.before, w.after) for w in group
+        ):
+            self._in_context(directory, group, outcome)
+            return
         siblings = self._siblings(directory, written)
         if any(is_override(p) for p in written | set(siblings)):
             self._merged_module(group, siblings, outcome)
             return
         before: list[Resource] = []
         after: list[Resource] = []
+        problems = Outcome()
         for write in group:
-            old, new = self._terraform_pair(write, outcome)
+            old, new = self._terraform_pair(write, problems)
             before += old
             after += new
         changes = pairing.pair(before, after)
+        if not problems.problems and tfmodule.reads_inputs([c.after for c in changes if c.after is not None]):
+            self._in_context(directory, group, outcome)  # what the references resolve to is in other files
+            return
+        outcome.problems += problems.problems
         changes += self._moves(changes, siblings)
         self._judge(changes, outcome)
+
+    def _in_context(self, directory: str, group: list[Write], outcome: Outcome, own: bool = True) -> None:
+        """The module evaluated as Terraform would, before and after the writes (``gate/tfmodule.py``).
+
+        ``own``: the writes are files of the module (not a file it reads with ``file()``).
+        """
+        written = {w.path for w in group} if own else set()
+        before, _ = self.modules.resources(directory, {w.path: w.before for w in group})
+        after, problems = self.modules.resources(directory, {w.path: w.after for w in group})
+        outcome.problems += [p for p in problems if p.split(":", 1)[0] in written]
+        for write in group:  # JSON the evaluator reads into nothing is not waved through
+            if write.after is not None and write.path.endswith(".tf.json") and not problems:
+                outcome.problems += _terraform_problems(
+                    write.path, write.after, self._terraform_file(write.path, write.after)
+                )
+        self._judge(pairing.pair(before, after), outcome)
 
     def _terraform_pair(self, write: Write, outcome: Outcome) -> tuple[list[Resource], list[Resource]]:
         if write.path.endswith(".tf") and write.before is not None and write.after is not None:
@@ -263,7 +314,7 @@ def _terraform_problems(path: str, text: str, parsed: ParsedFile) -> list[str]:
         return problems
     try:
         document = json.loads(text)
-    except ValueError as exc:
+    except (ValueError, RecursionError) as exc:
         return [f"{path}: invalid Terraform JSON ({exc})"]
     wanted = {"resource", "data", "module"}
     if (

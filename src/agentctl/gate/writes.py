@@ -63,6 +63,20 @@ def shell_patch_calls(call: ToolCall, payload: Any, root: Path, problems: list[s
     return [synthetic]
 
 
+def patch_paths(call: ToolCall) -> list[str]:
+    """The paths an apply_patch call names (as written in the patch: symlinks on them not followed)."""
+    if call.name != "apply_patch" or not isinstance(call.input, dict):
+        return []
+    out: list[str] = []
+    for text in _patch_texts(call.input):
+        try:
+            hunks = patch.parse(text)
+        except patch.PatchError:
+            continue
+        out += [p for h in hunks for p in (h.path, h.move_to) if p]
+    return out
+
+
 def _patch_texts(tool_input: dict[str, Any]) -> list[str]:
     """Every patch the call carries (``command``, ``input``, ``patch``): Codex may apply any, so all are judged."""
     texts: list[str] = []

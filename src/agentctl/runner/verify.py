@@ -16,7 +16,6 @@ from __future__ import annotations
 import hashlib
 import json
 import os
-import shlex
 import subprocess
 import threading
 import time
@@ -24,19 +23,17 @@ from dataclasses import dataclass, field
 from pathlib import Path
 from typing import Any
 
-from agentctl.engine import pairing
 from agentctl.engine.evaluate import Evaluator
+from agentctl.gate import preview
 from agentctl.model.common import Action
 from agentctl.model.finding import Finding
 from agentctl.model.run import AgentEvent, EventKind
+from agentctl.runner import verify_files
 from agentctl.sources import files
-from agentctl.sources.files import SourceFile
-from agentctl.sources.loader import parse_source
 
 BLOCKING = frozenset({Action.DENY, Action.REQUIRE_APPROVAL})
 _READ_TOOLS = frozenset({"Read", "Glob", "Grep", "LS", "NotebookRead", "WebFetch", "WebSearch", "TodoWrite"})
 """Claude Code tools that cannot change the worktree: no verify after them."""
-_REPAIR_COMMANDS = {("rm",), ("unlink",), ("git", "checkout"), ("git", "restore"), ("git", "rm")}
 _GIT = ("git", "-c", "core.fsmonitor=false")
 """agentctl's own git runs outside the sandbox: no ``core.fsmonitor`` command from any config the agent can
 write (a nested repository's, or one ``.git/commondir`` points to) may run with the user's full environment."""
@@ -78,7 +75,11 @@ class Verifier:
     approved: dict[str, str] = field(default_factory=dict)
     """Path → content digest a person approved at the terminal: that exact content is not judged again."""
     _base: dict[str, bytes | None] = field(default_factory=dict)
-    _judged: dict[tuple[str, str], list[Finding]] = field(default_factory=dict)
+    _judged: dict[tuple[tuple[str, str], ...], list[Finding]] = field(default_factory=dict)
+    _links: dict[str, str] | None = None
+    _inputs: dict[str, bool] = field(default_factory=dict)
+    """Non-IaC path → whether a Terraform file near it reads it with ``file()`` (asked once per run)."""
+    _preview: preview.Previewer | None = None
     _cat: subprocess.Popen[bytes] | None = None
     _git_env: dict[str, str] | None = None
 
@@ -92,12 +93,17 @@ class Verifier:
 
         (A file the person left uncommitted is not the agent's doing, and does not block it.)
         """
-        for path in self.changed_iac():
+        for path in self.changed_iac(inputs=True):
             self._base[path] = _read(self.root / path)
         return self
 
-    def changed_iac(self) -> list[str]:
-        """Repository-relative IaC paths changed since the start (tracked, staged, untracked, committed)."""
+    def changed_iac(self, inputs: bool = False) -> list[str]:
+        """Repository-relative IaC paths changed since the start (tracked, staged, untracked, ignored, committed).
+
+        Ignored files are listed as git matches them (``--ignored=matching``: an ignored directory is not
+        descended into); Terraform reads an ignored ``*_override.tf`` or ``terraform.tfvars`` all the same.
+        A tracked IaC-named symlink counts as changed when its target does.
+        """
         proc = subprocess.run(
             [
                 *_GIT,
@@ -107,6 +113,7 @@ class Verifier:
                 "--branch",
                 "-z",
                 "--untracked-files=all",
+                "--ignored=matching",
                 "--no-renames",
                 "--ignore-submodules=all",  # no git run inside a nested repository (its config is the agent's)
             ],
@@ -115,14 +122,18 @@ class Verifier:
             capture_output=True,
         )
         paths: set[str] = set()
+        ignored_dirs: list[str] = []
         head = None
         for entry in proc.stdout.decode("utf-8", "surrogateescape").split("\0"):
             if entry.startswith("# branch.oid "):
                 head = entry.split()[-1]
             elif entry[:2] in ("1 ", "u "):
                 paths.add(entry.split(" ", 8 if entry[0] == "1" else 10)[-1])
-            elif entry.startswith("? "):
+            elif entry[:2] == "! " and entry.endswith("/"):
+                ignored_dirs.append(entry[2:])
+            elif entry[:2] in ("? ", "! "):
                 paths.add(entry[2:])
+        paths |= set(verify_files.under_ignored(self.root, ignored_dirs))
         if self.base_commit and head and head != self.base_commit and head != "(initial)":
             moved = subprocess.run(
                 [*_GIT, "--no-optional-locks", "diff", "--name-only", "-z", "--no-renames", self.base_commit, head],
@@ -131,34 +142,61 @@ class Verifier:
                 capture_output=True,
             )
             paths |= {p for p in moved.stdout.decode("utf-8", "surrogateescape").split("\0") if p}
-        return sorted(p for p in paths if files.classify(p) is not None and not _skipped(p))
+        paths |= {link for link, target in self._tracked_links().items() if target in paths}
+        iac = {p for p in paths if verify_files.is_iac(p) and not _skipped(p)}
+        if inputs:  # other files Terraform reads with file()
+            iac |= {p for p in paths - iac if not _skipped(p) and self._read_by_terraform(p)}
+        return sorted(iac)
+
+    def _read_by_terraform(self, path: str) -> bool:
+        if path not in self._inputs:
+            self._inputs[path] = bool(self._previewer().modules.file_readers(path))
+        return self._inputs[path]
+
+    def _tracked_links(self) -> dict[str, str]:
+        if self._links is None:
+            self._links = verify_files.tracked_links(self.root, self._env())
+        return self._links
 
     def scan(self) -> list[Finding]:
-        """Blocking findings (deny, require_approval) in the changed IaC files, in path order."""
-        out: list[Finding] = []
-        for path in self.changed_iac():
-            out += self.judge(path)
-        return out
+        """Blocking findings (deny, require_approval) in the changed IaC, judged as the gate judges a write.
 
-    def judge(self, path: str) -> list[Finding]:
-        data = _read(self.root / path)
-        key = (path, _digest(data))
-        if self.approved.get(path) == key[1] or (path in self._base and self._base[path] == data):
-            return []  # approved as it is, or as it was when the run started
+        Every changed file is one write from its content at the start to its content now, so a Terraform
+        change is judged in its module (variables, tfvars, locals, overrides) and a Kustomize patch through
+        the overlays it reaches (``gate/preview.py``). Results are cached by the content of the changed set.
+        """
+        state: list[tuple[str, bytes | None]] = []
+        for path in self.changed_iac(inputs=True):
+            data = _read(self.root / path)
+            digest = _digest(data)
+            if self.approved.get(path) == digest or (path in self._base and self._base[path] == data):
+                continue  # approved as it is, or as it was when the run started
+            state.append((path, data))
+        key = tuple((path, _digest(data)) for path, data in state)
+        if not key:
+            return []
         cached = self._judged.get(key)
         if cached is None:
-            kind = files.classify(path)
-            assert kind is not None
-            before = parse_source(SourceFile(path, kind, self._before(path)))
-            after = parse_source(SourceFile(path, kind, data))
-            findings = self.evaluator.judge(pairing.pair(before.resources, after.resources), diff_mode=True)
-            cached = [f for f in findings if f.active and f.action in BLOCKING]
+            writes = [
+                preview.Write(path, self.root / path, _text(self._before(path)), _text(data)) for path, data in state
+            ]
+            findings = self._previewer().judge(writes).findings
+            cached = sorted(
+                (f for f in findings if f.active and f.action in BLOCKING),
+                key=lambda f: (f.location.path, f.location.start_line, f.rule_id),
+            )
             self._judged[key] = cached
         return cached
 
+    def _previewer(self) -> preview.Previewer:
+        if self._preview is None:
+            self._preview = preview.Previewer(self.root.resolve(), self.evaluator)
+        return self._preview
+
     def _before(self, path: str) -> bytes | None:
         if path not in self._base:
-            self._base[path] = self._blob(path) if self.base_commit else None
+            stored = self._tracked_links().get(path, path)  # a symlink's content is its target's
+            self._base[path] = self._blob(stored) if self.base_commit else None
         return self._base[path]
 
     def _blob(self, path: str) -> bytes | None:
@@ -195,6 +233,10 @@ def _digest(data: bytes | None) -> str:
 
 def _skipped(path: str) -> bool:
     return any(part in files.SKIP_DIRS for part in path.split("/")[:-1])
+
+
+def _text(data: bytes | None) -> str | None:
+    return data.decode("utf-8", "replace") if data is not None else None
 
 
 def _read(path: Path) -> bytes | None:
@@ -270,7 +312,7 @@ class VerifyGate:
             if any(_read(self.verifier.root / p) != data for p, data in self.digests.items()):
                 _, again = self._verify()  # an offending file changed since: judge it afresh
                 moved = moved or again
-            if not self.blockers or _repairs(call, {f.location.path for f in self.blockers}):
+            if not self.blockers or verify_files.repairs(call, {f.location.path for f in self.blockers}):
                 return [], moved
             return list(self.blockers), moved
 
@@ -287,29 +329,6 @@ class VerifyGate:
 
 def _keys(findings: list[Finding]) -> list[tuple[str, str, int]]:
     return sorted((f.rule_id, f.location.path, f.location.start_line) for f in findings)
-
-
-def _repairs(call: Any, blocked: set[str]) -> bool:
-    """Reading anything, or writing / removing only the offending files."""
-    kind = getattr(call, "kind", "")
-    if kind == "read":
-        return True
-    paths = set(getattr(call, "paths", []) or [])
-    if kind == "write":
-        return bool(paths) and paths <= blocked
-    if kind == "shell":
-        try:
-            words = shlex.split(str(getattr(call, "command", "")))
-        except ValueError:
-            return False
-        if any(ch in str(getattr(call, "command", "")) for ch in ";&|`$<>\n"):
-            return False
-        prefix = next((p for p in _REPAIR_COMMANDS if tuple(words[: len(p)]) == p), None)
-        if prefix is None:
-            return False
-        targets = {w for w in words[len(prefix) :] if not w.startswith("-")}
-        return bool(targets) and targets <= blocked
-    return False
 
 
 def post_output(reason: str) -> bytes:

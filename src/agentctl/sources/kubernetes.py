@@ -47,7 +47,7 @@ def parse(path: str, text: str) -> ParsedFile:
         )
         return result
     try:
-        documents = load_documents(text)
+        documents = load_documents(text, go_bools=True)  # as kubectl reads it
     except YamlError as exc:
         documents = _good_documents(path, text, exc, result)
 
@@ -79,7 +79,7 @@ def _good_documents(path: str, text: str, error: YamlError, result: ParsedFile) 
         end = starts[index + 1] if index + 1 < len(starts) else len(text)
         offset = text.count("\n", 0, start)
         try:
-            chunk = load_documents(text[start:end])
+            chunk = load_documents(text[start:end], go_bools=True)
         except YamlError as exc:
             result.issues.append(ParseIssue(path, exc.line + offset, exc.message))
             continue

@@ -21,7 +21,7 @@ from agentctl.sources import files, kubernetes, plan, terraform
 from agentctl.sources.files import FileKind, FileProblem, SourceFile
 from agentctl.sources.interface import ParsedFile, ParseIssue
 
-PARSER_VERSION = "6"
+PARSER_VERSION = "7"
 """Bump whenever normalisation changes, so stale cache entries are ignored."""
 
 

@@ -67,12 +67,17 @@ class _Frame:
     key_line: int = 0
 
 
+_GO_BOOLS = {"y": True, "Y": True, "n": False, "N": False}
+"""Plain scalars go-yaml v2 (which kubectl and Helm read manifests with) takes as booleans and PyYAML does not."""
+
+
 class _ScalarResolver:
     """Resolve plain scalars with PyYAML's safe resolver and constructor."""
 
-    def __init__(self) -> None:
+    def __init__(self, go_bools: bool = False) -> None:
         import yaml  # imported on first use: a check without YAML to read never pays for it
 
+        self.go_bools = go_bools
         self._yaml = yaml
         self._loader: Any = yaml.SafeLoader("")
         self._plain: dict[str, Any] = {}
@@ -82,6 +87,8 @@ class _ScalarResolver:
         if event.tag is None:
             if event.style in ("'", '"'):
                 return event.value  # a quoted scalar without a tag is a string (PyYAML: implicit = (False, True))
+            if self.go_bools and not event.style and event.implicit[0] and event.value in _GO_BOOLS:
+                return _GO_BOOLS[event.value]  # plain (libyaml's events give style "" for plain scalars)
             if event.style is None and event.implicit[0]:
                 found = self._plain.get(event.value, self)
                 if found is self:
@@ -106,12 +113,17 @@ class _ScalarResolver:
         return value
 
 
-def load_documents(text: str, *, max_depth: int = MAX_DEPTH, max_nodes: int = MAX_NODES) -> list[YamlDocument]:
-    """Parse every document in ``text``; raise :class:`YamlError` on bad or hostile input."""
+def load_documents(
+    text: str, *, max_depth: int = MAX_DEPTH, max_nodes: int = MAX_NODES, go_bools: bool = False
+) -> list[YamlDocument]:
+    """Parse every document in ``text``; raise :class:`YamlError` on bad or hostile input.
+
+    ``go_bools``: read plain ``y``/``n`` as booleans, as kubectl does (Kubernetes manifests).
+    """
     import yaml
 
     loader: type[Any] = getattr(yaml, "CSafeLoader", yaml.SafeLoader)
-    resolver = _ScalarResolver()
+    resolver = _ScalarResolver(go_bools)
     documents: list[YamlDocument] = []
     stack: list[_Frame] = []
     anchors: dict[str, tuple[Any, int]] = {}

@@ -11,7 +11,15 @@ from __future__ import annotations
 from collections.abc import Callable
 from typing import Any
 
-from agentctl.sources.terraform.functions import FUNCTIONS, EvalError, Unknown, contains_unknown, number, tostring
+from agentctl.sources.terraform.functions import (
+    FUNCTIONS,
+    EvalError,
+    Unknown,
+    contains_unknown,
+    number,
+    read_file,
+    tostring,
+)
 from agentctl.sources.terraform.hcl import Node
 from agentctl.sources.terraform.render import render
 
@@ -204,6 +212,11 @@ def _call(node: Node, env: dict[str, Any]) -> Any:
         return Unknown(render(node)) if isinstance(value, Unknown) else True
     function = FUNCTIONS.get(name)
     args = [evaluate(arg, env) for arg in node[2]]
+    if name == "file" and len(args) == 1 and not contains_unknown(args[0]):
+        paths = env.get("path")
+        root = paths.get("root", ".") if isinstance(paths, dict) else "."
+        text = read_file(args[0], str(root))
+        return Unknown(render(node)) if text is None else text
     if node[3] and args:
         last = args.pop()
         if isinstance(last, Unknown):

@@ -12,9 +12,29 @@ import hashlib
 import ipaddress
 import json
 import math
+import posixpath
 import re
 from collections.abc import Callable
+from contextvars import ContextVar
 from typing import Any
+
+FILE_READER: ContextVar[Callable[[str], str | None] | None] = ContextVar("terraform_file_reader", default=None)
+"""Reads a repository path for ``file()``; unset (``agentctl check``), ``file()`` stays unknown. The gate sets it
+while it previews a write, so a value kept in a non-IaC file next to the configuration is seen."""
+
+
+def read_file(path: Any, root: str) -> Any:
+    """``file(path)`` (relative to the root module's directory, or to the repository), or ``None``: unknown."""
+    reader = FILE_READER.get()
+    if reader is None or not isinstance(path, str) or path.startswith(("/", "~")):
+        return None
+    for candidate in (posixpath.normpath(posixpath.join(root, path)), posixpath.normpath(path)):
+        if candidate.startswith("..") or candidate == ".":
+            continue
+        text = reader(candidate)
+        if text is not None:
+            return text
+    return None
 
 
 class EvalError(Exception):

@@ -121,9 +121,13 @@ _BLOCK_KINDS = frozenset({"lifecycle", "dynamic", "provisioner", "connection", "
 def from_json(text: str) -> tuple[Node, list[tuple[int, str]]]:
     """A ``.tf.json`` (or ``.tfvars.json``) file as the same body shape HCL gives."""
     try:
-        data = json.loads(text)
+        data = json.loads(text, object_pairs_hook=_unique)
+    except _DuplicateKey as exc:
+        return [], [(1, f"duplicate key {exc} (Terraform reads every copy; one object per key is required)")]
     except ValueError as exc:
         return [], [(getattr(exc, "lineno", 1), f"invalid JSON: {exc}")]
+    except RecursionError:
+        return [], [(1, "JSON nested too deeply to read")]
     if not isinstance(data, dict):
         return [], [(1, "a Terraform JSON file must hold an object")]
     lines = _LineFinder(text)
@@ -137,8 +141,11 @@ def from_json(text: str) -> tuple[Node, list[tuple[int, str]]]:
                 if isinstance(entry, dict):
                     line = lines.find(next(iter(entry), ""))
                     body.append(["b", "locals", [], _json_body(entry, lines), line, line])
-        elif depth is not None and isinstance(content, dict):
-            _labelled(body, kind, [], content, depth, lines)
+        elif depth is not None and isinstance(content, (dict, list)):
+            for entry in content if isinstance(content, list) else [content]:  # Terraform takes a list of objects
+                if not isinstance(entry, dict):
+                    return [], [(lines.find(kind), f"{kind}: expected an object or a list of objects")]
+                _labelled(body, kind, [], entry, depth, lines)
         elif kind in ("terraform",):
             continue
         else:
@@ -146,10 +153,25 @@ def from_json(text: str) -> tuple[Node, list[tuple[int, str]]]:
     return body, []
 
 
+class _DuplicateKey(ValueError):
+    """An object repeats a key: Python keeps the last copy, Terraform's JSON reader keeps them all."""
+
+
+def _unique(pairs: list[tuple[str, Any]]) -> dict[str, Any]:
+    out: dict[str, Any] = {}
+    for key, value in pairs:
+        if key in out and key != "//":
+            raise _DuplicateKey(json.dumps(key))
+        out[key] = value
+    return out
+
+
 def _labelled(body: Node, kind: str, labels: list[str], content: Any, depth: int, lines: _LineFinder) -> None:
     for label, inner in content.items():
-        if depth > 1 and isinstance(inner, dict):
-            _labelled(body, kind, [*labels, label], inner, depth - 1, lines)
+        if depth > 1 and isinstance(inner, (dict, list)):
+            for entry in inner if isinstance(inner, list) else [inner]:
+                if isinstance(entry, dict):
+                    _labelled(body, kind, [*labels, label], entry, depth - 1, lines)
             continue
         for one in inner if isinstance(inner, list) else [inner]:
             if isinstance(one, dict):
