@@ -16,6 +16,7 @@ process substitutions are all listed. Heredoc bodies and literal text piped in
 from __future__ import annotations
 
 import functools
+import gc
 from typing import Any
 
 from agentctl.gate import shell_code, shell_effects, shell_paths, shell_settings
@@ -32,6 +33,7 @@ _JOIN = b"\\\n"
 
 _KIND_IDS: dict[str, int] = {}
 """Node kind ids of the grammar (comparing ints beats building each node's type name)."""
+_WORD_ID = _NAME_ID = _RAW_ID = -1
 
 
 @functools.cache
@@ -39,8 +41,10 @@ def _parser() -> Any:
     import tree_sitter
     import tree_sitter_bash
 
+    global _WORD_ID, _NAME_ID, _RAW_ID
     language = tree_sitter.Language(tree_sitter_bash.language())
-    _KIND_IDS.update({kind: language.id_for_node_kind(kind, True) or -1 for kind in ("word", "command_name")})
+    _KIND_IDS.update({k: language.id_for_node_kind(k, True) or -1 for k in ("word", "command_name", "raw_string")})
+    _WORD_ID, _NAME_ID, _RAW_ID = _KIND_IDS["word"], _KIND_IDS["command_name"], _KIND_IDS["raw_string"]
     return tree_sitter.Parser(language)
 
 
@@ -49,7 +53,14 @@ def parse(text: str, *, home: str = "~", cwd: str = "", read_file: Any = None, b
     walker = Walker(home=home, read_file=read_file)
     walker.cwd = cwd
     walker.base = base
-    walker.run(text, via=[], depth=0)
+    collecting = gc.isenabled()
+    if collecting:  # the walk makes many small objects and no garbage cycles: no collection pass mid-walk
+        gc.disable()
+    try:
+        walker.run(text, via=[], depth=0)
+    finally:
+        if collecting:
+            gc.enable()
     return walker.out
 
 
@@ -255,7 +266,7 @@ class Walker(WordEvaluator):
         saved_feed, self.outfeed = self.outfeed, feed
         joined_at = -1  # the end byte of the last word, to join words split by ``\\<newline>``
         src, chars = self.src, self.chars
-        word_id, name_id = _KIND_IDS["word"], _KIND_IDS["command_name"]
+        word_id, name_id, raw_id = _WORD_ID, _NAME_ID, _RAW_ID
         whole = chars[node.start_byte : node.end_byte] if chars is not None else ""
         plain = bool(whole) and _PLAIN_CHARS.issuperset(whole) and _plain_name(whole) and not node.has_error
         if plain:  # ``git push -f origin``: only plain words, one per whitespace-separated token
@@ -276,6 +287,11 @@ class Walker(WordEvaluator):
                     continue
                 more = self.words(child)
                 kind = "word"
+            elif kind_id == raw_id and chars is not None and child.start_byte != joined_at + 2:
+                argv.append(chars[child.start_byte + 1 : child.end_byte - 1])  # ``'text'``: the text, as it is
+                literal.append(True)
+                joined_at = child.end_byte
+                continue
             elif (kind := child.type) == "variable_assignment":
                 pair = self.assignment(child, store=False)
                 if pair:
@@ -360,9 +376,10 @@ class Walker(WordEvaluator):
             destinations = redirect.children_by_field_name("destination")
             head = self.text(redirect)[: destinations[0].start_byte - redirect.start_byte] if destinations else ""
             operator = head.lstrip("0123456789").strip() or ">"  # ``2>&1``: the fd, then the operator
-            targets = [w for c in destinations for w in self.words(c)]
-            for target in targets:
-                path = target.text
+            paths = [self.chars[c.start_byte : c.end_byte] for c in destinations] if self.chars is not None else []
+            if len(paths) != 1 or destinations[0].kind_id != _WORD_ID or not _PLAIN_SKIPS.isdisjoint(paths[0]):
+                paths = [w.text for c in destinations for w in self.words(c)]  # else: a plain word is its text
+            for path in paths:
                 if operator in (">&", "<&") and (path.isdigit() or path == "-"):
                     continue
                 if path.startswith("/dev/") and path in _DEVICES:
