@@ -76,6 +76,8 @@ class WordEvaluator:
             return [Word(self.text(node)[1:-1])]
         if kind == "number":  # ``2>&1``'s ``1``: digits, nothing to evaluate
             return [Word(self.text(node))]
+        if kind == "string":
+            return [self.string(node)]
         pieces = self.pieces(node, quoted=False)
         if len(pieces) == 1 and pieces[0] is not _SPLIT and kind != "concatenation":
             return pieces  # one piece is one field (a quoted string, one expansion, one substitution)
@@ -100,6 +102,45 @@ class WordEvaluator:
         if braces and all(c.type == "word" for c in _leaves(node)):
             fields = [Word(t, f.literal, f.subs, f.computed) for f in fields for t in _braces(f.text)]
         return fields
+
+    def string(self, node: Any) -> Word:
+        """A ``"…"`` word: its one field, as :meth:`pieces` and :meth:`words` build it, without a Word per piece
+        for its text and ``$name`` parts (the common ones)."""
+        cursor, end = node.start_byte + 1, node.end_byte - 1
+        text: list[str] = []
+        literal, computed = True, False
+        subs: list[str] = []
+        for child in node.named_children:
+            if child.start_byte > cursor:
+                text.append(_unescape_dq(self.src[cursor : child.start_byte].decode("utf-8", "replace")))
+            kind = child.type
+            if kind == "string_content":
+                text.append(_unescape_dq(self.text(child)))
+            elif kind == "simple_expansion":
+                raw = self.text(child)  # ``$name`` (the grammar may count blanks before the ``$`` in it)
+                value = self.quoted_variable(raw[1:])
+                text.append(raw if value is None else value)
+                literal &= value is not None
+            else:
+                for piece in self.pieces(child, quoted=True):
+                    text.append(piece.text)
+                    literal &= piece.literal
+                    subs += piece.subs
+                    computed |= piece.computed
+            cursor = child.end_byte
+        if end > cursor:
+            text.append(_unescape_dq(self.src[cursor:end].decode("utf-8", "replace")))
+        return Word("".join(text), literal, subs, computed)
+
+    def quoted_variable(self, name: str) -> str | None:
+        """``"$name"``: its value when the walk knows it (as :meth:`expansion` finds it), else None."""
+        if name == "IFS":
+            return " "
+        if name == "HOME":
+            return self.home
+        if name in self.vars:
+            return self.vars[name]
+        return shell_paths.variable(cast("Walker", self), name)
 
     def pieces(self, node: Any, quoted: bool) -> list[Any]:
         kind = node.type  # the common kinds first; the text is only sliced where it is needed
