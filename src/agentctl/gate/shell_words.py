@@ -144,17 +144,12 @@ class WordEvaluator:
 
     def pieces(self, node: Any, quoted: bool) -> list[Any]:
         kind = node.type  # the common kinds first; the text is only sliced where it is needed
-        if kind == "string" or kind == "translated_string":
+        if kind == "string":  # one piece: nothing in quotes splits
+            return [self.string(node)]
+        if kind == "translated_string":
             out: list[Any] = []
-            start = node.start_byte
-            cursor = start + (2 if kind == "translated_string" else 1)
-            end = node.end_byte - 1
-            children = node.named_children
-            if len(children) == 1 and kind == "string":
-                only = children[0]
-                if only.start_byte == cursor and only.end_byte == end and only.type == "string_content":
-                    return [Word(_unescape_dq(self.text(only)))]  # ``"plain text"``: nothing to expand
-            for child in children:
+            cursor, end = node.start_byte + 2, node.end_byte - 1
+            for child in node.named_children:
                 if child.start_byte > cursor:
                     out.append(Word(_unescape_dq(self.src[cursor : child.start_byte].decode("utf-8", "replace"))))
                 if child.type == "string_content":
