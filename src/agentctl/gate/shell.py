@@ -33,7 +33,7 @@ _JOIN = b"\\\n"
 
 _KIND_IDS: dict[str, int] = {}
 """Node kind ids of the grammar (comparing ints beats building each node's type name)."""
-_WORD_ID = _NAME_ID = _RAW_ID = -1
+_WORD_ID = _NAME_ID = _RAW_ID = _COMMAND_ID = -1
 
 
 @functools.cache
@@ -41,10 +41,11 @@ def _parser() -> Any:
     import tree_sitter
     import tree_sitter_bash
 
-    global _WORD_ID, _NAME_ID, _RAW_ID
+    global _WORD_ID, _NAME_ID, _RAW_ID, _COMMAND_ID
     language = tree_sitter.Language(tree_sitter_bash.language())
-    _KIND_IDS.update({k: language.id_for_node_kind(k, True) or -1 for k in ("word", "command_name", "raw_string")})
-    _WORD_ID, _NAME_ID, _RAW_ID = _KIND_IDS["word"], _KIND_IDS["command_name"], _KIND_IDS["raw_string"]
+    kinds = ("word", "command_name", "raw_string", "command")
+    _KIND_IDS.update({kind: language.id_for_node_kind(kind, True) or -1 for kind in kinds})
+    _WORD_ID, _NAME_ID, _RAW_ID, _COMMAND_ID = (_KIND_IDS[kind] for kind in kinds)
     return tree_sitter.Parser(language)
 
 
@@ -119,6 +120,8 @@ class Walker(WordEvaluator):
 
     # -- statements ---------------------------------------------------
     def node(self, node: Any, feed: Command | None) -> list[Command]:
+        if node.kind_id == _COMMAND_ID:
+            return self.command(node, feed, [])
         kind = node.type
         if kind == "command":
             return self.command(node, feed, [])

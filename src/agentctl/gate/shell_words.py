@@ -107,6 +107,7 @@ class WordEvaluator:
         """A ``"…"`` word: its one field, as :meth:`pieces` and :meth:`words` build it, without a Word per piece
         for its text and ``$name`` parts (the common ones)."""
         cursor, end = node.start_byte + 1, node.end_byte - 1
+        chars = self.chars
         text: list[str] = []
         literal, computed = True, False
         subs: list[str] = []
@@ -114,10 +115,10 @@ class WordEvaluator:
             if child.start_byte > cursor:
                 text.append(_unescape_dq(self.src[cursor : child.start_byte].decode("utf-8", "replace")))
             kind = child.type
+            raw = chars[child.start_byte : child.end_byte] if chars is not None else self.text(child)
             if kind == "string_content":
-                text.append(_unescape_dq(self.text(child)))
-            elif kind == "simple_expansion":
-                raw = self.text(child)  # ``$name`` (the grammar may count blanks before the ``$`` in it)
+                text.append(_unescape_dq(raw) if "\\" in raw else raw)
+            elif kind == "simple_expansion":  # ``$name`` (the grammar may count blanks before the ``$`` in it)
                 value = self.quoted_variable(raw[1:])
                 text.append(raw if value is None else value)
                 literal &= value is not None
