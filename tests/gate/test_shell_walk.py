@@ -93,3 +93,42 @@ def test_command_simple_fills_every_field_as_the_constructor_does() -> None:
     for field in fields(Command):  # a field added to Command must be added to Command.simple too
         assert getattr(quick, field.name) == getattr(normal, field.name), field.name
     assert quick.reads is not Command.simple(argv, "", [], [], []).reads  # fresh lists, never shared
+
+
+QUOTED = [  # a double-quoted word is built in one pass: text, escapes and ``$name`` as the piece-by-piece walk had them
+    ('echo "plain text" "a \\"q\\" \\$x \\\\ b"', [(["echo", "plain text", 'a "q" $x \\ b'], [True, True, True])]),
+    (
+        'd=envs/dev; echo "$d/tf.plan" "$HOME/x" "$UNSET/y" "[$IFS]" "$PWD"',
+        [(["echo", "envs/dev/tf.plan", "/home/u/x", "$UNSET/y", "[ ]", "/repo"], [True, True, True, False, True, True])],
+    ),
+    (
+        "echo -C=\"$d\"x'$d' \"a$(pwd)b\" \"$(id)\"",
+        [(["pwd"], [True]), (["id"], [True]), (["echo", "-C=$dx$d", "a/repob", "$(id)"], [True, False, True, False])],
+    ),
+    # the grammar puts the blank or escaped newline before a ``$`` inside the expansion node: not expanded, not literal
+    ('echo "\\\n$HOME$IFS" $"$dirx $u/a"', [(["echo", "\\\n$HOME ", "$dirx $u/a"], [True, False, False])]),
+    ('echo "" "$1" "$@" "tab\t$HOME"', [(["echo", "", "$1", "$@", "tab\t/home/u"], [True, True, False, False, True])]),
+]
+
+
+@pytest.mark.parametrize(("text", "expected"), QUOTED)
+def test_a_double_quoted_word_is_its_text_with_known_variables_expanded(text: str, expected: list[Any]) -> None:
+    commands = shell.parse(text, home="/home/u", base="/repo")
+    assert [(c.argv, c.literal) for c in commands] == expected
+
+
+def test_the_walk_leaves_garbage_collection_as_it_found_it() -> None:
+    import gc
+
+    assert gc.isenabled()
+    shell.parse("echo a | sh", home="/home/u")
+    assert gc.isenabled()  # switched off for the walk only: a gate server keeps collecting
+    gc.disable()
+    try:
+        shell.parse("echo a | sh", home="/home/u")
+        assert not gc.isenabled()  # a caller that switched it off keeps it off
+    finally:
+        gc.enable()
+    with pytest.raises(AttributeError):
+        shell.parse(None, home="/home/u")  # type: ignore[arg-type]
+    assert gc.isenabled()  # back on after a walk that failed
