@@ -95,14 +95,19 @@ def test_command_simple_fills_every_field_as_the_constructor_does() -> None:
     assert quick.reads is not Command.simple(argv, "", [], [], []).reads  # fresh lists, never shared
 
 
-QUOTED = [  # a double-quoted word is built in one pass: text, escapes and ``$name`` as the piece-by-piece walk had them
+QUOTED = [  # a double-quoted word is built in one pass: text, escapes and ``$name`` as the per-piece walk had them
     ('echo "plain text" "a \\"q\\" \\$x \\\\ b"', [(["echo", "plain text", 'a "q" $x \\ b'], [True, True, True])]),
     (
         'd=envs/dev; echo "$d/tf.plan" "$HOME/x" "$UNSET/y" "[$IFS]" "$PWD"',
-        [(["echo", "envs/dev/tf.plan", "/home/u/x", "$UNSET/y", "[ ]", "/repo"], [True, True, True, False, True, True])],
+        [
+            (
+                ["echo", "envs/dev/tf.plan", "/home/u/x", "$UNSET/y", "[ ]", "/repo"],
+                [True, True, True, False, True, True],
+            )
+        ],
     ),
     (
-        "echo -C=\"$d\"x'$d' \"a$(pwd)b\" \"$(id)\"",
+        'echo -C="$d"x\'$d\' "a$(pwd)b" "$(id)"',
         [(["pwd"], [True]), (["id"], [True]), (["echo", "-C=$dx$d", "a/repob", "$(id)"], [True, False, True, False])],
     ),
     # the grammar puts the blank or escaped newline before a ``$`` inside the expansion node: not expanded, not literal
