@@ -19,7 +19,7 @@ import functools
 import gc
 from typing import Any
 
-from agentctl.gate import shell_code, shell_effects, shell_paths, shell_settings
+from agentctl.gate import shell_code, shell_effects, shell_paths, shell_redirects, shell_settings
 from agentctl.gate.shell_command import Command as Command
 from agentctl.gate.shell_words import Word, WordEvaluator, dedupe
 
@@ -55,8 +55,7 @@ def parse(text: str, *, home: str = "~", cwd: str = "", read_file: Any = None, b
     walker.cwd = cwd
     walker.base = base
     collecting = gc.isenabled()
-    if collecting:  # the walk makes many small objects and no garbage cycles: no collection pass mid-walk
-        gc.disable()
+    gc.disable()  # the walk's objects all live until it ends: a collection pass mid-walk would only scan them
     try:
         walker.run(text, via=[], depth=0)
     finally:
@@ -355,45 +354,7 @@ class Walker(WordEvaluator):
         return self.out[start:]
 
     def apply_redirects(self, cmd: Command, redirects: list[Any]) -> None:
-        for redirect in redirects:
-            kind = redirect.type
-            if kind == "herestring_redirect":
-                words = [w for c in redirect.named_children for w in self.words(c)]
-                cmd.stdin = " ".join(w.text for w in words) + "\n"
-                continue
-            if kind == "heredoc_redirect":
-                body = next((c for c in redirect.named_children if c.type == "heredoc_body"), None)
-                start = next((c for c in redirect.named_children if c.type == "heredoc_start"), None)
-                text = self.text(body) if body is not None else ""
-                if "<<-" in self.text(redirect)[:4]:
-                    text = "\n".join(line.lstrip("\t") for line in text.split("\n"))
-                quoted = start is not None and any(q in self.text(start) for q in "'\"\\")
-                if body is not None and not quoted:
-                    for child in body.named_children:  # substitutions inside an unquoted heredoc run
-                        self.words(child)
-                cmd.stdin = text
-                for child in redirect.named_children:
-                    if child.type == "file_redirect":
-                        self.apply_redirects(cmd, [child])
-                continue
-            destinations = redirect.children_by_field_name("destination")
-            head = self.text(redirect)[: destinations[0].start_byte - redirect.start_byte] if destinations else ""
-            operator = head.lstrip("0123456789").strip() or ">"  # ``2>&1``: the fd, then the operator
-            paths = [self.chars[c.start_byte : c.end_byte] for c in destinations] if self.chars is not None else []
-            if len(paths) != 1 or destinations[0].kind_id != _WORD_ID or not _PLAIN_SKIPS.isdisjoint(paths[0]):
-                paths = [w.text for c in destinations for w in self.words(c)]  # else: a plain word is its text
-            for path in paths:
-                if operator in (">&", "<&") and (path.isdigit() or path == "-"):
-                    continue
-                if path.startswith("/dev/") and path in _DEVICES:
-                    continue
-                if operator.startswith("<") and operator != "<>":
-                    cmd.reads.append(path)
-                else:
-                    cmd.writes.append(path)
-                    cmd.redirects.append((operator, path))
-                    if operator == "<>":
-                        cmd.reads.append(path)
+        shell_redirects.apply(self, cmd, redirects)
 
     # -- words ----------------------------------------------------------
 
@@ -401,7 +362,6 @@ class Walker(WordEvaluator):
 _MAX_LOOP = 16
 """A ``for`` loop over at most this many literal words is walked once per word."""
 _STATEMENTS = {"pipeline", "list", "command", "redirected_statement", "subshell", "compound_statement"}
-_DEVICES = {"/dev/null", "/dev/stdout", "/dev/stderr", "/dev/tty"}
 _PLAIN_CHARS = frozenset("abcdefghijklmnopqrstuvwxyzABCDEFGHIJKLMNOPQRSTUVWXYZ0123456789_./:,@%+-= \t")
 """A command made of these only (no quotes, expansions, escapes, globs, braces, redirects, comments), with no
 ``=`` in its first word (an assignment), is plain words: its argv is its text split on blanks, as the
