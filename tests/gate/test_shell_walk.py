@@ -137,3 +137,14 @@ def test_the_walk_leaves_garbage_collection_as_it_found_it() -> None:
     with pytest.raises(AttributeError):
         shell.parse(None, home="/home/u")  # type: ignore[arg-type]
     assert gc.isenabled()  # back on after a walk that failed
+
+
+def test_a_next_line_the_grammar_reads_into_a_command_makes_it_opaque() -> None:
+    # tree-sitter-bash reads ``terraform apply …`` (a heredoc follows it) into the xargs command before it: the walk
+    # saw ``echo terraform apply -auto-approve``, which bash never runs; the apply must not pass as an echo
+    text = "git ls-files | awk '{print $1}' | xargs -r echo\nterraform apply -auto-approve <<'EOF'\n(yes)\nEOF\n"
+    merged = shell.parse(text, home="/home/u")[-1]
+    assert merged.argv[:4] == ["echo", "terraform", "apply", "-auto-approve"]
+    assert "two lines" in merged.opaque
+    for fine in ("terraform plan \\\n  -out tf.plan && ls \\\n\\\n -la", "echo 'a\nb' \"c\nd\" $(ls\n)"):
+        assert not any(c.opaque for c in shell.parse(fine, home="/home/u")), fine  # continued lines, quoted breaks

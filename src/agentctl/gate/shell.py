@@ -17,6 +17,7 @@ from __future__ import annotations
 
 import functools
 import gc
+import itertools
 from typing import Any
 
 from agentctl.gate import shell_code, shell_effects, shell_paths, shell_redirects, shell_settings
@@ -336,6 +337,8 @@ class Walker(WordEvaluator):
                     cmd.code_from += [n for n in names if n not in cmd.code_from]
         elif argv and not literal[0]:
             cmd.opaque = f"the command name is computed at run time ({argv[0]})"
+        if not plain and "\n" in (whole or self.text(node)) and _joins_lines(src, node):
+            cmd.opaque = cmd.opaque or "the parse runs two lines together as one command (bash runs them apart)"
         if inner_redirects:
             self.apply_redirects(cmd, inner_redirects)
         start = len(self.out)
@@ -366,6 +369,14 @@ _PLAIN_CHARS = frozenset("abcdefghijklmnopqrstuvwxyzABCDEFGHIJKLMNOPQRSTUVWXYZ01
 """A command made of these only (no quotes, expansions, escapes, globs, braces, redirects, comments), with no
 ``=`` in its first word (an assignment), is plain words: its argv is its text split on blanks, as the
 node-by-node walk would find it."""
+
+
+def _joins_lines(src: bytes, node: Any) -> bool:
+    """A line break between two words of one command (not ``\\<newline>``): tree-sitter-bash sometimes reads the
+    next line into the command before it (after ``… | awk '{print $1}' | xargs echo``, a ``terraform apply <<'EOF'``
+    line became arguments of that echo)."""
+    pairs = itertools.pairwise(node.named_children)
+    return any(b"\n" in src[a.end_byte : b.start_byte].replace(b"\\\n", b"") for a, b in pairs)
 
 
 def _plain_name(text: str) -> bool:
