@@ -93,3 +93,58 @@ def test_command_simple_fills_every_field_as_the_constructor_does() -> None:
     for field in fields(Command):  # a field added to Command must be added to Command.simple too
         assert getattr(quick, field.name) == getattr(normal, field.name), field.name
     assert quick.reads is not Command.simple(argv, "", [], [], []).reads  # fresh lists, never shared
+
+
+QUOTED = [  # a double-quoted word is built in one pass: text, escapes and ``$name`` as the per-piece walk had them
+    ('echo "plain text" "a \\"q\\" \\$x \\\\ b"', [(["echo", "plain text", 'a "q" $x \\ b'], [True, True, True])]),
+    (
+        'd=envs/dev; echo "$d/tf.plan" "$HOME/x" "$UNSET/y" "[$IFS]" "$PWD"',
+        [
+            (
+                ["echo", "envs/dev/tf.plan", "/home/u/x", "$UNSET/y", "[ ]", "/repo"],
+                [True, True, True, False, True, True],
+            )
+        ],
+    ),
+    (
+        'echo -C="$d"x\'$d\' "a$(pwd)b" "$(id)"',
+        [(["pwd"], [True]), (["id"], [True]), (["echo", "-C=$dx$d", "a/repob", "$(id)"], [True, False, True, False])],
+    ),
+    # the grammar puts the blank or escaped newline before a ``$`` inside the expansion node: not expanded, not literal
+    ('echo "\\\n$HOME$IFS" $"$dirx $u/a"', [(["echo", "\\\n$HOME ", "$dirx $u/a"], [True, False, False])]),
+    ('echo "" "$1" "$@" "tab\t$HOME"', [(["echo", "", "$1", "$@", "tab\t/home/u"], [True, True, False, False, True])]),
+]
+
+
+@pytest.mark.parametrize(("text", "expected"), QUOTED)
+def test_a_double_quoted_word_is_its_text_with_known_variables_expanded(text: str, expected: list[Any]) -> None:
+    commands = shell.parse(text, home="/home/u", base="/repo")
+    assert [(c.argv, c.literal) for c in commands] == expected
+
+
+def test_the_walk_leaves_garbage_collection_as_it_found_it() -> None:
+    import gc
+
+    assert gc.isenabled()
+    shell.parse("echo a | sh", home="/home/u")
+    assert gc.isenabled()  # switched off for the walk only: a gate server keeps collecting
+    gc.disable()
+    try:
+        shell.parse("echo a | sh", home="/home/u")
+        assert not gc.isenabled()  # a caller that switched it off keeps it off
+    finally:
+        gc.enable()
+    with pytest.raises(AttributeError):
+        shell.parse(None, home="/home/u")  # type: ignore[arg-type]
+    assert gc.isenabled()  # back on after a walk that failed
+
+
+def test_a_next_line_the_grammar_reads_into_a_command_makes_it_opaque() -> None:
+    # tree-sitter-bash reads ``terraform apply …`` (a heredoc follows it) into the xargs command before it: the walk
+    # saw ``echo terraform apply -auto-approve``, which bash never runs; the apply must not pass as an echo
+    text = "git ls-files | awk '{print $1}' | xargs -r echo\nterraform apply -auto-approve <<'EOF'\n(yes)\nEOF\n"
+    merged = shell.parse(text, home="/home/u")[-1]
+    assert merged.argv[:4] == ["echo", "terraform", "apply", "-auto-approve"]
+    assert "two lines" in merged.opaque
+    for fine in ("terraform plan \\\n  -out tf.plan && ls \\\n\\\n -la", "echo 'a\nb' \"c\nd\" $(ls\n)"):
+        assert not any(c.opaque for c in shell.parse(fine, home="/home/u")), fine  # continued lines, quoted breaks

@@ -16,9 +16,11 @@ process substitutions are all listed. Heredoc bodies and literal text piped in
 from __future__ import annotations
 
 import functools
+import gc
+import itertools
 from typing import Any
 
-from agentctl.gate import shell_code, shell_effects, shell_paths, shell_settings
+from agentctl.gate import shell_code, shell_effects, shell_paths, shell_redirects, shell_settings
 from agentctl.gate.shell_command import Command as Command
 from agentctl.gate.shell_words import Word, WordEvaluator, dedupe
 
@@ -32,6 +34,7 @@ _JOIN = b"\\\n"
 
 _KIND_IDS: dict[str, int] = {}
 """Node kind ids of the grammar (comparing ints beats building each node's type name)."""
+_WORD_ID = _NAME_ID = _RAW_ID = _COMMAND_ID = -1
 
 
 @functools.cache
@@ -39,8 +42,11 @@ def _parser() -> Any:
     import tree_sitter
     import tree_sitter_bash
 
+    global _WORD_ID, _NAME_ID, _RAW_ID, _COMMAND_ID
     language = tree_sitter.Language(tree_sitter_bash.language())
-    _KIND_IDS.update({kind: language.id_for_node_kind(kind, True) or -1 for kind in ("word", "command_name")})
+    kinds = ("word", "command_name", "raw_string", "command")
+    _KIND_IDS.update({kind: language.id_for_node_kind(kind, True) or -1 for kind in kinds})
+    _WORD_ID, _NAME_ID, _RAW_ID, _COMMAND_ID = (_KIND_IDS[kind] for kind in kinds)
     return tree_sitter.Parser(language)
 
 
@@ -49,7 +55,13 @@ def parse(text: str, *, home: str = "~", cwd: str = "", read_file: Any = None, b
     walker = Walker(home=home, read_file=read_file)
     walker.cwd = cwd
     walker.base = base
-    walker.run(text, via=[], depth=0)
+    collecting = gc.isenabled()
+    gc.disable()  # the walk's objects all live until it ends: a collection pass mid-walk would only scan them
+    try:
+        walker.run(text, via=[], depth=0)
+    finally:
+        if collecting:
+            gc.enable()
     return walker.out
 
 
@@ -108,6 +120,8 @@ class Walker(WordEvaluator):
 
     # -- statements ---------------------------------------------------
     def node(self, node: Any, feed: Command | None) -> list[Command]:
+        if node.kind_id == _COMMAND_ID:
+            return self.command(node, feed, [])
         kind = node.type
         if kind == "command":
             return self.command(node, feed, [])
@@ -259,7 +273,7 @@ class Walker(WordEvaluator):
         saved_feed, self.outfeed = self.outfeed, feed
         joined_at = -1  # the end byte of the last word, to join words split by ``\\<newline>``
         src, chars = self.src, self.chars
-        word_id, name_id = _KIND_IDS["word"], _KIND_IDS["command_name"]
+        word_id, name_id, raw_id = _WORD_ID, _NAME_ID, _RAW_ID
         whole = chars[node.start_byte : node.end_byte] if chars is not None else ""
         plain = bool(whole) and _PLAIN_CHARS.issuperset(whole) and _plain_name(whole) and not node.has_error
         if plain:  # ``git push -f origin``: only plain words, one per whitespace-separated token
@@ -280,6 +294,11 @@ class Walker(WordEvaluator):
                     continue
                 more = self.words(child)
                 kind = "word"
+            elif kind_id == raw_id and chars is not None and child.start_byte != joined_at + 2:
+                argv.append(chars[child.start_byte + 1 : child.end_byte - 1])  # ``'text'``: the text, as it is
+                literal.append(True)
+                joined_at = child.end_byte
+                continue
             elif (kind := child.type) == "variable_assignment":
                 pair = self.assignment(child, store=False)
                 if pair:
@@ -322,6 +341,8 @@ class Walker(WordEvaluator):
                     cmd.code_from += [n for n in names if n not in cmd.code_from]
         elif argv and not literal[0]:
             cmd.opaque = f"the command name is computed at run time ({argv[0]})"
+        if not plain and "\n" in (whole or self.text(node)) and _joins_lines(src, node):
+            cmd.opaque = cmd.opaque or "the parse runs two lines together as one command (bash runs them apart)"
         if inner_redirects:
             self.apply_redirects(cmd, inner_redirects)
         start = len(self.out)
@@ -340,44 +361,7 @@ class Walker(WordEvaluator):
         return self.out[start:]
 
     def apply_redirects(self, cmd: Command, redirects: list[Any]) -> None:
-        for redirect in redirects:
-            kind = redirect.type
-            if kind == "herestring_redirect":
-                words = [w for c in redirect.named_children for w in self.words(c)]
-                cmd.stdin = " ".join(w.text for w in words) + "\n"
-                continue
-            if kind == "heredoc_redirect":
-                body = next((c for c in redirect.named_children if c.type == "heredoc_body"), None)
-                start = next((c for c in redirect.named_children if c.type == "heredoc_start"), None)
-                text = self.text(body) if body is not None else ""
-                if "<<-" in self.text(redirect)[:4]:
-                    text = "\n".join(line.lstrip("\t") for line in text.split("\n"))
-                quoted = start is not None and any(q in self.text(start) for q in "'\"\\")
-                if body is not None and not quoted:
-                    for child in body.named_children:  # substitutions inside an unquoted heredoc run
-                        self.words(child)
-                cmd.stdin = text
-                for child in redirect.named_children:
-                    if child.type == "file_redirect":
-                        self.apply_redirects(cmd, [child])
-                continue
-            destinations = redirect.children_by_field_name("destination")
-            head = self.text(redirect)[: destinations[0].start_byte - redirect.start_byte] if destinations else ""
-            operator = head.lstrip("0123456789").strip() or ">"  # ``2>&1``: the fd, then the operator
-            targets = [w for c in destinations for w in self.words(c)]
-            for target in targets:
-                path = target.text
-                if operator in (">&", "<&") and (path.isdigit() or path == "-"):
-                    continue
-                if path.startswith("/dev/") and path in _DEVICES:
-                    continue
-                if operator.startswith("<") and operator != "<>":
-                    cmd.reads.append(path)
-                else:
-                    cmd.writes.append(path)
-                    cmd.redirects.append((operator, path))
-                    if operator == "<>":
-                        cmd.reads.append(path)
+        shell_redirects.apply(self, cmd, redirects)
 
     # -- words ----------------------------------------------------------
 
@@ -385,11 +369,18 @@ class Walker(WordEvaluator):
 _MAX_LOOP = 16
 """A ``for`` loop over at most this many literal words is walked once per word."""
 _STATEMENTS = {"pipeline", "list", "command", "redirected_statement", "subshell", "compound_statement"}
-_DEVICES = {"/dev/null", "/dev/stdout", "/dev/stderr", "/dev/tty"}
 _PLAIN_CHARS = frozenset("abcdefghijklmnopqrstuvwxyzABCDEFGHIJKLMNOPQRSTUVWXYZ0123456789_./:,@%+-= \t")
 """A command made of these only (no quotes, expansions, escapes, globs, braces, redirects, comments), with no
 ``=`` in its first word (an assignment), is plain words: its argv is its text split on blanks, as the
 node-by-node walk would find it."""
+
+
+def _joins_lines(src: bytes, node: Any) -> bool:
+    """A line break between two words of one command (not ``\\<newline>``): tree-sitter-bash sometimes reads the
+    next line into the command before it (after ``… | awk '{print $1}' | xargs echo``, a ``terraform apply <<'EOF'``
+    line became arguments of that echo)."""
+    pairs = itertools.pairwise(node.named_children)
+    return any(b"\n" in src[a.end_byte : b.start_byte].replace(b"\\\n", b"") for a, b in pairs)
 
 
 def _plain_name(text: str) -> bool:

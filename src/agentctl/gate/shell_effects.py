@@ -118,7 +118,9 @@ def analyse(cmd: Command, walker: Walker) -> None:
     argv, literal = cmd.argv, cmd.literal
     if not argv:
         return
-    name = basename(argv[0])
+    name = argv[0]
+    if "/" in name:
+        name = basename(name)
     if walker.aliases or name in shell_wrappers.WRAPPERS:  # else (most commands) nothing to peel off
         argv, literal = _unwrapped(cmd, walker)
         if not argv:

@@ -76,6 +76,8 @@ class WordEvaluator:
             return [Word(self.text(node)[1:-1])]
         if kind == "number":  # ``2>&1``'s ``1``: digits, nothing to evaluate
             return [Word(self.text(node))]
+        if kind == "string":
+            return [self.string(node)]
         pieces = self.pieces(node, quoted=False)
         if len(pieces) == 1 and pieces[0] is not _SPLIT and kind != "concatenation":
             return pieces  # one piece is one field (a quoted string, one expansion, one substitution)
@@ -101,19 +103,54 @@ class WordEvaluator:
             fields = [Word(t, f.literal, f.subs, f.computed) for f in fields for t in _braces(f.text)]
         return fields
 
+    def string(self, node: Any) -> Word:
+        """A ``"…"`` word: its one field, as :meth:`pieces` and :meth:`words` build it, without a Word per piece
+        for its text and ``$name`` parts (the common ones)."""
+        cursor, end = node.start_byte + 1, node.end_byte - 1
+        chars = self.chars
+        text: list[str] = []
+        literal, computed = True, False
+        subs: list[str] = []
+        for child in node.named_children:
+            if child.start_byte > cursor:
+                text.append(_unescape_dq(self.src[cursor : child.start_byte].decode("utf-8", "replace")))
+            kind = child.type
+            raw = chars[child.start_byte : child.end_byte] if chars is not None else self.text(child)
+            if kind == "string_content":
+                text.append(_unescape_dq(raw) if "\\" in raw else raw)
+            elif kind == "simple_expansion":  # ``$name`` (the grammar may count blanks before the ``$`` in it)
+                value = self.quoted_variable(raw[1:])
+                text.append(raw if value is None else value)
+                literal &= value is not None
+            else:
+                for piece in self.pieces(child, quoted=True):
+                    text.append(piece.text)
+                    literal &= piece.literal
+                    subs += piece.subs
+                    computed |= piece.computed
+            cursor = child.end_byte
+        if end > cursor:
+            text.append(_unescape_dq(self.src[cursor:end].decode("utf-8", "replace")))
+        return Word("".join(text), literal, subs, computed)
+
+    def quoted_variable(self, name: str) -> str | None:
+        """``"$name"``: its value when the walk knows it (as :meth:`expansion` finds it), else None."""
+        if name == "IFS":
+            return " "
+        if name == "HOME":
+            return self.home
+        if name in self.vars:
+            return self.vars[name]
+        return shell_paths.variable(cast("Walker", self), name)
+
     def pieces(self, node: Any, quoted: bool) -> list[Any]:
         kind = node.type  # the common kinds first; the text is only sliced where it is needed
-        if kind == "string" or kind == "translated_string":
+        if kind == "string":  # one piece: nothing in quotes splits
+            return [self.string(node)]
+        if kind == "translated_string":
             out: list[Any] = []
-            start = node.start_byte
-            cursor = start + (2 if kind == "translated_string" else 1)
-            end = node.end_byte - 1
-            children = node.named_children
-            if len(children) == 1 and kind == "string":
-                only = children[0]
-                if only.start_byte == cursor and only.end_byte == end and only.type == "string_content":
-                    return [Word(_unescape_dq(self.text(only)))]  # ``"plain text"``: nothing to expand
-            for child in children:
+            cursor, end = node.start_byte + 2, node.end_byte - 1
+            for child in node.named_children:
                 if child.start_byte > cursor:
                     out.append(Word(_unescape_dq(self.src[cursor : child.start_byte].decode("utf-8", "replace"))))
                 if child.type == "string_content":
