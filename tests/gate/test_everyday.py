@@ -157,6 +157,8 @@ def shadowed(tmp_path: Path) -> Path:
         ("yarn pods", "tool-terraform-apply-destroy"),
         ("npx kubectl get pods", "tool-terraform-apply-destroy"),
         ("PATH=./node_modules/.bin:$PATH kubectl get pods", "tool-terraform-apply-destroy"),
+        ("PATH=./node_modules/.bin:$PATH env kubectl get pods", "tool-terraform-apply-destroy"),
+        ("PATH=./node_modules/.bin:$PATH bash -c 'kubectl get pods'", "tool-terraform-apply-destroy"),
         ("PATH=node_modules/.bin:$PATH make test", None),  # make's recipes are not in node_modules/.bin
         ("npm run tf", "tool-opaque-command"),
         ("PATH=./node_modules/.bin:$PATH terraform version", "tool-opaque-command"),
