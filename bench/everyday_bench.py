@@ -23,9 +23,10 @@ from pathlib import Path
 
 sys.path.insert(0, str(Path(__file__).resolve().parent.parent))
 
-from agentctl.gate import listing  # noqa: E402
-from agentctl.gate.decide import Gatekeeper, load_book  # noqa: E402
-from tests.gate import everyday_repo  # noqa: E402
+from tests.gate import everyday_repo
+
+from agentctl.gate import listing
+from agentctl.gate.decide import Gatekeeper, load_book
 
 COMMANDS = ["pytest -q", "make test", "tox -e lint", "npm test", "git merge feature/x"]
 
