@@ -18,7 +18,7 @@ from pathlib import Path
 from typing import TYPE_CHECKING
 
 from agentctl import protect
-from agentctl.gate import reach
+from agentctl.gate import listing, reach
 from agentctl.gate.shell_paths import unresolvable
 
 if TYPE_CHECKING:
@@ -224,22 +224,20 @@ class ScriptReader:
         and dependency directories as pytest does; None past :data:`_MAX_WALK` entries."""
         root = self._target(directory)
         found: list[str] = []
-        stack, budget = [(root, directory)], _MAX_WALK
+        stack, budget = [(str(root), directory)], _MAX_WALK
         while stack:
             folder, shown = stack.pop()
-            try:
-                entries = list(os.scandir(folder))
-            except OSError:
+            listed = listing.entries(folder)
+            if listed is None:
                 continue
-            budget -= len(entries)
+            size, folders, names = listed
+            budget -= size
             if budget < 0:
                 return None
-            for entry in entries:
-                if entry.is_dir(follow_symlinks=False):
-                    if not entry.name.startswith(".") and entry.name not in _NO_RECURSE:
-                        stack.append((Path(entry.path), f"{shown.rstrip('/')}/{entry.name}"))
-                elif entry.name == name:
-                    found.append(f"{shown.rstrip('/')}/{name}")
+            stack += [(os.path.join(folder, sub), f"{shown.rstrip('/')}/{sub}") for sub in folders if
+                      not sub.startswith(".") and sub not in _NO_RECURSE]  # fmt: skip
+            if name in names:
+                found.append(f"{shown.rstrip('/')}/{name}")
         return sorted(found)
 
     def listdir(self, path: str) -> list[str] | None:

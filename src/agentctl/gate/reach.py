@@ -19,6 +19,7 @@ from pathlib import Path
 from typing import TYPE_CHECKING
 
 from agentctl import protect
+from agentctl.gate import git_incoming
 from agentctl.gate import scan as scanning
 from agentctl.gate.shell_hazards import BLOCK_DEVICE, ruins
 from agentctl.gate.shell_paths import unresolvable
@@ -91,8 +92,10 @@ def judge(call: ToolCall, cmd: Command, here: Path | None, root: Path, roots: li
             resolved(raw, "writes to")
     for raw in cmd.trees:
         path = resolved(raw, "writes to")
-        if path is not None and protected_hit(path, roots, True):
-            call.protected.append(display(path, root))
+        incoming = git_incoming.changed(cmd, call.commands, here) if raw == "." and cmd.name == "git" else None
+        for landed in [path] if incoming is None else incoming:
+            if landed is not None and protected_hit(landed, roots, True):
+                call.protected.append(display(landed, root))
     for source, dest in cmd.spreads:
         for landed in _spread(source, dest, here) if local(dest, here) is not None else []:
             if protected_hit(landed, roots, True):

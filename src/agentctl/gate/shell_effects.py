@@ -27,6 +27,7 @@ from agentctl.gate import (
     shell_hazards,
     shell_kube,
     shell_kubetools,
+    shell_localbin,
     shell_make,
     shell_paths,
     shell_runners,
@@ -34,6 +35,7 @@ from agentctl.gate import (
     shell_wrappers,
     shell_writers,
 )
+from agentctl.gate.shell_localbin import SEARCH as LOCAL_BINS
 from agentctl.gate.shell_words import dedupe
 
 if TYPE_CHECKING:
@@ -143,6 +145,7 @@ def analyse(cmd: Command, walker: Walker) -> None:
         shell_writers.git_dir(cmd, args)
     if cmd.assigned:
         shell_runners.environment(cmd, dict(cmd.assigned), walker)
+    searched = shell_localbin.enter(cmd, walker) if "PATH" in cmd.assigned else walker.exported.get(LOCAL_BINS)
     if name in ("terraform", "tofu") and (cmd.assigned or walker.exported):
         shell_entries.terraform_env(cmd, walker)
         argv, literal, args = cmd.argv, cmd.literal, cmd.argv[1:]
@@ -151,6 +154,10 @@ def analyse(cmd: Command, walker: Walker) -> None:
         args = cmd.argv[1:]
     if ("/" in argv[0] or (name.endswith(".py") and "uv" in cmd.via)) and literal[0] and name not in SHELLS:
         _program(cmd, argv[0], walker)
+    elif literal[0] and (LOCAL_BINS in walker.exported or "npx" in cmd.via):  # ``PATH=./node_modules/.bin:$PATH``
+        found = shell_localbin.resolve(cmd, name, walker)
+        if found:
+            _program(cmd, found, walker)
     if name not in _SPECIAL_NAMES and not _interpreter_name(name):
         if not shell_runners.run(cmd, name, args, walker):
             shell_files.effects(cmd, name, args, walker)
@@ -175,6 +182,7 @@ def analyse(cmd: Command, walker: Walker) -> None:
     shell_hazards.judge(cmd, walker)
     if name in SENSITIVE and not all(literal) and not cmd.opaque:
         cmd.opaque = f"{name}'s arguments are computed at run time"
+    shell_localbin.leave(walker, searched)
 
 
 def _unwrapped(cmd: Command, walker: Walker) -> tuple[list[str], list[bool]]:

@@ -19,11 +19,12 @@ from __future__ import annotations
 
 import configparser
 import json
+import posixpath
 import re
 from typing import TYPE_CHECKING, Any
 
 from agentctl.gate import shell_effects as fx
-from agentctl.gate import shell_sources
+from agentctl.gate import shell_localbin, shell_sources
 
 if TYPE_CHECKING:
     from agentctl.gate.shell import Command, Walker
@@ -67,10 +68,12 @@ def _npm(cmd: Command, args: list[str], walker: Walker) -> bool:
         if not isinstance(scripts, dict):
             continue
         run = names if sub in _NPM_INSTALL else [f"pre{names[0]}", names[0], f"post{names[0]}"]
-        for name in run:
-            value = scripts.get(name)
-            if isinstance(value, str) and value.strip():
-                fx.nested(cmd, value, True, walker, f"{cmd.name} {name}")
+        bins = posixpath.join(cmd.cwd, prefix, "node_modules/.bin")  # npm searches it first for every script
+        with shell_localbin.searching(walker, [bins]):
+            for name in run:
+                value = scripts.get(name)
+                if isinstance(value, str) and value.strip():
+                    fx.nested(cmd, value, True, walker, f"{cmd.name} {name}")
     return False
 
 

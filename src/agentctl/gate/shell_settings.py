@@ -26,6 +26,7 @@ import shlex
 from typing import TYPE_CHECKING
 
 from agentctl.gate import shell_effects as fx
+from agentctl.gate import shell_localbin
 
 if TYPE_CHECKING:
     from agentctl.gate.shell import Command, Walker
@@ -70,6 +71,8 @@ def environment(cmd: Command, env: dict[str, str | None], walker: Walker) -> Non
             cmd.opaque = cmd.opaque or f"${key} is computed at run time: what runs from it is unknown"
         else:
             where = untrusted_entry(key, value, walker)
+            if where is not None and key == "PATH" and key in cmd.assigned and shell_localbin.local_dirs(value, walker):
+                continue  # ``PATH=./node_modules/.bin:$PATH CMD``: each name is looked up there (shell_localbin)
             if where is not None:
                 cmd.opaque = cmd.opaque or f"${key} puts {where or 'the current directory'} before the system's"
 

@@ -1,0 +1,159 @@
+"""Which files a git command that brings in another revision would change, asked of git itself.
+
+``git merge``/``cherry-pick``/``stash pop`` rewrite the work tree with content the
+gate never saw (see ``_rewrites_tree`` in :mod:`agentctl.gate.shell_writers`). Judged as
+"the whole tree", they would be refused in every repository that has a protected file (CI
+configuration, agent instructions), so an everyday ``git merge feature/x`` could never run.
+When the revisions are literal and already in the repository, git lists the files the command
+would change (read-only plumbing, no hooks, no fsmonitor); only those are judged. Anything
+else (``git pull``: the revision is not fetched yet; options not understood; git fails) is
+``None``: the caller keeps judging the whole tree (fail closed).
+"""
+
+from __future__ import annotations
+
+import re
+import subprocess
+from pathlib import Path
+from typing import TYPE_CHECKING
+
+if TYPE_CHECKING:
+    from agentctl.gate.shell_command import Command
+
+_TIMEOUT = 5
+_MAX_FILES = 5000
+
+# options that change nothing about which files land in the tree (anything else: not understood)
+_MERGE_FLAGS = frozenset({
+    "--no-ff", "--ff", "--ff-only", "--no-edit", "--edit", "-e", "--squash", "--no-squash", "--commit", "--no-commit",
+    "-q", "--quiet", "-v", "--verbose", "--stat", "-n", "--no-stat", "--log", "--no-log", "--signoff",
+    "--no-signoff", "--no-verify", "--progress", "--no-progress", "--no-autostash", "--no-rerere-autoupdate",
+})  # fmt: skip
+_MERGE_VALUED = frozenset({"-m", "--message"})
+_PICK_FLAGS = frozenset({
+    "-x", "-n", "--no-commit", "-s", "--signoff", "--ff", "--allow-empty", "--keep-redundant-commits", "-e", "--edit",
+    "--no-edit",
+})  # fmt: skip
+_STASH_FLAGS = frozenset({"--index", "-q", "--quiet"})
+_REVISION = re.compile(r"^[A-Za-z0-9_][A-Za-z0-9_./@{}~^+-]*$")
+
+
+def changed(cmd: Command, others: list[Command], here: Path | None) -> list[Path] | None:
+    """The files ``cmd`` (a git tree rewrite) would write, absolute; None when that cannot be known.
+
+    ``others`` are the call's other commands: any of them could move a ref or write into ``.git``
+    before ``cmd`` runs (``git fetch x && git merge FETCH_HEAD``), so git is asked only when they
+    all just look around.
+    """
+    if cmd.name != "git" or here is None or not all(cmd.literal[1:]) or cmd.opaque or cmd.via or cmd.assigned:
+        return None
+    if cmd.alt_cwds or not all(_looks_around(other) for other in others if other is not cmd):
+        return None
+    words = _after_globals(cmd.argv[1:])
+    if not words:
+        return None
+    sub, args = words[0], words[1:]
+    plan = _plan(sub, args)
+    if plan is None:
+        return None
+    top = _git(here, ["rev-parse", "--show-toplevel"])
+    if top is None or len(top) != 1:
+        return None
+    names: list[str] = []
+    for query in plan:
+        listed = _git(here, query)
+        if listed is None:
+            return None
+        names += listed
+        if len(names) > _MAX_FILES:
+            return None
+    return [Path(top[0]) / name for name in dict.fromkeys(names)]
+
+
+_GIT_READS = frozenset({"status", "log", "diff", "show", "rev-parse", "describe", "shortlog", "ls-files"})
+_LOOKERS = frozenset({"cd", "pushd", "popd", "pwd", "echo", "printf", "true", ":", "ls", "cat", "head", "tail"})
+
+
+def _looks_around(other: Command) -> bool:
+    """A command that changes nothing a later git command reads: a read-only git subcommand, ``cd``, ``echo``…"""
+    if other.opaque or other.writes or other.trees or other.deletes or other.links or other.spreads:
+        return False
+    if other.name == "git":
+        words = _after_globals(other.argv[1:])
+        return bool(words) and words[0] in _GIT_READS
+    return other.name in _LOOKERS
+
+
+def _after_globals(argv: list[str]) -> list[str]:
+    """The subcommand and its arguments (``-C DIR`` is handled by the caller's ``here``; ``-c`` is not understood)."""
+    i = 0
+    while i < len(argv) and argv[i].startswith("-"):
+        if argv[i] == "-C":
+            i += 2
+        elif argv[i] in ("--no-pager", "-P", "--no-replace-objects"):
+            i += 1
+        else:
+            return []
+    return argv[i:]
+
+
+def _plan(sub: str, args: list[str]) -> list[list[str]] | None:
+    """The git queries that list what ``git SUB ARGS`` changes."""
+    if sub == "merge":
+        revs = _positionals(args, _MERGE_FLAGS, _MERGE_VALUED)
+        return [_diff(f"HEAD...{rev}") for rev in revs] if revs else None
+    if sub == "cherry-pick":
+        revs = _positionals(args, _PICK_FLAGS, frozenset())
+        if not revs or any(".." in rev for rev in revs):
+            return None
+        tree = ["diff-tree", "-z", "--no-commit-id", "--name-only", "-r", "-m", "--root", "--no-renames"]
+        return [[*tree, "--end-of-options", rev] for rev in revs]
+    if sub == "stash" and args[:1] in (["pop"], ["apply"]):
+        refs = _positionals(args[1:], _STASH_FLAGS, frozenset())
+        if refs is None or len(refs) > 1:
+            return None
+        ref = refs[0] if refs else "stash@{0}"
+        ref = f"stash@{{{ref}}}" if ref.isdigit() else ref
+        if not _REVISION.match(ref):
+            return None
+        return [["stash", "show", "-z", "--name-only", "--include-untracked", "--no-renames", ref]]
+    return None  # pull, am, read-tree, forced checkouts: not worked out here
+
+
+def _positionals(args: list[str], flags: frozenset[str], valued: frozenset[str]) -> list[str] | None:
+    out: list[str] = []
+    skip = False
+    for arg in args:
+        if skip:
+            skip = False
+        elif arg in valued:
+            skip = True
+        elif arg.startswith("-"):
+            if arg not in flags and arg.split("=", 1)[0] not in valued:
+                return None
+        elif _REVISION.match(arg):
+            out.append(arg)
+        else:
+            return None
+    return out
+
+
+def _diff(spec: str) -> list[str]:
+    return ["diff", "-z", "--name-only", "--no-renames", "--no-ext-diff", "--no-textconv", spec, "--"]
+
+
+def _git(here: Path, query: list[str]) -> list[str] | None:
+    try:
+        proc = subprocess.run(
+            ["git", "-c", "core.fsmonitor=false", "-C", str(here), *query],
+            capture_output=True,
+            timeout=_TIMEOUT,
+            check=False,
+            stdin=subprocess.DEVNULL,
+        )
+    except (OSError, subprocess.SubprocessError):
+        return None
+    if proc.returncode != 0:
+        return None
+    text = proc.stdout.decode("utf-8", "surrogateescape")
+    return [name for name in text.split("\0" if "-z" in query else "\n") if name]
