@@ -24,6 +24,7 @@ from collections import OrderedDict
 from pathlib import Path
 from typing import Any
 
+from agentctl.gate import tffocus
 from agentctl.model.resource import Resource
 from agentctl.sources import files
 from agentctl.sources.interface import ParsedFile
@@ -39,7 +40,8 @@ MAX_MODULES = 32
 
 _REFERENCE = re.compile(r"\$\{[^}]*(?:\b(?:var|local|module)\.|\bfile\()")
 _INPUT_BLOCK = re.compile(r"^\s*(?:variable|locals|module)\b", re.MULTILINE)
-_SOURCE = re.compile(r"""^\s*source\s*=\s*"(\.\.?/[^"]*)"\s*$""", re.MULTILINE)
+_SOURCE = re.compile(r"""^[ \t]*source[ \t]*=[ \t]*"(\.\.?/[^"]*)"[ \t]*$""", re.MULTILINE)
+"""A local module source (``[ \t]``, not ``\s``: a ``\s*`` that may cross lines made this quadratic on big files)."""
 _JSON_SOURCE = re.compile(r'"source"\s*:\s*"(\.\.?/[^"]*)"')
 
 
@@ -109,10 +111,12 @@ class ModuleEvaluator:
         self.root = root
         self.max_entries = max_entries
         self._parsed: OrderedDict[str, ParsedFile] = OrderedDict()
+        self._clean_texts: OrderedDict[str, None] = OrderedDict()
+        """Content keys of Terraform files known to parse without an issue."""
         self._lock = threading.Lock()
 
     def parse(self, path: str, text: str) -> ParsedFile:
-        key = hashlib.sha256(f"{path}\0".encode() + text.encode("utf-8", "surrogatepass")).hexdigest()
+        key = _key(path, text)
         with self._lock:
             hit = self._parsed.get(key)
             if hit is not None:
@@ -125,8 +129,57 @@ class ModuleEvaluator:
                 self._parsed.popitem(last=False)
         return parsed
 
-    def resources(self, directory: str, written: dict[str, str | None]) -> tuple[list[Resource], list[str]]:
-        """The module's resources (``written``: repository path → content, ``None`` deleted) and parse problems."""
+    def focused(
+        self, directory: str, writes: dict[str, tuple[str | None, str | None]]
+    ) -> tuple[list[Resource], list[Resource]] | None:
+        """Before and after resources of the blocks the writes (path → (before, after)) change, in context.
+
+        ``None`` when the writes must be judged by evaluating the whole module (see ``gate/tffocus.py``).
+        When an answer is given, the written files as they would be parse cleanly.
+        """
+        reduced: dict[str, tffocus.Reduced] = {}
+        for path, (before, after) in writes.items():
+            found = tffocus.reduce(path, before, after)
+            if found is None or before is None or not self._clean(path, before):
+                return None
+            reduced[path] = found
+        for path, found in reduced.items():
+            for text, openers in ((found.before, found.openers[0]), (found.after, found.openers[1])):
+                parsed = self.parse(path, text)
+                body = parsed.terraform.get("body") if isinstance(parsed.terraform, dict) else None
+                if parsed.issues or not isinstance(body, list) or not tffocus.matches(body, openers):
+                    return None
+        for path, (_, after) in writes.items():
+            self._mark_clean(path, after or "")
+        focus = {directory: set().union(*(r.addresses for r in reduced.values()))}
+        before, _ = self.resources(directory, {p: r.before for p, r in reduced.items()}, focus)
+        after, _ = self.resources(directory, {p: r.after for p, r in reduced.items()}, focus)
+        return before, after
+
+    def _clean(self, path: str, text: str) -> bool:
+        """Whether the file parses without an issue (known from an earlier write, or parsed whole once)."""
+        key = _key(path, text)
+        with self._lock:
+            if key in self._clean_texts:
+                return True
+        if self.parse(path, text).issues:
+            return False
+        self._mark_clean(path, text)
+        return True
+
+    def _mark_clean(self, path: str, text: str) -> None:
+        with self._lock:
+            self._clean_texts[_key(path, text)] = None
+            while len(self._clean_texts) > 4 * self.max_entries:
+                self._clean_texts.popitem(last=False)
+
+    def resources(
+        self, directory: str, written: dict[str, str | None], focus: dict[str, set[str]] | None = None
+    ) -> tuple[list[Resource], list[str]]:
+        """The module's resources (``written``: repository path → content, ``None`` deleted) and parse problems.
+
+        ``focus`` (module directory → local addresses): instantiate only those blocks.
+        """
         texts: dict[str, str] = {}
         queue: list[str] = [directory, *self._callers(directory)]
         seen: set[str] = set()
@@ -145,7 +198,7 @@ class ModuleEvaluator:
         var_files = [p for p in written if is_tfvars(p) and not auto_loaded(p) and p in texts]
         token = FILE_READER.set(lambda path: self._read(path, written))  # file() sees the writes too
         try:
-            resources, _ = evaluate_files([_fresh(p) for p in parsed], var_files)
+            resources, _ = evaluate_files([_fresh(p) for p in parsed], var_files, focus=focus)
         finally:
             FILE_READER.reset(token)
         return resources, problems
@@ -242,6 +295,10 @@ class ModuleEvaluator:
         return out
 
 
+def _key(path: str, text: str) -> str:
+    return hashlib.sha256(f"{path}\0".encode() + text.encode("utf-8", "surrogatepass")).hexdigest()
+
+
 def _wanted(name: str) -> bool:
     """Terraform files and the variable files Terraform loads by itself (only a root's are used)."""
     return name.endswith(TERRAFORM_SUFFIXES) or (is_tfvars(name) and auto_loaded(name))
@@ -285,7 +342,7 @@ def _inside(entry: Path, root: Path) -> bool:
 
 
 def _local_sources(path: str, text: str) -> list[str]:
-    if is_tfvars(path):
+    if is_tfvars(path) or "source" not in text:
         return []
     pattern = _JSON_SOURCE if path.endswith(".json") else _SOURCE
     return pattern.findall(text)
