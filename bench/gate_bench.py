@@ -144,7 +144,9 @@ variable "owner" {
   type = string
 }
 """
-TFVARS = 'env           = "stage"\ninstance_type = "m6i.large"\nowner         = "platform"\ncidr          = "10.20.0.0/16"\n'
+TFVARS = (
+    'env           = "stage"\ninstance_type = "m6i.large"\nowner         = "platform"\ncidr          = "10.20.0.0/16"\n'
+)
 LOCALS = """locals {
   prefix = "${var.env}-app"
   common_tags = {
@@ -243,7 +245,10 @@ def module_payloads(root: Path) -> list[tuple[str, bool]]:
     target = str(root / VARS_DIR / "big.tf")
     out = []
     for i in range(40):
-        old = f'resource "aws_instance" "web{i * 5}" {{\n  ami                    = var.ami\n  instance_type          = var.instance_type\n'
+        old = (
+            f'resource "aws_instance" "web{i * 5}" {{\n'
+            "  ami                    = var.ami\n  instance_type          = var.instance_type\n"
+        )
         new_type = '"p4d.24xlarge"' if i % 4 == 0 else "var.gpu_type" if i % 4 == 2 else "var.large_type"
         new = old.replace("= var.instance_type", f"= {new_type}")
         call = {"tool_name": "Edit", "tool_input": {"file_path": target, "old_string": old, "new_string": new}}

@@ -38,10 +38,10 @@ MAX_READ_BYTES = 1024 * 1024
 MAX_MODULES = 32
 """Local module directories followed from one written module (deeper trees are judged as far as this)."""
 
-_REFERENCE = re.compile(r"\$\{[^}]*(?:\b(?:var|local|module)\.|\bfile\()")
+_REFERENCE = re.compile(r"\$\{[^}]*(?:\b(?:var|local|module)\.|\b(?:template)?file\()")
 _INPUT_BLOCK = re.compile(r"^\s*(?:variable|locals|module)\b", re.MULTILINE)
 _SOURCE = re.compile(r"""^[ \t]*source[ \t]*=[ \t]*"(\.\.?/[^"]*)"[ \t]*$""", re.MULTILINE)
-"""A local module source (``[ \t]``, not ``\s``: a ``\s*`` that may cross lines made this quadratic on big files)."""
+"""A local module source (blanks, not ``\\s``: a ``\\s*`` that may cross lines made this quadratic on big files)."""
 _JSON_SOURCE = re.compile(r'"source"\s*:\s*"(\.\.?/[^"]*)"')
 
 
@@ -152,9 +152,9 @@ class ModuleEvaluator:
         for path, (_, after) in writes.items():
             self._mark_clean(path, after or "")
         focus = {directory: set().union(*(r.addresses for r in reduced.values()))}
-        before, _ = self.resources(directory, {p: r.before for p, r in reduced.items()}, focus)
-        after, _ = self.resources(directory, {p: r.after for p, r in reduced.items()}, focus)
-        return before, after
+        old_side, _ = self.resources(directory, {p: r.before for p, r in reduced.items()}, focus)
+        new_side, _ = self.resources(directory, {p: r.after for p, r in reduced.items()}, focus)
+        return old_side, new_side
 
     def _clean(self, path: str, text: str) -> bool:
         """Whether the file parses without an issue (known from an earlier write, or parsed whole once)."""
