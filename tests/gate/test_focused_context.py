@@ -170,3 +170,31 @@ def test_a_file_that_does_not_parse_is_never_judged_by_its_blocks(tmp_path: Path
     decision = _decide(tmp_path, WEB3, typed("var.large_type"))
     assert decision.decision == "deny" and "big.tf:2" in decision.reason, decision.reason
     assert focused_calls == [False]
+
+
+def test_a_reused_evaluation_follows_the_files_it_read(tmp_path: Path) -> None:
+    """Evaluations are reused across calls; a value read with ``file()`` that changed on disk is read again.
+
+    After ``type.txt`` turns into a GPU type, an edit of the AMI does not make the GPU: the instance had it
+    before the edit as well (judged against a stale "before", the GPU would look new and be denied).
+    """
+    main = (
+        'resource "aws_instance" "web" {\n  ami = "ami-1"\n'
+        '  instance_type = trimspace(file("${path.module}/type.txt"))\n}\n'
+    )
+    (tmp_path / STAGE).mkdir(parents=True)
+    (tmp_path / STAGE / "main.tf").write_text(main)
+    (tmp_path / STAGE / "type.txt").write_text("m6i.large\n")
+    for args in (["init", "-q"], ["add", "-A"], ["-c", "commit.gpgsign=false", "commit", "-qm", "base"]):
+        subprocess.run(["git", "-c", "user.name=t", "-c", "user.email=t@example.com", *args], cwd=tmp_path, check=True)
+    gate = Gatekeeper(tmp_path, load_book(tmp_path, []))
+
+    def decide(ami: str) -> Decision:
+        call = edit(str(tmp_path / STAGE / "main.tf"), '  ami = "ami-1"\n', f'  ami = "{ami}"\n')
+        payload: dict[str, Any] = {**json.loads(json.dumps(call)), "cwd": str(tmp_path)}
+        return gate.decide(payload, "claude")
+
+    assert decide("ami-2").decision == "allow"
+    (tmp_path / STAGE / "type.txt").write_text("p4d.24xlarge\n")
+    decision = decide("ami-3")
+    assert decision.decision == "allow", decision.reason

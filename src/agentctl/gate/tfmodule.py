@@ -16,6 +16,7 @@ can change what an input resolves to, so the fast path for large files
 from __future__ import annotations
 
 import hashlib
+import json
 import posixpath
 import re
 import subprocess
@@ -36,6 +37,8 @@ TFVARS_SUFFIXES = (".tfvars", ".tfvars.json")
 MAX_READ_BYTES = 1024 * 1024
 """Largest file ``file()`` is given (or scanned for ``file()`` calls) in a preview."""
 MAX_MODULES = 32
+MAX_EVALUATIONS = 16
+"""Module evaluations kept for reuse (each a module's resources, as frozen values)."""
 """Local module directories followed from one written module (deeper trees are judged as far as this)."""
 
 _REFERENCE = re.compile(r"\$\{[^}]*(?:\b(?:var|local|module)\.|\b(?:template)?file\()")
@@ -112,6 +115,8 @@ class ModuleEvaluator:
         self.max_entries = max_entries
         self._parsed: OrderedDict[str, ParsedFile] = OrderedDict()
         self._clean_texts: OrderedDict[str, None] = OrderedDict()
+        self._evaluated: OrderedDict[str, tuple[tuple[Resource, ...], dict[str, str | None]]] = OrderedDict()
+        """Evaluations by the content of every file they read: a write's "before" is often an earlier "after"."""
         """Content keys of Terraform files known to parse without an issue."""
         self._lock = threading.Lock()
 
@@ -196,11 +201,26 @@ class ModuleEvaluator:
         problems = [f"{i.path}:{i.line}: {i.message}" for p in parsed for i in p.issues]
         # a variable file the agent writes that Terraform does not load by itself is judged as if passed with -var-file
         var_files = [p for p in written if is_tfvars(p) and not auto_loaded(p) and p in texts]
-        token = FILE_READER.set(lambda path: self._read(path, written))  # file() sees the writes too
+        key = _key(directory, json.dumps([sorted(_key(p, t) for p, t in texts.items()), var_files, _sorted(focus)]))
+        with self._lock:
+            hit = self._evaluated.get(key)
+        if hit is not None and all(self._read(path, written) == text for path, text in hit[1].items()):
+            return list(hit[0]), problems  # the same texts (and files read) evaluate the same: reused across calls
+        reads: dict[str, str | None] = {}
+
+        def read(path: str) -> str | None:  # file() sees the writes too; what it read keys the reuse
+            reads[path] = self._read(path, written)
+            return reads[path]
+
+        token = FILE_READER.set(read)
         try:
             resources, _ = evaluate_files([_fresh(p) for p in parsed], var_files, focus=focus)
         finally:
             FILE_READER.reset(token)
+        with self._lock:
+            self._evaluated[key] = (tuple(resources), reads)
+            while len(self._evaluated) > MAX_EVALUATIONS:
+                self._evaluated.popitem(last=False)
         return resources, problems
 
     def _read(self, path: str, written: dict[str, str | None]) -> str | None:
@@ -293,6 +313,10 @@ class ModuleEvaluator:
             if text is not None and posixpath.dirname(path) == folder and (_wanted(path) or is_tfvars(path)):
                 out[path] = text
         return out
+
+
+def _sorted(focus: dict[str, set[str]] | None) -> list[tuple[str, list[str]]] | None:
+    return None if focus is None else sorted((d, sorted(a)) for d, a in focus.items())
 
 
 def _key(path: str, text: str) -> str:
