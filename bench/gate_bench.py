@@ -13,6 +13,11 @@ its decision has been read: process start to decision.
                                                   target: p95 <= 20 ms each
 * 250 KB .tf: an edit of one block of a 250 KB Terraform file through the
   same hook and server.                           target: p95 <= 150 ms
+* 250 KB .tf in module context: the same, in a realistic module: every
+  resource reads ``var.``/``local.``/``module.`` values, the variables are in
+  ``variables.tf``, their values in ``terraform.tfvars``, locals in
+  ``locals.tf`` and a local child module gives outputs, so the gate judges the
+  edit in the module's context (``gate/tfmodule.py``).  target: p95 <= 150 ms
 * standalone: ``agentctl gate`` as wired into a user's own settings (no
   ``agentctl run``): the per-repository server it starts on first use
   (the first call is not counted).                target: p95 <= 100 ms
@@ -105,6 +110,169 @@ def big_payloads(root: Path) -> list[tuple[str, bool]]:
     return out
 
 
+VARS_DIR = "envs/stage"
+VARIABLES = """variable "env" {
+  type = string
+}
+
+variable "ami" {
+  type    = string
+  default = "ami-0abcdef1234567890"
+}
+
+variable "instance_type" {
+  type    = string
+  default = "t3.micro"
+}
+
+variable "large_type" {
+  type    = string
+  default = "m6i.2xlarge"
+}
+
+variable "gpu_type" {
+  type    = string
+  default = "p4d.24xlarge"
+}
+
+variable "cidr" {
+  type    = string
+  default = "10.0.0.0/16"
+}
+
+variable "owner" {
+  type = string
+}
+"""
+TFVARS = (
+    'env           = "stage"\ninstance_type = "m6i.large"\nowner         = "platform"\ncidr          = "10.20.0.0/16"\n'
+)
+LOCALS = """locals {
+  prefix = "${var.env}-app"
+  common_tags = {
+    Environment = var.env
+    Owner       = var.owner
+    ManagedBy   = "terraform"
+  }
+  log_retention = var.env == "prod" ? 365 : 30
+}
+"""
+NETWORK_CALL = """module "network" {
+  source = "../../modules/network"
+  cidr   = var.cidr
+  name   = local.prefix
+}
+"""
+NETWORK = """variable "cidr" {
+  type = string
+}
+
+variable "name" {
+  type = string
+}
+
+resource "aws_vpc" "this" {
+  cidr_block = var.cidr
+  tags       = { Name = var.name }
+}
+
+resource "aws_subnet" "private" {
+  count      = 3
+  vpc_id     = aws_vpc.this.id
+  cidr_block = cidrsubnet(var.cidr, 8, count.index)
+}
+
+output "subnet_ids" {
+  value = aws_subnet.private[*].id
+}
+
+output "vpc_id" {
+  value = aws_vpc.this.id
+}
+"""
+
+
+def module_block(i: int) -> str:
+    """One web tier of the module: an instance, its security group and log bucket, all reading inputs."""
+    return f"""resource "aws_instance" "web{i}" {{
+  ami                    = var.ami
+  instance_type          = var.instance_type
+  subnet_id              = module.network.subnet_ids[{i % 3}]
+  vpc_security_group_ids = [aws_security_group.web{i}.id]
+  monitoring             = true
+  ebs_optimized          = true
+
+  metadata_options {{
+    http_tokens   = "required"
+    http_endpoint = "enabled"
+  }}
+
+  root_block_device {{
+    encrypted   = true
+    volume_size = 20
+  }}
+
+  tags = merge(local.common_tags, {{
+    Name = "${{local.prefix}}-web-{i}"
+  }})
+}}
+
+resource "aws_security_group" "web{i}" {{
+  name   = "${{local.prefix}}-web-{i}"
+  vpc_id = module.network.vpc_id
+
+  ingress {{
+    from_port   = 443
+    to_port     = 443
+    protocol    = "tcp"
+    cidr_blocks = [var.cidr]
+  }}
+
+  tags = local.common_tags
+}}
+
+resource "aws_cloudwatch_log_group" "web{i}" {{
+  name              = "/${{var.env}}/web-{i}"
+  retention_in_days = local.log_retention
+  tags              = local.common_tags
+}}
+
+"""
+
+
+def module_payloads(root: Path) -> list[tuple[str, bool]]:
+    """Edits of one block each of the module's ~250 KB file: a GPU type (denied) or another variable (allowed)."""
+    target = str(root / VARS_DIR / "big.tf")
+    out = []
+    for i in range(40):
+        old = (
+            f'resource "aws_instance" "web{i * 5}" {{\n'
+            "  ami                    = var.ami\n  instance_type          = var.instance_type\n"
+        )
+        new_type = '"p4d.24xlarge"' if i % 4 == 0 else "var.gpu_type" if i % 4 == 2 else "var.large_type"
+        new = old.replace("= var.instance_type", f"= {new_type}")
+        call = {"tool_name": "Edit", "tool_input": {"file_path": target, "old_string": old, "new_string": new}}
+        out.append((envelope(call, root, i), i % 2 == 0))
+    return out
+
+
+def setup_module(root: Path) -> None:
+    """A stage environment whose 250 KB file reads variables, tfvars, locals and a child module's outputs."""
+    stage = root / VARS_DIR
+    (root / "modules/network").mkdir(parents=True)
+    stage.mkdir(parents=True)
+    (root / "modules/network/main.tf").write_text(NETWORK)
+    (stage / "variables.tf").write_text(VARIABLES)
+    (stage / "terraform.tfvars").write_text(TFVARS)
+    (stage / "locals.tf").write_text(LOCALS)
+    (stage / "main.tf").write_text(NETWORK_CALL)
+    blocks, size = [], 0
+    while size < 250_000:
+        blocks.append(module_block(len(blocks)))
+        size += len(blocks[-1])
+    (stage / "big.tf").write_text("".join(blocks))
+
+
 def percentile(samples: list[float], q: float) -> float:
     ordered = sorted(samples)
     return ordered[min(len(ordered) - 1, round(q * (len(ordered) - 1)))]
@@ -141,6 +309,9 @@ def setup(root: Path) -> None:
         blocks.append(text)
         size += len(text)
     (root / "envs/dev/big.tf").write_text("".join(blocks))
+    setup_module(root)
+    subprocess.run(["git", "add", "-A"], cwd=root, check=True)
+    subprocess.run(["git", "-c", "commit.gpgsign=false", "commit", "-qm", "base"], cwd=root, check=True)
 
 
 def start_server(tmp: Path, root: Path) -> subprocess.Popen[bytes]:
@@ -186,6 +357,7 @@ def main() -> int:
     parser.add_argument("--calls", type=int, default=500)
     parser.add_argument("--naive-calls", type=int, default=50)
     parser.add_argument("--big-calls", type=int, default=20)
+    parser.add_argument("--module-calls", type=int, default=40)
     parser.add_argument("--standalone-calls", type=int, default=200)
     args = parser.parse_args()
     subprocess.run([sys.executable, "-m", "compileall", "-q", str(Path(agentctl.__file__).parent)], check=True)
@@ -201,6 +373,7 @@ def main() -> int:
             claude = measure(hook_command("claude"), server_env, claude_payloads(root), args.calls, root)
             codex = measure(hook_command("codex"), server_env, codex_payloads(root), args.calls, root)
             big = measure(hook_command("claude"), server_env, big_payloads(root), args.big_calls, root)
+            modular = measure(hook_command("claude"), server_env, module_payloads(root), args.module_calls, root)
         finally:
             server.terminate()
         runtime = Path(tempfile.mkdtemp(prefix="agx-"))
@@ -227,6 +400,7 @@ def main() -> int:
         row("claude: command hook -> per-run server", claude, 20),
         row("codex: command hook -> per-run server", codex, 20),
         row("250 KB .tf edit -> per-run server", big, 150),
+        row("250 KB .tf edit, var/local/module context", modular, 150),
         row("standalone agentctl gate (repo server)", standalone, 100),
         row("naive: agentctl gate, no server (peer)", naive, None),
         row("floor: python -S -c pass (process start)", floor, None),

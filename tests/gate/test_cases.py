@@ -32,6 +32,8 @@ REPO_FILES = {
     "deploy/tls.pem": "-----BEGIN RSA PRIVATE KEY-----\nMIIEpAIBAAKCAQEA\n-----END RSA PRIVATE KEY-----\n",
     "envs/dev/main.tf": 'resource "aws_instance" "web" {\n  ami = "ami-1"\n  instance_type = "m6i.large"\n}\n',
     "envs/dev/locals.tf": 'locals {\n  gpu_type = "p4d.24xlarge"\n  cpu_type = "m6i.xlarge"\n}\n',
+    "envs/dev/type.tpl": "p4d.24xlarge\n",
+    "envs/dev/size.tpl": "%{ if gpu }p4d.24xlarge%{ else }m6i.large%{ endif }\n",
     "k8s/deploy.yaml": "apiVersion: apps/v1\nkind: Deployment\nmetadata:\n  name: web\nspec:\n  replicas: 1\n",
     "scripts/test.sh": "pytest -q\n",
     "scripts/deploy.sh": "cd envs/prod\nterraform apply -auto-approve\n",

@@ -61,6 +61,9 @@ def variables(change: ResourceChange, wanted: frozenset[str] | None = None) -> d
         "path": current.location.path,
         "address": current.address,
         "type": current.type,
+        "instances": None
+        if change.instances is None
+        else dict(zip(("before", "after"), change.instances, strict=True)),
     }
     if current.target is Target.KUBERNETES:
         pod = pod_spec(current)

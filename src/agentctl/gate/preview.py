@@ -203,7 +203,12 @@ class Previewer:
             after += new
         changes = pairing.pair(before, after)
         if not problems.problems and tfmodule.reads_inputs([c.after for c in changes if c.after is not None]):
-            self._in_context(directory, group, outcome)  # what the references resolve to is in other files
+            # what the references resolve to is in other files: only the blocks the writes change, when they can tell
+            found = self.modules.focused(directory, {w.path: (w.before, w.after) for w in group})
+            if found is not None:
+                self._judge(pairing.pair(*found), outcome)
+            else:
+                self._in_context(directory, group, outcome)
             return
         outcome.problems += problems.problems
         changes += self._moves(changes, siblings)

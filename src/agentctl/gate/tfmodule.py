@@ -16,6 +16,7 @@ can change what an input resolves to, so the fast path for large files
 from __future__ import annotations
 
 import hashlib
+import json
 import posixpath
 import re
 import subprocess
@@ -24,6 +25,7 @@ from collections import OrderedDict
 from pathlib import Path
 from typing import Any
 
+from agentctl.gate import tffocus
 from agentctl.model.resource import Resource
 from agentctl.sources import files
 from agentctl.sources.interface import ParsedFile
@@ -35,11 +37,14 @@ TFVARS_SUFFIXES = (".tfvars", ".tfvars.json")
 MAX_READ_BYTES = 1024 * 1024
 """Largest file ``file()`` is given (or scanned for ``file()`` calls) in a preview."""
 MAX_MODULES = 32
+MAX_EVALUATIONS = 16
+"""Module evaluations kept for reuse (each a module's resources, as frozen values)."""
 """Local module directories followed from one written module (deeper trees are judged as far as this)."""
 
-_REFERENCE = re.compile(r"\$\{[^}]*(?:\b(?:var|local|module)\.|\bfile\()")
+_REFERENCE = re.compile(r"\$\{[^}]*(?:\b(?:var|local|module)\.|\b(?:template)?file\()")
 _INPUT_BLOCK = re.compile(r"^\s*(?:variable|locals|module)\b", re.MULTILINE)
-_SOURCE = re.compile(r"""^\s*source\s*=\s*"(\.\.?/[^"]*)"\s*$""", re.MULTILINE)
+_SOURCE = re.compile(r"""^[ \t]*source[ \t]*=[ \t]*"(\.\.?/[^"]*)"[ \t]*$""", re.MULTILINE)
+"""A local module source (blanks, not ``\\s``: a ``\\s*`` that may cross lines made this quadratic on big files)."""
 _JSON_SOURCE = re.compile(r'"source"\s*:\s*"(\.\.?/[^"]*)"')
 
 
@@ -109,10 +114,14 @@ class ModuleEvaluator:
         self.root = root
         self.max_entries = max_entries
         self._parsed: OrderedDict[str, ParsedFile] = OrderedDict()
+        self._clean_texts: OrderedDict[str, None] = OrderedDict()
+        self._evaluated: OrderedDict[str, tuple[tuple[Resource, ...], dict[str, str | None]]] = OrderedDict()
+        """Evaluations by the content of every file they read: a write's "before" is often an earlier "after"."""
+        """Content keys of Terraform files known to parse without an issue."""
         self._lock = threading.Lock()
 
     def parse(self, path: str, text: str) -> ParsedFile:
-        key = hashlib.sha256(f"{path}\0".encode() + text.encode("utf-8", "surrogatepass")).hexdigest()
+        key = _key(path, text)
         with self._lock:
             hit = self._parsed.get(key)
             if hit is not None:
@@ -125,8 +134,57 @@ class ModuleEvaluator:
                 self._parsed.popitem(last=False)
         return parsed
 
-    def resources(self, directory: str, written: dict[str, str | None]) -> tuple[list[Resource], list[str]]:
-        """The module's resources (``written``: repository path → content, ``None`` deleted) and parse problems."""
+    def focused(
+        self, directory: str, writes: dict[str, tuple[str | None, str | None]]
+    ) -> tuple[list[Resource], list[Resource]] | None:
+        """Before and after resources of the blocks the writes (path → (before, after)) change, in context.
+
+        ``None`` when the writes must be judged by evaluating the whole module (see ``gate/tffocus.py``).
+        When an answer is given, the written files as they would be parse cleanly.
+        """
+        reduced: dict[str, tffocus.Reduced] = {}
+        for path, (before, after) in writes.items():
+            found = tffocus.reduce(path, before, after)
+            if found is None or before is None or not self._clean(path, before):
+                return None
+            reduced[path] = found
+        for path, found in reduced.items():
+            for text, openers in ((found.before, found.openers[0]), (found.after, found.openers[1])):
+                parsed = self.parse(path, text)
+                body = parsed.terraform.get("body") if isinstance(parsed.terraform, dict) else None
+                if parsed.issues or not isinstance(body, list) or not tffocus.matches(body, openers):
+                    return None
+        for path, (_, after) in writes.items():
+            self._mark_clean(path, after or "")
+        focus = {directory: set().union(*(r.addresses for r in reduced.values()))}
+        old_side, _ = self.resources(directory, {p: r.before for p, r in reduced.items()}, focus)
+        new_side, _ = self.resources(directory, {p: r.after for p, r in reduced.items()}, focus)
+        return old_side, new_side
+
+    def _clean(self, path: str, text: str) -> bool:
+        """Whether the file parses without an issue (known from an earlier write, or parsed whole once)."""
+        key = _key(path, text)
+        with self._lock:
+            if key in self._clean_texts:
+                return True
+        if self.parse(path, text).issues:
+            return False
+        self._mark_clean(path, text)
+        return True
+
+    def _mark_clean(self, path: str, text: str) -> None:
+        with self._lock:
+            self._clean_texts[_key(path, text)] = None
+            while len(self._clean_texts) > 4 * self.max_entries:
+                self._clean_texts.popitem(last=False)
+
+    def resources(
+        self, directory: str, written: dict[str, str | None], focus: dict[str, set[str]] | None = None
+    ) -> tuple[list[Resource], list[str]]:
+        """The module's resources (``written``: repository path → content, ``None`` deleted) and parse problems.
+
+        ``focus`` (module directory → local addresses): instantiate only those blocks.
+        """
         texts: dict[str, str] = {}
         queue: list[str] = [directory, *self._callers(directory)]
         seen: set[str] = set()
@@ -143,11 +201,26 @@ class ModuleEvaluator:
         problems = [f"{i.path}:{i.line}: {i.message}" for p in parsed for i in p.issues]
         # a variable file the agent writes that Terraform does not load by itself is judged as if passed with -var-file
         var_files = [p for p in written if is_tfvars(p) and not auto_loaded(p) and p in texts]
-        token = FILE_READER.set(lambda path: self._read(path, written))  # file() sees the writes too
+        key = _key(directory, json.dumps([sorted(_key(p, t) for p, t in texts.items()), var_files, _sorted(focus)]))
+        with self._lock:
+            hit = self._evaluated.get(key)
+        if hit is not None and all(self._read(path, written) == text for path, text in hit[1].items()):
+            return list(hit[0]), problems  # the same texts (and files read) evaluate the same: reused across calls
+        reads: dict[str, str | None] = {}
+
+        def read(path: str) -> str | None:  # file() sees the writes too; what it read keys the reuse
+            reads[path] = self._read(path, written)
+            return reads[path]
+
+        token = FILE_READER.set(read)
         try:
-            resources, _ = evaluate_files([_fresh(p) for p in parsed], var_files)
+            resources, _ = evaluate_files([_fresh(p) for p in parsed], var_files, focus=focus)
         finally:
             FILE_READER.reset(token)
+        with self._lock:
+            self._evaluated[key] = (tuple(resources), reads)
+            while len(self._evaluated) > MAX_EVALUATIONS:
+                self._evaluated.popitem(last=False)
         return resources, problems
 
     def _read(self, path: str, written: dict[str, str | None]) -> str | None:
@@ -242,6 +315,14 @@ class ModuleEvaluator:
         return out
 
 
+def _sorted(focus: dict[str, set[str]] | None) -> list[tuple[str, list[str]]] | None:
+    return None if focus is None else sorted((d, sorted(a)) for d, a in focus.items())
+
+
+def _key(path: str, text: str) -> str:
+    return hashlib.sha256(f"{path}\0".encode() + text.encode("utf-8", "surrogatepass")).hexdigest()
+
+
 def _wanted(name: str) -> bool:
     """Terraform files and the variable files Terraform loads by itself (only a root's are used)."""
     return name.endswith(TERRAFORM_SUFFIXES) or (is_tfvars(name) and auto_loaded(name))
@@ -285,7 +366,7 @@ def _inside(entry: Path, root: Path) -> bool:
 
 
 def _local_sources(path: str, text: str) -> list[str]:
-    if is_tfvars(path):
+    if is_tfvars(path) or "source" not in text:
         return []
     pattern = _JSON_SOURCE if path.endswith(".json") else _SOURCE
     return pattern.findall(text)

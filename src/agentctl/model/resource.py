@@ -103,6 +103,9 @@ class ResourceChange(BaseModel):
     after: Resource | None
     changed_inputs: tuple[InputSite, ...] = ()
     """An update made through inputs only (the block itself unchanged): the inputs that were edited."""
+    instances: tuple[int, int] | None = None
+    """(before, after): how many instances the resource's block had and has, when the change gives it (or a
+    module call it is in) ``count``/``for_each`` where it had none, or takes them away; set on one change per block."""
 
     @property
     def current(self) -> Resource:

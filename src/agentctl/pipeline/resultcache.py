@@ -44,6 +44,7 @@ class FileResultCache:
             current.target.value,
             change.before.attributes if change.before else None,
             change.after.attributes if change.after else None,
+            change.instances,
         ]
         return hashlib.sha256(json.dumps(payload, sort_keys=True, default=str).encode()).hexdigest()
 

@@ -11,6 +11,7 @@ from __future__ import annotations
 from collections.abc import Callable
 from typing import Any
 
+from agentctl.sources.terraform import templates
 from agentctl.sources.terraform.functions import (
     FUNCTIONS,
     EvalError,
@@ -137,17 +138,13 @@ def _truth(value: Any) -> bool:
 
 def _template(node: Node, env: dict[str, Any]) -> Any:
     parts = node[1]
-    if len(parts) == 1 and not isinstance(parts[0], str):
+    if len(parts) == 1 and not isinstance(parts[0], str) and parts[0][0] != "dir":
         return evaluate(parts[0], env)
     out: list[str] = []
-    for part in parts:
-        if isinstance(part, str):
-            out.append(part)
-            continue
-        value = evaluate(part, env)
-        if contains_unknown(value):
-            return Unknown(render(node)[1:-1])
-        out.append(tostring(value))
+    try:
+        templates.render_parts(parts, 0, len(parts), env, out, evaluate, _truth)
+    except templates.UnknownPart:
+        return Unknown(render(node)[1:-1])
     text = "".join(out)
     if len(text) > MAX_TEXT:
         raise EvalError("string too long")
@@ -217,6 +214,8 @@ def _call(node: Node, env: dict[str, Any]) -> Any:
         root = paths.get("root", ".") if isinstance(paths, dict) else "."
         text = read_file(args[0], str(root))
         return Unknown(render(node)) if text is None else text
+    if name == "templatefile" and len(args) == 2 and not contains_unknown(args[0]):
+        return templates.templatefile(node, args[0], args[1], env, evaluate)
     if node[3] and args:
         last = args.pop()
         if isinstance(last, Unknown):

@@ -17,7 +17,7 @@ def render(node: Any) -> str:
             return '"' + value.replace("\\", "\\\\").replace('"', '\\"').replace("\n", "\\n") + '"'
         return "null" if value is None else ("true" if value is True else "false" if value is False else str(value))
     if tag == "tpl":
-        inner = "".join(p if isinstance(p, str) else "${" + render(p) + "}" for p in node[1])
+        inner = "".join(p if isinstance(p, str) else p[4] if p[0] == "dir" else "${" + render(p) + "}" for p in node[1])
         return '"' + inner.replace('"', '\\"').replace("\n", "\\n") + '"'
     if tag == "ref":
         return str(node[1])

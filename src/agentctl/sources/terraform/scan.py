@@ -158,16 +158,52 @@ class Scanner:
             self.nest = saved
             return True
         if src.startswith("%{", self.pos):
-            end = src.find("}", self.pos)
-            if end < 0:
-                raise self.error("unterminated template directive")
             if literal:
                 parts.append("".join(literal))
                 literal.clear()
-            parts.append(["unknown", src[self.pos : end + 1]])
-            self.pos = end + 1
+            directive = self._directive()
+            if directive is None:  # a form we do not read: its value stays unknown
+                end = src.find("}", self.pos)
+                if end < 0:
+                    raise self.error("unterminated template directive")
+                parts.append(["unknown", src[self.pos : end + 1]])
+                self.pos = end + 1
+            else:
+                parts.append(directive)
             return True
         return False
+
+    def _directive(self) -> Node | None:
+        """``%{ if C }``, ``%{ else }``, ``%{ endif }``, ``%{ for K, V in C }``, ``%{ endfor }`` as
+        ``["dir", kind, strip before, strip after, text, expression, names]``; ``None`` for anything else."""
+        start, saved = self.pos, self.nest
+        self.pos += 2
+        self.nest = 1
+        try:
+            strip_before = self.src.startswith("~", self.pos)
+            if strip_before:
+                self.pos += 1
+            kind = self.ident()
+            condition: Node | None = None
+            names: list[str] = []
+            if kind == "if":
+                condition = self.expression()
+            elif kind == "for":
+                first = self.ident()
+                second = self.ident() if self.take(",") else None
+                if first is None or self.ident() != "in":
+                    raise self.error("malformed for directive")
+                names = [first] if second is None else [first, second]
+                condition = self.expression()
+            elif kind not in ("else", "endif", "endfor"):
+                raise self.error("unknown directive")
+            strip_after = self.take("~")
+            self.expect("}")
+        except HclError:
+            self.pos, self.nest = start, saved
+            return None
+        self.nest = saved
+        return ["dir", kind, strip_before, strip_after, self.src[start : self.pos], condition, names]
 
     def heredoc(self) -> Node:
         match = re.compile(r"<<(-?)([A-Za-z_][\w-]*)[ \t]*\r?\n").match(self.src, self.pos)
@@ -200,6 +236,12 @@ class Scanner:
 def _template_node(parts: list[Any], literal: list[str]) -> Node:
     if literal:
         parts.append("".join(literal))
+    for index, part in enumerate(parts):  # ``~`` strips the whitespace next to a directive
+        if isinstance(part, list) and part[0] == "dir":
+            if part[2] and index > 0 and isinstance(parts[index - 1], str):
+                parts[index - 1] = parts[index - 1].rstrip()
+            if part[3] and index + 1 < len(parts) and isinstance(parts[index + 1], str):
+                parts[index + 1] = parts[index + 1].lstrip()
     if not parts:
         return ["lit", ""]
     if len(parts) == 1 and isinstance(parts[0], str):
