@@ -106,6 +106,9 @@ def test_a_branch_move_that_changes_a_protected_file_is_refused(keeper: Gatekeep
         "git checkout src/platform_tools/cli.py",  # the agent's own file, from the index
         "git worktree add ../wt feature/x",
         "git checkout -b topic && git add -A && git commit -m wip",
+        "git add -A && git commit -m wip && git checkout feature/x",  # nothing protected changed since HEAD
+        "git stash && git switch feature/x",
+        "git commit -am wip && git rebase feature/x",
     ],
 )
 def test_an_everyday_branch_move_goes_through(keeper: Gatekeeper, repo: Path, command: str) -> None:
@@ -118,7 +121,8 @@ def test_an_everyday_branch_move_goes_through(keeper: Gatekeeper, repo: Path, co
     [
         "git fetch && git checkout feature/x",  # the fetch may move the branch after the gate looked
         "git branch -f feature/x evil && git switch feature/x",
-        "git stash && git switch feature/x",
+        "git add -f node_modules && git switch feature/x",  # ignored files committed: not worked out
+        "git stash --all && git switch feature/x",
         "git checkout -B feature/x evil && git checkout main && git rebase feature/x",
         "git checkout $BRANCH",
         "git switch no-such-branch",
@@ -166,3 +170,14 @@ def test_a_rebase_in_a_repository_without_commits_changes_nothing(tmp_path: Path
     keeper = Gatekeeper(root, load_book(root, []))
     assert decide(keeper, root, "git rebase --exec 'make test' HEAD~3").decision == "allow"
     assert decide(keeper, root, "git rebase --exec 'terraform apply' HEAD~3").decision == "deny"
+
+
+def test_a_commit_before_a_branch_move_counts_the_files_changed_since_head(tmp_path: Path) -> None:
+    """``git commit -a && git switch B`` may take an uncommitted change of a protected file into the commit and
+    write B's version over it: the files changed since HEAD are judged with the move's own."""
+    root = everyday_repo.build(tmp_path / "app")
+    (root / CI).write_text(EVIL_CI)  # a change nobody reviewed yet, in the work tree
+    keeper = Gatekeeper(root, load_book(root, []))
+    assert decide(keeper, root, "git switch feature/x").decision == "allow"  # carried over, untouched
+    assert refused_for_ci(decide(keeper, root, "git commit -am wip && git switch feature/x"))
+    assert refused_for_ci(decide(keeper, root, "git stash && git merge feature/x"))

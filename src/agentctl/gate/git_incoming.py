@@ -51,7 +51,10 @@ def changed(cmd: Command, others: list[Command], here: Path | None) -> list[Path
     """
     if cmd.name != "git" or here is None or not all(cmd.literal[1:]) or cmd.opaque or cmd.via or cmd.assigned:
         return None
-    if cmd.alt_cwds or not all(_looks_around(other) or _runs_inside(other, cmd) for other in others if other is not cmd):
+    if cmd.alt_cwds:
+        return None
+    others = [other for other in others if other is not cmd and not _looks_around(other)]
+    if not all(_runs_inside(other, cmd) or _commits_work_tree(other) for other in others):
         return None
     words = _after_globals(cmd.argv[1:])
     if not words:
@@ -60,6 +63,8 @@ def changed(cmd: Command, others: list[Command], here: Path | None) -> list[Path
     plan = _plan(sub, args, here)
     if plan is None:
         return None
+    if any(_commits_work_tree(other) for other in others):
+        plan = [*plan, *_WORK_TREE]  # the commit (or stash) may hold any file changed since HEAD
     top = _git(here, ["rev-parse", "--show-toplevel"])
     if top is None or len(top) != 1:
         return None
@@ -89,6 +94,27 @@ def _looks_around(other: Command) -> bool:
             return switch.changes_nothing() and not switch.resets
         return bool(words) and words[0] in _GIT_READS
     return other.name in _LOOKERS
+
+
+_WORK_TREE = [git_moves.diff("HEAD"), ["ls-files", "-z", "-o", "--exclude-standard", "--full-name", "--", ":/"]]
+"""The files that differ from HEAD in the index or the work tree, and the untracked ones (not ignored)."""
+
+
+def _commits_work_tree(other: Command) -> bool:
+    """``git add``, ``git commit``, ``git stash [push]``: HEAD (or the stash) moves to hold the work tree's own
+    changes, so a later branch move may also write any file changed since HEAD (listed with :data:`_WORK_TREE`).
+    Not with ``add -f`` or ``stash --all`` (ignored files) nor ``stash -p``."""
+    if other.name != "git" or other.opaque or other.assigned or other.writes or other.trees or other.deletes:
+        return False
+    if other.links or other.spreads:
+        return False
+    words = _after_globals(other.argv[1:])
+    sub, rest = (words[0], words[1:]) if words else ("", [])
+    if sub == "add":
+        return not {"-f", "--force"} & set(rest)
+    if sub == "stash" and (not rest or rest[0] in ("push", "save") or rest[0].startswith("-")):
+        return not {"-a", "--all", "-p", "--patch"} & set(rest)
+    return sub == "commit"
 
 
 def _runs_inside(other: Command, cmd: Command) -> bool:

@@ -38,8 +38,10 @@ _REBASE_FLAGS = frozenset({
 _REBASE_VALUED = frozenset({"--exec", "-x", "--onto"})
 _REBASE_VALUED_EQ = ("--empty=", "--whitespace=", "--exec=", "--onto=")
 
-_REVERT_FLAGS = frozenset({"--no-edit", "--edit", "-e", "-n", "--no-commit", "-s", "--signoff", "--no-rerere-autoupdate",
-                           "--rerere-autoupdate"})  # fmt: skip
+_REVERT_FLAGS = frozenset({
+    "--no-edit", "--edit", "-e", "-n", "--no-commit", "-s", "--signoff", "--no-rerere-autoupdate",
+    "--rerere-autoupdate",
+})  # fmt: skip
 
 
 class Switch:
