@@ -78,6 +78,9 @@ def refused_for_ci(decision: Decision) -> bool:
         "cd src && git checkout evil",
         "git -C src switch evil",
         "git status && git checkout -b topic && git switch evil",
+        "git checkout evil -- .",
+        "git restore --source=evil .",
+        "git restore -s evil -- .",
     ],
 )
 def test_a_branch_move_that_changes_a_protected_file_is_refused(keeper: Gatekeeper, repo: Path, command: str) -> None:
@@ -109,6 +112,9 @@ def test_a_branch_move_that_changes_a_protected_file_is_refused(keeper: Gatekeep
         "git add -A && git commit -m wip && git checkout feature/x",  # nothing protected changed since HEAD
         "git stash && git switch feature/x",
         "git commit -am wip && git rebase feature/x",
+        "git checkout feature/x -- .",  # only the feature's file differs
+        "git restore --source=feature/x .",
+        "git restore --source HEAD~1 .",
     ],
 )
 def test_an_everyday_branch_move_goes_through(keeper: Gatekeeper, repo: Path, command: str) -> None:
@@ -130,6 +136,8 @@ def test_an_everyday_branch_move_goes_through(keeper: Gatekeeper, repo: Path, co
         "git rebase -i main",
         "git rebase no-such-branch",
         "git rebase -s ours feature/x",
+        "git restore --source=no-such-branch .",
+        "git restore --source=feature/x --patch .",
         "GIT_DIR=.git git switch feature/x",
         "git rebase --exec 'git branch -f feature/x evil' main",  # the rebase's own command moves a ref
         "git rebase --exec 'echo pick evil >> .git/rebase-merge/git-rebase-todo' main",

@@ -142,7 +142,7 @@ def _after_globals(argv: list[str]) -> list[str]:
 
 def _plan(sub: str, args: list[str], here: Path) -> list[list[str]] | None:
     """The git queries that list what ``git SUB ARGS`` changes."""
-    if sub in ("checkout", "switch", "rebase", "revert"):
+    if sub in ("checkout", "switch", "rebase", "revert", "restore"):
         return git_moves.plan(sub, args, lambda query: _git(here, query))
     if sub == "merge":
         revs = _positionals(args, _MERGE_FLAGS, _MERGE_VALUED)

@@ -1,11 +1,12 @@
-"""Which files a branch move would change: ``git checkout``/``switch BRANCH``, ``rebase``, ``revert``.
+"""Which files a branch move would change: ``git checkout``/``switch BRANCH``, ``rebase``, ``revert``, ``restore``.
 
 Used by :mod:`agentctl.gate.git_incoming`, which asks git the queries planned here. A switch changes the
 files that differ between ``HEAD`` and the branch (local changes are carried over, or git refuses); a forced
 one also discards local changes, so it changes the files that differ between the branch and the work tree.
 A rebase checks out its new base, then replays the commits ``UPSTREAM..BRANCH``: it may write the files that
 differ between ``HEAD`` (or ``BRANCH``) and the new base, and every file a replayed commit touches. A revert
-writes the files the commit changed. Anything not understood (an option, a range, a revision git cannot
+writes the files the commit changed; ``checkout REV -- PATH`` and ``restore --source REV PATH`` the files
+under PATH that differ from REV. Anything not understood (an option, a range, a revision git cannot
 resolve) is ``None``: the caller judges the whole tree (fail closed).
 """
 
@@ -82,6 +83,8 @@ def plan(sub: str, args: list[str], ask: Ask) -> list[list[str]] | None:
         return _switch(sub, Switch(args), ask)
     if sub == "rebase":
         return _rebase(args, ask)
+    if sub == "restore":
+        return _restore(args, ask)
     if sub == "revert":
         revs = _positionals(args, _REVERT_FLAGS, frozenset({"-m", "--mainline"}))
         if not revs or any(".." in rev for rev in revs):
@@ -103,8 +106,11 @@ def _commit(rev: str, ask: Ask) -> bool:
 
 
 def _switch(sub: str, sw: Switch, ask: Ask) -> list[list[str]] | None:
-    if not sw.ok or sw.paths:
-        return None  # ``checkout REV -- PATH`` is judged by its paths (shell_writers)
+    if not sw.ok or (sw.paths and (sw.new_branch or sw.forced or len(sw.positionals) != 1)):
+        return None
+    if sw.paths:  # ``git checkout REV -- PATH…``: those paths as in REV
+        rev = sw.positionals[0]
+        return [diff(rev, paths=sw.paths)] if REVISION.match(rev) and _commit(rev, ask) else None
     if sw.changes_nothing():
         return []
     target, rest = sw.positionals[0], sw.positionals[1:]
@@ -121,6 +127,33 @@ def _switch(sub: str, sw: Switch, ask: Ask) -> list[list[str]] | None:
     if rest:  # ``git checkout REV PATH…``: those paths as in REV
         return [diff(target, paths=rest)] if sub == "checkout" and not sw.new_branch else None
     return [diff(target) if sw.forced else diff("HEAD", target)]
+
+
+_RESTORE_FLAGS = frozenset({"-W", "--worktree", "-q", "--quiet", "--progress", "--no-progress", "--overlay",
+                            "--no-overlay", "--ignore-unmerged"})  # fmt: skip
+
+
+def _restore(args: list[str], ask: Ask) -> list[list[str]] | None:
+    """``git restore --source=REV PATH…``: the paths as in REV (``--staged`` alone changes only the index)."""
+    source, skip, paths = None, False, []
+    for i, arg in enumerate(args):
+        if skip:
+            source, skip = arg, False
+        elif arg in ("-s", "--source"):
+            skip = True
+        elif arg.startswith("--source="):
+            source = arg.split("=", 1)[1]
+        elif arg == "--":
+            paths += args[i + 1 :]
+            break
+        elif arg.startswith("-"):
+            if arg not in _RESTORE_FLAGS:
+                return None
+        else:
+            paths.append(arg)
+    if source is None or skip or not paths or not REVISION.match(source) or not _commit(source, ask):
+        return None
+    return [diff(source, paths=paths)]
 
 
 def _guessed(name: str, ask: Ask) -> str | None:
