@@ -117,7 +117,7 @@ def _switch(sub: str, sw: Switch, ask: Ask) -> list[list[str]] | None:
     if sw.new_branch and rest:
         return None
     if not REVISION.match(target) or not _commit(target, ask):
-        guess = not sw.new_branch and REVISION.match(target)
+        guess = not sw.new_branch and not rest and REVISION.match(target)  # git guesses for a lone name only
         remote = _guessed(target, ask) if guess else None  # a new branch from the one remote that has it
         if remote is None and sub == "checkout" and not sw.new_branch and not sw.forced:
             return [diff(paths=sw.positionals)]  # ``git checkout FILE``: FILE as in the index
