@@ -248,11 +248,14 @@ def build(root: Path) -> Path:
     subprocess.run([*git, "init", "-q", "-b", "main"], check=True)
     subprocess.run([*git, "add", "-A"], check=True)
     subprocess.run([*git, "commit", "-q", "-m", "initial"], check=True)
-    # a feature branch to merge, rebase onto or cherry-pick, and a stash to pop: none touches a protected file
+    # a feature branch to merge, switch to, rebase onto or cherry-pick, a commit on main to revert, and a stash to
+    # pop: none touches a protected file
     subprocess.run([*git, "checkout", "-q", "-b", "feature/x"], check=True)
     (root / "src/platform_tools/cli.py").write_text(FILES["src/platform_tools/cli.py"] + "\n# feature\n")
     subprocess.run([*git, "commit", "-q", "-am", "feature"], check=True)
     subprocess.run([*git, "checkout", "-q", "main"], check=True)
+    (root / "docs/index.md").write_text(FILES["docs/index.md"] + "\nSee the runbook.\n")  # HEAD: an everyday commit
+    subprocess.run([*git, "commit", "-q", "-am", "docs: link the runbook"], check=True)
     (root / "README.md").write_text(FILES["README.md"] + "wip\n")
     subprocess.run([*git, "stash", "-q"], check=True)
     return root

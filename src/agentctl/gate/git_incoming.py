@@ -1,13 +1,14 @@
 """Which files a git command that brings in another revision would change, asked of git itself.
 
-``git merge``/``cherry-pick``/``stash pop`` rewrite the work tree with content the
+``git merge``/``cherry-pick``/``stash pop``, and the branch moves of :mod:`agentctl.gate.git_moves`
+(``checkout``/``switch BRANCH``, ``rebase``, ``revert``), rewrite the work tree with content the
 gate never saw (see ``_rewrites_tree`` in :mod:`agentctl.gate.shell_writers`). Judged as
 "the whole tree", they would be refused in every repository that has a protected file (CI
 configuration, agent instructions), so an everyday ``git merge feature/x`` could never run.
 When the revisions are literal and already in the repository, git lists the files the command
 would change (read-only plumbing, no hooks, no fsmonitor); only those are judged. Anything
-else (``git pull``: the revision is not fetched yet; options not understood; git fails) is
-``None``: the caller keeps judging the whole tree (fail closed).
+else (``git pull``: the revision is not fetched yet; ``git am``/``read-tree -u``: not worked
+out; options not understood; git fails) is ``None``: the caller keeps judging the whole tree (fail closed).
 """
 
 from __future__ import annotations
@@ -16,6 +17,9 @@ import re
 import subprocess
 from pathlib import Path
 from typing import TYPE_CHECKING
+
+from agentctl.gate import git_moves
+from agentctl.gate.shell_paths import unresolvable
 
 if TYPE_CHECKING:
     from agentctl.gate.shell_command import Command
@@ -47,15 +51,20 @@ def changed(cmd: Command, others: list[Command], here: Path | None) -> list[Path
     """
     if cmd.name != "git" or here is None or not all(cmd.literal[1:]) or cmd.opaque or cmd.via or cmd.assigned:
         return None
-    if cmd.alt_cwds or not all(_looks_around(other) for other in others if other is not cmd):
+    if cmd.alt_cwds:
+        return None
+    others = [other for other in others if other is not cmd and not _looks_around(other)]
+    if not all(_runs_inside(other, cmd) or _commits_work_tree(other) for other in others):
         return None
     words = _after_globals(cmd.argv[1:])
     if not words:
         return None
     sub, args = words[0], words[1:]
-    plan = _plan(sub, args)
+    plan = _plan(sub, args, here)
     if plan is None:
         return None
+    if any(_commits_work_tree(other) for other in others):
+        plan = [*plan, *_WORK_TREE]  # the commit (or stash) may hold any file changed since HEAD
     top = _git(here, ["rev-parse", "--show-toplevel"])
     if top is None or len(top) != 1:
         return None
@@ -80,8 +89,42 @@ def _looks_around(other: Command) -> bool:
         return False
     if other.name == "git":
         words = _after_globals(other.argv[1:])
+        if words[:1] in (["checkout"], ["switch"]):  # ``git checkout -b new``: a new branch where HEAD is
+            switch = git_moves.Switch(words[1:])
+            return switch.changes_nothing() and not switch.resets
         return bool(words) and words[0] in _GIT_READS
     return other.name in _LOOKERS
+
+
+_WORK_TREE = [git_moves.diff("HEAD"), ["ls-files", "-z", "-o", "--exclude-standard", "--full-name", "--", ":/"]]
+"""The files that differ from HEAD in the index or the work tree, and the untracked ones (not ignored)."""
+
+
+def _commits_work_tree(other: Command) -> bool:
+    """``git add``, ``git commit``, ``git stash [push]``: HEAD (or the stash) moves to hold the work tree's own
+    changes, so a later branch move may also write any file changed since HEAD (listed with :data:`_WORK_TREE`).
+    Not with ``add -f`` or ``stash --all`` (ignored files) nor ``stash -p``."""
+    if other.name != "git" or other.opaque or other.assigned or other.writes or other.trees or other.deletes:
+        return False
+    if other.links or other.spreads:
+        return False
+    words = _after_globals(other.argv[1:])
+    sub, rest = (words[0], words[1:]) if words else ("", [])
+    if sub == "add":
+        return not {"-f", "--force"} & set(rest)
+    if sub == "stash" and (not rest or rest[0] in ("push", "save") or rest[0].startswith("-")):
+        return not {"-a", "--all", "-p", "--patch"} & set(rest)
+    return sub == "commit"
+
+
+def _runs_inside(other: Command, cmd: Command) -> bool:
+    """``git rebase --exec 'make test' …``: a command the rebase runs between commits that stays out of git
+    (no git command, nothing written into a ``.git`` directory or a place only known at run time)."""
+    if other.via[: len(cmd.via) + 1] != [*cmd.via, "git rebase"] or other.opaque or other.name == "git":
+        return False
+    places = [*other.writes, *other.trees, *other.deletes, *other.links, *(d for _, d in other.spreads)]
+    places += [other.cwd, *other.alt_cwds]
+    return not any(".git" in place.split("/") or unresolvable(place) for place in places)
 
 
 def _after_globals(argv: list[str]) -> list[str]:
@@ -97,8 +140,10 @@ def _after_globals(argv: list[str]) -> list[str]:
     return argv[i:]
 
 
-def _plan(sub: str, args: list[str]) -> list[list[str]] | None:
+def _plan(sub: str, args: list[str], here: Path) -> list[list[str]] | None:
     """The git queries that list what ``git SUB ARGS`` changes."""
+    if sub in ("checkout", "switch", "rebase", "revert", "restore"):
+        return git_moves.plan(sub, args, lambda query: _git(here, query))
     if sub == "merge":
         revs = _positionals(args, _MERGE_FLAGS, _MERGE_VALUED)
         return [_diff(f"HEAD...{rev}") for rev in revs] if revs else None
@@ -117,7 +162,7 @@ def _plan(sub: str, args: list[str]) -> list[list[str]] | None:
         if not _REVISION.match(ref):
             return None
         return [["stash", "show", "-z", "--name-only", "--include-untracked", "--no-renames", ref]]
-    return None  # pull, am, read-tree, forced checkouts: not worked out here
+    return None  # pull, am, read-tree -u: not worked out here
 
 
 def _positionals(args: list[str], flags: frozenset[str], valued: frozenset[str]) -> list[str] | None:

@@ -77,7 +77,7 @@ def recursive_deletes(cmd: Command) -> list[str]:
 
 def judge(call: ToolCall, cmd: Command, here: Path | None, root: Path, roots: list[Path], home: Path) -> None:
     """Fill ``call`` with what ``cmd`` reaches beyond its plain reads and writes."""
-    from agentctl.gate.effects import is_iac, is_secret, protected_hit
+    from agentctl.gate.sensitive import is_iac, is_secret, protected_hit
     from agentctl.gate.toolcall import _display as display
 
     def resolved(raw: str, what: str) -> Path | None:

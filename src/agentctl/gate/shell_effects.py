@@ -5,18 +5,17 @@ Called by :mod:`agentctl.gate.shell` for every simple command it finds:
 * wrappers are peeled off (``sudo``, ``env``, ``command``, ``exec``, ``nice``,
   ``nohup``, ``timeout``, ``time``, ``xargs``…) so ``name`` is what really runs;
 * ``bash -c STRING``, ``eval STRING``, ``source FILE``, a script given to a
-  shell, heredocs and literal text piped into a shell are parsed recursively;
-  what cannot be seen through makes the command ``opaque``;
+  shell, heredocs and literal text piped into a shell are parsed recursively,
+  and inline interpreter code (``python -c``, ``perl -e``…) is judged, by
+  :mod:`agentctl.gate.shell_scripts` (its helpers are importable from here too);
 * ``find -exec`` runs a command of its own; ``find -delete`` writes its roots;
 * known writers (``tee cp mv sed -i …``) and readers fill ``writes``/``reads``;
-* inline interpreter code (``python -c``, ``perl -e``, ``node -e``…) is opaque
-  only when what it shows could run commands or write files.
+  runners (``npm run``, ``pytest``…) are looked up in :mod:`agentctl.gate.shell_runners`.
 """
 
 from __future__ import annotations
 
 import functools
-import posixpath
 import re
 from typing import TYPE_CHECKING
 
@@ -29,14 +28,21 @@ from agentctl.gate import (
     shell_kubetools,
     shell_localbin,
     shell_make,
-    shell_paths,
     shell_runners,
-    shell_sources,
+    shell_scripts,
     shell_wrappers,
     shell_writers,
 )
 from agentctl.gate.shell_localbin import SEARCH as LOCAL_BINS
-from agentctl.gate.shell_words import dedupe
+from agentctl.gate.shell_scripts import STDIN_PATHS as STDIN_PATHS
+from agentctl.gate.shell_scripts import judge_code as judge_code
+from agentctl.gate.shell_scripts import nested as nested
+from agentctl.gate.shell_scripts import places as places
+from agentctl.gate.shell_scripts import read_code as read_code
+from agentctl.gate.shell_scripts import script as script
+from agentctl.gate.shell_scripts import stdin_code as stdin_code
+from agentctl.gate.shell_scripts import unreadable as unreadable
+from agentctl.gate.shell_scripts import written_by as written_by
 
 if TYPE_CHECKING:
     from agentctl.gate.shell import Command, Walker
@@ -153,18 +159,18 @@ def analyse(cmd: Command, walker: Walker) -> None:
         shell_kube.track(cmd, name, walker)
         args = cmd.argv[1:]
     if ("/" in argv[0] or (name.endswith(".py") and "uv" in cmd.via)) and literal[0] and name not in SHELLS:
-        _program(cmd, argv[0], walker)
+        shell_scripts.program(cmd, argv[0], walker)
     elif literal[0] and (LOCAL_BINS in walker.exported or "npx" in cmd.via):  # ``PATH=./node_modules/.bin:$PATH``
         found = shell_localbin.resolve(cmd, name, walker)
         if found:
-            _program(cmd, found, walker)
+            shell_scripts.program(cmd, found, walker)
     if name not in _SPECIAL_NAMES and not _interpreter_name(name):
         if not shell_runners.run(cmd, name, args, walker):
             shell_files.effects(cmd, name, args, walker)
     elif name == "alias":
         walker.aliases.update(a.split("=", 1) for a in args if "=" in a)  # type: ignore[misc]
     elif name in SHELLS or (name == "busybox" and args[:1] and args[0] in SHELLS):
-        _shell(cmd, args[1:] if name == "busybox" else args, walker)
+        shell_scripts.shell(cmd, args[1:] if name == "busybox" else args, walker)
     elif name == "eval":
         nested(cmd, " ".join(args), all(literal[1:]), walker, "eval")
     elif name in ("source", "."):
@@ -172,7 +178,7 @@ def analyse(cmd: Command, walker: Walker) -> None:
             cmd.reads.append(args[0])
             script(cmd, args[0], literal[1], walker)
     elif _interpreter_name(name):
-        _interpreter(cmd, name, args, walker)
+        shell_scripts.interpreter(cmd, name, args, walker)
     elif name == "find":
         _find(cmd, args, walker)
     elif name in ("make", "gmake"):
@@ -210,191 +216,6 @@ def _unwrapped(cmd: Command, walker: Walker) -> tuple[list[str], list[bool]]:
 def literal_word(cmd: Command, word: str) -> bool:
     """Whether ``word`` (an argument of ``cmd``) is fully known from the text."""
     return next((lit for w, lit in zip(cmd.argv, cmd.literal, strict=False) if w == word), True)
-
-
-def nested(cmd: Command, text: str, literal: bool, walker: Walker, label: str) -> None:
-    if not literal:
-        cmd.opaque = cmd.opaque or f"{label} runs text computed at run time"
-        return
-    saved = (walker.cwd, walker.alts)
-    walker.cwd, walker.alts = cmd.cwd, list(cmd.alt_cwds)
-    walker.run(text, [*cmd.via, label], walker.depth + 1)
-    walker.cwd, walker.alts = saved
-
-
-STDIN_PATHS = ("-", "/dev/stdin", "/dev/fd/0", "/proc/self/fd/0")
-
-
-def script(cmd: Command, path: str, literal: bool, walker: Walker) -> None:
-    """A shell runs a script file: parse it when it can be read, else say why not."""
-    if not literal:
-        cmd.code_from = cmd.code_from or ["(computed path)"]
-        cmd.opaque = cmd.opaque or "runs code from a path or stream computed at run time"
-        return
-    if path in STDIN_PATHS:  # ``bash /dev/stdin``, ``source /dev/stdin``: the pipe is the script
-        stdin_code(cmd, walker, lambda text: nested(cmd, text, True, walker, f"{cmd.name} <stdin>"))
-        return
-    if shell_sources.GLOB.search(path):  # ``bash scripts/d*.sh``: the shell runs what the glob matches
-        for match in shell_sources.expand(cmd, path, walker):
-            script(cmd, match, True, walker)
-        return
-    writers = written_by(cmd, path, walker)
-    if writers:
-        cmd.code_from += [w for w in writers if w not in cmd.code_from]
-        cmd.opaque = cmd.opaque or f"runs the script {path}, written by the same command"
-        return
-    for text in read_code(cmd, path, walker):
-        nested(cmd, text, True, walker, f"{cmd.name} {path}")
-
-
-def places(cmd: Command, path: str) -> list[str]:
-    """Where a relative ``path`` may be for ``cmd``: in its directory, and in each other one it may run in."""
-    if path.startswith("/"):
-        return [path]
-    return dedupe([posixpath.join(where, path) if where else path for where in [cmd.cwd, *cmd.alt_cwds]]) or [path]
-
-
-def read_code(cmd: Command, path: str, walker: Walker) -> list[str]:
-    """The code in the file ``path`` (once per place it may be); ``cmd`` is opaque when a place cannot be judged."""
-    if walker.read_file is None:
-        return []
-    texts: list[str] = []
-    for place in places(cmd, path):
-        if shell_paths.unresolvable(place):  # ``cd "$X" && bash deploy.sh``: which file runs is unknown
-            cmd.opaque = cmd.opaque or f"runs {path} from a directory only known at run time"
-            return []
-        text = walker.read_file(place)
-        if text is not None:
-            texts.append(text)
-        elif unreadable(walker, place):
-            cmd.opaque = cmd.opaque or f"runs {path}, which agentctl cannot read"
-            return []
-    return texts
-
-
-def unreadable(walker: Walker, path: str) -> bool:
-    """``path`` exists but the parse cannot read it (too large, unreadable, a directory)."""
-    check = getattr(walker.read_file, "unreadable", None)
-    return bool(check and check(path))
-
-
-_DOWNLOADERS = {"git": "git clone", "svn": "svn checkout", "hg": "hg clone"}
-
-
-def written_by(cmd: Command, path: str, walker: Walker) -> list[str]:
-    """Commands earlier in the same text that write ``path`` (or a directory holding it)."""
-    target = posixpath.normpath(posixpath.join(cmd.cwd, path) if cmd.cwd and not path.startswith("/") else path)
-    found: list[str] = []
-    for other in walker.out:
-        if other is cmd or other.name in ("chmod", "touch", "mkdir", "chown"):
-            continue
-        for write in other.writes:
-            written = posixpath.join(other.cwd, write) if other.cwd and not write.startswith("/") else write
-            written = posixpath.normpath(written)
-            if target == written or target.startswith(written.rstrip("/") + "/"):
-                found.append(_DOWNLOADERS.get(other.name, other.name) if target != written else other.name)
-                break
-    return found
-
-
-def _program(cmd: Command, path: str, walker: Walker) -> None:
-    """``./x``: a program written by the same command is opaque; a shell script is read and parsed."""
-    if shell_sources.GLOB.search(path):  # ``./scripts/d*.sh``: the shell runs the first match, but judge each
-        for match in shell_sources.expand(cmd, path, walker):
-            _program(cmd, match if "/" in match else f"./{match}", walker)
-        return
-    writers = written_by(cmd, path, walker)
-    if writers:
-        cmd.code_from += [w for w in writers if w not in cmd.code_from]
-        cmd.opaque = cmd.opaque or f"runs {path}, written by the same command"
-        return
-    for place in places(cmd, path):  # a program (not a script) in a directory only known at run time is let be
-        text = None if shell_paths.unresolvable(place) or not walker.read_file else walker.read_file(place)
-        first = text.split("\n", 1)[0] if text else ""
-        if text is not None and (re.match(r"#!.*\bpython", first) or (path.endswith(".py") and "uv" in cmd.via)):
-            from agentctl.gate import shell_python  # ``./x.py``, ``uv run x.py``: Python runs the file
-
-            shell_python.script(cmd, path, walker)
-            return
-        if text is not None and (path.endswith(".sh") or re.match(r"#!.*\b(ba|z|da|k|mk)?sh\b", first)):
-            nested(cmd, text, True, walker, path)
-
-
-def _shell(cmd: Command, args: list[str], walker: Walker) -> None:
-    c_mode, s_mode, i = False, False, 0
-    literal = cmd.literal[1:]
-    while i < len(args):
-        arg = args[i]
-        if arg == "--":
-            i += 1
-            break
-        if arg in ("--rcfile", "--init-file") and i + 1 < len(args):  # the shell sources FILE first
-            cmd.reads.append(args[i + 1])
-            script(cmd, args[i + 1], literal[i + 1], walker)
-        if arg in ("-o", "+o", "--rcfile", "--init-file", "-O", "+O"):
-            i += 2
-            continue
-        if arg[:1] in "-+" and len(arg) > 1:
-            c_mode |= arg.startswith("-") and not arg.startswith("--") and "c" in arg[1:]
-            s_mode |= arg.startswith("-") and not arg.startswith("--") and "s" in arg[1:]
-            i += 1
-            continue
-        break
-    if i < len(args) and (c_mode or not s_mode):
-        if c_mode:
-            nested(cmd, args[i], literal[i], walker, f"{cmd.name} -c")
-        else:
-            cmd.reads.append(args[i])
-            script(cmd, args[i], literal[i], walker)
-        return
-    if cmd.reads and cmd.stdin is None:  # ``bash < script.sh``
-        script(cmd, cmd.reads[0], True, walker)
-        return
-    stdin_code(cmd, walker, lambda text: nested(cmd, text, True, walker, f"{cmd.name} <stdin>"))
-
-
-def stdin_code(cmd: Command, walker: Walker, judge: object) -> None:
-    if cmd.stdin is not None:
-        judge(cmd.stdin)  # type: ignore[operator]
-    elif cmd.stdin_names:
-        cmd.code_from += [n for n in cmd.stdin_names if n not in cmd.code_from]
-        cmd.opaque = cmd.opaque or f"runs code read from a pipe ({' | '.join(cmd.stdin_names)})"
-
-
-def _interpreter(cmd: Command, name: str, args: list[str], walker: Walker) -> None:
-    if inline.family(name) == "python":
-        from agentctl.gate import shell_python
-
-        shell_python.judge(cmd, name, args, walker)
-        return
-    code, path, rest = inline.split_args(name, args)
-    literal = dict(zip(cmd.argv[1:], cmd.literal[1:], strict=False))
-    if code is not None:
-        if not all(literal.get(part, True) for part in code):
-            cmd.opaque = cmd.opaque or f"{name} runs inline code computed at run time"
-            return
-        judge_code(cmd, name, "\n".join(code))
-    elif path is not None and path not in STDIN_PATHS:
-        cmd.reads.append(path)
-        cmd.reads += [a for a in rest if not a.startswith("-") and a != path]  # a script's file arguments
-        if not literal.get(path, True) or written_by(cmd, path, walker):
-            script(cmd, path, literal.get(path, True), walker)
-    else:
-        stdin_code(cmd, walker, lambda text: judge_code(cmd, name, text))
-    if name.startswith("perl") or name.startswith("ruby"):
-        flags = [a for a in args if a.startswith("-") and not a.startswith("--")]
-        if any("i" in f[1:] and not f.startswith(("-e", "-E")) for f in flags):
-            cmd.writes += [a for a in rest if not a.startswith("-")]
-    cmd.reads += [a for a in rest if not a.startswith("-") and name.startswith(("perl", "ruby"))]
-
-
-def judge_code(cmd: Command, name: str, code: str) -> None:
-    """Inline interpreter code: the files it shows it reads and writes; opaque when it may run commands."""
-    verdict = inline.judge(name, code)
-    cmd.reads += verdict.reads
-    cmd.writes += verdict.writes
-    if verdict.opaque:
-        cmd.opaque = cmd.opaque or verdict.opaque
 
 
 def _find(cmd: Command, args: list[str], walker: Walker) -> None:

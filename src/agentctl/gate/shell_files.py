@@ -208,10 +208,25 @@ def _git(cmd: Command, args: list[str], reads: list[str], writes: list[str], wal
         writes.append(".git/config")  # a remote's URL and fetch settings, a submodule's URL
         if sub == "submodule":
             writes.append(".gitmodules")
+    elif sub == "worktree" and pos[1:2] == ["add"]:  # a new directory holding the branch's files
+        writes += _worktree_dir(args[args.index("add") + 1 :])
     elif sub == "clone" and len(pos) > 1:  # the clone's directory: its files came from elsewhere
         writes.append(pos[2] if len(pos) > 2 else re.sub(r"\.git$", "", pos[1].rstrip("/").rsplit("/", 1)[-1]))
     elif sub in _GIT_READS:
         reads += [p.split(":", 1)[1] if ":" in p else p for p in [*pos[1:], *after] if not p.startswith("-")]
+
+
+def _worktree_dir(args: list[str]) -> list[str]:
+    """The directory ``git worktree add [OPTIONS] PATH [COMMIT]`` creates."""
+    skip = False
+    for arg in args:
+        if skip:
+            skip = False
+        elif arg in ("-b", "-B", "--reason"):
+            skip = True
+        elif arg == "--" or not arg.startswith("-"):
+            return [arg] if arg != "--" else args[args.index("--") + 1 :][:1]
+    return []
 
 
 _SQL_FILES = re.compile(r"\b(readfile|writefile|edit)\s*\(\s*'([^']*)'", re.IGNORECASE)

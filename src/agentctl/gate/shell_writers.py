@@ -14,7 +14,7 @@ import posixpath
 import re
 from typing import TYPE_CHECKING
 
-from agentctl.gate import shell_paths
+from agentctl.gate import git_moves, shell_paths
 from agentctl.gate.scan import Scan, plain, regex
 
 if TYPE_CHECKING:
@@ -269,13 +269,14 @@ _ENDS = frozenset({"--abort", "--quit", "--skip", "--show-current-patch"})
 
 
 def _rewrites_tree(sub: str, args: list[str], pos: list[str]) -> bool:
-    """git commands that bring another revision's files into the tree: merges, patches, forced switches."""
+    """git commands that bring another revision's files into the tree: merges, patches, branch moves."""
     flags = set(args)
     if sub in ("merge", "pull", "cherry-pick", "am"):
         return not _ENDS & flags
-    if sub in ("checkout", "switch"):
-        forced = {"-f", "--force", "--discard-changes"} & flags or any(re.fullmatch(r"-[a-zA-Z]*f", a) for a in args)
-        return bool(forced) and "--" not in args and len(pos) > 1
+    if sub in ("checkout", "switch"):  # a branch move (``git checkout -b new`` from HEAD: nothing changes)
+        return "--" not in args and not git_moves.Switch(args[args.index(sub) + 1 :]).changes_nothing()
+    if sub in ("rebase", "revert"):
+        return not {*_ENDS, "--continue", "--edit-todo"} & flags
     if sub == "stash":
         return pos[1:2] in (["pop"], ["apply"], ["branch"])
     if sub == "read-tree":
