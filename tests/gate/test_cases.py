@@ -35,6 +35,18 @@ REPO_FILES = {
     "envs/dev/type.tpl": "p4d.24xlarge\n",
     "envs/dev/size.tpl": "%{ if gpu }p4d.24xlarge%{ else }m6i.large%{ endif }\n",
     "k8s/deploy.yaml": "apiVersion: apps/v1\nkind: Deployment\nmetadata:\n  name: web\nspec:\n  replicas: 1\n",
+    "k8s/kustomization.yaml": "resources:\n  - deploy.yaml\n  - pod.txt\n",
+    "k8s/pod.txt": (
+        "apiVersion: v1\nkind: Pod\nmetadata:\n  name: x\nspec:\n"
+        "  containers:\n    - name: w\n      image: nginx:1.27\n"
+    ),
+    "chart/Chart.yaml": "apiVersion: v2\nname: web\nversion: 0.1.0\n",
+    "chart/values.yaml": "image:\n  tag: '1.27'\nsecurityContext:\n  privileged: false\n",
+    "chart/templates/pod.yaml": (
+        "apiVersion: v1\nkind: Pod\nmetadata:\n  name: web\nspec:\n  containers:\n    - name: web\n"
+        "      image: nginx:{{ .Values.image.tag }}\n      securityContext:\n"
+        "        {{- toYaml .Values.securityContext | nindent 8 }}\n"
+    ),
     "scripts/test.sh": "pytest -q\n",
     "scripts/deploy.sh": "cd envs/prod\nterraform apply -auto-approve\n",
     "src/app.py": "foo = 1\n",

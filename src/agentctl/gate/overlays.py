@@ -3,8 +3,10 @@
 A JSON 6902 patch file, an inline ``patches:`` entry, a component or a
 ``replicas:`` field holds no manifest of its own: read alone, it is nothing.
 ``agentctl check`` renders the overlays a change reaches (``sources/kustomize``);
-the gate does the same for the YAML/JSON files a tool call writes, from private
-copies of the repository's files with the writes applied. When an overlay is
+the gate does the same for the YAML/JSON files a tool call writes, and for any
+other file a kustomization in the repository names (Kustomize reads ``pod.txt``
+as a resource whatever its extension), from private copies of the repository's
+files with the writes applied. When an overlay is
 reached but cannot be rendered (no kustomize/kubectl on PATH, or the build
 fails only after the write), the write is a problem: the gate cannot see what
 it does, and denies.
@@ -21,9 +23,14 @@ from agentctl.sources import files, kustomize
 from agentctl.sources.files import SourceFile
 
 MAX_LISTED = 200_000
+_TERRAFORM = (".tf", ".tf.json", ".tofu", ".tofu.json", ".tfvars", ".tfvars.json")
 
 
-def _listing(root: Path) -> list[str] | None:
+def is_terraform(path: str) -> bool:
+    return path.endswith(_TERRAFORM)
+
+
+def repo_listing(root: Path) -> list[str] | None:
     try:
         proc = subprocess.run(
             ["git", "-c", "core.fsmonitor=false", "ls-files", "-z", "-c", "-o", "--exclude-standard"],
@@ -39,7 +46,7 @@ def _listing(root: Path) -> list[str] | None:
     return [p for p in proc.stdout.decode("utf-8", "surrogateescape").split("\0") if p][:MAX_LISTED]
 
 
-def _reader(root: Path, written: dict[str, str | None]) -> Callable[[list[str]], dict[str, SourceFile]]:
+def reader(root: Path, written: dict[str, str | None]) -> Callable[[list[str]], dict[str, SourceFile]]:
     def read(paths: list[str]) -> dict[str, SourceFile]:
         out: dict[str, SourceFile] = {}
         for path in paths:
@@ -68,9 +75,9 @@ def judge(
 ) -> tuple[list[Resource], list[Resource], list[str]]:
     """The rendered objects of every overlay the written paths reach, before and after; and the problems."""
     changed = sorted(after)
-    if not any(files.classify(p) is not None or p.rsplit("/", 1)[-1] in kustomize.NAMES for p in changed):
+    if not changed or all(is_terraform(p) for p in changed):
         return [], [], []
-    listing = _listing(root)
+    listing = repo_listing(root)
     if listing is None:
         return [], [], []
     names = set(listing)
@@ -79,16 +86,18 @@ def judge(
     )
     sides: list[tuple[list[Resource], list[str]]] = []
     for side_listing, written in ((sorted(names), before), (after_listing, after)):
-        read = _reader(root, written)
+        read = reader(root, written)
         overlays = kustomize.overlays(side_listing)
-        if not overlays:
+        reaching = kustomize.reaching(changed, side_listing, read) if overlays else []
+        if not reaching:
             sides.append(([], []))
             continue
-        wanted = kustomize.affected(overlays, changed, read, frozenset(side_listing))
+        wanted = kustomize.affected(overlays, reaching, read, frozenset(side_listing))
         rendered = kustomize.render_side(wanted, side_listing, read, None)
         failed = [f"{p.path}: {n.message}" for p in rendered for n in p.notes]
         failed += [f"{i.path}:{i.line}: {i.message}" for p in rendered for i in p.issues]
         sides.append(([r for p in rendered for r in p.resources], failed))
     (old, old_failed), (new, new_failed) = sides
-    problems = [p for p in new_failed if p not in old_failed] if old_failed else new_failed
+    # a failure the overlay had before the write is not the write's doing; an overlay never rendered is unseen
+    problems = [p for p in new_failed if p not in old_failed or p.endswith(kustomize.NO_RENDERER)]
     return old, new, problems

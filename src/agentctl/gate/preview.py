@@ -13,7 +13,8 @@ A Terraform write that changes an input (a ``variable``, ``locals`` or
 module's context: the whole directory, the local modules it calls and the
 modules that call it, evaluated before and after (``gate/tfmodule.py``). YAML
 and JSON writes that a Kustomize overlay reaches are also judged through the
-rendered overlay (``gate/overlays.py``); writes are judged under every IaC name
+rendered overlay (``gate/overlays.py``); a Helm chart's values file is judged by the
+pod security settings it sets (``sources/helmvalues.py``); writes are judged under every IaC name
 that leads to them, symlinks included (``gate/links.py``).
 
 Terraform merges ``override.tf`` / ``*_override.tf`` into the blocks of the
@@ -38,7 +39,7 @@ from agentctl.gate.blocks import ParseMemo, changed_blocks
 from agentctl.model.common import ChangeKind, Target
 from agentctl.model.finding import Finding
 from agentctl.model.resource import Resource, ResourceChange
-from agentctl.sources import files, kubernetes
+from agentctl.sources import files, helmvalues, kubernetes
 from agentctl.sources.files import FileKind
 from agentctl.sources.interface import ParsedFile
 from agentctl.sources.yamldoc import YamlError, load_documents
@@ -88,6 +89,7 @@ class Previewer:
     def judge(self, writes: list[Write]) -> Outcome:
         outcome = Outcome()
         terraform: dict[str, list[Write]] = {}
+        charts = {w.path for w in writes if w.path.rsplit("/", 1)[-1] == "Chart.yaml" and w.after is not None}
         for write in writes:
             if is_terraform(write.path) or tfmodule.is_tfvars(write.path):
                 if ".terraform" in write.path.split("/")[:-1]:
@@ -98,6 +100,10 @@ class Previewer:
                     continue
                 terraform.setdefault(posixpath.dirname(write.path), []).append(write)
                 continue
+            if helmvalues.is_values(write.path, lambda p: p in charts or (self.root / p).is_file()):
+                old_values = helmvalues.resources(write.path, write.before)
+                new_values = helmvalues.resources(write.path, write.after)
+                self._judge(pairing.pair(old_values, new_values), outcome, helmvalues.RULES)
             kind = files.classify(write.path)
             if kind is None:
                 for directory in self.modules.file_readers(write.path):  # a value Terraform reads with file()
@@ -117,11 +123,14 @@ class Previewer:
             self._judge(pairing.pair(old, new), outcome)
         return outcome
 
-    def _judge(self, changes: list[ResourceChange], outcome: Outcome) -> None:
+    def _judge(self, changes: list[ResourceChange], outcome: Outcome, only: frozenset[str] | None = None) -> None:
+        """``only``: the rules kept (a Helm values file's synthetic pods answer only the rules on its settings)."""
         # Deleting what no commit has (a file the agent created during this run) deletes no infrastructure.
         changes = [c for c in changes if c.change is not ChangeKind.DELETE or c.before is None or self._committed(c)]
         seen = {(f.rule_id, f.message) for f in outcome.findings}
         for finding in self.evaluator.judge(changes, diff_mode=True):
+            if only is not None and finding.rule_id not in only:
+                continue
             if (finding.rule_id, finding.message) not in seen:
                 seen.add((finding.rule_id, finding.message))
                 outcome.findings.append(finding)

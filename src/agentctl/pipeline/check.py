@@ -27,7 +27,7 @@ from agentctl.model.resource import Note, Resource, ResourceChange
 from agentctl.pipeline import sides
 from agentctl.policy import loader as policy_loader
 from agentctl.policy.loader import PolicyError, PolicySetFile, RuleBook
-from agentctl.sources import files
+from agentctl.sources import files, helmvalues
 from agentctl.sources.evaluation import evaluate_sides, evaluate_terraform
 from agentctl.sources.interface import ParsedFile, SourceError
 from agentctl.sources.loader import ParseCache, parse_all
@@ -75,6 +75,11 @@ def _full_check(options: CheckOptions) -> CheckResult:
     related = RelatedIndex((r.key, r.type, r.address, r.attributes) for r in resources if r.target is Target.TERRAFORM)
     changes = pairing.as_new(resources)
     findings = _issue_findings(parsed) + _judge(book, changes, options, diff_mode=False, related=(related, related))
+    values = [s for s in sources if s.data is not None and helmvalues.is_values(s.path, lambda p: (root / p).is_file())]
+    helm = pairing.as_new(
+        [r for s in values for r in helmvalues.resources(s.path, (s.data or b"").decode(errors="replace"))]
+    )
+    findings += [f for f in _judge(book, helm, options, diff_mode=False) if f.rule_id in helmvalues.RULES]
     return _result(findings, parsed, len(sources), len(changes), book, None)
 
 
@@ -160,6 +165,8 @@ def _diff_check_in(repo: GitRepo, options: CheckOptions) -> CheckResult:
         changes.append(_change_set(deletions, settings.mass_change_threshold))
     what_if = WhatIf(base_parsed, head_parsed, settings.var_files)
     judged = _judge(book, changes, options, diff_mode=True, what_if=what_if, related=(related[0], related[1]))
+    helm = sides.helm_values(repo, base, head, (base_sources, head_sources))
+    judged += [f for f in _judge(book, helm, options, diff_mode=True) if f.rule_id in helmvalues.RULES]
     findings = policy_findings + _issue_findings(reported) + judged
     label = f"{base.label}..{head.label}"
     return _result(findings, reported, len(head_sources) + len(base_sources), len(changes), book, label)

@@ -11,7 +11,7 @@ import os
 from collections.abc import Callable
 from pathlib import Path
 
-from agentctl.model.resource import Resource
+from agentctl.model.resource import Resource, ResourceChange
 from agentctl.sources import files
 from agentctl.sources.evaluation import Member
 from agentctl.sources.interface import ParsedFile, SourceError
@@ -32,12 +32,14 @@ def kustomize_sides(
 
     assert isinstance(repo, GitRepo) and isinstance(base, Side) and isinstance(head, Side)
     sides: list[list[ParsedFile]] = []
-    if not any(files.classify(p) in (files.FileKind.YAML, files.FileKind.PLAN) for p in changed):
+    if all(files.classify(p) is files.FileKind.TERRAFORM or p.endswith((".tofu", ".tofu.json")) for p in changed):
         return [], []
     for side in (base, head):
         listing = repo.list_files(side)
         read = functools.partial(repo.read_many, side)
-        wanted = kustomize.affected(kustomize.overlays(listing), changed, read, frozenset(listing))
+        overlays = kustomize.overlays(listing)
+        reaching = kustomize.reaching(changed, listing, read) if overlays else []  # any file a kustomization names
+        wanted = kustomize.affected(overlays, reaching, read, frozenset(listing)) if reaching else []
         sides.append(kustomize.render_side(wanted, listing, read, cache_dir))
     return sides[0], sides[1]
 
@@ -92,3 +94,25 @@ def unchanged_sources(repo: object, head: object, scopes: list[str], skip: set[s
     ]
     found = repo.read_many(head, paths)
     return [found[p] for p in paths if p in found]
+
+
+def helm_values(
+    repo: object, base: object, head: object, sources: tuple[list[files.SourceFile], list[files.SourceFile]]
+) -> list[ResourceChange]:
+    """Changed values files of Helm charts, as the synthetic pods of their security settings (``helmvalues``)."""
+    from agentctl.engine import pairing
+    from agentctl.sources import helmvalues
+    from agentctl.sources.gitrepo import GitRepo, Side
+
+    assert isinstance(repo, GitRepo) and isinstance(base, Side) and isinstance(head, Side)
+    if not any(helmvalues.is_values(s.path, lambda _: True) for side in sources for s in side):
+        return []
+    sides: list[list[Resource]] = []
+    for side, found in zip((base, head), sources, strict=True):
+        listing = set(repo.list_files(side))
+        out: list[Resource] = []
+        for source in found:
+            if source.data is not None and helmvalues.is_values(source.path, listing.__contains__):
+                out += helmvalues.resources(source.path, source.data.decode("utf-8", errors="replace"))
+        sides.append(out)
+    return pairing.pair(sides[0], sides[1])

@@ -144,8 +144,9 @@ class Verifier:
             paths |= {p for p in moved.stdout.decode("utf-8", "surrogateescape").split("\0") if p}
         paths |= {link for link, target in self._tracked_links().items() if target in paths}
         iac = {p for p in paths if verify_files.is_iac(p) and not _skipped(p)}
-        if inputs:  # other files Terraform reads with file()
-            iac |= {p for p in paths - iac if not _skipped(p) and self._read_by_terraform(p)}
+        if inputs:  # other files Terraform reads with file(), or a kustomization names (pod.txt)
+            others = {p for p in paths - iac if not _skipped(p)}
+            iac |= {p for p in others if self._read_by_terraform(p)} | verify_files.kustomize_named(self.root, others)
         return sorted(iac)
 
     def _read_by_terraform(self, path: str) -> bool:

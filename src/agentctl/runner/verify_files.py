@@ -88,3 +88,16 @@ def repairs(call: Any, blocked: set[str]) -> bool:
         targets = {w for w in words[len(prefix) :] if not w.startswith("-")}
         return bool(targets) and targets <= blocked
     return False
+
+
+def kustomize_named(root: Path, paths: set[str]) -> set[str]:
+    """The ``paths`` a kustomization in the repository names as objects (Kustomize reads any extension)."""
+    if not paths:
+        return set()
+    from agentctl.gate import overlays
+    from agentctl.sources import kustomize
+
+    listing = overlays.repo_listing(root)
+    if not listing or not kustomize.overlays(listing):
+        return set()
+    return set(kustomize.reaching(sorted(paths), listing, overlays.reader(root.resolve(), {})))

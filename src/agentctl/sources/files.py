@@ -106,9 +106,11 @@ def _relative(path: Path, root: Path) -> str:
 
 
 def read_worktree(path: Path, rel: str, root: Path, max_bytes: int = MAX_FILE_BYTES) -> SourceFile:
-    """Read one working-tree file, refusing to leave the repository (``root`` must be resolved)."""
-    kind = classify(rel)
-    assert kind is not None
+    """Read one working-tree file, refusing to leave the repository (``root`` must be resolved).
+
+    A file with no IaC name (one a kustomization names, ``pod.txt``) is read as YAML, as Kustomize reads it.
+    """
+    kind = classify(rel) or FileKind.YAML
     try:
         real = path.resolve(strict=True)
     except (OSError, RuntimeError) as exc:
@@ -138,9 +140,7 @@ def read_worktree(path: Path, rel: str, root: Path, max_bytes: int = MAX_FILE_BY
 
 def from_bytes(rel: str, data: bytes | None, max_bytes: int = MAX_FILE_BYTES) -> SourceFile | None:
     """Wrap bytes read from git; ``None`` data means the file is absent there."""
-    kind = classify(rel)
-    if kind is None:
-        return None
+    kind = classify(rel) or FileKind.YAML  # a file a kustomization names, whatever its extension
     if data is not None and len(data) > max_bytes:
         return SourceFile(rel, kind, None, _too_large(len(data), max_bytes))
     return SourceFile(rel, kind, data)

@@ -179,7 +179,7 @@ class GitRepo:
 
     def read_many(self, side: Side, paths: list[str]) -> dict[str, SourceFile]:
         """Many files at once (one ``git cat-file --batch`` for what is not read yet); absent ones are left out."""
-        wanted = [p for p in dict.fromkeys(paths) if files.classify(p) is not None]
+        wanted = list(dict.fromkeys(paths))  # callers ask for IaC, or for what a kustomization names
         out: dict[str, SourceFile] = {}
         if side.kind == "worktree":
             for path in wanted:

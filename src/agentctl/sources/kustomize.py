@@ -15,6 +15,7 @@ from __future__ import annotations
 import functools
 import hashlib
 import os
+import re
 import shutil
 import subprocess
 import tempfile
@@ -23,12 +24,14 @@ from pathlib import Path
 
 from agentctl.model.common import Location
 from agentctl.model.resource import Note
-from agentctl.sources import kubernetes
+from agentctl.sources import files, kubernetes
 from agentctl.sources.files import SourceFile
 from agentctl.sources.interface import ParsedFile, ParseIssue
 
 NAMES = ("kustomization.yaml", "kustomization.yml", "Kustomization")
 TIMEOUT = 60.0
+NO_RENDERER = "Kustomize overlay; kustomize/kubectl not on PATH, skipped"
+_KLOG = re.compile(r"^[EWIF]\d{4} [\d:.]+\s+\d+ \S+\] ")
 _REMOTE = ("://", "github.com/", "gitlab.com/", "bitbucket.org/", "git@", "git::")
 
 
@@ -114,7 +117,7 @@ def _load(source: SourceFile) -> dict[str, object]:
     return _parse(source.data or b"")
 
 
-@functools.lru_cache(maxsize=512)
+@functools.lru_cache(maxsize=4096)
 def _parse(data: bytes) -> dict[str, object]:
     """A kustomization's value (read only: both sides of a diff share the unchanged ones)."""
     import yaml  # only when a change touches Kustomize
@@ -128,21 +131,88 @@ def _parse(data: bytes) -> dict[str, object]:
     return value if isinstance(value, dict) else {}
 
 
+_LISTS = ("resources", "bases", "components", "patchesStrategicMerge", "crds")
+_CONFIGS = ("transformers", "generators", "validators", "configurations")
+"""Lists of files Kustomize reads as objects: plugin configurations (a PatchTransformer…) shape the output too."""
+
+
 def _references(value: dict[str, object]) -> list[str]:
+    """The local paths a kustomization reads as objects (resources, patches, components, plugin configs)."""
     found: list[str] = []
-    for key in ("resources", "bases", "components", "patchesStrategicMerge", "crds"):
+    for key in (*_LISTS, *_CONFIGS):
         items = value.get(key)
         if isinstance(items, list):
-            found += [i for i in items if isinstance(i, str) and not any(m in i for m in _REMOTE)]
-    for key in ("patches", "patchesJson6902"):
+            found += [i for i in items if isinstance(i, str) and not any(m in i for m in _REMOTE) and "\n" not in i]
+    for key in ("patches", "patchesJson6902", "replacements"):
         items = value.get(key)
         if isinstance(items, list):
             found += [i["path"] for i in items if isinstance(i, dict) and isinstance(i.get("path"), str)]
     return found
 
 
+def _data_files(value: dict[str, object]) -> list[str]:
+    """Files a generator turns into ConfigMap/Secret data (``files: [key=path]``, ``envs``): data, not objects."""
+    found: list[str] = []
+    for key in ("configMapGenerator", "secretGenerator"):
+        generators = value.get(key)
+        for generator in generators if isinstance(generators, list) else []:
+            if not isinstance(generator, dict):
+                continue
+            listed = [*(generator.get("files") or []), *(generator.get("envs") or []), generator.get("env")]
+            found += [i.split("=", 1)[-1] for i in listed if isinstance(i, str)]
+    return found
+
+
+MAX_KUSTOMIZATIONS = 5000
+"""Kustomization files read to find which files they name (a bound on the work per judgement)."""
+
+
+def referenced(
+    kustomizations: list[str], read: Callable[[list[str]], dict[str, SourceFile]], data: bool = False
+) -> set[str]:
+    """Repository paths the kustomizations name as objects (and, with ``data``, as generator data)."""
+    out: set[str] = set()
+    for path, source in read(kustomizations[:MAX_KUSTOMIZATIONS]).items():
+        value = _load(source)
+        base = os.path.dirname(path)
+        names = _references(value) + (_data_files(value) if data else [])
+        out |= {os.path.normpath(os.path.join(base, r)) for r in names}
+    return out
+
+
+def reaching(changed: list[str], listing: list[str], read: Callable[[list[str]], dict[str, SourceFile]]) -> list[str]:
+    """The changed paths that can change a rendered overlay.
+
+    YAML/JSON files and kustomizations, by name; any other file (``pod.txt``) when a kustomization
+    names it as a resource, patch, component or plugin configuration: Kustomize reads it whatever its
+    extension. Generator data files (``configMapGenerator`` ``files:``) hold data, not objects.
+    """
+    named = [p for p in changed if files.classify(p) is not None or p.rsplit("/", 1)[-1] in NAMES]
+    others = [p for p in changed if p not in set(named)]
+    if not others:
+        return named
+    found = referenced(overlays(listing), read)
+    return named + [p for p in others if p in found]
+
+
 def _top(path: str) -> str:
     return path.split("/", 1)[0] if "/" in path else ""
+
+
+def _tops(
+    kustomizations: list[str], listing: list[str], read: Callable[[list[str]], dict[str, SourceFile]]
+) -> tuple[set[str], set[str]]:
+    """The top-level directories the overlays read from (``../base`` may be another one), and the paths named."""
+    tops = {_top(k) for k in kustomizations}
+    present = set(listing)
+    named: set[str] = set()
+    for _ in range(20):  # each round adds a directory; a chain of more is not rendered in full (the build fails)
+        named = referenced(overlays(p for p in listing if _top(p) in tops), read, data=True)
+        more = {_top(n) if n in present else n.split("/", 1)[0] for n in named if not n.startswith("..")} - tops
+        if not more:
+            break
+        tops |= more
+    return tops, named
 
 
 def render_side(
@@ -156,12 +226,10 @@ def render_side(
     if not kustomizations:
         return []
     if command is None:
-        return [
-            ParsedFile(k, notes=[Note(path=k, message="Kustomize overlay; kustomize/kubectl not on PATH, skipped")])
-            for k in kustomizations
-        ]
-    tops = {_top(k) for k in kustomizations}
-    wanted = [p for p in listing if _top(p) in tops]
+        return [ParsedFile(k, notes=[Note(path=k, message=NO_RENDERER)]) for k in kustomizations]
+    tops, named = _tops(kustomizations, listing, read)
+    # YAML/JSON by name, and every other file a kustomization names (``pod.txt``, generator data)
+    wanted = [p for p in listing if _top(p) in tops and (files.classify(p) is not None or p in named)]
     sources = read(wanted)
     results: list[ParsedFile] = []
     with tempfile.TemporaryDirectory(prefix="agentctl-kustomize-") as tmp:
@@ -264,6 +332,7 @@ def _run(command: list[str], root: Path, kustomization: str, home: Path) -> Pars
         return ParsedFile(kustomization, notes=[Note(path=kustomization, message=f"kustomize failed: {exc}")])
     if done.returncode != 0:
         reason = (done.stderr.strip().splitlines() or ["unknown error"])[-1].replace(str(root) + "/", "")
+        reason = _KLOG.sub("", reason)  # kubectl's timestamp and pid: the same failure reads the same on both sides
         return ParsedFile(kustomization, issues=[ParseIssue(kustomization, 1, f"kustomize build failed: {reason}")])
     return done.stdout
 
