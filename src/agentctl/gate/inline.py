@@ -129,11 +129,20 @@ _SAFE_REQUIRE = re.compile(
 """``require()`` of a JSON file (a read) or a module that cannot run commands or write files."""
 
 
+@functools.lru_cache(maxsize=256)
+def parse_python(code: str) -> ast.Module | None:
+    """``code`` parsed (None when it does not parse). Cached: a script repeats the same one-liners, and the
+    callers only read the tree."""
+    try:
+        return ast.parse(code)
+    except (SyntaxError, ValueError, RecursionError, MemoryError):
+        return None
+
+
 def _python(code: str) -> Verdict:
     verdict = Verdict()
-    try:
-        tree = ast.parse(code)
-    except (SyntaxError, ValueError):
+    tree = parse_python(code)
+    if tree is None:
         verdict.opaque = "python inline code that does not parse"
         return verdict
     safe_os = "os" in code and _safe_os_names(tree)
@@ -202,9 +211,8 @@ _RUNNERS = frozenset({
 
 def python_commands(code: str) -> tuple[list[str], str]:
     """(shell commands a Python script runs with literal text, why it is opaque or "")."""
-    try:
-        tree = ast.parse(code)
-    except (SyntaxError, ValueError):
+    tree = parse_python(code)
+    if tree is None:
         return [], "the file does not parse as Python"
     commands: list[str] = []
     reason = ""

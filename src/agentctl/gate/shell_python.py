@@ -155,9 +155,8 @@ def _module_files(cmd: Command, module: str, dirs: list[str], walker: Walker, ma
 def _imports(cmd: Command, code: str, dirs: list[str], walker: Walker, depth: int, strict: bool = True) -> None:
     """Repository modules ``code`` imports run their top level: judged as scripts (``strict``: as the entry
     point, see :func:`script`; a module a script imports only has what it shows judged)."""
-    try:
-        tree = ast.parse(code)
-    except (SyntaxError, ValueError):
+    tree = inline.parse_python(code)
+    if tree is None:
         return
     names: list[str] = []
     for node in ast.walk(tree):

@@ -10,6 +10,7 @@ script position (``bash scripts/d*.sh``) runs the files it matches in the reposi
 
 from __future__ import annotations
 
+import functools
 import posixpath
 import re
 from typing import TYPE_CHECKING
@@ -21,6 +22,7 @@ if TYPE_CHECKING:
     from agentctl.gate.shell import Command, Walker
 
 
+@functools.lru_cache(maxsize=4096)
 def _absolute(cwd: str, path: str) -> str:
     return posixpath.normpath(posixpath.join(cwd, path) if cwd and not path.startswith("/") else path)
 
