@@ -18,7 +18,7 @@ import subprocess
 from pathlib import Path
 from typing import TYPE_CHECKING
 
-from agentctl.gate import git_moves
+from agentctl.gate import git_index, git_moves
 from agentctl.gate.shell_paths import unresolvable
 
 if TYPE_CHECKING:
@@ -142,8 +142,10 @@ def _after_globals(argv: list[str]) -> list[str]:
 
 def _plan(sub: str, args: list[str], here: Path) -> list[list[str]] | None:
     """The git queries that list what ``git SUB ARGS`` changes."""
-    if sub in ("checkout", "switch", "rebase", "revert", "restore"):
+    if sub in ("checkout", "switch", "rebase", "revert"):
         return git_moves.plan(sub, args, lambda query: _git(here, query))
+    if sub in ("restore", "reset", "checkout-index", "read-tree", "update-index"):
+        return git_index.plan(sub, args, lambda query: _git(here, query))
     if sub == "merge":
         revs = _positionals(args, _MERGE_FLAGS, _MERGE_VALUED)
         return [_diff(f"HEAD...{rev}") for rev in revs] if revs else None
@@ -162,7 +164,7 @@ def _plan(sub: str, args: list[str], here: Path) -> list[list[str]] | None:
         if not _REVISION.match(ref):
             return None
         return [["stash", "show", "-z", "--name-only", "--include-untracked", "--no-renames", ref]]
-    return None  # pull, am, read-tree -u: not worked out here
+    return None  # pull, am: not worked out here
 
 
 def _positionals(args: list[str], flags: frozenset[str], valued: frozenset[str]) -> list[str] | None:

@@ -1,12 +1,12 @@
-"""Which files a branch move would change: ``git checkout``/``switch BRANCH``, ``rebase``, ``revert``, ``restore``.
+"""Which files a branch move would change: ``git checkout``/``switch BRANCH``, ``rebase``, ``revert``.
 
 Used by :mod:`agentctl.gate.git_incoming`, which asks git the queries planned here. A switch changes the
 files that differ between ``HEAD`` and the branch (local changes are carried over, or git refuses); a forced
 one also discards local changes, so it changes the files that differ between the branch and the work tree.
 A rebase checks out its new base, then replays the commits ``UPSTREAM..BRANCH``: it may write the files that
 differ between ``HEAD`` (or ``BRANCH``) and the new base, and every file a replayed commit touches. A revert
-writes the files the commit changed; ``checkout REV -- PATH`` and ``restore --source REV PATH`` the files
-under PATH that differ from REV. Anything not understood (an option, a range, a revision git cannot
+writes the files the commit changed; ``checkout REV -- PATH`` the files under PATH that differ from REV
+(restores from the index or HEAD: :mod:`agentctl.gate.git_index`). Anything not understood (an option, a range, a revision git cannot
 resolve) is ``None``: the caller judges the whole tree (fail closed).
 """
 
@@ -73,8 +73,8 @@ class Switch:
 
     def changes_nothing(self) -> bool:
         """``git checkout -b new``, ``git switch -c new``, a bare ``git checkout``: no other revision comes in
-        (forced, the agent's own changes are discarded, as by ``git reset --hard`` without a revision)."""
-        return self.ok and not self.positionals and not self.paths
+        (forced, HEAD's files are written over the work tree, as by ``git reset --hard``: not nothing)."""
+        return self.ok and not self.positionals and not self.paths and not self.forced
 
 
 def plan(sub: str, args: list[str], ask: Ask) -> list[list[str]] | None:
@@ -83,8 +83,6 @@ def plan(sub: str, args: list[str], ask: Ask) -> list[list[str]] | None:
         return _switch(sub, Switch(args), ask)
     if sub == "rebase":
         return _rebase(args, ask)
-    if sub == "restore":
-        return _restore(args, ask)
     if sub == "revert":
         revs = _positionals(args, _REVERT_FLAGS, frozenset({"-m", "--mainline"}))
         if not revs or any(".." in rev for rev in revs):
@@ -101,18 +99,33 @@ def diff(*specs: str, paths: list[str] | None = None) -> list[str]:
     return ["diff", "-z", "--name-only", "--no-renames", "--no-ext-diff", "--no-textconv", *specs, "--", *(paths or [])]
 
 
+def over_tree(rev: str | None, ask: Ask) -> list[list[str]] | None:
+    """The files written when REV (HEAD when None) replaces the index and the work tree, as by ``git reset
+    --hard``: those that differ between REV and the work tree. Without a commit yet, git empties the index and
+    deletes every file it held."""
+    if rev is not None and not REVISION.match(rev):
+        return None
+    if _commit(rev or "HEAD", ask):
+        return [diff(rev or "HEAD")]
+    if rev is not None or ask(["rev-parse", "--git-dir"]) is None:
+        return None
+    return [["ls-files", "-z", "--full-name", "--", ":/"]]
+
+
 def _commit(rev: str, ask: Ask) -> bool:
     return ask(["rev-parse", "-q", "--verify", f"{rev}^{{commit}}"]) is not None
 
 
 def _switch(sub: str, sw: Switch, ask: Ask) -> list[list[str]] | None:
+    if sw.ok and sw.paths and not sw.positionals and not sw.new_branch and sub == "checkout":
+        return [diff(paths=sw.paths)]  # ``git checkout -- PATH``: PATH as in the index
+    if sw.ok and not sw.positionals and not sw.paths:
+        return over_tree(None, ask) if sw.forced else []  # ``git checkout -f``: HEAD's files over the work tree
     if not sw.ok or (sw.paths and (sw.new_branch or sw.forced or len(sw.positionals) != 1)):
         return None
     if sw.paths:  # ``git checkout REV -- PATH…``: those paths as in REV
         rev = sw.positionals[0]
         return [diff(rev, paths=sw.paths)] if REVISION.match(rev) and _commit(rev, ask) else None
-    if sw.changes_nothing():
-        return []
     target, rest = sw.positionals[0], sw.positionals[1:]
     if sw.new_branch and rest:
         return None
@@ -127,33 +140,6 @@ def _switch(sub: str, sw: Switch, ask: Ask) -> list[list[str]] | None:
     if rest:  # ``git checkout REV PATH…``: those paths as in REV
         return [diff(target, paths=rest)] if sub == "checkout" and not sw.new_branch else None
     return [diff(target) if sw.forced else diff("HEAD", target)]
-
-
-_RESTORE_FLAGS = frozenset({"-W", "--worktree", "-q", "--quiet", "--progress", "--no-progress", "--overlay",
-                            "--no-overlay", "--ignore-unmerged"})  # fmt: skip
-
-
-def _restore(args: list[str], ask: Ask) -> list[list[str]] | None:
-    """``git restore --source=REV PATH…``: the paths as in REV (``--staged`` alone changes only the index)."""
-    source, skip, paths = None, False, []
-    for i, arg in enumerate(args):
-        if skip:
-            source, skip = arg, False
-        elif arg in ("-s", "--source"):
-            skip = True
-        elif arg.startswith("--source="):
-            source = arg.split("=", 1)[1]
-        elif arg == "--":
-            paths += args[i + 1 :]
-            break
-        elif arg.startswith("-"):
-            if arg not in _RESTORE_FLAGS:
-                return None
-        else:
-            paths.append(arg)
-    if source is None or skip or not paths or not REVISION.match(source) or not _commit(source, ask):
-        return None
-    return [diff(source, paths=paths)]
 
 
 def _guessed(name: str, ask: Ask) -> str | None:

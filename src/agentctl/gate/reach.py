@@ -90,12 +90,14 @@ def judge(call: ToolCall, cmd: Command, here: Path | None, root: Path, roots: li
     for raw in cmd.writes:  # only whether it can be resolved (its path is judged by the caller)
         if local(raw, here) is None:
             resolved(raw, "writes to")
-    for raw in cmd.trees:
+    incoming = git_incoming.changed(cmd, call.commands, here) if cmd.trees and cmd.name == "git" else None
+    for raw in cmd.trees:  # judged whole unless git lists the files the command changes
         path = resolved(raw, "writes to")
-        incoming = git_incoming.changed(cmd, call.commands, here) if raw == "." and cmd.name == "git" else None
-        for landed in [path] if incoming is None else incoming:
-            if landed is not None and protected_hit(landed, roots, True):
-                call.protected.append(display(landed, root))
+        if incoming is None and path is not None and protected_hit(path, roots, True):
+            call.protected.append(display(path, root))
+    for landed in incoming or []:
+        if protected_hit(landed, roots, True):
+            call.protected.append(display(landed, root))
     for source, dest in cmd.spreads:
         for landed in _spread(source, dest, here) if local(dest, here) is not None else []:
             if protected_hit(landed, roots, True):

@@ -14,7 +14,7 @@ import posixpath
 import re
 from typing import TYPE_CHECKING
 
-from agentctl.gate import git_moves, shell_paths
+from agentctl.gate import git_index, git_moves, shell_paths
 from agentctl.gate.scan import Scan, plain, regex
 
 if TYPE_CHECKING:
@@ -236,17 +236,19 @@ def git(cmd: Command, sub: str, args: list[str], pos: list[str], walker: Walker)
         if "--worktree" in args:
             cmd.writes.append(".git/config.worktree")
         cmd.writes += _values(args, {"--file", "-f"})
-    elif sub == "checkout" and "--" in args:
+    elif sub == "checkout" and "--" in args:  # PATH as in REV, or as in the index (which may hold anything)
         revs = [a for a in args[args.index(sub) + 1 : args.index("--")] if not a.startswith("-")]
-        if revs:
-            cmd.trees += args[args.index("--") + 1 :]
+        cmd.trees += git_index.pathspecs(args[args.index("--") + 1 :]) or (["."] if revs else [])
     elif sub == "restore":
-        if any(a.startswith(("--source", "-s")) for a in args) and not any(a in ("-S", "--staged") for a in args):
-            after = args[args.index("--") + 1 :] if "--" in args else []
-            cmd.trees += after or [p for p in pos[1:] if p != "restore"]
+        cmd.trees += git_index.Restore(args[args.index(sub) + 1 :]).trees()
     elif sub == "reset" and any(a in ("--hard", "--merge", "--keep") for a in args):
-        if [p for p in pos[1:] if p not in ("HEAD", "@")]:
-            cmd.trees.append(".")  # the whole tree, as in another revision
+        cmd.trees.append(".")  # the whole tree, as in REV or HEAD (either may hold anything)
+    elif sub == "checkout-index":
+        cmd.trees += git_index.checkout_index_trees(args[args.index(sub) + 1 :])
+    elif sub == "update-index":
+        cmd.trees += git_index.update_index_trees(args[args.index(sub) + 1 :])
+    elif sub == "read-tree" and not {"-n", "--dry-run"} & set(args):
+        cmd.trees.append(".")  # the index (and with -u the work tree) as in another tree
     elif _rewrites_tree(sub, args, pos):
         cmd.trees.append(".")  # the whole tree, as in another revision (like ``reset --hard REV``)
     elif sub == "grep" and any(a in ("--no-index", "--untracked") for a in args):
@@ -279,10 +281,6 @@ def _rewrites_tree(sub: str, args: list[str], pos: list[str]) -> bool:
         return not {*_ENDS, "--continue", "--edit-todo"} & flags
     if sub == "stash":
         return pos[1:2] in (["pop"], ["apply"], ["branch"])
-    if sub == "read-tree":
-        return "-u" in flags and not {"-n", "--dry-run"} & flags
-    if sub == "checkout-index":
-        return bool({"-a", "--all"} & flags)
     return False
 
 
