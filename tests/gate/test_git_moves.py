@@ -189,3 +189,201 @@ def test_a_commit_before_a_branch_move_counts_the_files_changed_since_head(tmp_p
     assert decide(keeper, root, "git switch feature/x").decision == "allow"  # carried over, untouched
     assert refused_for_ci(decide(keeper, root, "git commit -am wip && git switch feature/x"))
     assert refused_for_ci(decide(keeper, root, "git stash && git merge feature/x"))
+
+
+# --- restores from the index or HEAD (gitindex) ---
+# An earlier call can point the index (``update-index --cacheinfo``, ``read-tree``, ``reset --mixed``) or HEAD
+# (``reset --soft``) at content the gate never saw; a later restore writes it into the work tree.
+
+
+def _with_evil(root: Path) -> Path:
+    _git(root, "checkout", "-q", "-b", "evil")
+    (root / CI).write_text(EVIL_CI)
+    _git(root, "commit", "-q", "-am", "ci")
+    _git(root, "checkout", "-q", "main")
+    return root
+
+
+@pytest.fixture(scope="module", params=["cacheinfo", "read-tree", "reset --mixed"])
+def crafted_index(request: pytest.FixtureRequest, tmp_path_factory: pytest.TempPathFactory) -> Path:
+    """HEAD and the work tree as on ``main``; the index holds a CI configuration nobody reviewed."""
+    root = _with_evil(everyday_repo.build(tmp_path_factory.mktemp("index") / "app"))
+    if request.param == "cacheinfo":
+        blob = _git(root, "hash-object", "-w", "--stdin", stdin=EVIL_CI)
+        _git(root, "update-index", "--cacheinfo", f"100644,{blob},{CI}")
+    elif request.param == "read-tree":
+        _git(root, "read-tree", "evil")
+    else:
+        _git(root, "reset", "-q", "--mixed", "evil")
+    assert (root / CI).read_text() != EVIL_CI
+    return root
+
+
+@pytest.fixture(scope="module")
+def crafted_head(tmp_path_factory: pytest.TempPathFactory) -> Path:
+    """``git reset --soft evil``: HEAD holds the crafted CI configuration, the index and work tree ``main``'s."""
+    root = _with_evil(everyday_repo.build(tmp_path_factory.mktemp("head") / "app"))
+    _git(root, "reset", "-q", "--soft", "evil")
+    return root
+
+
+@pytest.mark.parametrize(
+    "command",
+    [
+        "git checkout -- .",
+        "git checkout .",
+        "git checkout -- .github",
+        "git checkout -- '*.yml'",
+        "cd src && git checkout -- ..",
+        "git checkout -- ':/'",
+        "git restore .",
+        "git restore --worktree -- .github/workflows",
+        "git checkout-index -a -f",
+        "git checkout-index -f -- .github/workflows/ci.yml",
+        "git checkout-index --all --force --quiet",
+    ],
+)
+def test_a_restore_from_a_crafted_index_is_refused(crafted_index: Path, command: str) -> None:
+    keeper = Gatekeeper(crafted_index, load_book(crafted_index, []))
+    decision = decide(keeper, crafted_index, command)
+    assert refused_for_ci(decision), decision.reason
+
+
+@pytest.mark.parametrize(
+    "command",
+    [
+        "git checkout -- src",
+        "git restore README.md",
+        "git restore src/platform_tools/cli.py",
+        "git checkout-index -f -- README.md",
+        "git restore --staged .",  # only the index
+    ],
+)
+def test_a_restore_of_other_files_from_a_crafted_index_goes_through(crafted_index: Path, command: str) -> None:
+    keeper = Gatekeeper(crafted_index, load_book(crafted_index, []))
+    decision = decide(keeper, crafted_index, command)
+    assert decision.decision == "allow", decision.reason
+
+
+@pytest.mark.parametrize(
+    "command",
+    [
+        "git reset --hard",
+        "git reset --hard HEAD",
+        "git reset --merge",
+        "git reset -q --hard",
+        "git checkout -f",
+        "git checkout --force",
+        "git restore --staged --worktree .",
+        "git restore -SW .github",
+        "git restore --source=HEAD .",
+    ],
+)
+def test_a_reset_to_a_crafted_head_is_refused(crafted_head: Path, command: str) -> None:
+    keeper = Gatekeeper(crafted_head, load_book(crafted_head, []))
+    decision = decide(keeper, crafted_head, command)
+    assert refused_for_ci(decision), decision.reason
+
+
+@pytest.mark.parametrize("command", ["git checkout -- .", "git restore .", "git restore -SW src", "git reset --hard feature/x"])
+def test_a_restore_that_leaves_the_protected_files_goes_through_after_a_crafted_head(
+    crafted_head: Path, command: str
+) -> None:
+    keeper = Gatekeeper(crafted_head, load_book(crafted_head, []))
+    decision = decide(keeper, crafted_head, command)
+    assert decision.decision == "allow", decision.reason
+
+
+@pytest.mark.parametrize(
+    "command",
+    [
+        "git reset --hard evil",
+        "git reset --keep evil",
+        "git read-tree evil",  # stages the crafted file: a commit and a push would publish it
+        "git read-tree -u --reset evil",
+        "git update-index --cacheinfo 100644,e69de29bb2d1d6434b8b29ae775c8ad2c48c6391,.github/workflows/ci.yml",
+        "git checkout evil --",
+    ],
+)
+def test_a_step_that_stages_or_writes_another_revisions_protected_file_is_refused(
+    keeper: Gatekeeper, repo: Path, command: str
+) -> None:
+    decision = decide(keeper, repo, command)
+    assert refused_for_ci(decision), decision.reason
+
+
+@pytest.mark.parametrize(
+    "command",
+    [
+        "git update-index --index-info",  # entries from stdin: anywhere
+        "git read-tree evil && git checkout -- .",  # the index changes before the restore: the whole tree
+        "git reset --soft evil && git reset --hard",
+        "git update-index --cacheinfo 100644,e69de29bb2d1d6434b8b29ae775c8ad2c48c6391,x && git checkout-index -a -f",
+        "git checkout-index -a -f --prefix=.github/workflows/",
+        "git restore --pathspec-from-file=list.txt",
+    ],
+)
+def test_a_restore_whose_files_cannot_be_listed_is_judged_as_the_whole_tree(
+    keeper: Gatekeeper, repo: Path, command: str
+) -> None:
+    decision = decide(keeper, repo, command)
+    rules = {f.rule_id for f in decision.findings}
+    assert decision.decision == "deny" and "tool-write-protected-path" in rules, decision.reason
+
+
+@pytest.mark.parametrize(
+    "command",
+    [
+        "git reset --hard",
+        "git reset --hard HEAD",
+        "git reset --hard feature/x",
+        "git reset --keep HEAD~1",
+        "git reset --merge",
+        "git checkout -- .",
+        "git checkout -f",
+        "git restore .",
+        "git restore --staged --worktree .",
+        "git checkout-index -a -f",
+        "git read-tree feature/x",
+        "git reset --soft evil",  # decided: an existing commit staged (undoing a commit); the later write is judged
+        "git reset --mixed HEAD~1",
+        "git reset HEAD~1",
+        "git update-index --cacheinfo 100644,e69de29bb2d1d6434b8b29ae775c8ad2c48c6391,src/new.py",
+        "git add -A && git reset --hard",
+        "cd src && git restore .",
+    ],
+)
+def test_an_everyday_restore_or_reset_goes_through(keeper: Gatekeeper, repo: Path, command: str) -> None:
+    decision = decide(keeper, repo, command)
+    assert decision.decision == "allow", decision.reason
+
+
+def test_discarding_the_agents_own_changes_goes_through(tmp_path: Path) -> None:
+    root = everyday_repo.build(tmp_path / "app")
+    cli = root / "src/platform_tools/cli.py"
+    cli.write_text(cli.read_text() + "# wip\n")
+    (root / "README.md").write_text("staged\n")
+    _git(root, "add", "README.md")
+    keeper = Gatekeeper(root, load_book(root, []))
+    for command in ("git reset --hard", "git checkout -- src/platform_tools/cli.py", "git restore .",
+                    "git restore --staged --worktree .", "git checkout-index -a -f"):  # fmt: skip
+        decision = decide(keeper, root, command)
+        assert decision.decision == "allow", (command, decision.reason)
+
+
+def test_a_reset_in_a_repository_without_commits_judges_the_files_it_deletes(tmp_path: Path) -> None:
+    """Without a commit, ``git reset --hard`` (and ``checkout -f``) empties the index and deletes every file it
+    held: a protected file among them is refused, an ordinary one is not."""
+    root = tmp_path / "new"
+    (root / "src").mkdir(parents=True)
+    subprocess.run(["git", "init", "-q", str(root)], check=True)
+    (root / "CLAUDE.md").write_text("be careful\n")
+    (root / "src/app.py").write_text("x = 1\n")
+    keeper = Gatekeeper(root, load_book(root, []))
+    _git(root, "add", "src/app.py")
+    assert decide(keeper, root, "git reset --hard").decision == "allow"
+    assert decide(keeper, root, "git checkout -f").decision == "allow"
+    _git(root, "add", "CLAUDE.md")
+    for command in ("git reset --hard", "git checkout -f"):
+        decision = decide(keeper, root, command)
+        assert decision.decision == "deny" and "CLAUDE.md" in decision.reason, (command, decision.reason)
