@@ -285,7 +285,9 @@ def test_a_reset_to_a_crafted_head_is_refused(crafted_head: Path, command: str) 
     assert refused_for_ci(decision), decision.reason
 
 
-@pytest.mark.parametrize("command", ["git checkout -- .", "git restore .", "git restore -SW src", "git reset --hard feature/x"])
+@pytest.mark.parametrize(
+    "command", ["git checkout -- .", "git restore .", "git restore -SW src", "git reset --hard feature/x"]
+)
 def test_a_restore_that_leaves_the_protected_files_goes_through_after_a_crafted_head(
     crafted_head: Path, command: str
 ) -> None:

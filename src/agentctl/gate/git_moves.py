@@ -6,8 +6,8 @@ one also discards local changes, so it changes the files that differ between the
 A rebase checks out its new base, then replays the commits ``UPSTREAM..BRANCH``: it may write the files that
 differ between ``HEAD`` (or ``BRANCH``) and the new base, and every file a replayed commit touches. A revert
 writes the files the commit changed; ``checkout REV -- PATH`` the files under PATH that differ from REV
-(restores from the index or HEAD: :mod:`agentctl.gate.git_index`). Anything not understood (an option, a range, a revision git cannot
-resolve) is ``None``: the caller judges the whole tree (fail closed).
+(restores from the index or HEAD: :mod:`agentctl.gate.git_index`). Anything not understood (an option, a
+range, a revision git cannot resolve) is ``None``: the caller judges the whole tree (fail closed).
 """
 
 from __future__ import annotations
