@@ -14,12 +14,12 @@ out; options not understood; git fails) is ``None``: the caller keeps judging th
 from __future__ import annotations
 
 import re
-import subprocess
 from pathlib import Path
 from typing import TYPE_CHECKING
 
 from agentctl.gate import git_index, git_moves
 from agentctl.gate.shell_paths import unresolvable
+from agentctl.sources import gitcli
 
 if TYPE_CHECKING:
     from agentctl.gate.shell_command import Command
@@ -147,16 +147,16 @@ def _plan(sub: str, args: list[str], here: Path) -> list[list[str]] | None:
     if sub in ("restore", "reset", "checkout-index", "read-tree", "update-index"):
         return git_index.plan(sub, args, lambda query: _git(here, query))
     if sub == "merge":
-        revs = _positionals(args, _MERGE_FLAGS, _MERGE_VALUED)
-        return [_diff(f"HEAD...{rev}") for rev in revs] if revs else None
+        revs = git_moves.positionals(args, _MERGE_FLAGS, _MERGE_VALUED, _REVISION)
+        return [git_moves.diff(f"HEAD...{rev}") for rev in revs] if revs else None
     if sub == "cherry-pick":
-        revs = _positionals(args, _PICK_FLAGS, frozenset())
+        revs = git_moves.positionals(args, _PICK_FLAGS, frozenset(), _REVISION)
         if not revs or any(".." in rev for rev in revs):
             return None
         tree = ["diff-tree", "-z", "--no-commit-id", "--name-only", "-r", "-m", "--root", "--no-renames"]
         return [[*tree, "--end-of-options", rev] for rev in revs]
     if sub == "stash" and args[:1] in (["pop"], ["apply"]):
-        refs = _positionals(args[1:], _STASH_FLAGS, frozenset())
+        refs = git_moves.positionals(args[1:], _STASH_FLAGS, frozenset(), _REVISION)
         if refs is None or len(refs) > 1:
             return None
         ref = refs[0] if refs else "stash@{0}"
@@ -167,40 +167,5 @@ def _plan(sub: str, args: list[str], here: Path) -> list[list[str]] | None:
     return None  # pull, am: not worked out here
 
 
-def _positionals(args: list[str], flags: frozenset[str], valued: frozenset[str]) -> list[str] | None:
-    out: list[str] = []
-    skip = False
-    for arg in args:
-        if skip:
-            skip = False
-        elif arg in valued:
-            skip = True
-        elif arg.startswith("-"):
-            if arg not in flags and arg.split("=", 1)[0] not in valued:
-                return None
-        elif _REVISION.match(arg):
-            out.append(arg)
-        else:
-            return None
-    return out
-
-
-def _diff(spec: str) -> list[str]:
-    return ["diff", "-z", "--name-only", "--no-renames", "--no-ext-diff", "--no-textconv", spec, "--"]
-
-
 def _git(here: Path, query: list[str]) -> list[str] | None:
-    try:
-        proc = subprocess.run(
-            ["git", "-c", "core.fsmonitor=false", "-C", str(here), *query],
-            capture_output=True,
-            timeout=_TIMEOUT,
-            check=False,
-            stdin=subprocess.DEVNULL,
-        )
-    except (OSError, subprocess.SubprocessError):
-        return None
-    if proc.returncode != 0:
-        return None
-    text = proc.stdout.decode("utf-8", "surrogateescape")
-    return [name for name in text.split("\0" if "-z" in query else "\n") if name]
+    return gitcli.names(here, query, _TIMEOUT)

@@ -84,7 +84,7 @@ def plan(sub: str, args: list[str], ask: Ask) -> list[list[str]] | None:
     if sub == "rebase":
         return _rebase(args, ask)
     if sub == "revert":
-        revs = _positionals(args, _REVERT_FLAGS, frozenset({"-m", "--mainline"}))
+        revs = positionals(args, _REVERT_FLAGS, frozenset({"-m", "--mainline"}))
         if not revs or any(".." in rev for rev in revs):
             return None
         return [[*_TREE, "--end-of-options", rev] for rev in revs]
@@ -178,7 +178,11 @@ def _rebase(args: list[str], ask: Ask) -> list[list[str]] | None:
     return [diff("HEAD", branch), *queries] if branch else queries
 
 
-def _positionals(args: list[str], flags: frozenset[str], valued: frozenset[str]) -> list[str] | None:
+def positionals(
+    args: list[str], flags: frozenset[str], valued: frozenset[str], revision: re.Pattern[str] = REVISION
+) -> list[str] | None:
+    """The revisions among ``args``; None when an option is not among ``flags``/``valued`` or a word is not a
+    plain revision (``revision``)."""
     out: list[str] = []
     skip = False
     for arg in args:
@@ -189,7 +193,7 @@ def _positionals(args: list[str], flags: frozenset[str], valued: frozenset[str])
         elif arg.startswith("-"):
             if arg not in flags and arg.split("=", 1)[0] not in valued:
                 return None
-        elif REVISION.match(arg):
+        elif revision.match(arg):
             out.append(arg)
         else:
             return None

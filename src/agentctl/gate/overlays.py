@@ -14,12 +14,11 @@ it does, and denies.
 
 from __future__ import annotations
 
-import subprocess
 from collections.abc import Callable
 from pathlib import Path
 
 from agentctl.model.resource import Resource
-from agentctl.sources import files, kustomize
+from agentctl.sources import files, gitcli, kustomize
 from agentctl.sources.files import SourceFile
 
 MAX_LISTED = 200_000
@@ -31,19 +30,8 @@ def is_terraform(path: str) -> bool:
 
 
 def repo_listing(root: Path) -> list[str] | None:
-    try:
-        proc = subprocess.run(
-            ["git", "-c", "core.fsmonitor=false", "ls-files", "-z", "-c", "-o", "--exclude-standard"],
-            cwd=root,
-            capture_output=True,
-            timeout=10,
-            check=False,
-        )
-    except (OSError, subprocess.SubprocessError):
-        return None
-    if proc.returncode != 0:
-        return None
-    return [p for p in proc.stdout.decode("utf-8", "surrogateescape").split("\0") if p][:MAX_LISTED]
+    listed = gitcli.names(root, ["ls-files", "-z", "-c", "-o", "--exclude-standard"])
+    return None if listed is None else listed[:MAX_LISTED]
 
 
 def reader(root: Path, written: dict[str, str | None]) -> Callable[[list[str]], dict[str, SourceFile]]:

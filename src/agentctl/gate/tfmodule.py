@@ -19,7 +19,6 @@ import hashlib
 import json
 import posixpath
 import re
-import subprocess
 import threading
 from collections import OrderedDict
 from pathlib import Path
@@ -27,7 +26,7 @@ from typing import Any
 
 from agentctl.gate import tffocus
 from agentctl.model.resource import Resource
-from agentctl.sources import files
+from agentctl.sources import files, gitcli
 from agentctl.sources.interface import ParsedFile
 from agentctl.sources.terraform import evaluate_files, parse_only
 from agentctl.sources.terraform.functions import FILE_READER
@@ -328,33 +327,13 @@ def _wanted(name: str) -> bool:
     return name.endswith(TERRAFORM_SUFFIXES) or (is_tfvars(name) and auto_loaded(name))
 
 
+_LISTED = ("*.tf", "*.tf.json", "*.tofu", "*.tofu.json")
+
+
 def _terraform_listing(root: Path) -> list[str]:
     """The repository's Terraform files, tracked or not (ignored ones left out), by repository path."""
-    try:
-        proc = subprocess.run(
-            [
-                "git",
-                "-c",
-                "core.fsmonitor=false",
-                "ls-files",
-                "-z",
-                "-c",
-                "-o",
-                "--exclude-standard",
-                "--",
-                "*.tf",
-                "*.tf.json",
-                "*.tofu",
-                "*.tofu.json",
-            ],
-            cwd=root,
-            capture_output=True,
-            timeout=10,
-            check=False,
-        )
-    except (OSError, subprocess.SubprocessError):
-        return []
-    paths = sorted({p for p in proc.stdout.decode("utf-8", "surrogateescape").split("\0") if p})
+    listed = gitcli.names(root, ["ls-files", "-z", "-c", "-o", "--exclude-standard", "--", *_LISTED])
+    paths = sorted(set(listed or []))
     return [p for p in paths if not any(part in files.SKIP_DIRS for part in p.split("/")[:-1])]
 
 

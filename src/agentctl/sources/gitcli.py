@@ -27,6 +27,25 @@ def _git(cwd: Path, *args: str) -> subprocess.CompletedProcess[str]:
     return subprocess.run(["git", *args], cwd=cwd, capture_output=True, text=True)
 
 
+def names(cwd: Path, args: list[str], timeout: float = 10) -> list[str] | None:
+    """What ``git ARGS`` prints, one name (or entry) per item: split on NUL with ``-z``, else on newlines (file
+    names kept byte for byte); None when git fails or times out. fsmonitor off; nothing on its input."""
+    try:
+        proc = subprocess.run(
+            ["git", "-c", "core.fsmonitor=false", "-C", str(cwd), *args],
+            capture_output=True,
+            timeout=timeout,
+            check=False,
+            stdin=subprocess.DEVNULL,
+        )
+    except (OSError, subprocess.SubprocessError):
+        return None
+    if proc.returncode != 0:
+        return None
+    text = proc.stdout.decode("utf-8", "surrogateescape")
+    return [name for name in text.split("\0" if "-z" in args else "\n") if name]
+
+
 def toplevel(cwd: Path) -> Path | None:
     """The work tree's root, or ``None`` outside git."""
     try:
