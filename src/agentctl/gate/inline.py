@@ -139,6 +139,21 @@ def parse_python(code: str) -> ast.Module | None:
         return None
 
 
+@functools.lru_cache(maxsize=256)
+def python_imports(code: str) -> tuple[str, ...]:
+    """The absolute module names ``code`` imports, first seen first (``from pkg import mod``: ``pkg`` and
+    ``pkg.mod``, as mod may be a module of the package); empty when it does not parse."""
+    tree = parse_python(code)
+    names: list[str] = []
+    for node in ast.walk(tree) if tree is not None else ():
+        if isinstance(node, ast.Import):
+            names += [a.name for a in node.names]
+        elif isinstance(node, ast.ImportFrom) and node.level == 0 and node.module:
+            names.append(node.module)
+            names += [f"{node.module}.{a.name}" for a in node.names if a.name != "*"]
+    return tuple(dict.fromkeys(names))
+
+
 def _python(code: str) -> Verdict:
     verdict = Verdict()
     tree = parse_python(code)

@@ -121,6 +121,45 @@ def _tool_alias(cmd: Command, name: str) -> str:
     return "kubectl"
 
 
+_ORDINARY: dict[str, int] = {}
+"""Per command name, what :func:`_ordinary` found (asked once per name: most commands of a script are)."""
+_RENAMED, _JUDGED, _QUIET = 0, 1, 2
+
+
+def _ordinary(name: str) -> int:
+    """_RENAMED: a renaming applies to ``name`` (a versioned shell or tool, a tool spelled in capitals, a tool
+    alias or kubectl plugin), or it is a special name or an interpreter. _QUIET: none of that, and nothing judges
+    its arguments (no runner, no files, no hazard, no tool of its own: ``echo``, ``cd``, ``exit``). _JUDGED: the
+    rest (its runner, then the files it touches, judge it)."""
+    lowered = name.lower()
+    if (
+        _VERSIONED_SHELL.match(name)
+        or _VERSIONED_TOOL.match(lowered)
+        or (name not in SENSITIVE and lowered in SENSITIVE)
+        or name in _TOOL_ALIASES
+        or name.startswith(("kubectl-", "kubectl_"))
+        or name in _SPECIAL_NAMES
+        or _interpreter_name(name)
+    ):
+        kind = _RENAMED
+    elif (
+        name in SENSITIVE
+        or name in _KUBE_TRACKED
+        or name in ("git", "terraform", "tofu")
+        or name in SHELLS
+        or shell_runners.handles(name)
+        or not shell_files.touches_nothing(name)
+        or shell_hazards.judged(name)
+    ):
+        kind = _JUDGED
+    else:
+        kind = _QUIET
+    if len(_ORDINARY) >= 4096:  # names come from the text judged: bounded
+        _ORDINARY.clear()
+    _ORDINARY[name] = kind
+    return kind
+
+
 def analyse(cmd: Command, walker: Walker) -> None:
     """Unwrap ``cmd`` in place, fill its effects, and add the commands it runs to the walker."""
     argv, literal = cmd.argv, cmd.literal
@@ -135,15 +174,31 @@ def analyse(cmd: Command, walker: Walker) -> None:
             return
         name = basename(argv[0])
     cmd.name = name
-    if _VERSIONED_SHELL.match(name):  # ``ksh93``, ``bash5.2``: that shell
-        name = cmd.name = _VERSIONED_SHELL.sub(r"\1", name)
-    versioned = _VERSIONED_TOOL.match(name.lower())  # ``terraform_1.5.7``, ``kubectl-1.30``: that tool
-    if name not in SENSITIVE and (name.lower() in SENSITIVE or versioned):  # ``TERRAFORM`` on a case-insensitive FS
-        name = cmd.name = versioned.group(1) if versioned else name.lower()
-        argv = cmd.argv = [name, *argv[1:]]
-    if name in _TOOL_ALIASES or name.startswith(("kubectl-", "kubectl_")):
-        name = cmd.name = _tool_alias(cmd, name)
-        argv, literal = cmd.argv, cmd.literal
+    kind = _ORDINARY.get(name)
+    if kind is None:
+        kind = _ordinary(name)
+    if (
+        kind == _QUIET  # ``echo x``: only what every command has to be looked at for
+        and literal[0]
+        and not cmd.assigned
+        and not walker.kube_tunnels
+        and "/" not in argv[0]
+        and not name.endswith(".py")
+        and LOCAL_BINS not in walker.exported
+        and "npx" not in cmd.via
+    ):
+        shell_hazards.dotglob(cmd, walker)
+        return
+    if kind == _RENAMED:
+        if _VERSIONED_SHELL.match(name):  # ``ksh93``, ``bash5.2``: that shell
+            name = cmd.name = _VERSIONED_SHELL.sub(r"\1", name)
+        versioned = _VERSIONED_TOOL.match(name.lower())  # ``terraform_1.5.7``, ``kubectl-1.30``: that tool
+        if name not in SENSITIVE and (name.lower() in SENSITIVE or versioned):  # ``TERRAFORM`` (case-insensitive FS)
+            name = cmd.name = versioned.group(1) if versioned else name.lower()
+            argv = cmd.argv = [name, *argv[1:]]
+        if name in _TOOL_ALIASES or name.startswith(("kubectl-", "kubectl_")):
+            name = cmd.name = _tool_alias(cmd, name)
+            argv, literal = cmd.argv, cmd.literal
     if not literal[0] and not cmd.opaque:
         cmd.opaque = f"the command name is computed at run time ({argv[0]})"
     args = argv[1:]
@@ -164,7 +219,7 @@ def analyse(cmd: Command, walker: Walker) -> None:
         found = shell_localbin.resolve(cmd, name, walker)
         if found:
             shell_scripts.program(cmd, found, walker)
-    if name not in _SPECIAL_NAMES and not _interpreter_name(name):
+    if kind != _RENAMED or (name not in _SPECIAL_NAMES and not _interpreter_name(name)):
         if not shell_runners.run(cmd, name, args, walker):
             shell_files.effects(cmd, name, args, walker)
     elif name == "alias":
@@ -188,7 +243,8 @@ def analyse(cmd: Command, walker: Walker) -> None:
     shell_hazards.judge(cmd, walker)
     if name in SENSITIVE and not all(literal) and not cmd.opaque:
         cmd.opaque = f"{name}'s arguments are computed at run time"
-    shell_localbin.leave(walker, searched)
+    if searched is not None or LOCAL_BINS in walker.exported:
+        shell_localbin.leave(walker, searched)
 
 
 def _unwrapped(cmd: Command, walker: Walker) -> tuple[list[str], list[bool]]:

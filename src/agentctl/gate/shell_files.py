@@ -48,9 +48,14 @@ _WRITERS = {
 }  # fmt: skip
 
 
+def touches_nothing(name: str) -> bool:
+    """Whether :func:`effects` finds no file ``name`` reads or writes from its arguments (``echo``, ``cd``…)."""
+    return name in _NO_READ and name not in _WRITERS
+
+
 def effects(cmd: Command, name: str, args: list[str], walker: Walker) -> None:
     """Files a known command writes, and the files any command reads."""
-    if name in _NO_READ and name not in _WRITERS:
+    if touches_nothing(name):
         return
     if name in shell_writers.HANDLED:
         shell_writers.effects(cmd, name, args, walker)

@@ -49,7 +49,8 @@ _WRITERS = frozenset({"uniq", "script", "yq", "aria2c", "aria2", "curl", "wget"}
 
 
 @functools.lru_cache(maxsize=1024)
-def _judged(name: str) -> bool:
+def judged(name: str) -> bool:
+    """Whether :func:`judge` looks at ``name``'s arguments (settings, downloads, destroyers, secret readers)."""
     return (
         name in _NAMES
         or bool(_FORMATTERS.match(name))
@@ -60,7 +61,7 @@ def _judged(name: str) -> bool:
 
 def judge(cmd: Command, walker: Walker) -> None:
     name = cmd.name
-    if _judged(name):
+    if judged(name):
         args = cmd.argv[1:]
         shell_settings.judge(cmd, name, args, walker)
         shell_downloads.judge(cmd, name, args, walker)
@@ -71,6 +72,11 @@ def judge(cmd: Command, walker: Walker) -> None:
         else:
             _destroyers(cmd, name, args)
             _readers(cmd, name, args, walker)
+    dotglob(cmd, walker)
+
+
+def dotglob(cmd: Command, walker: Walker) -> None:
+    """After ``shopt -s dotglob``, a glob read also reads the dot files it now matches."""
     if cmd.reads and walker.__dict__.get("dotglob"):
         cmd.reads += [d for r in cmd.reads for d in _dotted(r) if d not in cmd.reads]
 

@@ -21,7 +21,6 @@ A file written earlier in the same command line is judged by what was written
 
 from __future__ import annotations
 
-import ast
 import posixpath
 import re
 from collections.abc import Callable
@@ -118,11 +117,11 @@ def _site_hooks(cmd: Command, walker: Walker) -> None:
     (and the ``.pth`` files, whose ``import`` lines run) that the same command line writes anywhere, such as
     into a virtual environment's site-packages."""
     hooks = [posixpath.join(d, hook) for d in _pythonpath(cmd, walker) for hook in _HOOKS]
-    for path in dict.fromkeys(hooks + [p for p in shell_sources.written_files(cmd, walker, ".py")
-                                       if posixpath.basename(p) in _HOOKS]):  # fmt: skip
+    written = shell_sources.written_files(cmd, walker, *_HOOKS, ".pth")  # one pass over the earlier commands
+    for path in dict.fromkeys(hooks + [p for p in written if posixpath.basename(p) in _HOOKS]):
         if shell_sources.present(cmd, path, walker):
             script(cmd, path, walker)
-    for path in shell_sources.written_files(cmd, walker, ".pth"):
+    for path in (p for p in written if p.endswith(".pth")):
         for text in shell_sources.texts(cmd, path, walker, "a .pth file") or []:
             code = "\n".join(line for line in text.splitlines() if line.startswith(("import ", "import\t")))
             if code:
@@ -155,17 +154,7 @@ def _module_files(cmd: Command, module: str, dirs: list[str], walker: Walker, ma
 def _imports(cmd: Command, code: str, dirs: list[str], walker: Walker, depth: int, strict: bool = True) -> None:
     """Repository modules ``code`` imports run their top level: judged as scripts (``strict``: as the entry
     point, see :func:`script`; a module a script imports only has what it shows judged)."""
-    tree = inline.parse_python(code)
-    if tree is None:
-        return
-    names: list[str] = []
-    for node in ast.walk(tree):
-        if isinstance(node, ast.Import):
-            names += [a.name for a in node.names]
-        elif isinstance(node, ast.ImportFrom) and node.level == 0 and node.module:
-            names.append(node.module)  # ``from pkg import mod``: mod may be a module of the package
-            names += [f"{node.module}.{a.name}" for a in node.names if a.name != "*"]
-    for module in list(dict.fromkeys(names))[:_MAX_IMPORTS]:
+    for module in inline.python_imports(code)[:_MAX_IMPORTS]:
         for path in _module_files(cmd, module, dirs, walker):
             script(cmd, path, walker, depth, strict)
 

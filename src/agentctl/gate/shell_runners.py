@@ -107,6 +107,11 @@ def git_setting(cmd: Command, key: str, value: str, literal: bool, walker: Walke
         cmd.opaque = cmd.opaque or f"git runs the command set by {key}"
 
 
+def handles(name: str) -> bool:
+    """Whether :func:`run` judges ``name`` (a program that runs other commands or code)."""
+    return name in _HANDLERS
+
+
 def run(cmd: Command, name: str, args: list[str], walker: Walker) -> bool:
     """Judge the commands ``cmd`` runs from its arguments; True when its arguments are not files to read."""
     handler = _HANDLERS.get(name)

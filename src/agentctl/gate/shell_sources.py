@@ -104,16 +104,28 @@ def present(cmd: Command, path: str, walker: Walker) -> bool:
     )
 
 
-def written_files(cmd: Command, walker: Walker, suffix: str) -> list[str]:
-    """Files ending in ``suffix`` that earlier commands of the same text write (relative to ``cmd``'s directory)."""
+def written_files(cmd: Command, walker: Walker, *suffixes: str) -> list[str]:
+    """Files ending in one of ``suffixes`` that earlier commands of the same text write (relative to ``cmd``'s
+    directory)."""
     here = _absolute(cmd.cwd, ".")
     found: list[str] = []
+    seen: dict[str, bool] = {}  # per directory: whether its name holds a suffix (``cd x.py/sub; touch ..``)
     for other in walker.out:
-        if other is cmd:
+        if other is cmd or not other.writes:
             continue
+        cwd = other.cwd
+        anywhere = seen.get(cwd)
+        if anywhere is None:
+            anywhere = seen[cwd] = any(s in cwd for s in suffixes)
         for write in other.writes:
-            written = _absolute(other.cwd, write)
-            if written.endswith(suffix) and (here == "." or written.startswith(here.rstrip("/") + "/")):
+            if not anywhere:  # normalising drops path parts, it never makes new ones
+                for suffix in suffixes:
+                    if suffix in write:
+                        break
+                else:
+                    continue
+            written = _absolute(cwd, write)
+            if written.endswith(suffixes) and (here == "." or written.startswith(here.rstrip("/") + "/")):
                 found.append(written if here == "." else posixpath.relpath(written, here))
     return list(dict.fromkeys(found))
 
