@@ -134,7 +134,7 @@ def test_the_walk_leaves_garbage_collection_as_it_found_it() -> None:
         assert not gc.isenabled()  # a caller that switched it off keeps it off
     finally:
         gc.enable()
-    with pytest.raises(AttributeError):
+    with pytest.raises((AttributeError, TypeError)):  # TypeError from the compiled walk
         shell.parse(None, home="/home/u")  # type: ignore[arg-type]
     assert gc.isenabled()  # back on after a walk that failed
 
@@ -148,3 +148,39 @@ def test_a_next_line_the_grammar_reads_into_a_command_makes_it_opaque() -> None:
     assert "two lines" in merged.opaque
     for fine in ("terraform plan \\\n  -out tf.plan && ls \\\n\\\n -la", "echo 'a\nb' \"c\nd\" $(ls\n)"):
         assert not any(c.opaque for c in shell.parse(fine, home="/home/u")), fine  # continued lines, quoted breaks
+
+
+DEPTH = 5000
+NESTED = {
+    "command substitutions": "echo " + "$(echo " * DEPTH + ")" * DEPTH,
+    "quoted substitutions": "echo " + '"$(echo ' * DEPTH + ')"' * DEPTH,
+    "parameter defaults": "echo " + "${a:-" * DEPTH + "x" + "}" * DEPTH,
+    "subshells": "( " * DEPTH + "ls" + " )" * DEPTH,
+    "groups": "{ " * DEPTH + "ls; " + "}; " * DEPTH,
+    "an && chain": " && ".join(["ls"] * DEPTH),
+    "arithmetic": "echo $((" + "(" * DEPTH + "1" + ")" * DEPTH + "))",
+    "ifs": "if true; then " * DEPTH + "ls; " + "fi; " * DEPTH,
+    "process substitutions": "cat " + "<(cat " * DEPTH + ")" * DEPTH,
+    "test expressions": "[[ " + "( " * DEPTH + "-f x" + " )" * DEPTH + " ]]",
+    "functions": "f() { " * DEPTH + "ls; " + "}; " * DEPTH,
+}
+
+
+@pytest.mark.parametrize("text", NESTED.values(), ids=NESTED.keys())
+def test_text_nested_past_the_limit_stops_the_walk_with_a_recursion_error(text: str) -> None:
+    # The gate turns the RecursionError into an opaque command (denied). The walk stops at its own limit, not at
+    # Python's: a compiled walk (mypyc) has no recursion limit and would overflow the C stack instead.
+    with pytest.raises(RecursionError, match="too deep to judge"):
+        shell.parse(text, home="/home/u")
+
+
+def test_text_nested_within_the_limit_is_walked() -> None:
+    text = "echo " + "$(echo " * 40 + "x" + ")" * 40
+    assert len(shell.parse(text, home="/home/u")) == 41
+    text = "( " * 40 + "terraform apply" + " )" * 40
+    assert shell.parse(text, home="/home/u")[-1].argv == ["terraform", "apply"]
+
+
+def test_long_flat_scripts_are_not_nesting() -> None:
+    text = "\n".join(["ls"] * 5000) + "\n" + " | ".join(["cat"] * 2000)
+    assert len(shell.parse(text, home="/home/u")) == 7000

@@ -18,6 +18,8 @@ import re
 from dataclasses import dataclass, field
 from pathlib import Path
 
+from agentctl.gate import braces
+
 MAX_ENTRIES = 100_000
 """Directory entries walked per scan before the answer counts as unknown."""
 _SKIP_DIRS = {".git", "node_modules", "__pycache__", ".venv", ".tox", ".mypy_cache", ".ruff_cache", ".pytest_cache"}
@@ -207,7 +209,5 @@ def grep_tool(tool_input: dict[str, object], resolve: object) -> tuple[Scan, Pat
 
 
 def _braces(glob: str) -> list[str]:
-    match = re.search(r"\{([^{}]*)\}", glob)
-    if match is None:
-        return [glob]
-    return [g for o in match.group(1).split(",") for g in _braces(glob[: match.start()] + o + glob[match.end() :])]
+    """The globs ``{a,b}`` (and a glob's ``{a}``) stand for; everything (``*``) when there are too many to list."""
+    return braces.expand(glob, lone=True) or ["*"]

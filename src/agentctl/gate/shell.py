@@ -22,7 +22,7 @@ from typing import Any
 
 from agentctl.gate import shell_code, shell_effects, shell_paths, shell_redirects, shell_settings
 from agentctl.gate.shell_command import Command as Command
-from agentctl.gate.shell_words import Word, WordEvaluator, dedupe
+from agentctl.gate.shell_words import MAX_NESTING, Word, WordEvaluator, dedupe
 
 MAX_DEPTH = 8
 """How deep ``bash -c``/``eval``/scripts are parsed before the command counts as opaque."""
@@ -93,6 +93,10 @@ class Walker(WordEvaluator):
         """``kubectl proxy``/``port-forward`` started in this text: (kind, local ports, cluster flags)."""
         self.outfeed: Command | None = None
         """What a ``>(…)`` process substitution in the current command's words reads (that command's output)."""
+        self.dotglob = False
+        self.nesting = 0
+        """How many statements and word parts the walk is inside (see MAX_NESTING)."""
+        """``shopt -s dotglob`` / ``setopt globdots`` ran: globs also match dot files."""
 
     # -- entry points -------------------------------------------------
     def run(self, text: str, via: list[str], depth: int) -> list[Command]:
@@ -120,11 +124,14 @@ class Walker(WordEvaluator):
 
     # -- statements ---------------------------------------------------
     def node(self, node: Any, feed: Command | None) -> list[Command]:
+        self.nesting += 1  # not restored when it raises: the walk ends there (and the gate judges it opaque)
+        if self.nesting > MAX_NESTING:
+            raise RecursionError("shell text nested too deep to judge")
         if node.kind_id == _COMMAND_ID:
-            return self.command(node, feed, [])
+            added = self.command(node, feed, [])
+            self.nesting -= 1
+            return added
         kind = node.type
-        if kind == "command":
-            return self.command(node, feed, [])
         start = len(self.out)
         if kind == "pipeline":
             self.pipeline(node.named_children, feed)
@@ -149,6 +156,7 @@ class Walker(WordEvaluator):
             for child in node.named_children:
                 self.kube_context = None  # a context switch only carries through ``&&``
                 self.node(child, feed)
+        self.nesting -= 1
         return self.out[start:]
 
     def for_loop(self, node: Any, feed: Command | None) -> None:
@@ -354,11 +362,16 @@ class Walker(WordEvaluator):
         self.pending_context = None
         shell_code.in_words(self, cmd)
         shell_effects.analyse(cmd, self)
-        if self.pending_context is not None:
-            self.kube_context = self.pending_context or None
+        switched = self.switched_context()  # set by ``kubectl config use-context X``, in analyse()
+        if switched is not None:
+            self.kube_context = switched or None
         if cmd.name in ("cd", "pushd", "popd"):
             shell_paths.change_dir(self, cmd)
         return self.out[start:]
+
+    def switched_context(self) -> str | None:
+        """The context the command just judged switched kubectl to ("": unknown; None: it did not)."""
+        return self.pending_context
 
     def apply_redirects(self, cmd: Command, redirects: list[Any]) -> None:
         shell_redirects.apply(self, cmd, redirects)

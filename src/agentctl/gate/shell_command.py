@@ -86,14 +86,8 @@ class Command:
 
     @classmethod
     def simple(cls, argv: list[str], cwd: str, alt_cwds: list[str], via: list[str], literal: list[bool]) -> Command:
-        """A command as the walk first finds it (the rest empty): the same as ``Command(argv, cwd=…, …)``,
-        without ``__init__``'s defaulting (one is built per simple command of a long script)."""
-        cmd = cls.__new__(cls)
-        cmd.argv, cmd.name, cmd.opaque, cmd.stdin, cmd.cwd, cmd.feed = argv, "", "", None, cwd, None
-        cmd.reads, cmd.writes, cmd.code_from, cmd.stdin_names, cmd.alt_cwds, cmd.via = [], [], [], [], alt_cwds, via
-        cmd.redirects, cmd.literal, cmd.assigned, cmd.trees, cmd.deletes = [], literal, {}, [], []
-        cmd.scans, cmd.links, cmd.spreads = [], [], []
-        return cmd
+        """A command as the walk first finds it (the rest empty)."""
+        return cls(argv, cwd=cwd, alt_cwds=alt_cwds, via=via, literal=literal)
 
     def as_cel(self) -> dict[str, Any]:
         return {

@@ -274,6 +274,9 @@ def literal_word(cmd: Command, word: str) -> bool:
     return next((lit for w, lit in zip(cmd.argv, cmd.literal, strict=False) if w == word), True)
 
 
+_RUNS_SCRIPTS = frozenset({*SHELLS, "source", "."})
+
+
 def _find(cmd: Command, args: list[str], walker: Walker) -> None:
     roots: list[str] = []
     i = 0
@@ -297,7 +300,7 @@ def _find(cmd: Command, args: list[str], walker: Walker) -> None:
                 from agentctl.gate.shell import Command as Cmd
 
                 # a file find matched, run as code: which one is only known at run time
-                runs_code = basename(inner[0]) in (*SHELLS, "source", ".") or _interpreter_name(basename(inner[0]))
+                runs_code = basename(inner[0]) in _RUNS_SCRIPTS or _interpreter_name(basename(inner[0]))
                 known = [not (runs_code and "{}" in a) for a in args[i + 1 : j]]
                 sub = Cmd(argv=inner, literal=known, cwd=cmd.cwd, via=[*cmd.via, f"find {arg}"])
                 sub.alt_cwds = list(cmd.alt_cwds)

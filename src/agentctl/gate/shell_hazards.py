@@ -77,7 +77,7 @@ def judge(cmd: Command, walker: Walker) -> None:
 
 def dotglob(cmd: Command, walker: Walker) -> None:
     """After ``shopt -s dotglob``, a glob read also reads the dot files it now matches."""
-    if cmd.reads and walker.__dict__.get("dotglob"):
+    if cmd.reads and walker.dotglob:
         cmd.reads += [d for r in cmd.reads for d in _dotted(r) if d not in cmd.reads]
 
 
@@ -132,9 +132,9 @@ def ruins(cmd: Command) -> list[str]:
 
 def _readers(cmd: Command, name: str, args: list[str], walker: Walker) -> None:
     if name == "shopt" and "dotglob" in args and ("-s" in args or "-u" in args):
-        walker.__dict__["dotglob"] = "-s" in args
+        walker.dotglob = "-s" in args
     elif name in ("setopt", "unsetopt") and any(a.lower().replace("_", "") in ("globdots", "dotglob") for a in args):
-        walker.__dict__["dotglob"] = name == "setopt"
+        walker.dotglob = name == "setopt"
     elif name == "cpio" and any(re.fullmatch(r"-[a-zA-Z]*[op][a-zA-Z]*", a) or a in ("--create", "--pass-through")
                                 for a in args):  # fmt: skip
         cmd.reads += listed(cmd)

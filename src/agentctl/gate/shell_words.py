@@ -13,11 +13,17 @@ from __future__ import annotations
 import re
 from typing import TYPE_CHECKING, Any, cast
 
-from agentctl.gate import shell_code, shell_paths
+from agentctl.gate import braces, shell_code, shell_paths
 from agentctl.gate.shell_command import Command as Cmd
 
 if TYPE_CHECKING:
     from agentctl.gate.shell import Command, Walker
+
+
+MAX_NESTING = 100
+"""How deep statements and words may nest (``$(… $(…))``, ``${a:-${b:-…}}``, ``( ( … ) )``, long ``&&`` chains)
+before the walk gives up: past it the text counts as opaque (a RecursionError, as Python's own limit would raise;
+a compiled walk has no such limit of its own)."""
 
 
 class Word:
@@ -52,6 +58,7 @@ class WordEvaluator:
     via: list[str]
     out: list[Command]
     outfeed: Command | None
+    nesting: int
 
     def text(self, node: Any) -> str:
         raise NotImplementedError
@@ -67,11 +74,15 @@ class WordEvaluator:
         kind = node.type
         if kind == "word":  # the common case, kept fast
             raw = self.text(node)
+            if "\\" in raw and "{" in raw:  # ``{a\\,b,c}``: an escaped comma or brace does not count
+                braced = braces.expand_word(raw)
+                if braced is not None:
+                    return [Word(text, literal) for text, literal in braced]
             text = _unescape(raw) if "\\" in raw else raw
             known = True
             if text[:1] == "~" and raw[:1] == "~":
                 text, known = shell_paths.tilde(cast("Walker", self), text)
-            return [Word(t, known) for t in _braces(text)] if "{" in text else [Word(text, known)]
+            return _braces(Word(text, known)) if "{" in text else [Word(text, known)]
         if kind == "raw_string":
             return [Word(self.text(node)[1:-1])]
         if kind == "number":  # ``2>&1``'s ``1``: digits, nothing to evaluate
@@ -98,9 +109,15 @@ class WordEvaluator:
             current.computed |= piece.computed
         if current is not None:
             fields.append(current)
-        braces = kind in ("word", "concatenation") and any("{" in f.text for f in fields)
-        if braces and all(c.type == "word" for c in _leaves(node)):
-            fields = [Word(t, f.literal, f.subs, f.computed) for f in fields for t in _braces(f.text)]
+        if kind == "concatenation" and any("{" in f.text for f in fields):
+            raw = self.text(node)
+            if "\\" not in raw and all(c.type == "word" for c in _leaves(node)):
+                return [w for f in fields for w in _braces(f)]
+            braced = braces.expand_word(raw)  # ``{"apply",x}``, ``{a\\,b}``: quotes or escapes in a brace group
+            if braced is not None and all(literal for _, literal in braced):
+                return [Word(text) for text, _ in braced]
+            if braced is not None:  # its substitutions were walked above; what the words are is unknown
+                return [Word(f.text, False, f.subs, f.computed) for f in fields]
         return fields
 
     def string(self, node: Any) -> Word:
@@ -144,6 +161,15 @@ class WordEvaluator:
         return shell_paths.variable(cast("Walker", self), name)
 
     def pieces(self, node: Any, quoted: bool) -> list[Any]:
+        self.nesting += 1
+        try:
+            return self.piece_of(node, quoted)
+        finally:
+            self.nesting -= 1
+
+    def piece_of(self, node: Any, quoted: bool) -> list[Any]:
+        if self.nesting > MAX_NESTING:
+            raise RecursionError("shell words nested too deep to judge")
         kind = node.type  # the common kinds first; the text is only sliced where it is needed
         if kind == "string":  # one piece: nothing in quotes splits
             return [self.string(node)]
@@ -237,10 +263,12 @@ class WordEvaluator:
         subs = [n for child in node.named_children for n in self._subs_in(child)]
         return [Word(raw, False, subs)]
 
-    def _subs_in(self, node: Any) -> list[str]:
+    def _subs_in(self, node: Any, depth: int = 0) -> list[str]:
+        if self.nesting + depth > MAX_NESTING:
+            raise RecursionError("shell words nested too deep to judge")
         if node.type in ("command_substitution", "process_substitution", "expansion", "simple_expansion"):
             return [w for p in self.pieces(node, True) if isinstance(p, Word) for w in p.subs]
-        return [n for child in node.named_children for n in self._subs_in(child)]
+        return [n for child in node.named_children for n in self._subs_in(child, depth + 1)]
 
 
 def _leaves(node: Any) -> list[Any]:
@@ -276,13 +304,12 @@ def _ansi_c(body: str) -> str:
     return re.sub(r"\\(x[0-9a-fA-F]{1,2}|u[0-9a-fA-F]{1,4}|U[0-9a-fA-F]{1,8}|[0-7]{1,3}|.)", one, body)
 
 
-def _braces(text: str) -> list[str]:
-    """Bash brace expansion of ``a{b,c}d`` (the comma form; nested braces expand recursively)."""
-    match = re.search(r"\{([^{}]*,[^{}]*)\}", text)
-    if match is None:
-        return [text]
-    head, tail = text[: match.start()], text[match.end() :]
-    return [w for option in match.group(1).split(",") for w in _braces(head + option + tail)]
+def _braces(word: Word) -> list[Word]:
+    """``a{b,c}`` as the words bash expands it to; one unknown word when there would be too many to judge."""
+    texts = braces.expand(word.text)
+    if texts is None:
+        return [Word(word.text, False, word.subs, word.computed)]
+    return [Word(t, word.literal, word.subs, word.computed) for t in texts if t]  # bash drops empty words
 
 
 def dedupe(items: list[str]) -> list[str]:
