@@ -53,7 +53,7 @@ def non_options(args: list[str], valued: frozenset[str] | set[str] = frozenset()
     return out
 
 
-HANDLED = {
+HANDLED: set[str] = {
     "sort", "sponge", "split", "csplit", "tar", "bsdtar", "unzip", "zip", "openssl", "crontab", "mount",
     "7z", "7za", "7zr", "cpio", "jar",
 }  # fmt: skip
