@@ -15,7 +15,8 @@ from pathlib import Path
 from setuptools import setup
 
 ROOT = Path(__file__).resolve().parent
-COMPILED = ["src/agentctl/gate/braces.py", *sorted(p.relative_to(ROOT).as_posix() for p in (ROOT / "src/agentctl/gate").glob("shell*.py"))]  # fmt: skip
+GATE = ROOT / "src" / "agentctl" / "gate"
+COMPILED = [p.relative_to(ROOT).as_posix() for p in [GATE / "braces.py", *sorted(GATE.glob("shell*.py"))]]
 """The gate's shell walk: what every Bash call's decision spends its time in."""
 
 
