@@ -1,12 +1,15 @@
-"""The shell walk's shortcut for plain commands finds exactly what the node-by-node walk finds.
+"""The shell walk's shortcuts for plain text find exactly what the node-by-node walk finds.
 
 A command made only of plain words (``git push -f origin main``) takes its argv
-from its text split on blanks instead of visiting each word node. For every
-shell text of ``cases.yaml`` and ``attack_cases.yaml``, the benchmark script,
-and words at the edges of the shortcut (numbers, ``-1``, ``1.5``, ``a=b``
-after the name, ``%``/``@``/``,``/``:``), the parse with the shortcut and the
-parse with it switched off must give the same commands, field for field.
-Nothing is executed: the gate only parses the text.
+from its text split on blanks instead of visiting each word node; one of plain
+words and quotes (``find . -name '*.pyc'``, ``echo "in $dir"``) reads its words
+from the text too (:mod:`agentctl.gate.shell_plain`), and so does a redirect to
+a plain word (``2>&1``, ``> notes.md``). For every shell text of ``cases.yaml``
+and ``attack_cases.yaml``, the benchmark script, and words at the edges of the
+shortcuts (numbers, ``-1``, ``1.5``, ``a=b`` after the name, ``%``/``@``/``,``/``:``,
+quotes next to words, ``$name`` after blanks, ``=='x'``), the parse with the
+shortcuts and the parse with them switched off must give the same commands,
+field for field. Nothing is executed: the gate only parses the text.
 """
 
 from __future__ import annotations
@@ -17,7 +20,7 @@ from typing import Any
 import pytest
 import yaml
 
-from agentctl.gate import shell
+from agentctl.gate import shell, shell_plain
 
 HERE = Path(__file__).parent
 EDGES = [
@@ -47,6 +50,18 @@ EDGES = [
     "fi foo bar",
     "echo a b )",
     "done x y; then z",
+    "find . -name '*.pyc' -delete",
+    "python3 -c 'import json,sys; print(json.dumps({\"ok\": True}))' > /tmp/status.json",
+    'd=envs/dev; terraform -chdir="$d" plan -out "$d/tf.plan" | tee -a plan.log',
+    'echo "building in $PWD" "$HOME/x" "$UNSET/y" "[$IFS]" "$TMPDIR" "$OLDPWD"',
+    'a=1; b=2; echo "$a $b"; echo " $a"; echo "$a$b"; echo "x $a"; echo "$a\t$b" "$a  x $b"; echo "$a_b" "$a-b"',
+    'a=1; echo "$a[0]" "$a{x}" "$a}" "$0" "$1x" "$@" "a$"; echo "$a"\'$a\'$a "${a}"',
+    "echo =='x'; echo a=='y' 'q'== x='1' -=\"2\"",
+    "echo '' \"\" a''b \"a\"'b'c 'it\"s' \"it's\"",
+    "x='a b'; echo \"$x\" $x '$x'",
+    '"terraform" apply; \'rm\' -rf /; "$CMD" x',
+    "cmd >f 2>&1 >/dev/null >>log <in <>rw >| x &>o &>>o2 >&2 3<&0 >&- 2>&- > a b",
+    "cat >~/x >'q r' >\"$a\" >$a >a\\b >{a,b} 2>-",
 ]
 
 
@@ -77,9 +92,26 @@ def test_the_plain_command_shortcut_finds_what_the_full_walk_finds(monkeypatch: 
     plain = [t for t in texts if any(line and shell._PLAIN_CHARS.issuperset(line) for line in t.splitlines())]
     assert len(plain) > 100  # the shortcut is really taken, so the comparison below means something
     monkeypatch.setattr(shell, "_PLAIN_CHARS", frozenset())  # never plain: every word node visited
+    monkeypatch.setattr(shell_plain, "words", lambda *_: None)
+    monkeypatch.setattr(shell_plain, "redirect", lambda *_: None)
     slow = _parse_all(texts)
     for text, one, other in zip(texts, fast, slow, strict=True):
         assert one == other, text
+
+
+def test_the_quote_and_redirect_shortcuts_are_taken(monkeypatch: pytest.MonkeyPatch) -> None:
+    taken = {"words": 0, "redirect": 0}
+    for name in taken:
+        original = getattr(shell_plain, name)
+
+        def counted(*args: Any, _original: Any = original, _name: str = name) -> Any:
+            found = _original(*args)
+            taken[_name] += found is not None
+            return found
+
+        monkeypatch.setattr(shell_plain, name, counted)
+    _parse_all(_texts())
+    assert taken["words"] > 100 and taken["redirect"] > 100  # so the comparison above means something
 
 
 def test_command_simple_fills_every_field_as_the_constructor_does() -> None:

@@ -88,11 +88,27 @@ class Command:
     def simple(cls, argv: list[str], cwd: str, alt_cwds: list[str], via: list[str], literal: list[bool]) -> Command:
         """A command as the walk first finds it (the rest empty): the same as ``Command(argv, cwd=…, …)``,
         without ``__init__``'s defaulting (one is built per simple command of a long script)."""
-        cmd = cls.__new__(cls)
-        cmd.argv, cmd.name, cmd.opaque, cmd.stdin, cmd.cwd, cmd.feed = argv, "", "", None, cwd, None
-        cmd.reads, cmd.writes, cmd.code_from, cmd.stdin_names, cmd.alt_cwds, cmd.via = [], [], [], [], alt_cwds, via
-        cmd.redirects, cmd.literal, cmd.assigned, cmd.trees, cmd.deletes = [], literal, {}, [], []
-        cmd.scans, cmd.links, cmd.spreads = [], [], []
+        cmd = cls.__new__(cls)  # one assignment a line: cheaper than unpacking tuples
+        cmd.argv = argv
+        cmd.name = ""
+        cmd.opaque = ""
+        cmd.stdin = None
+        cmd.cwd = cwd
+        cmd.feed = None
+        cmd.reads = []
+        cmd.writes = []
+        cmd.code_from = []
+        cmd.stdin_names = []
+        cmd.alt_cwds = alt_cwds
+        cmd.via = via
+        cmd.redirects = []
+        cmd.literal = literal
+        cmd.assigned = {}
+        cmd.trees = []
+        cmd.deletes = []
+        cmd.scans = []
+        cmd.links = []
+        cmd.spreads = []
         return cmd
 
     def as_cel(self) -> dict[str, Any]:

@@ -1,0 +1,83 @@
+"""Shortcuts of the shell walk for text with nothing to evaluate: its words and redirect targets read from the text.
+
+Most commands an agent runs are plain words and simple quotes (``find . -name '*.pyc' -delete``,
+``git commit -m "fix the build"``) with plain redirects (``>/dev/null``, ``2>&1``, ``> notes.md``).
+Reading those from the text gives what the node-by-node walk of :class:`agentctl.gate.shell.Walker`
+gives, without visiting a node per word. Each shortcut answers None when the text holds anything
+else (an expansion, an escape, a glob or brace outside quotes, a line break, a word the grammar counts
+otherwise), and the walk then evaluates it node by node. ``tests/gate/test_shell_walk.py`` checks that
+the walk finds the same commands with the shortcuts switched off.
+"""
+
+from __future__ import annotations
+
+import re
+from typing import TYPE_CHECKING, Any
+
+if TYPE_CHECKING:
+    from agentctl.gate.shell import Walker
+
+_BARE = "A-Za-z0-9_./:,@%+=-"
+"""Characters of an unquoted plain word (as ``agentctl.gate.shell._PLAIN_CHARS``, without blanks)."""
+_NAME = r"\$[A-Za-z_][A-Za-z0-9_]*+(?![ \t]++\$)"
+"""``$name`` in double quotes. Not before blanks and another ``$``: after an expansion (or the opening quote)
+the grammar counts the blanks into the next ``$name`` node (``"$a $b"``), and the walk keeps that node's text."""
+_DQ = rf"""(?:[^"$`\\\n]++|{_NAME})*+"""
+_TOKEN = rf"""(?:[{_BARE}]++|'[^'\n]*+'|"(?![ \t]++\$){_DQ}")++"""
+"""One word: plain characters, ``'…'`` (any text but a line break), ``"…"`` (text and ``$name``)."""
+_LINE = re.compile(rf"[ \t]*+{_TOKEN}(?:[ \t]++{_TOKEN})*+[ \t]*+")
+_WORD = re.compile(_TOKEN)
+_PIECE = re.compile(rf"""[{_BARE}]++|'([^']*+)'|"([^"]*+)\"""")
+_VARIABLE = re.compile(r"\$([A-Za-z_][A-Za-z0-9_]*+)")
+
+
+def words(whole: str, node: Any, walker: Walker) -> tuple[list[str], list[bool]] | None:
+    """The argv of a command of plain words and quotes (``awk '{print $2}'``, ``echo "in $dir"``) and whether
+    each word is known, as the walk evaluates them; None when the command holds anything else, when its first
+    word holds a ``=`` or ``$`` (an assignment, a computed name: the walk decides), or when the grammar does
+    not count one node per word (it read the text otherwise)."""
+    if _LINE.fullmatch(whole) is None or "==" in whole:  # ``=='x'``: the grammar leaves ``==`` out of the word
+        return None
+    argv = _WORD.findall(whole)
+    first = argv[0]
+    if "=" in first or "$" in first or node.named_child_count != len(argv) or node.has_error:
+        return None
+    literal = [True] * len(argv)
+    for index, word in enumerate(argv):
+        if "'" in word or '"' in word:
+            argv[index], literal[index] = _unquote(word, walker)
+    return argv, literal
+
+
+def _unquote(word: str, walker: Walker) -> tuple[str, bool]:
+    """One word with quotes: ``"$name"`` holds the value the walk knows (else its text: the word is not known)."""
+    text: list[str] = []
+    known = True
+    for piece in _PIECE.finditer(word):
+        single, double = piece[1], piece[2]
+        if double is None:
+            text.append(piece[0] if single is None else single)
+        elif "$" not in double:
+            text.append(double)
+        else:
+            for index, part in enumerate(_VARIABLE.split(double)):  # text, name, text, name, …, text
+                if index % 2 == 0:
+                    text.append(part)
+                    continue
+                value = walker.quoted_variable(part)
+                text.append("$" + part if value is None else value)
+                known = known and value is not None
+    return "".join(text), known
+
+
+_REDIRECT = re.compile(rf"([0-9]*)(&>>|&>|>>|>&|>\||>|<>|<&|<)[ \t]*([{_BARE}]+)")
+"""A file redirect to a plain word: the descriptor, the operator, the target."""
+
+
+def redirect(text: str, node: Any) -> tuple[str, str] | None:
+    """(operator, target) of a file redirect whose target is a plain word (``2>&1``, ``> notes.md``), as
+    :func:`agentctl.gate.shell_redirects.apply` reads it from the nodes; None for any other redirect."""
+    match = _REDIRECT.fullmatch(text)
+    if match is None or node.named_child_count != (2 if match.group(1) else 1):
+        return None  # the grammar saw another shape (``>&-`` has no target; ``> a b`` has two)
+    return match.group(2), match.group(3)
