@@ -14,13 +14,14 @@ field for field. Nothing is executed: the gate only parses the text.
 
 from __future__ import annotations
 
+import re
 from pathlib import Path
 from typing import Any
 
 import pytest
 import yaml
 
-from agentctl.gate import shell, shell_plain
+from agentctl.gate import shell, shell_plain, shell_redirects
 
 HERE = Path(__file__).parent
 EDGES = [
@@ -93,7 +94,7 @@ def test_the_plain_command_shortcut_finds_what_the_full_walk_finds(monkeypatch: 
     assert len(plain) > 100  # the shortcut is really taken, so the comparison below means something
     monkeypatch.setattr(shell, "_PLAIN_CHARS", frozenset())  # never plain: every word node visited
     monkeypatch.setattr(shell_plain, "words", lambda *_: None)
-    monkeypatch.setattr(shell_plain, "redirect", lambda *_: None)
+    monkeypatch.setattr(shell_redirects, "_PLAIN", re.compile("(?!)"))  # never matches
     slow = _parse_all(texts)
     for text, one, other in zip(texts, fast, slow, strict=True):
         assert one == other, text
@@ -101,15 +102,21 @@ def test_the_plain_command_shortcut_finds_what_the_full_walk_finds(monkeypatch: 
 
 def test_the_quote_and_redirect_shortcuts_are_taken(monkeypatch: pytest.MonkeyPatch) -> None:
     taken = {"words": 0, "redirect": 0}
-    for name in taken:
-        original = getattr(shell_plain, name)
+    words, plain = shell_plain.words, shell_redirects._PLAIN
 
-        def counted(*args: Any, _original: Any = original, _name: str = name) -> Any:
-            found = _original(*args)
-            taken[_name] += found is not None
+    def counted_words(*args: Any) -> Any:
+        found = words(*args)
+        taken["words"] += found is not None
+        return found
+
+    class Counted:
+        def fullmatch(self, *args: Any) -> Any:
+            found = plain.fullmatch(*args)
+            taken["redirect"] += found is not None
             return found
 
-        monkeypatch.setattr(shell_plain, name, counted)
+    monkeypatch.setattr(shell_plain, "words", counted_words)
+    monkeypatch.setattr(shell_redirects, "_PLAIN", Counted())
     _parse_all(_texts())
     assert taken["words"] > 100 and taken["redirect"] > 100  # so the comparison above means something
 

@@ -144,7 +144,11 @@ class Walker(WordEvaluator):
 
     def visit(self, node: Any, feed: Command | None) -> None:
         """:meth:`node` without building the list of what it added."""
-        handler = _HANDLERS.get(node.kind_id)
+        kind_id = node.kind_id
+        if kind_id in kinds.COMMAND:  # the most common statement, without a handler's call
+            self.command_at(node, feed, [])
+            return
+        handler = _HANDLERS.get(kind_id)
         if handler is not None:
             handler(self, node, feed)
         else:
@@ -240,8 +244,9 @@ class Walker(WordEvaluator):
         for child in node.named_children:
             if child != body:
                 (redirects if child.kind_id in redirect_ids else tail).append(child)
-        for redirect in redirects:
-            tail += [c for c in redirect.named_children if c.kind_id in kinds.STATEMENT]
+        for redirect in redirects:  # (a file redirect's children are its descriptor and targets, by the grammar)
+            if redirect.kind_id not in kinds.FILE_REDIRECT:
+                tail += [c for c in redirect.named_children if c.kind_id in kinds.STATEMENT]
         out = self.out
         if body is not None and body.kind_id in kinds.COMMAND:
             self.command_at(body, feed, redirects)
@@ -298,7 +303,7 @@ class Walker(WordEvaluator):
             cmd.stdin = shell_effects.output_text(feed)
             cmd.feed = feed
         if redirects:
-            self.apply_redirects(cmd, redirects)
+            shell_redirects.apply(self, cmd, redirects)
         out = self.out
         start = len(out)
         out.append(cmd)

@@ -36,9 +36,11 @@ def words(whole: str, node: Any, walker: Walker) -> tuple[list[str], list[bool]]
     each word is known, as the walk evaluates them; None when the command holds anything else, when its first
     word holds a ``=`` or ``$`` (an assignment, a computed name: the walk decides), or when the grammar does
     not count one node per word (it read the text otherwise)."""
-    if _LINE.fullmatch(whole) is None or "==" in whole:  # ``=='x'``: the grammar leaves ``==`` out of the word
-        return None
+    if ("'" not in whole and '"' not in whole) or "==" in whole or "\\" in whole or "$(" in whole:
+        return None  # (no quotes: plain words are the caller's shortcut; ``=='x'``: the grammar leaves == out)
     argv = _WORD.findall(whole)
+    if " ".join(argv) != whole and _LINE.fullmatch(whole) is None:  # (words one blank apart: the text is valid)
+        return None
     first = argv[0]
     if "=" in first or "$" in first or node.named_child_count != len(argv) or node.has_error:
         return None
@@ -51,33 +53,43 @@ def words(whole: str, node: Any, walker: Walker) -> tuple[list[str], list[bool]]
 
 def _unquote(word: str, walker: Walker) -> tuple[str, bool]:
     """One word with quotes: ``"$name"`` holds the value the walk knows (else its text: the word is not known)."""
+    single, double = word.find("'"), word.find('"')
+    start = single if double < 0 or 0 <= single < double else double
+    quote = word[start]
+    end = word.find(quote, start + 1)
+    rest = word[end + 1 :]
+    if "'" not in rest and '"' not in rest:  # one quoted part: ``'…'``, ``"…"``, ``-C="$dir"``
+        inside, known = word[start + 1 : end], True
+        if quote == '"' and "$" in inside:
+            inside, known = _expand(inside, walker)
+        return word[:start] + inside + rest, known
     text: list[str] = []
     known = True
     for piece in _PIECE.finditer(word):
-        single, double = piece[1], piece[2]
-        if double is None:
-            text.append(piece[0] if single is None else single)
-        elif "$" not in double:
-            text.append(double)
+        single_text, double_text = piece[1], piece[2]
+        if double_text is None:
+            text.append(piece[0] if single_text is None else single_text)
+        elif "$" not in double_text:
+            text.append(double_text)
         else:
-            for index, part in enumerate(_VARIABLE.split(double)):  # text, name, text, name, …, text
-                if index % 2 == 0:
-                    text.append(part)
-                    continue
-                value = walker.quoted_variable(part)
-                text.append("$" + part if value is None else value)
-                known = known and value is not None
+            expanded, found = _expand(double_text, walker)
+            text.append(expanded)
+            known = known and found
     return "".join(text), known
 
 
-_REDIRECT = re.compile(rf"([0-9]*)(&>>|&>|>>|>&|>\||>|<>|<&|<)[ \t]*([{_BARE}]+)")
-"""A file redirect to a plain word: the descriptor, the operator, the target."""
-
-
-def redirect(text: str, node: Any) -> tuple[str, str] | None:
-    """(operator, target) of a file redirect whose target is a plain word (``2>&1``, ``> notes.md``), as
-    :func:`agentctl.gate.shell_redirects.apply` reads it from the nodes; None for any other redirect."""
-    match = _REDIRECT.fullmatch(text)
-    if match is None or node.named_child_count != (2 if match.group(1) else 1):
-        return None  # the grammar saw another shape (``>&-`` has no target; ``> a b`` has two)
-    return match.group(2), match.group(3)
+def _expand(double: str, walker: Walker) -> tuple[str, bool]:
+    """The text inside ``"…"`` with each ``$name`` replaced by its value when the walk knows it."""
+    if double[0] == "$" and double[1:].isidentifier():  # ``"$name"`` (ASCII: an identifier is a name)
+        value = walker.quoted_variable(double[1:])
+        return (double, False) if value is None else (value, True)
+    text: list[str] = []
+    known = True
+    for index, part in enumerate(_VARIABLE.split(double)):  # text, name, text, name, …, text
+        if index % 2 == 0:
+            text.append(part)
+            continue
+        value = walker.quoted_variable(part)
+        text.append("$" + part if value is None else value)
+        known = known and value is not None
+    return "".join(text), known

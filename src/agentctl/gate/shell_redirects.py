@@ -9,15 +9,18 @@ are no files.
 
 from __future__ import annotations
 
+import re
 from typing import TYPE_CHECKING, Any
 
 from agentctl.gate import shell_kinds as kinds
-from agentctl.gate import shell_plain
 
 if TYPE_CHECKING:
     from agentctl.gate.shell import Command, Walker
 
 _DEVICES = {"/dev/null", "/dev/stdout", "/dev/stderr", "/dev/tty"}
+_PLAIN = re.compile(r"([0-9]*)(&>>|&>|>>|>&|>\||>|<>|<&|<)[ \t]*([A-Za-z0-9_./:,@%+=-]+)")
+"""A file redirect to a plain word (the descriptor, the operator, the target): what :func:`_file` finds in its
+nodes, read from the text (``tests/gate/test_shell_walk.py`` compares the two)."""
 _EVALUATED = frozenset("\\{~")
 """A target word holding one of these is evaluated (escapes, braces, a tilde); another is its text."""
 
@@ -27,14 +30,10 @@ def apply(walker: Walker, cmd: Command, redirects: list[Any]) -> None:
     for redirect in redirects:
         kind_id = redirect.kind_id
         if kind_id in kinds.FILE_REDIRECT:
-            plain = (
-                shell_plain.redirect(chars[redirect.start_byte : redirect.end_byte], redirect)
-                if chars is not None
-                else None
-            )
-            if plain is not None:  # ``2>&1``, ``> notes.md``: read from the text
-                _target(cmd, *plain)
-            else:
+            plain = _PLAIN.fullmatch(chars, redirect.start_byte, redirect.end_byte) if chars is not None else None
+            if plain is not None and redirect.named_child_count == (2 if plain[1] else 1):
+                _target(cmd, plain[2], plain[3])  # ``2>&1``, ``> notes.md``: read from the text
+            else:  # (the grammar saw another shape: ``>&-`` has no target, ``> a b`` two)
                 _file(walker, cmd, redirect)
         elif kind_id in kinds.HEREDOC_REDIRECT:
             _heredoc(walker, cmd, redirect)
