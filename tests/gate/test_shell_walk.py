@@ -66,8 +66,29 @@ EDGES = [
 ]
 
 
+def _grammar_edges() -> list[str]:
+    """Redirects with every operator the grammar lexes (``>&-x`` is ``>&-`` then ``x``), and quotes next to every
+    short token it lexes from plain characters (``=='x'`` leaves ``==`` out of the word): the shortcuts must read
+    these as the grammar does."""
+    import tree_sitter
+    import tree_sitter_bash
+
+    language = tree_sitter.Language(tree_sitter_bash.language())
+    names = {language.node_kind_for_id(i) or "" for i in range(language.node_kind_count)}
+    anonymous = {n for n in names if n and not n.startswith("_") and len(n) <= 3}
+    operators = sorted(n for n in anonymous if set(n) <= set("<>&|-=") and ("<" in n or ">" in n))
+    targets = ["f", "-", "--", "-x", "=b", "1", "-1", "/dev/null", "a,b", "&1"]
+    edges = [f"cat {fd}{op}{blank}{t}" for fd in ("", "2") for op in operators for blank in ("", " ") for t in targets]
+    plain = set("abcdefghijklmnopqrstuvwxyzABCDEFGHIJKLMNOPQRSTUVWXYZ0123456789_./:,@%+=-")
+    tokens = sorted(n for n in anonymous if set(n) <= plain)
+    for token in tokens:
+        for quoted in ("'q'", '"q r"', '"$a"', "''"):
+            edges += [f"a=1; echo {token}{quoted} {quoted}{token} x{token}{quoted}{token}", f"{token}{quoted} z"]
+    return edges
+
+
 def _texts() -> list[str]:
-    texts = list(EDGES)
+    texts = list(EDGES) + _grammar_edges()
     for name in ("cases.yaml", "attack_cases.yaml"):
         for case in yaml.safe_load((HERE / name).read_text()) or []:
             if "sh" in case:

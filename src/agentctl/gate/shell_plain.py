@@ -19,7 +19,7 @@ if TYPE_CHECKING:
 
 _BARE = "A-Za-z0-9_./:,@%+=-"
 """Characters of an unquoted plain word (as ``agentctl.gate.shell._PLAIN_CHARS``, without blanks)."""
-_NAME = r"\$[A-Za-z_][A-Za-z0-9_]*+(?![ \t]++\$)"
+_NAME = r"\$[A-Za-z0-9_]++(?![ \t]++\$)"
 """``$name`` in double quotes. Not before blanks and another ``$``: after an expansion (or the opening quote)
 the grammar counts the blanks into the next ``$name`` node (``"$a $b"``), and the walk keeps that node's text."""
 _DQ = rf"""(?:[^"$`\\\n]++|{_NAME})*+"""
@@ -28,7 +28,7 @@ _TOKEN = rf"""(?:[{_BARE}]++|'[^'\n]*+'|"(?![ \t]++\$){_DQ}")++"""
 _LINE = re.compile(rf"[ \t]*+{_TOKEN}(?:[ \t]++{_TOKEN})*+[ \t]*+")
 _WORD = re.compile(_TOKEN)
 _PIECE = re.compile(rf"""[{_BARE}]++|'([^']*+)'|"([^"]*+)\"""")
-_VARIABLE = re.compile(r"\$([A-Za-z_][A-Za-z0-9_]*+)")
+_VARIABLE = re.compile(r"\$([A-Za-z0-9_]++)")
 
 
 def words(whole: str, node: Any, walker: Walker) -> tuple[list[str], list[bool]] | None:

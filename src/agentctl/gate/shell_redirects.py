@@ -18,7 +18,7 @@ if TYPE_CHECKING:
     from agentctl.gate.shell import Command, Walker
 
 _DEVICES = {"/dev/null", "/dev/stdout", "/dev/stderr", "/dev/tty"}
-_PLAIN = re.compile(r"([0-9]*)(&>>|&>|>>|>&|>\||>|<>|<&|<)[ \t]*([A-Za-z0-9_./:,@%+=-]+)")
+_PLAIN = re.compile(r"([0-9]*)(&>>|&>|>>|>&-|>&|>\||>|<&-|<&|<)[ \t]*([A-Za-z0-9_./:,@%+=-]+)")
 """A file redirect to a plain word (the descriptor, the operator, the target): what :func:`_file` finds in its
 nodes, read from the text (``tests/gate/test_shell_walk.py`` compares the two)."""
 _EVALUATED = frozenset("\\{~")

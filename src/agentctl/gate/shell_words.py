@@ -11,6 +11,7 @@ known at run time is marked not ``literal``.
 from __future__ import annotations
 
 import itertools
+import operator
 import re
 from typing import TYPE_CHECKING, Any, cast
 
@@ -343,16 +344,22 @@ def _leaves(node: Any) -> list[Any]:
     return [node] if node.type != "concatenation" else list(node.children)
 
 
+_ESCAPE = re.compile(r"\\(.)", re.DOTALL)
+_ESCAPE_DQ = re.compile(r"\\([$`\"\\])")
+_GROUP = operator.itemgetter(1)
+"""The escaped character (a callable: ``re.sub`` with a template expands it in Python, match by match)."""
+
+
 def _unescape(text: str) -> str:
     if "\\" not in text:
         return text
-    return re.sub(r"\\(.)", r"\1", text.replace("\\\n", ""), flags=re.DOTALL)
+    return _ESCAPE.sub(_GROUP, text.replace("\\\n", ""))
 
 
 def _unescape_dq(text: str) -> str:
     if "\\" not in text:
         return text
-    return re.sub(r"\\([$`\"\\])", r"\1", text.replace("\\\n", ""))
+    return _ESCAPE_DQ.sub(_GROUP, text.replace("\\\n", ""))
 
 
 _ANSI = {"n": "\n", "t": "\t", "r": "\r", "a": "\a", "b": "\b", "e": "\x1b", "E": "\x1b", "f": "\f", "v": "\v"}
