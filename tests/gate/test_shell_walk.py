@@ -57,6 +57,8 @@ EDGES = [
     'echo "building in $PWD" "$HOME/x" "$UNSET/y" "[$IFS]" "$TMPDIR" "$OLDPWD"',
     'a=1; b=2; echo "$a $b"; echo " $a"; echo "$a$b"; echo "x $a"; echo "$a\t$b" "$a  x $b"; echo "$a_b" "$a-b"',
     'a=1; echo "$a[0]" "$a{x}" "$a}" "$0" "$1x" "$@" "a$"; echo "$a"\'$a\'$a "${a}"',
+    'a=1; echo "\\ $a"; echo "\\\t$a"; echo "x\\ $a"; echo "$a \\$a"; echo "\\\\$a" "\\$a" "\\a$a" "\\"$a\\""',
+    'V=1; sed -i "s/^version = .*/version = \\"$V\\"/" pyproject.toml; git commit -m "fix \\"x\\" \\`y\\`"',
     "echo =='x'; echo a=='y' 'q'== x='1' -=\"2\"",
     "echo '' \"\" a''b \"a\"'b'c 'it\"s' \"it's\"",
     "x='a b'; echo \"$x\" $x '$x'",
