@@ -389,4 +389,4 @@ def _braces(text: str) -> list[str]:
 
 
 def dedupe(items: list[str]) -> list[str]:
-    return list(dict.fromkeys(x for x in items if x))
+    return list(dict.fromkeys(filter(None, items)))
