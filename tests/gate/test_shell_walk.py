@@ -1,23 +1,27 @@
-"""The shell walk's shortcut for plain commands finds exactly what the node-by-node walk finds.
+"""The shell walk's shortcuts for plain text find exactly what the node-by-node walk finds.
 
 A command made only of plain words (``git push -f origin main``) takes its argv
-from its text split on blanks instead of visiting each word node. For every
-shell text of ``cases.yaml`` and ``attack_cases.yaml``, the benchmark script,
-and words at the edges of the shortcut (numbers, ``-1``, ``1.5``, ``a=b``
-after the name, ``%``/``@``/``,``/``:``), the parse with the shortcut and the
-parse with it switched off must give the same commands, field for field.
-Nothing is executed: the gate only parses the text.
+from its text split on blanks instead of visiting each word node; one of plain
+words and quotes (``find . -name '*.pyc'``, ``echo "in $dir"``) reads its words
+from the text too (:mod:`agentctl.gate.shell_plain`), and so does a redirect to
+a plain word (``2>&1``, ``> notes.md``). For every shell text of ``cases.yaml``
+and ``attack_cases.yaml``, the benchmark script, and words at the edges of the
+shortcuts (numbers, ``-1``, ``1.5``, ``a=b`` after the name, ``%``/``@``/``,``/``:``,
+quotes next to words, ``$name`` after blanks, ``=='x'``), the parse with the
+shortcuts and the parse with them switched off must give the same commands,
+field for field. Nothing is executed: the gate only parses the text.
 """
 
 from __future__ import annotations
 
+import re
 from pathlib import Path
 from typing import Any
 
 import pytest
 import yaml
 
-from agentctl.gate import shell
+from agentctl.gate import shell, shell_plain, shell_redirects
 
 HERE = Path(__file__).parent
 EDGES = [
@@ -47,11 +51,46 @@ EDGES = [
     "fi foo bar",
     "echo a b )",
     "done x y; then z",
+    "find . -name '*.pyc' -delete",
+    "python3 -c 'import json,sys; print(json.dumps({\"ok\": True}))' > /tmp/status.json",
+    'd=envs/dev; terraform -chdir="$d" plan -out "$d/tf.plan" | tee -a plan.log',
+    'echo "building in $PWD" "$HOME/x" "$UNSET/y" "[$IFS]" "$TMPDIR" "$OLDPWD"',
+    'a=1; b=2; echo "$a $b"; echo " $a"; echo "$a$b"; echo "x $a"; echo "$a\t$b" "$a  x $b"; echo "$a_b" "$a-b"',
+    'a=1; echo "$a[0]" "$a{x}" "$a}" "$0" "$1x" "$@" "a$"; echo "$a"\'$a\'$a "${a}"',
+    'a=1; echo "\\ $a"; echo "\\\t$a"; echo "x\\ $a"; echo "$a \\$a"; echo "\\\\$a" "\\$a" "\\a$a" "\\"$a\\""',
+    'V=1; sed -i "s/^version = .*/version = \\"$V\\"/" pyproject.toml; git commit -m "fix \\"x\\" \\`y\\`"',
+    "echo =='x'; echo a=='y' 'q'== x='1' -=\"2\"",
+    "echo '' \"\" a''b \"a\"'b'c 'it\"s' \"it's\"",
+    "x='a b'; echo \"$x\" $x '$x'",
+    '"terraform" apply; \'rm\' -rf /; "$CMD" x',
+    "cmd >f 2>&1 >/dev/null >>log <in <>rw >| x &>o &>>o2 >&2 3<&0 >&- 2>&- > a b",
+    "cat >~/x >'q r' >\"$a\" >$a >a\\b >{a,b} 2>-",
 ]
 
 
+def _grammar_edges() -> list[str]:
+    """Redirects with every operator the grammar lexes (``>&-x`` is ``>&-`` then ``x``), and quotes next to every
+    short token it lexes from plain characters (``=='x'`` leaves ``==`` out of the word): the shortcuts must read
+    these as the grammar does."""
+    import tree_sitter
+    import tree_sitter_bash
+
+    language = tree_sitter.Language(tree_sitter_bash.language())
+    names = {language.node_kind_for_id(i) or "" for i in range(language.node_kind_count)}
+    anonymous = {n for n in names if n and not n.startswith("_") and len(n) <= 3}
+    operators = sorted(n for n in anonymous if set(n) <= set("<>&|-=") and ("<" in n or ">" in n))
+    targets = ["f", "-", "--", "-x", "=b", "1", "-1", "/dev/null", "a,b", "&1"]
+    edges = [f"cat {fd}{op}{blank}{t}" for fd in ("", "2") for op in operators for blank in ("", " ") for t in targets]
+    plain = set("abcdefghijklmnopqrstuvwxyzABCDEFGHIJKLMNOPQRSTUVWXYZ0123456789_./:,@%+=-")
+    tokens = sorted(n for n in anonymous if set(n) <= plain)
+    for token in tokens:
+        for quoted in ("'q'", '"q r"', '"$a"', "''"):
+            edges += [f"a=1; echo {token}{quoted} {quoted}{token} x{token}{quoted}{token}", f"{token}{quoted} z"]
+    return edges
+
+
 def _texts() -> list[str]:
-    texts = list(EDGES)
+    texts = list(EDGES) + _grammar_edges()
     for name in ("cases.yaml", "attack_cases.yaml"):
         for case in yaml.safe_load((HERE / name).read_text()) or []:
             if "sh" in case:
@@ -77,9 +116,32 @@ def test_the_plain_command_shortcut_finds_what_the_full_walk_finds(monkeypatch: 
     plain = [t for t in texts if any(line and shell._PLAIN_CHARS.issuperset(line) for line in t.splitlines())]
     assert len(plain) > 100  # the shortcut is really taken, so the comparison below means something
     monkeypatch.setattr(shell, "_PLAIN_CHARS", frozenset())  # never plain: every word node visited
+    monkeypatch.setattr(shell_plain, "words", lambda *_: None)
+    monkeypatch.setattr(shell_redirects, "_PLAIN", re.compile("(?!)"))  # never matches
     slow = _parse_all(texts)
     for text, one, other in zip(texts, fast, slow, strict=True):
         assert one == other, text
+
+
+def test_the_quote_and_redirect_shortcuts_are_taken(monkeypatch: pytest.MonkeyPatch) -> None:
+    taken = {"words": 0, "redirect": 0}
+    words, plain = shell_plain.words, shell_redirects._PLAIN
+
+    def counted_words(*args: Any) -> Any:
+        found = words(*args)
+        taken["words"] += found is not None
+        return found
+
+    class Counted:
+        def fullmatch(self, *args: Any) -> Any:
+            found = plain.fullmatch(*args)
+            taken["redirect"] += found is not None
+            return found
+
+    monkeypatch.setattr(shell_plain, "words", counted_words)
+    monkeypatch.setattr(shell_redirects, "_PLAIN", Counted())
+    _parse_all(_texts())
+    assert taken["words"] > 100 and taken["redirect"] > 100  # so the comparison above means something
 
 
 def test_command_simple_fills_every_field_as_the_constructor_does() -> None:

@@ -17,24 +17,25 @@ from __future__ import annotations
 
 import functools
 import gc
-import itertools
+from collections.abc import Callable
 from typing import Any
 
-from agentctl.gate import shell_code, shell_effects, shell_paths, shell_redirects, shell_settings
+from agentctl.gate import (
+    shell_code,
+    shell_effects,
+    shell_paths,
+    shell_plain,
+    shell_redirects,
+    shell_settings,
+    shell_statements,
+    shell_words,
+)
+from agentctl.gate import shell_kinds as kinds
 from agentctl.gate.shell_command import Command as Command
-from agentctl.gate.shell_words import MAX_NESTING, Word, WordEvaluator, dedupe
+from agentctl.gate.shell_words import MAX_NESTING, WordEvaluator, dedupe
 
 MAX_DEPTH = 8
 """How deep ``bash -c``/``eval``/scripts are parsed before the command counts as opaque."""
-
-
-_JOIN = b"\\\n"
-"""A backslash-newline between two words: the shell removes it and reads one word."""
-
-
-_KIND_IDS: dict[str, int] = {}
-"""Node kind ids of the grammar (comparing ints beats building each node's type name)."""
-_WORD_ID = _NAME_ID = _RAW_ID = _COMMAND_ID = -1
 
 
 @functools.cache
@@ -42,12 +43,25 @@ def _parser() -> Any:
     import tree_sitter
     import tree_sitter_bash
 
-    global _WORD_ID, _NAME_ID, _RAW_ID, _COMMAND_ID
     language = tree_sitter.Language(tree_sitter_bash.language())
-    kinds = ("word", "command_name", "raw_string", "command")
-    _KIND_IDS.update({kind: language.id_for_node_kind(kind, True) or -1 for kind in kinds})
-    _WORD_ID, _NAME_ID, _RAW_ID, _COMMAND_ID = (_KIND_IDS[kind] for kind in kinds)
+    kinds.load(language)
+    handlers: dict[str, Callable[[Walker, Any, Command | None], None]] = {
+        "command": Walker.simple_statement,
+        "pipeline": Walker.pipeline_statement,
+        "redirected_statement": Walker.redirected,
+        "subshell": Walker.subshell,
+        "variable_assignment": Walker.assignment_statement,
+        "for_statement": Walker.for_statement,
+        "list": Walker.chain,
+        "declaration_command": Walker.declaration_statement,
+        **dict.fromkeys(("comment", "heredoc_body", "heredoc_start", "heredoc_end"), Walker.skip),
+    }
+    _HANDLERS.update({kind_id: handler for name, handler in handlers.items() for kind_id in kinds.ids(name)})
     return tree_sitter.Parser(language)
+
+
+_HANDLERS: dict[int, Callable[[Walker, Any, Command | None], None]] = {}
+"""How :meth:`Walker.node` walks each kind of statement, by kind id (any other: its children, in order)."""
 
 
 def parse(text: str, *, home: str = "~", cwd: str = "", read_file: Any = None, base: str = "") -> list[Command]:
@@ -69,6 +83,7 @@ class Walker(WordEvaluator):
     """Walks one parse tree (and the trees of nested ``bash -c``/``eval`` text)."""
 
     def __init__(self, home: str, read_file: Any = None) -> None:
+        _parser()  # the grammar's kind ids (shell_kinds), which the walk tests
         self.home = home
         self.read_file = read_file
         self.out: list[Command] = []
@@ -94,9 +109,9 @@ class Walker(WordEvaluator):
         self.outfeed: Command | None = None
         """What a ``>(…)`` process substitution in the current command's words reads (that command's output)."""
         self.dotglob = False
+        """``shopt -s dotglob`` / ``setopt globdots`` ran: globs also match dot files."""
         self.nesting = 0
         """How many statements and word parts the walk is inside (see MAX_NESTING)."""
-        """``shopt -s dotglob`` / ``setopt globdots`` ran: globs also match dot files."""
 
     # -- entry points -------------------------------------------------
     def run(self, text: str, via: list[str], depth: int) -> list[Command]:
@@ -112,7 +127,7 @@ class Walker(WordEvaluator):
             tree = _parser().parse(self.src)
             if tree.root_node.has_error:
                 self.out.append(Command(argv=[], opaque="the shell text does not parse", via=list(via), cwd=self.cwd))
-            self.node(tree.root_node, None)
+            self.visit(tree.root_node, None)
         finally:
             self.src, self.chars, self.via, self.depth = saved
         return self.out[start:]
@@ -124,66 +139,83 @@ class Walker(WordEvaluator):
 
     # -- statements ---------------------------------------------------
     def node(self, node: Any, feed: Command | None) -> list[Command]:
+        """Walk one statement; the commands it added (for a simple command: it, then what it runs)."""
+        if node.kind_id in kinds.COMMAND:
+            return self.out[self.command_at(node, feed, []) :]
+        start = len(self.out)
+        self.visit(node, feed)
+        return self.out[start:]
+
+    def visit(self, node: Any, feed: Command | None) -> None:
+        """:meth:`node` without building the list of what it added."""
+        kind_id = node.kind_id
+        if kind_id in kinds.COMMAND:  # the most common statement, without a handler's call
+            self.command_at(node, feed, [])
+            return
         self.nesting += 1  # not restored when it raises: the walk ends there (and the gate judges it opaque)
         if self.nesting > MAX_NESTING:
             raise RecursionError("shell text nested too deep to judge")
-        if node.kind_id == _COMMAND_ID:
-            added = self.command(node, feed, [])
-            self.nesting -= 1
-            return added
-        kind = node.type
-        start = len(self.out)
-        if kind == "pipeline":
-            self.pipeline(node.named_children, feed)
-        elif kind == "redirected_statement":
-            self.redirected(node, feed)
-        elif kind == "subshell":
-            saved = (self.cwd, self.oldpwd, list(self.dirs), list(self.alts))
-            for child in node.named_children:
-                self.node(child, feed)  # ``curl … | (sh)``: the group's commands read the pipe
-            self.cwd, self.oldpwd, self.dirs, self.alts = saved
-        elif kind == "variable_assignment":
-            shell_settings.assigned(self, self.assignment(node, store=True))  # ``PATH=/tmp/x; ls``
-        elif kind == "for_statement" and node.child_by_field_name("variable") is not None:
-            self.for_loop(node, feed)
-        elif kind == "list":
-            self.chain(node, feed)
-        elif kind == "declaration_command":
-            self.declaration(node)
-        elif kind in ("comment", "heredoc_body", "heredoc_start", "heredoc_end"):
-            pass
+        handler = _HANDLERS.get(kind_id)
+        if handler is not None:
+            handler(self, node, feed)
         else:
             for child in node.named_children:
                 self.kube_context = None  # a context switch only carries through ``&&``
-                self.node(child, feed)
+                self.visit(child, feed)
         self.nesting -= 1
-        return self.out[start:]
+
+    def simple_statement(self, node: Any, feed: Command | None) -> None:
+        self.command_at(node, feed, [])
+
+    def pipeline_statement(self, node: Any, feed: Command | None) -> None:
+        self.pipeline(node.named_children, feed)
+
+    def subshell(self, node: Any, feed: Command | None) -> None:
+        saved = (self.cwd, self.oldpwd, list(self.dirs), list(self.alts))
+        for child in node.named_children:
+            self.visit(child, feed)  # ``curl … | (sh)``: the group's commands read the pipe
+        self.cwd, self.oldpwd, self.dirs, self.alts = saved
+
+    def assignment_statement(self, node: Any, feed: Command | None) -> None:
+        shell_settings.assigned(self, self.assignment(node, store=True))  # ``PATH=/tmp/x; ls``
+
+    def for_statement(self, node: Any, feed: Command | None) -> None:
+        if node.child_by_field_name("variable") is not None:
+            self.for_loop(node, feed)
+            return
+        for child in node.named_children:
+            self.kube_context = None
+            self.visit(child, feed)
+
+    def declaration_statement(self, node: Any, feed: Command | None) -> None:
+        self.declaration(node)
+
+    def skip(self, node: Any, feed: Command | None) -> None:
+        """Comments and heredoc parts: their commands are walked with the redirect that holds them."""
 
     def for_loop(self, node: Any, feed: Command | None) -> None:
         """``for x in a b; do …; done``: the body once per literal value (a few), else with ``x`` unknown."""
-        name = self.text(node.child_by_field_name("variable"))
-        values = [w for v in node.children_by_field_name("value") for w in self.words(v)]
-        body = node.child_by_field_name("body")
-        known = values and len(values) <= _MAX_LOOP and all(w.literal for w in values)
-        for word in values if known else [None]:
-            if word is None:
-                self.vars.pop(name, None)
-            else:
-                self.vars[name] = word.text
-            if body is not None:
-                self.node(body, feed)
-        self.vars.pop(name, None)
+        shell_statements.for_loop(self, node, feed)
 
     def chain(self, node: Any, feed: Command | None) -> None:
         """``a && b`` / ``a || b``: what ``a`` settles (a kubectl context) only holds for ``b`` after ``&&``."""
-        previous = None
-        for child in node.named_children:  # the operators are the text between them (cheaper than .children)
-            if child.type == "comment":
+        comment = kinds.COMMENT
+        previous = -1  # the end of the last statement: the operator is the text up to the next one
+        for child in node.named_children:  # (cheaper than reading the operators from .children)
+            if child.kind_id in comment:
                 continue
-            if previous is not None and not self.between(previous, child).lstrip().startswith("&&"):
-                self.kube_context = None
-            self.node(child, feed)
-            previous = child
+            if previous >= 0:
+                chars = self.chars
+                start = child.start_byte
+                between = (
+                    chars[previous:start]
+                    if chars is not None
+                    else self.src[previous:start].decode("utf-8", "surrogateescape")
+                )
+                if not between.lstrip().startswith("&&"):
+                    self.kube_context = None
+            self.visit(child, feed)
+            previous = child.end_byte
 
     def between(self, left: Any, right: Any) -> str:
         """The source text between two sibling nodes (an operator, with spaces and comments)."""
@@ -193,145 +225,83 @@ class Walker(WordEvaluator):
 
     def declaration(self, node: Any) -> None:
         """``export X=v`` / ``declare -x X``: assignments, and the environment of later commands."""
-        from agentctl.gate import shell_runners
-
-        keyword = self.text(node.children[0]) if node.children else ""
-        exporting = keyword == "export"
-        exported: dict[str, str | None] = {}
-        flags = ""
-        for child in node.named_children:
-            if child.type == "word" and keyword in ("declare", "typeset", "local") and self.text(child)[:1] == "-":
-                exporting |= "x" in self.text(child)
-                flags += self.text(child)[1:]
-            elif child.type == "variable_assignment":
-                pair = self.assignment(child, store=True)
-                if pair:
-                    shell_paths.attributes(self, pair[0], flags)
-                if pair and exporting:  # a computed value keeps its text (``$HOME/bin:$PATH``): "$" marks it
-                    exported[pair[0]] = self.vars.get(pair[0], pair[1])
-            elif child.type == "variable_name" and exporting:
-                exported[self.text(child)] = self.vars.get(self.text(child), "")
-            else:
-                self.node(child, None)
-        self.exported.update(exported)
-        if shell_runners.WATCHED.intersection(exported):  # judged where it is set: every later command inherits it
-            holder = Command(argv=[keyword], name=keyword, literal=[True], cwd=self.cwd, via=list(self.via))
-            self.out.append(holder)
-            shell_runners.environment(holder, {**self.exported, **exported}, self)
+        shell_statements.declaration(self, node)
 
     def pipeline(self, parts: list[Any], feed: Command | None) -> None:
         upstream = feed
+        out = self.out
         for part in parts:
-            if part.type == "comment":
+            kind_id = part.kind_id
+            if kind_id in kinds.COMMENT:
                 continue
             self.kube_context = None  # the parts run at once: none waits for another's context switch
-            added = self.node(part, upstream)
-            if added:
-                upstream = added[0] if part.type in ("command", "redirected_statement") else added[-1]
+            if kind_id in kinds.COMMAND:  # the next part reads this command (not what its words ran)
+                upstream = out[self.command_at(part, upstream, [])]
+                continue
+            start = len(out)
+            self.visit(part, upstream)
+            if len(out) > start:
+                upstream = out[start] if kind_id in kinds.COMMAND_OR_REDIRECTED else out[-1]
         self.kube_context = None
 
     def redirected(self, node: Any, feed: Command | None) -> None:
         body = node.child_by_field_name("body")
         redirects: list[Any] = []
         tail: list[Any] = []
+        redirect_ids = kinds.REDIRECT
         for child in node.named_children:
             if child != body:
-                (redirects if child.type.endswith("redirect") else tail).append(child)
-        for redirect in redirects:
-            tail += [c for c in redirect.named_children if c.type in _STATEMENTS]
-        if body is not None and body.type == "command":
-            added = self.command(body, feed, redirects)
+                (redirects if child.kind_id in redirect_ids else tail).append(child)
+        for redirect in redirects:  # (a file redirect's children are its descriptor and targets, by the grammar)
+            if redirect.kind_id not in kinds.FILE_REDIRECT:
+                tail += [c for c in redirect.named_children if c.kind_id in kinds.STATEMENT]
+        out = self.out
+        if body is not None and body.kind_id in kinds.COMMAND:
+            self.command_at(body, feed, redirects)
         else:
-            added = self.node(body, feed) if body is not None else []
-            if added:  # ``a && b > f`` / ``a | b > f`` parse as one redirected list: the redirect is b's
-                self.apply_redirects(added[-1] if body.type in ("list", "pipeline") else added[0], redirects)
-            else:
-                holder = Command(argv=[":"], name=":", cwd=self.cwd, via=list(self.via))
-                self.apply_redirects(holder, redirects)
-                self.out.append(holder)
-                added = [holder]
+            start = len(out)
+            if body is not None:
+                self.visit(body, feed)
+            if len(out) > start:  # ``a && b > f`` / ``a | b > f`` parse as one redirected list: the redirect is b's
+                last = out[-1]
+                self.apply_redirects(last if body.kind_id in kinds.LIST_OR_PIPELINE else out[start], redirects)
+                if tail:
+                    self.pipeline(tail, last)
+                return
+            holder = Command(argv=[":"], name=":", cwd=self.cwd, via=list(self.via))
+            self.apply_redirects(holder, redirects)
+            out.append(holder)
         if tail:  # ``cat <<EOF | sh``: the pipeline continues inside the heredoc redirect
-            self.pipeline(tail, added[-1])
+            self.pipeline(tail, out[-1])
 
     def assignment(self, node: Any, store: bool) -> tuple[str, str] | None:
-        name_node = node.child_by_field_name("name")
-        value = node.child_by_field_name("value")
-        name = self.text(name_node) if name_node is not None else ""
-        words = self.words(value) if value is not None else [Word("")]
-        text = " ".join(w.text for w in words)
-        index = name_node.child_by_field_name("index") if name_node is not None else None
-        if index is not None:  # ``a[$(x)]=1``: the subscript's substitutions run
-            self.words(index)
-        if store and name and all(w.literal for w in words):
-            shell_code.assigned(self, name, text)
-        if store and name:
-            if all(w.literal for w in words):
-                self.vars[name] = text
-            else:
-                self.vars.pop(name, None)
-        return name, text
+        """``name=value``: the pair (kept as a known variable when ``store`` and the value is literal)."""
+        return shell_statements.assignment(self, node, store)
 
     # -- simple commands ------------------------------------------------
     def command(self, node: Any, feed: Command | None, redirects: list[Any]) -> list[Command]:
-        argv: list[str] = []
-        literal: list[bool] = []
-        subs: dict[int, list[str]] = {}  # per word index: the commands substituted into it
-        assigned: dict[str, str] = {}
-        inner_redirects = redirects  # copied before the first redirect of its own is added
-        saved_feed, self.outfeed = self.outfeed, feed
-        joined_at = -1  # the end byte of the last word, to join words split by ``\\<newline>``
-        src, chars = self.src, self.chars
-        word_id, name_id, raw_id = _WORD_ID, _NAME_ID, _RAW_ID
+        """Walk one simple command; it, then the commands it runs (``bash -c …``, its words' substitutions)."""
+        return self.out[self.command_at(node, feed, redirects) :]
+
+    def command_at(self, node: Any, feed: Command | None, redirects: list[Any]) -> int:
+        """:meth:`command`, answering where in ``out`` the command is."""
+        chars = self.chars
         whole = chars[node.start_byte : node.end_byte] if chars is not None else ""
         plain = bool(whole) and _PLAIN_CHARS.issuperset(whole) and _plain_name(whole) and not node.has_error
         if plain:  # ``git push -f origin``: only plain words, one per whitespace-separated token
-            argv += whole.split()
-            literal += [True] * len(argv)
-        for child in () if plain else node.named_children:
-            kind_id = child.kind_id
-            if kind_id == name_id:
-                child = child.named_child(0) or child
-                kind_id = child.kind_id
-            if kind_id == word_id:  # the common case, kept fast: no quotes, no expansions
-                start, end = child.start_byte, child.end_byte
-                text = chars[start:end] if chars is not None else src[start:end].decode("utf-8", "surrogateescape")
-                if start != joined_at + 2 and _PLAIN_SKIPS.isdisjoint(text):  # else: words() sees it whole
-                    argv.append(text)
-                    literal.append(True)
-                    joined_at = end
-                    continue
-                more = self.words(child)
-                kind = "word"
-            elif kind_id == raw_id and chars is not None and child.start_byte != joined_at + 2:
-                argv.append(chars[child.start_byte + 1 : child.end_byte - 1])  # ``'text'``: the text, as it is
-                literal.append(True)
-                joined_at = child.end_byte
-                continue
-            elif (kind := child.type) == "variable_assignment":
-                pair = self.assignment(child, store=False)
-                if pair:
-                    assigned[pair[0]] = pair[1]
-                continue
-            elif kind.endswith("redirect"):
-                inner_redirects = [*inner_redirects, child]
-                continue
-            elif kind == "comment":
-                continue
-            else:
-                more = self.words(child)
-            if argv and more and joined_at + 2 == child.start_byte and src[joined_at : joined_at + 2] == _JOIN:
-                first = more[0]  # ``terraform ap\\<newline>ply``: one word, as the shell reads it
-                before = subs.pop(len(argv) - 1, [])
-                more[0] = Word(argv.pop() + first.text, literal.pop() and first.literal, [*before, *first.subs])
-            for word in more:
-                if word.subs:
-                    subs[len(argv)] = word.subs
-                argv.append(word.text)
-                literal.append(word.literal and not (word.computed and len(argv) == 1))  # ``$(pwd)`` is no name
-            joined_at = child.end_byte
-        self.outfeed = saved_feed
-        cmd = Command.simple(argv, self.cwd, self.alts[:], self.via[:], literal)
-        cmd.assigned = assigned
+            argv = whole.split()
+            cmd = Command.simple(argv, self.cwd, self.alts[:], self.via[:], [True] * len(argv))
+            scan = "[" in whole or "BASH_FUNC_" in whole  # what shell_code.in_words looks for
+        elif whole and (found := shell_plain.words(whole, node, self)) is not None:  # ``echo "in $dir"``
+            argv, literal = found
+            cmd = Command.simple(argv, self.cwd, self.alts[:], self.via[:], literal)
+            scan = True
+        else:
+            cmd, own = shell_words.evaluate(self, node, feed, whole)
+            argv = cmd.argv
+            scan = True
+            if own:  # the statement's redirects, then the command's own
+                redirects = [*redirects, *own]
         if feed is not None:
             upstream = feed.name or (feed.argv[0] if feed.argv else "")
             if feed.stdin_names:
@@ -340,38 +310,25 @@ class Walker(WordEvaluator):
                 cmd.stdin_names = [upstream]
             cmd.stdin = shell_effects.output_text(feed)
             cmd.feed = feed
-        if subs:
-            if argv and not literal[0]:
-                cmd.opaque = f"the command name is computed at run time ({argv[0]})"
-                cmd.code_from = list(subs.get(0, []))
-            for index, names in subs.items():
-                if index:
-                    cmd.code_from += [n for n in names if n not in cmd.code_from]
-        elif argv and not literal[0]:
-            cmd.opaque = f"the command name is computed at run time ({argv[0]})"
-        if not plain and "\n" in (whole or self.text(node)) and _joins_lines(src, node):
-            cmd.opaque = cmd.opaque or "the parse runs two lines together as one command (bash runs them apart)"
-        if inner_redirects:
-            self.apply_redirects(cmd, inner_redirects)
-        start = len(self.out)
-        self.out.append(cmd)
+        if redirects:
+            shell_redirects.apply(self, cmd, redirects)
+        out = self.out
+        start = len(out)
+        out.append(cmd)
         if not argv:
-            for name, value in assigned.items():
+            for name, value in cmd.assigned.items():
                 self.vars[name] = value
-            return self.out[start:]
+            return start
         self.pending_context = None
-        shell_code.in_words(self, cmd)
+        if scan or cmd.assigned:
+            shell_code.in_words(self, cmd)
         shell_effects.analyse(cmd, self)
         switched = self.switched_context()  # set by ``kubectl config use-context X``, in analyse()
         if switched is not None:
             self.kube_context = switched or None
         if cmd.name in ("cd", "pushd", "popd"):
             shell_paths.change_dir(self, cmd)
-        return self.out[start:]
-
-    def switched_context(self) -> str | None:
-        """The context the command just judged switched kubectl to ("": unknown; None: it did not)."""
-        return self.pending_context
+        return start
 
     def apply_redirects(self, cmd: Command, redirects: list[Any]) -> None:
         shell_redirects.apply(self, cmd, redirects)
@@ -379,28 +336,13 @@ class Walker(WordEvaluator):
     # -- words ----------------------------------------------------------
 
 
-_MAX_LOOP = 16
-"""A ``for`` loop over at most this many literal words is walked once per word."""
-_STATEMENTS = {"pipeline", "list", "command", "redirected_statement", "subshell", "compound_statement"}
 _PLAIN_CHARS = frozenset("abcdefghijklmnopqrstuvwxyzABCDEFGHIJKLMNOPQRSTUVWXYZ0123456789_./:,@%+-= \t")
 """A command made of these only (no quotes, expansions, escapes, globs, braces, redirects, comments), with no
 ``=`` in its first word (an assignment), is plain words: its argv is its text split on blanks, as the
 node-by-node walk would find it."""
 
 
-def _joins_lines(src: bytes, node: Any) -> bool:
-    """A line break between two words of one command (not ``\\<newline>``): tree-sitter-bash sometimes reads the
-    next line into the command before it (after ``… | awk '{print $1}' | xargs echo``, a ``terraform apply <<'EOF'``
-    line became arguments of that echo)."""
-    pairs = itertools.pairwise(node.named_children)
-    return any(b"\n" in src[a.end_byte : b.start_byte].replace(b"\\\n", b"") for a, b in pairs)
-
-
 def _plain_name(text: str) -> bool:
     """No ``=`` before the first blank: the first word is a command name, not an assignment."""
     equals = text.find("=")
     return equals < 0 or " " in text[:equals] or "\t" in text[:equals]
-
-
-_PLAIN_SKIPS = frozenset("\\{~")
-"""A plain word holding one of these goes through :meth:`Walker.words` (escapes, braces, a tilde)."""

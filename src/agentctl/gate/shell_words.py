@@ -10,10 +10,13 @@ known at run time is marked not ``literal``.
 
 from __future__ import annotations
 
+import itertools
+import operator
 import re
 from typing import TYPE_CHECKING, Any, cast
 
 from agentctl.gate import braces, shell_code, shell_paths
+from agentctl.gate import shell_kinds as kinds
 from agentctl.gate.shell_command import Command as Cmd
 
 if TYPE_CHECKING:
@@ -71,8 +74,8 @@ class WordEvaluator:
 
     def words(self, node: Any) -> list[Word]:
         """Evaluate one argument node into fields (unquoted ``$IFS`` splits)."""
-        kind = node.type
-        if kind == "word":  # the common case, kept fast
+        kind_id = node.kind_id
+        if kind_id in kinds.WORD:  # the common case, kept fast
             raw = self.text(node)
             if "\\" in raw and "{" in raw:  # ``{a\\,b,c}``: an escaped comma or brace does not count
                 braced = braces.expand_word(raw)
@@ -83,14 +86,15 @@ class WordEvaluator:
             if text[:1] == "~" and raw[:1] == "~":
                 text, known = shell_paths.tilde(cast("Walker", self), text)
             return _braces(Word(text, known)) if "{" in text else [Word(text, known)]
-        if kind == "raw_string":
+        if kind_id in kinds.RAW_STRING:
             return [Word(self.text(node)[1:-1])]
-        if kind == "number":  # ``2>&1``'s ``1``: digits, nothing to evaluate
+        if kind_id in kinds.NUMBER:  # ``2>&1``'s ``1``: digits, nothing to evaluate
             return [Word(self.text(node))]
-        if kind == "string":
+        if kind_id in kinds.STRING:
             return [self.string(node)]
         pieces = self.pieces(node, quoted=False)
-        if len(pieces) == 1 and pieces[0] is not _SPLIT and kind != "concatenation":
+        concatenation = kind_id in kinds.CONCATENATION
+        if len(pieces) == 1 and pieces[0] is not _SPLIT and not concatenation:
             return pieces  # one piece is one field (a quoted string, one expansion, one substitution)
         fields: list[Word] = []
         current: Word | None = None
@@ -109,7 +113,7 @@ class WordEvaluator:
             current.computed |= piece.computed
         if current is not None:
             fields.append(current)
-        if kind == "concatenation" and any("{" in f.text for f in fields):
+        if concatenation and any("{" in f.text for f in fields):
             raw = self.text(node)
             if "\\" not in raw and all(c.type == "word" for c in _leaves(node)):
                 return [w for f in fields for w in _braces(f)]
@@ -124,18 +128,21 @@ class WordEvaluator:
         """A ``"…"`` word: its one field, as :meth:`pieces` and :meth:`words` build it, without a Word per piece
         for its text and ``$name`` parts (the common ones)."""
         cursor, end = node.start_byte + 1, node.end_byte - 1
-        chars = self.chars
+        chars, src = self.chars, self.src
         text: list[str] = []
         literal, computed = True, False
         subs: list[str] = []
+        content_ids, simple_ids = kinds.STRING_CONTENT, kinds.SIMPLE_EXPANSION
         for child in node.named_children:
-            if child.start_byte > cursor:
-                text.append(_unescape_dq(self.src[cursor : child.start_byte].decode("utf-8", "replace")))
-            kind = child.type
-            raw = chars[child.start_byte : child.end_byte] if chars is not None else self.text(child)
-            if kind == "string_content":
+            start, stop = child.start_byte, child.end_byte
+            if start > cursor:
+                gap = chars[cursor:start] if chars is not None else src[cursor:start].decode("utf-8", "replace")
+                text.append(_unescape_dq(gap))
+            raw = chars[start:stop] if chars is not None else self.text(child)
+            kind_id = child.kind_id
+            if kind_id in content_ids:
                 text.append(_unescape_dq(raw) if "\\" in raw else raw)
-            elif kind == "simple_expansion":  # ``$name`` (the grammar may count blanks before the ``$`` in it)
+            elif kind_id in simple_ids:  # ``$name`` (the grammar may count blanks before the ``$`` in it)
                 value = self.quoted_variable(raw[1:])
                 text.append(raw if value is None else value)
                 literal &= value is not None
@@ -145,9 +152,11 @@ class WordEvaluator:
                     literal &= piece.literal
                     subs += piece.subs
                     computed |= piece.computed
-            cursor = child.end_byte
+            cursor = stop
         if end > cursor:
-            text.append(_unescape_dq(self.src[cursor:end].decode("utf-8", "replace")))
+            text.append(
+                _unescape_dq(chars[cursor:end] if chars is not None else src[cursor:end].decode("utf-8", "replace"))
+            )
         return Word("".join(text), literal, subs, computed)
 
     def quoted_variable(self, name: str) -> str | None:
@@ -170,9 +179,23 @@ class WordEvaluator:
     def piece_of(self, node: Any, quoted: bool) -> list[Any]:
         if self.nesting > MAX_NESTING:
             raise RecursionError("shell words nested too deep to judge")
-        kind = node.type  # the common kinds first; the text is only sliced where it is needed
-        if kind == "string":  # one piece: nothing in quotes splits
+        kind_id = node.kind_id  # the common kinds first; the text is only sliced where it is needed
+        if kind_id in kinds.STRING:  # one piece: nothing in quotes splits
             return [self.string(node)]
+        if kind_id in kinds.SIMPLE_EXPANSION or kind_id in kinds.EXPANSION:
+            return self.expansion(node, self.text(node), quoted)
+        if kind_id in kinds.CONCATENATION:
+            return [p for child in node.children for p in self.pieces(child, quoted)]
+        if kind_id in kinds.WORD:
+            raw = self.text(node)
+            text = _unescape(raw)
+            if text.startswith("~") and raw.startswith("~") and not quoted:
+                text, known = shell_paths.tilde(cast("Walker", self), text)
+                return [Word(text, known)]
+            return [Word(text)]
+        if kind_id in kinds.RAW_STRING:
+            return [Word(self.text(node)[1:-1])]
+        kind = node.type
         if kind == "translated_string":
             out: list[Any] = []
             cursor, end = node.start_byte + 2, node.end_byte - 1
@@ -187,19 +210,7 @@ class WordEvaluator:
             if end > cursor:
                 out.append(Word(_unescape_dq(self.src[cursor:end].decode("utf-8", "replace"))))
             return out or [Word("")]
-        if kind == "simple_expansion" or kind == "expansion":
-            return self.expansion(node, self.text(node), quoted)
-        if kind == "concatenation":
-            return [p for child in node.children for p in self.pieces(child, quoted)]
         raw = self.text(node)
-        if kind == "word":
-            text = _unescape(raw)
-            if text.startswith("~") and raw.startswith("~") and not quoted:
-                text, known = shell_paths.tilde(cast("Walker", self), text)
-                return [Word(text, known)]
-            return [Word(text)]
-        if kind == "raw_string":
-            return [Word(raw[1:-1])]
         if kind == "ansi_c_string":
             return [Word(_ansi_c(raw[2:-1]))]
         if kind in ("command_substitution", "process_substitution"):
@@ -230,7 +241,7 @@ class WordEvaluator:
         return [Word(raw)]
 
     def expansion(self, node: Any, raw: str, quoted: bool) -> list[Any]:
-        if node.type == "simple_expansion":  # ``$name``: no operators, nothing substituted inside
+        if node.kind_id in kinds.SIMPLE_EXPANSION:  # ``$name``: no operators, nothing substituted inside
             simple, name = True, raw[1:]
         else:
             children = node.named_children
@@ -271,20 +282,112 @@ class WordEvaluator:
         return [n for child in node.named_children for n in self._subs_in(child, depth + 1)]
 
 
+_JOIN = b"\\\n"
+"""A backslash-newline between two words: the shell removes it and reads one word."""
+
+
+def evaluate(walker: Walker, node: Any, feed: Command | None, whole: str) -> tuple[Command, list[Any]]:
+    """A command's words evaluated node by node (quotes, escapes, expansions, substitutions, assignments),
+    and its own redirects (applied by :meth:`agentctl.gate.shell.Walker.command_at`, after its stdin from a pipe)."""
+    argv: list[str] = []
+    literal: list[bool] = []
+    subs: dict[int, list[str]] = {}  # per word index: the commands substituted into it
+    assigned: dict[str, str] = {}
+    inner_redirects: list[Any] = []
+    saved_feed, walker.outfeed = walker.outfeed, feed
+    joined_at = -1  # the end byte of the last word, to join words split by ``\\<newline>``
+    src, chars = walker.src, walker.chars
+    word_ids, name_ids, raw_ids = kinds.WORD, kinds.COMMAND_NAME, kinds.RAW_STRING
+    for child in node.named_children:
+        kind_id = child.kind_id
+        if kind_id in name_ids:
+            child = child.named_child(0) or child
+            kind_id = child.kind_id
+        if kind_id in word_ids:  # the common case, kept fast: no quotes, no expansions
+            start, end = child.start_byte, child.end_byte
+            text = chars[start:end] if chars is not None else src[start:end].decode("utf-8", "surrogateescape")
+            if start != joined_at + 2 and _PLAIN_SKIPS.isdisjoint(text):  # else: words() sees it whole
+                argv.append(text)
+                literal.append(True)
+                joined_at = end
+                continue
+            more = walker.words(child)
+        elif kind_id in raw_ids and chars is not None and child.start_byte != joined_at + 2:
+            argv.append(chars[child.start_byte + 1 : child.end_byte - 1])  # ``'text'``: the text, as it is
+            literal.append(True)
+            joined_at = child.end_byte
+            continue
+        elif kind_id in kinds.VARIABLE_ASSIGNMENT:
+            pair = walker.assignment(child, store=False)
+            if pair:
+                assigned[pair[0]] = pair[1]
+            continue
+        elif kind_id in kinds.REDIRECT:
+            inner_redirects.append(child)
+            continue
+        elif kind_id in kinds.COMMENT:
+            continue
+        else:
+            more = walker.words(child)
+        if argv and more and joined_at + 2 == child.start_byte and src[joined_at : joined_at + 2] == _JOIN:
+            first = more[0]  # ``terraform ap\\<newline>ply``: one word, as the shell reads it
+            before = subs.pop(len(argv) - 1, [])
+            more[0] = Word(argv.pop() + first.text, literal.pop() and first.literal, [*before, *first.subs])
+        for word in more:
+            if word.subs:
+                subs[len(argv)] = word.subs
+            argv.append(word.text)
+            literal.append(word.literal and not (word.computed and len(argv) == 1))  # ``$(pwd)`` is no name
+        joined_at = child.end_byte
+    walker.outfeed = saved_feed
+    cmd = Cmd.simple(argv, walker.cwd, walker.alts[:], walker.via[:], literal)
+    cmd.assigned = assigned
+    if subs:
+        if argv and not literal[0]:
+            cmd.opaque = f"the command name is computed at run time ({argv[0]})"
+            cmd.code_from = list(subs.get(0, []))
+        for index, names in subs.items():
+            if index:
+                cmd.code_from += [n for n in names if n not in cmd.code_from]
+    elif argv and not literal[0]:
+        cmd.opaque = f"the command name is computed at run time ({argv[0]})"
+    if "\n" in (whole or walker.text(node)) and _joins_lines(src, node):
+        cmd.opaque = cmd.opaque or "the parse runs two lines together as one command (bash runs them apart)"
+    return cmd, inner_redirects
+
+
+def _joins_lines(src: bytes, node: Any) -> bool:
+    """A line break between two words of one command (not ``\\<newline>``): tree-sitter-bash sometimes reads the
+    next line into the command before it (after ``… | awk '{print $1}' | xargs echo``, a ``terraform apply <<'EOF'``
+    line became arguments of that echo)."""
+    pairs = itertools.pairwise(node.named_children)
+    return any(b"\n" in src[a.end_byte : b.start_byte].replace(b"\\\n", b"") for a, b in pairs)
+
+
+_PLAIN_SKIPS = frozenset("\\{~")
+"""A plain word holding one of these goes through :meth:`Walker.words` (escapes, braces, a tilde)."""
+
+
 def _leaves(node: Any) -> list[Any]:
     return [node] if node.type != "concatenation" else list(node.children)
+
+
+_ESCAPE = re.compile(r"\\(.)", re.DOTALL)
+_ESCAPE_DQ = re.compile(r"\\([$`\"\\])")
+_GROUP = operator.itemgetter(1)
+"""The escaped character (a callable: ``re.sub`` with a template expands it in Python, match by match)."""
 
 
 def _unescape(text: str) -> str:
     if "\\" not in text:
         return text
-    return re.sub(r"\\(.)", r"\1", text.replace("\\\n", ""), flags=re.DOTALL)
+    return _ESCAPE.sub(_GROUP, text.replace("\\\n", ""))
 
 
 def _unescape_dq(text: str) -> str:
     if "\\" not in text:
         return text
-    return re.sub(r"\\([$`\"\\])", r"\1", text.replace("\\\n", ""))
+    return _ESCAPE_DQ.sub(_GROUP, text.replace("\\\n", ""))
 
 
 _ANSI = {"n": "\n", "t": "\t", "r": "\r", "a": "\a", "b": "\b", "e": "\x1b", "E": "\x1b", "f": "\f", "v": "\v"}
@@ -313,4 +416,4 @@ def _braces(word: Word) -> list[Word]:
 
 
 def dedupe(items: list[str]) -> list[str]:
-    return list(dict.fromkeys(x for x in items if x))
+    return list(dict.fromkeys(filter(None, items)))
