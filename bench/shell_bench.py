@@ -1,6 +1,7 @@
 """Benchmark the gate's shell parse on a 10 KB script, against Python's shlex in the same run.
 
-    python bench/shell_bench.py
+    python bench/shell_bench.py              # the agentctl installed here (pure Python in a dev venv)
+    python bench/shell_bench.py --compiled   # also the compiled walk (AGENTCTL_COMPILE=1), built for the run
 
 Measures (median and p95 of repeated runs, in-process, after one warm-up):
 
@@ -61,6 +62,8 @@ def measure(fn: Callable[[], object], runs: int) -> tuple[float, float, float]:
 
 
 def main() -> int:
+    if "--compiled" in sys.argv[1:]:
+        return _with_compiled()
     from agentctl.gate import shell
     from agentctl.gate.decide import Gatekeeper, load_book
 
@@ -76,7 +79,8 @@ def main() -> int:
         payload = {"tool_name": "Bash", "tool_input": {"command": text}, "cwd": tmp}
         decide = measure(lambda: keeper.decide(payload, "claude"), 50)
     commands = len(shell.parse(text, home="/home/u"))
-    print(f"script: {len(data)} bytes, {text.count(chr(10))} lines, {commands} simple commands")
+    build = "compiled (mypyc, AGENTCTL_COMPILE=1)" if shell.COMPILED else "pure Python"
+    print(f"script: {len(data)} bytes, {text.count(chr(10))} lines, {commands} simple commands; walk: {build}")
     for label, (median, p95, cpu) in (
         ("tree-sitter parse only", raw),
         ("agentctl shell.parse", ours),
@@ -86,6 +90,27 @@ def main() -> int:
         print(f"{label:27} median {median:7.2f} ms   p95 {p95:7.2f} ms   cpu {cpu:7.2f} ms")
     print(f"ratio shell.parse / shlex.split (median wall): {ours[0] / peer[0]:.2f}x  (target: shell.parse <= 5 ms)")
     return 0 if min(ours[0], ours[2]) <= 5.0 else 1
+
+
+def _with_compiled() -> int:
+    """This bench on the pure walk, then on the compiled one (built from this tree into a temporary directory)."""
+    import os
+    import subprocess
+
+    sys.path.insert(0, str(Path(__file__).resolve().parent.parent))
+    from bench import compiled
+
+    reason = compiled.missing()
+    if reason:
+        print(f"cannot build the compiled walk: {reason}", file=sys.stderr)
+        return 2
+    pure = subprocess.run([sys.executable, __file__], check=False).returncode
+    with tempfile.TemporaryDirectory() as tmp:
+        print("building the compiled walk (about a minute)…", file=sys.stderr, flush=True)
+        _, target = compiled.build(Path(tmp))
+        env = {**os.environ, "PYTHONPATH": str(target)}
+        fast = subprocess.run([sys.executable, __file__], env=env, check=False).returncode
+    return max(pure, fast) if fast else 0
 
 
 if __name__ == "__main__":

@@ -24,6 +24,11 @@ import yaml
 from agentctl.gate import shell, shell_plain, shell_redirects
 
 HERE = Path(__file__).parent
+INTERNALS = pytest.mark.skipif(
+    shell.COMPILED,
+    reason="switches the walk's shortcuts off by patching its modules: the "
+    "compiled walk calls them directly (tests/integrations/test_compiled_gate.py)",
+)
 EDGES = [
     "exit 1",
     "kill -9 -1",
@@ -109,6 +114,7 @@ def _parse_all(texts: list[str]) -> list[str]:
     return out
 
 
+@INTERNALS
 def test_the_plain_command_shortcut_finds_what_the_full_walk_finds(monkeypatch: pytest.MonkeyPatch) -> None:
     texts = _texts()
     assert len(texts) > 1000
@@ -123,6 +129,7 @@ def test_the_plain_command_shortcut_finds_what_the_full_walk_finds(monkeypatch: 
         assert one == other, text
 
 
+@INTERNALS
 def test_the_quote_and_redirect_shortcuts_are_taken(monkeypatch: pytest.MonkeyPatch) -> None:
     taken = {"words": 0, "redirect": 0}
     words, plain = shell_plain.words, shell_redirects._PLAIN

@@ -146,6 +146,18 @@ def test_release_workflow_builds_publishes_and_moves_the_major_tag() -> None:
     assert jobs["publish"]["permissions"] == {"id-token": "write"}
     assert any(s.get("uses", "").startswith("pypa/gh-action-pypi-publish@") for s in jobs["publish"]["steps"])
     assert not any("password" in str(s.get("with", {})) for s in jobs["publish"]["steps"])  # trusted publishing
+    # the pure wheel and the sdist, plus platform wheels with the gate's shell walk compiled, each tested
+    built = next(s for s in jobs["build"]["steps"] if "python -m build" in str(s.get("run", "")))
+    assert built["env"]["AGENTCTL_COMPILE"] == "0"
+    compiled = jobs["compiled-wheels"]
+    wheels = next(s for s in compiled["steps"] if s.get("uses", "").startswith("pypa/cibuildwheel@"))
+    assert wheels["env"]["CIBW_ENVIRONMENT"] == "AGENTCTL_COMPILE=1"
+    assert "s.COMPILED" in wheels["env"]["CIBW_TEST_COMMAND"] and "agentctl gate" in wheels["env"]["CIBW_TEST_COMMAND"]
+    assert compiled["steps"][0]["with"]["fetch-depth"] == 0
+    assert set(jobs["publish"]["needs"]) == {"build", "compiled-wheels"}
+    for job in ("publish", "github-release"):
+        fetched = next(s for s in jobs[job]["steps"] if s.get("uses", "").startswith("actions/download-artifact@"))
+        assert fetched["with"] == {"path": "dist/", "merge-multiple": True}, job  # every artifact, not only dist
 
 
 def run_step(script: str, cwd: Path, env: dict[str, str]) -> subprocess.CompletedProcess[str]:

@@ -34,6 +34,8 @@ from agentctl.gate import shell_kinds as kinds
 from agentctl.gate.shell_command import Command as Command
 from agentctl.gate.shell_words import MAX_NESTING, WordEvaluator, dedupe
 
+COMPILED = not __file__.endswith(".py")
+"""This walk is the mypyc build (``AGENTCTL_COMPILE=1``, see setup.py), not the Python source."""
 MAX_DEPTH = 8
 """How deep ``bash -c``/``eval``/scripts are parsed before the command counts as opaque."""
 
@@ -329,6 +331,10 @@ class Walker(WordEvaluator):
         if cmd.name in ("cd", "pushd", "popd"):
             shell_paths.change_dir(self, cmd)
         return start
+
+    def switched_context(self) -> str | None:
+        """The context the command just judged switched kubectl to ("": unknown; None: it did not)."""
+        return self.pending_context
 
     def apply_redirects(self, cmd: Command, redirects: list[Any]) -> None:
         shell_redirects.apply(self, cmd, redirects)
