@@ -22,7 +22,8 @@ from typing import Any
 
 from agentctl.gate import shell_code, shell_effects, shell_paths, shell_redirects, shell_settings
 from agentctl.gate.shell_command import Command as Command
-from agentctl.gate.shell_words import MAX_NESTING, Word, WordEvaluator, dedupe
+from agentctl.gate.shell_quoting import lost_text
+from agentctl.gate.shell_words import MAX_NESTING, Word, WordEvaluator, dedupe, glue
 
 MAX_DEPTH = 8
 """How deep ``bash -c``/``eval``/scripts are parsed before the command counts as opaque."""
@@ -280,6 +281,7 @@ class Walker(WordEvaluator):
         inner_redirects = redirects  # copied before the first redirect of its own is added
         saved_feed, self.outfeed = self.outfeed, feed
         joined_at = -1  # the end byte of the last word, to join words split by ``\\<newline>``
+        node_from = 0  # where the argv words of the last argument node start
         src, chars = self.src, self.chars
         word_id, name_id, raw_id = _WORD_ID, _NAME_ID, _RAW_ID
         whole = chars[node.start_byte : node.end_byte] if chars is not None else ""
@@ -295,14 +297,17 @@ class Walker(WordEvaluator):
             if kind_id == word_id:  # the common case, kept fast: no quotes, no expansions
                 start, end = child.start_byte, child.end_byte
                 text = chars[start:end] if chars is not None else src[start:end].decode("utf-8", "surrogateescape")
-                if start != joined_at + 2 and _PLAIN_SKIPS.isdisjoint(text):  # else: words() sees it whole
+                # else: words() sees it whole (and a word glued to the last one, ``"ap"\\ply``, joins it)
+                if start != joined_at + 2 and start != joined_at and _PLAIN_SKIPS.isdisjoint(text):
+                    node_from = len(argv)
                     argv.append(text)
                     literal.append(True)
                     joined_at = end
                     continue
                 more = self.words(child)
                 kind = "word"
-            elif kind_id == raw_id and chars is not None and child.start_byte != joined_at + 2:
+            elif kind_id == raw_id and chars is not None and child.start_byte not in (joined_at, joined_at + 2):
+                node_from = len(argv)
                 argv.append(chars[child.start_byte + 1 : child.end_byte - 1])  # ``'text'``: the text, as it is
                 literal.append(True)
                 joined_at = child.end_byte
@@ -319,10 +324,13 @@ class Walker(WordEvaluator):
                 continue
             else:
                 more = self.words(child)
-            if argv and more and joined_at + 2 == child.start_byte and src[joined_at : joined_at + 2] == _JOIN:
+            if argv and more and joined_at == child.start_byte:  # ``"ap"\\ply``: two nodes in the grammar, one word
+                more = glue(argv, literal, subs, node_from, more)
+            elif argv and more and joined_at + 2 == child.start_byte and src[joined_at : joined_at + 2] == _JOIN:
                 first = more[0]  # ``terraform ap\\<newline>ply``: one word, as the shell reads it
                 before = subs.pop(len(argv) - 1, [])
                 more[0] = Word(argv.pop() + first.text, literal.pop() and first.literal, [*before, *first.subs])
+            node_from = len(argv)
             for word in more:
                 if word.subs:
                     subs[len(argv)] = word.subs
@@ -330,6 +338,8 @@ class Walker(WordEvaluator):
                 literal.append(word.literal and not (word.computed and len(argv) == 1))  # ``$(pwd)`` is no name
             joined_at = child.end_byte
         self.outfeed = saved_feed
+        if not plain and lost_text(src, node):  # ``'h'\\ a``, ``-$"x"``: text the grammar leaves out of every word
+            literal = [False] * len(literal)
         cmd = Command.simple(argv, self.cwd, self.alts[:], self.via[:], literal)
         cmd.assigned = assigned
         if feed is not None:

@@ -184,6 +184,10 @@ def tilde(walker: Walker, text: str) -> tuple[str, bool]:
         value = pwd(walker)
     elif user == "-":
         value = walker.oldpwd
+    elif user in ("0", "+0"):  # ``~0``: the top of the directory stack, the working directory
+        value = pwd(walker)
+    elif re.fullmatch(r"[+-]?[0-9]+", user):  # ``~1``, ``~-2``: an entry of the directory stack (``dirs +1``)
+        return "${DIRSTACK}" + sep + tail, False
     elif re.fullmatch(r"[A-Za-z_][\w.-]*\$?", user):
         value = _user_home(user)
         if value is None:

@@ -13,7 +13,7 @@ from __future__ import annotations
 import re
 from typing import TYPE_CHECKING, Any, cast
 
-from agentctl.gate import braces, shell_code, shell_paths
+from agentctl.gate import braces, shell_code, shell_paths, shell_quoting
 from agentctl.gate.shell_command import Command as Cmd
 
 if TYPE_CHECKING:
@@ -80,8 +80,10 @@ class WordEvaluator:
                     return [Word(text, literal) for text, literal in braced]
             text = _unescape(raw) if "\\" in raw else raw
             known = True
-            if text[:1] == "~" and raw[:1] == "~":
+            if text[:1] == "~" and raw[:1] == "~" and "\\" not in raw.partition("/")[0]:  # ``~\\/x``: quoted
                 text, known = shell_paths.tilde(cast("Walker", self), text)
+            elif "=~" in raw or ":~" in raw:
+                text, known = self.assigned_tilde(text)
             return _braces(Word(text, known)) if "{" in text else [Word(text, known)]
         if kind == "raw_string":
             return [Word(self.text(node)[1:-1])]
@@ -89,6 +91,8 @@ class WordEvaluator:
             return [Word(self.text(node))]
         if kind == "string":
             return [self.string(node)]
+        if kind == "brace_expression":  # ``{1..3}``: the grammar's node for a sequence of numbers
+            return _braces(Word(self.text(node)))
         pieces = self.pieces(node, quoted=False)
         if len(pieces) == 1 and pieces[0] is not _SPLIT and kind != "concatenation":
             return pieces  # one piece is one field (a quoted string, one expansion, one substitution)
@@ -192,16 +196,21 @@ class WordEvaluator:
         if kind == "concatenation":
             return [p for child in node.children for p in self.pieces(child, quoted)]
         raw = self.text(node)
+        if kind == "$":
+            return [_translated_prefix(node, raw)]
         if kind == "word":
             text = _unescape(raw)
-            if text.startswith("~") and raw.startswith("~") and not quoted:
+            if text.startswith("~") and raw.startswith("~") and not quoted and shell_quoting.tilde_first(node, raw):
                 text, known = shell_paths.tilde(cast("Walker", self), text)
                 return [Word(text, known)]
             return [Word(text)]
         if kind == "raw_string":
             return [Word(raw[1:-1])]
         if kind == "ansi_c_string":
-            return [Word(_ansi_c(raw[2:-1]))]
+            if shell_quoting.ansi_end(raw) != len(raw) - 1:  # ``$'\\\\'; rm x #'``: bash ends it at the 2nd quote
+                self.out.append(Cmd(argv=[], opaque=shell_quoting.MISREAD, via=list(self.via), cwd=self.cwd))
+                return [Word(raw, False)]
+            return [Word(shell_quoting.ansi_c(raw[2:-1]), "\\x{" not in raw)]
         if kind in ("command_substitution", "process_substitution"):
             added: list[Command] = []
             saved = (self.cwd, self.oldpwd, list(self.dirs), list(self.alts))
@@ -228,6 +237,21 @@ class WordEvaluator:
         if kind in ("arithmetic_expansion", "array"):  # ``$(( $(x) + 1 ))``, ``a=($(x))``: the substitutions run
             return [Word(raw, False, [n for child in node.named_children for n in self._subs_in(child)])]
         return [Word(raw)]
+
+    def assigned_tilde(self, text: str) -> tuple[str, bool]:
+        """``a=~/x``, ``a=b:~/x``: an argument written as an assignment has its tildes after the ``=`` and after
+        each ``:`` expanded, as bash does (not in POSIX mode). ``text``: a word without quotes."""
+        match = shell_quoting.ASSIGNMENT.match(text)
+        if match is None:
+            return text, True
+        known = True
+        parts = []
+        for part in text[match.end() :].split(":"):
+            if part[:1] == "~":
+                part, seen = shell_paths.tilde(cast("Walker", self), part)
+                known &= seen
+            parts.append(part)
+        return match.group(0) + ":".join(parts), known
 
     def expansion(self, node: Any, raw: str, quoted: bool) -> list[Any]:
         if node.type == "simple_expansion":  # ``$name``: no operators, nothing substituted inside
@@ -275,6 +299,16 @@ def _leaves(node: Any) -> list[Any]:
     return [node] if node.type != "concatenation" else list(node.children)
 
 
+def _translated_prefix(node: Any, raw: str) -> Word:
+    """A ``$`` the grammar gives as a node of its own in a concatenation: before a string it glues to (``a$"b"``,
+    ``-$"x"``: the node is ``-$``) it starts a translated string, the same text in the C locale; else it is
+    text."""
+    after = node.next_sibling
+    if after is None or after.type != "string" or after.start_byte != node.end_byte:
+        return Word(raw, "\\" not in raw)
+    return Word(raw[:-1], "\\" not in raw and "$" not in raw[:-1])
+
+
 def _unescape(text: str) -> str:
     if "\\" not in text:
         return text
@@ -287,21 +321,21 @@ def _unescape_dq(text: str) -> str:
     return re.sub(r"\\([$`\"\\])", r"\1", text.replace("\\\n", ""))
 
 
-_ANSI = {"n": "\n", "t": "\t", "r": "\r", "a": "\a", "b": "\b", "e": "\x1b", "E": "\x1b", "f": "\f", "v": "\v"}
-
-
-def _ansi_c(body: str) -> str:
-    def one(match: re.Match[str]) -> str:
-        token = match.group(1)
-        if token[0] in _ANSI:
-            return _ANSI[token[0]]
-        if token[0] in "xuU":
-            return chr(int(token[1:], 16)) if len(token) > 1 else token
-        if token[0] in "01234567":
-            return chr(int(token, 8))
-        return token
-
-    return re.sub(r"\\(x[0-9a-fA-F]{1,2}|u[0-9a-fA-F]{1,4}|U[0-9a-fA-F]{1,8}|[0-7]{1,3}|.)", one, body)
+def glue(argv: list[str], literal: list[bool], subs: dict[int, list[str]], start: int, more: list[Word]) -> list[Word]:
+    """``"ap"\\ply``, ``'a'\\b``: the grammar gives a word that starts with a backslash right after a quoted one as
+    a node of its own; bash reads one word. The fields of the last node (``argv[start:]``, taken off ``argv``)
+    joined with ``more``: one field each side is one word; more (``{a,b}"c"\\d``) are each of the first joined
+    with each of the second, and unknown, as a brace group may span both nodes."""
+    before, known = argv[start:], all(literal[start:])
+    names = [n for at in range(start, len(argv)) for n in subs.pop(at, [])]
+    del argv[start:], literal[start:]
+    if len(before) == 1 and len(more) == 1:
+        first = more[0]
+        return [Word(before[0] + first.text, known and first.literal, [*names, *first.subs], first.computed)]
+    names += [n for w in more for n in w.subs]
+    if len(before) * len(more) > braces.MAX_WORDS:
+        return [Word("".join(before) + "".join(w.text for w in more), False, names)]
+    return [Word(left + right.text, False, names) for left in before for right in more]
 
 
 def _braces(word: Word) -> list[Word]:

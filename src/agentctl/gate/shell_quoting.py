@@ -1,0 +1,100 @@
+"""How bash reads the text of a word where the grammar reads it otherwise, for :mod:`agentctl.gate.shell_words`.
+
+ANSI-C ``$'…'`` strings as bash's ``ansicstr`` makes them, where a ``$'…'`` ends, which word part may start
+with a tilde prefix, and whether the grammar left text out of a command's words. Each is checked against bash
+itself in ``tests/gate/test_words_vs_bash.py``.
+"""
+
+from __future__ import annotations
+
+import re
+from typing import Any
+
+ASSIGNMENT = re.compile(r"[A-Za-z_][A-Za-z0-9_]*=")
+"""The start of a word written as an assignment (``a=~/x``: bash expands its tildes, as in an assignment)."""
+
+
+def tilde_first(node: Any, raw: str) -> bool:
+    """Whether a word part starting with ``~`` is a tilde prefix bash expands: in a concatenation, only the first
+    part, and only when its prefix ends (at a ``/``) before the next part (``~"/x"``, ``~''`` and ``''~`` are
+    the text ``~``), with no backslash in it."""
+    parent = node.parent
+    if parent is None or parent.type != "concatenation":
+        return True
+    head, slash, _ = raw.partition("/")
+    return node.prev_sibling is None and bool(slash) and "\\" not in head
+
+
+MISREAD = "the shell text does not parse as bash reads it (a $'…' string ends elsewhere)"
+"""Why a command is opaque when the grammar ends a ``$'…'`` elsewhere than bash (``$'\\\\' …'`` runs on)."""
+
+
+def ansi_end(raw: str) -> int:
+    """Where bash ends the ``$'…'`` string ``raw`` starts with: its first ``'`` not escaped (-1: none)."""
+    at = 2
+    while at < len(raw):
+        if raw[at] == "\\":
+            at += 2
+        elif raw[at] == "'":
+            return at
+        else:
+            at += 1
+    return -1
+
+
+_ANSI = {"n": "\n", "t": "\t", "r": "\r", "a": "\a", "b": "\b", "e": "\x1b", "E": "\x1b", "f": "\f", "v": "\v"}
+_ANSI_TOKEN = re.compile(r"\\(x[0-9a-fA-F]{1,2}|u[0-9a-fA-F]{1,4}|U[0-9a-fA-F]{1,8}|[0-7]{1,3}|c\\\\|c.|.)", re.DOTALL)
+
+
+def ansi_c(body: str) -> str:
+    """The text of ``$'…'`` as bash's ``ansicstr`` makes it: an unknown escape (``\\q``, ``\\x`` without digits,
+    ``\\c`` at the end) keeps its backslash, ``\\cX`` is a control character, an octal or hex escape is one byte,
+    and a NUL ends the string (``$'apply\\0junk'`` is ``apply``)."""
+
+    def one(match: re.Match[str]) -> str:
+        token = match.group(1)
+        head = token[0]
+        if head in _ANSI:
+            return _ANSI[head]
+        if head in "\\'\"?":
+            return head
+        if head == "c" and len(token) > 1:
+            return "\x7f" if token[1] == "?" else chr(ord(token[1].upper()) & 0x1F)
+        if head in "xuU" and len(token) > 1:
+            value = int(token[1:], 16)
+            if head == "x":
+                return bytes([value]).decode("utf-8", "replace")
+            return chr(value) if value < 0xD800 or 0xE000 <= value <= 0x10FFFF else "\ufffd"
+        if head in "01234567":
+            return bytes([int(token, 8) & 0xFF]).decode("utf-8", "replace")
+        return "\\" + token
+
+    text = _ANSI_TOKEN.sub(one, body)
+    return text.partition("\x00")[0]
+
+
+def lost_text(src: bytes, node: Any) -> bool:
+    """Whether the grammar left part of a command's words out of its nodes: an escaped blank after a quoted word
+    (``'h'\\ a`` is one word, ``h a``), a ``-$"x"`` or ``=~`` it takes for an operator (the ``$`` of a ``$"…"``
+    is no loss: the string is the word). What the words are is then not known."""
+    at = node.start_byte
+    for child in node.children:
+        if child.start_byte > at and src[at : child.start_byte].replace(b"\\\n", b"").strip(b" \t\n"):
+            return True
+        if not child.is_named and child.end_byte > child.start_byte and not _translated(src, child):
+            return True
+        at = child.end_byte
+    return False
+
+
+def _translated(src: bytes, node: Any) -> bool:
+    """A ``$`` node that is the ``$`` of a ``$"…"`` (the grammar's node for it at the start of a word)."""
+    after = node.next_sibling
+    if after is not None and after.type == "concatenation":  # ``$"a"$"b"``
+        after = after.children[0]
+    return (
+        src[node.start_byte : node.end_byte] == b"$"
+        and after is not None
+        and after.type == "string"
+        and after.start_byte == node.end_byte
+    )
