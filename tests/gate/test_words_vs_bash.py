@@ -30,7 +30,7 @@ PLAIN = "abcdefghijklmnopqrstuvwxyzABCXYZ0123456789{},.-+_/~=:@%"
 QUOTED = PLAIN + " \"'\\"
 ANSI_ESCAPES = [
     *("\\n", "\\t", "\\a", "\\e", "\\E", "\\'", '\\"', "\\\\", "\\?", "\\q", "\\c", "\\cA", "\\ca", "\\c@", "\\c?"),
-    *("\\0", "\\08", "\\101", "\\1", "\\x", "\\xg", "\\x6", "\\x61", "\\x7B", "\\x2c", "\\x7d", "\\x20", "\\x00"),
+    *("\\0", "\\08", "\\101", "\\1", "\\xg", "\\x6", "\\x61", "\\x7B", "\\x2c", "\\x7d", "\\x20", "\\x00"),
     *("\\x5c", "\\x27", "\\u_", "\\Ug", "\\u0061", "\\u007b", "\\U00000061", "\\U0000002c"),
 ]
 """``$'…'`` escapes: known, unknown (the backslash stays), control characters, NULs (they end the string), and
@@ -101,6 +101,24 @@ EDGES = [
     "~+0/x",
     "~1",
     "~-1/x",
+    "~:x",
+    "~root:x",
+    "~/a:~/b",
+    "~=x",
+    # tildes after brace expansion
+    "{~,x}",
+    "~{,x}",
+    "~{root,x}",
+    "~/{'',x}",
+    "~{/a,/b}",
+    "x{~,/y}",
+    "a=~{,x}",
+    "~\\{a,b}",
+    "{'~',x}",
+    "{\\~,x}",
+    "~{0..1}",
+    "~{\\/x,y}",
+    "~{'/x',y}",
     # brace groups and sequences
     '{"apply",}',
     "{,apply}",

@@ -11,6 +11,7 @@ from __future__ import annotations
 
 import itertools
 import re
+from collections.abc import Callable
 
 from agentctl.gate import shell_quoting
 
@@ -26,11 +27,12 @@ def expand(text: str, lone: bool = False) -> list[str] | None:
     return _expand(text, text, 0, lone)
 
 
-def expand_word(raw: str) -> list[tuple[str, bool]] | None:
+def expand_word(raw: str, tilde: Callable[[str], tuple[str, bool]] | None = None) -> list[tuple[str, bool]] | None:
     """A shell word's source text (quotes and all) brace-expanded as bash does it, before quote removal: a brace
     or comma inside quotes, escaped, or inside ``${…}``/``$(…)``/backquotes does not count. Each word comes with
     whether its text is known (quotes removed; one with an expansion left in it is not). None: the word has no
-    brace group; one unknown word when it cannot be told (too many words, an unclosed quote)."""
+    brace group; one unknown word when it cannot be told (too many words, an unclosed quote). ``tilde``: how a
+    word that starts with an unquoted tilde prefix expands (``~{/a,/b}``), after the braces, as in bash."""
     shadow = _shadow(raw)
     if shadow is None:
         return [(raw, False)] if "{" in raw else None
@@ -44,9 +46,17 @@ def expand_word(raw: str) -> list[tuple[str, bool]] | None:
         text = _unquote(variant)
         if text is None:
             words.append((variant, False))
+        elif variant and tilde is not None and variant[:1] == "~" and _plain_prefix(variant):
+            words.append(tilde(text))
         elif variant:  # an empty unquoted word is dropped (a quoted one, ``{"",x}``, is kept)
             words.append((text, True))
     return words
+
+
+def _plain_prefix(variant: str) -> bool:
+    """Whether the tilde prefix of a word's source text (to its first ``/`` or ``:``) has nothing quoted."""
+    end = min((at for at in (variant.find("/"), variant.find(":")) if at >= 0), default=len(variant))
+    return not any(char in "'\"\\$`" for char in variant[:end])
 
 
 def _expand(text: str, shadow: str, depth: int, lone: bool) -> list[str] | None:

@@ -172,12 +172,17 @@ def _expand_known(walker: Walker, text: str) -> str | None:
     return None if unknown or unresolvable(out) else out
 
 
+_TILDE_PREFIX = re.compile(r"~([^/:]*)([/:]?)")
+"""A tilde prefix: to the first ``/``, or ``:`` (``~:x`` is ``$HOME:x`` to bash)."""
+
+
 def tilde(walker: Walker, text: str) -> tuple[str, bool]:
     """Tilde expansion at the start of an unquoted word: (text, whether it is known)."""
     if not text.startswith("~"):
         return text, True
-    head, sep, tail = text.partition("/")
-    user = head[1:]
+    prefix = _TILDE_PREFIX.match(text)
+    assert prefix is not None
+    user, sep, tail = prefix.group(1), prefix.group(2), text[prefix.end() :]
     if user == "":
         value: str | None = walker.home
     elif user == "+":

@@ -75,11 +75,13 @@ class WordEvaluator:
         if kind == "word":  # the common case, kept fast
             raw = self.text(node)
             if "\\" in raw and "{" in raw:  # ``{a\\,b,c}``: an escaped comma or brace does not count
-                braced = braces.expand_word(raw)
+                braced = braces.expand_word(raw, self.brace_tilde)
                 if braced is not None:
                     return [Word(text, literal) for text, literal in braced]
             text = _unescape(raw) if "\\" in raw else raw
             known = True
+            if "{" in text:  # ``{~,x}``, ``~{,/x}``: brace expansion comes first, then each word's tilde
+                return [self.tilded(word) for word in _braces(Word(text))]
             if text[:1] == "~" and raw[:1] == "~" and "\\" not in raw.partition("/")[0]:  # ``~\\/x``: quoted
                 text, known = shell_paths.tilde(cast("Walker", self), text)
             elif "=~" in raw or ":~" in raw:
@@ -116,8 +118,9 @@ class WordEvaluator:
         if kind == "concatenation" and any("{" in f.text for f in fields):
             raw = self.text(node)
             if "\\" not in raw and all(c.type == "word" for c in _leaves(node)):
-                return [w for f in fields for w in _braces(f)]
-            braced = braces.expand_word(raw)  # ``{"apply",x}``, ``{a\\,b}``: quotes or escapes in a brace group
+                return [self.tilded(w) for f in fields for w in _braces(f)]
+            # ``{"apply",x}``, ``{a\\,b}``: quotes or escapes in a brace group
+            braced = braces.expand_word(raw, self.brace_tilde)
             if braced is not None and all(literal for _, literal in braced):
                 return [Word(text) for text, _ in braced]
             if braced is not None:  # its substitutions were walked above; what the words are is unknown
@@ -238,6 +241,17 @@ class WordEvaluator:
             return [Word(raw, False, [n for child in node.named_children for n in self._subs_in(child)])]
         return [Word(raw)]
 
+    def tilded(self, word: Word) -> Word:
+        """A word brace expansion made, its tilde prefix expanded (``{~,x}`` is ``$HOME x``)."""
+        if word.text[:1] != "~" or not word.literal:
+            return word
+        text, known = shell_paths.tilde(cast("Walker", self), word.text)
+        return Word(text, known, word.subs, word.computed)
+
+    def brace_tilde(self, text: str) -> tuple[str, bool]:
+        """:func:`shell_paths.tilde` for :func:`braces.expand_word`: a word it made, starting with ``~``."""
+        return shell_paths.tilde(cast("Walker", self), text)
+
     def assigned_tilde(self, text: str) -> tuple[str, bool]:
         """``a=~/x``, ``a=b:~/x``: an argument written as an assignment has its tildes after the ``=`` and after
         each ``:`` expanded, as bash does (not in POSIX mode). ``text``: a word without quotes."""
@@ -325,13 +339,15 @@ def glue(argv: list[str], literal: list[bool], subs: dict[int, list[str]], start
     """``"ap"\\ply``, ``'a'\\b``: the grammar gives a word that starts with a backslash right after a quoted one as
     a node of its own; bash reads one word. The fields of the last node (``argv[start:]``, taken off ``argv``)
     joined with ``more``: one field each side is one word; more (``{a,b}"c"\\d``) are each of the first joined
-    with each of the second, and unknown, as a brace group may span both nodes."""
+    with each of the second. Unknown when there is a brace in it: a group may span both nodes."""
     before, known = argv[start:], all(literal[start:])
     names = [n for at in range(start, len(argv)) for n in subs.pop(at, [])]
     del argv[start:], literal[start:]
     if len(before) == 1 and len(more) == 1:
         first = more[0]
-        return [Word(before[0] + first.text, known and first.literal, [*names, *first.subs], first.computed)]
+        text = before[0] + first.text
+        known = known and first.literal and "{" not in text  # ``{\\~,x}`` is two nodes: a group across both
+        return [Word(text, known, [*names, *first.subs], first.computed)]
     names += [n for w in more for n in w.subs]
     if len(before) * len(more) > braces.MAX_WORDS:
         return [Word("".join(before) + "".join(w.text for w in more), False, names)]
