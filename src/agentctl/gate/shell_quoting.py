@@ -7,6 +7,7 @@ itself in ``tests/gate/test_words_vs_bash.py``.
 
 from __future__ import annotations
 
+import itertools
 import re
 from typing import Any
 
@@ -83,8 +84,16 @@ def lost_text(src: bytes, node: Any) -> bool:
             return True
         if not child.is_named and child.end_byte > child.start_byte and not _translated(src, child):
             return True
+        if child.type == "concatenation" and _gapped(child):  # ``"+"''- $"c"``: one node over two words
+            return True
         at = child.end_byte
     return False
+
+
+def _gapped(node: Any) -> bool:
+    """Whether the parts of a concatenation do not follow each other (text between them is in no part)."""
+    children = node.children
+    return any(after.start_byte != before.end_byte for before, after in itertools.pairwise(children))
 
 
 def _translated(src: bytes, node: Any) -> bool:
