@@ -324,12 +324,15 @@ class Walker(WordEvaluator):
                 continue
             else:
                 more = self.words(child)
-            if argv and more and joined_at == child.start_byte:  # ``"ap"\\ply``: two nodes in the grammar, one word
+            if (
+                argv
+                and more
+                and (  # ``"ap"\\ply``, ``ap\\<newline>ply``: two nodes in the grammar, one word to bash
+                    joined_at == child.start_byte
+                    or (joined_at + 2 == child.start_byte and src[joined_at : joined_at + 2] == _JOIN)
+                )
+            ):
                 more = glue(argv, literal, subs, node_from, more)
-            elif argv and more and joined_at + 2 == child.start_byte and src[joined_at : joined_at + 2] == _JOIN:
-                first = more[0]  # ``terraform ap\\<newline>ply``: one word, as the shell reads it
-                before = subs.pop(len(argv) - 1, [])
-                more[0] = Word(argv.pop() + first.text, literal.pop() and first.literal, [*before, *first.subs])
             node_from = len(argv)
             for word in more:
                 if word.subs:
