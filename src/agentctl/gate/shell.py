@@ -22,7 +22,7 @@ from typing import Any
 
 from agentctl.gate import shell_code, shell_effects, shell_paths, shell_redirects, shell_settings
 from agentctl.gate.shell_command import Command as Command
-from agentctl.gate.shell_quoting import lost_text
+from agentctl.gate.shell_quoting import glued_source, lost_words
 from agentctl.gate.shell_words import MAX_NESTING, Word, WordEvaluator, dedupe, glue
 
 MAX_DEPTH = 8
@@ -332,7 +332,7 @@ class Walker(WordEvaluator):
                     or (joined_at + 2 == child.start_byte and src[joined_at : joined_at + 2] == _JOIN)
                 )
             ):
-                more = glue(argv, literal, subs, node_from, more)
+                more = glue(argv, literal, subs, node_from, more, glued_source(src, child))
             node_from = len(argv)
             for word in more:
                 if word.subs:
@@ -341,8 +341,8 @@ class Walker(WordEvaluator):
                 literal.append(word.literal and not (word.computed and len(argv) == 1))  # ``$(pwd)`` is no name
             joined_at = child.end_byte
         self.outfeed = saved_feed
-        if not plain and lost_text(src, node):  # ``'h'\\ a``, ``-$"x"``: text the grammar leaves out of every word
-            literal = [False] * len(literal)
+        if not plain:  # ``'h'\\ a``, ``-$"x"``: text the grammar leaves out of every word: the words are unknown
+            literal = lost_words(src, node, whole, argv, literal)
         cmd = Command.simple(argv, self.cwd, self.alts[:], self.via[:], literal)
         cmd.assigned = assigned
         if feed is not None:

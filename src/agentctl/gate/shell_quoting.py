@@ -74,20 +74,56 @@ def ansi_c(body: str) -> str:
     return text.partition("\x00")[0]
 
 
-def lost_text(src: bytes, node: Any) -> bool:
-    """Whether the grammar left part of a command's words out of its nodes: an escaped blank after a quoted word
-    (``'h'\\ a`` is one word, ``h a``), a ``-$"x"`` or ``=~`` it takes for an operator (the ``$`` of a ``$"…"``
-    is no loss: the string is the word). What the words are is then not known."""
+LOSS_MARKS = ("\\", '$"', "=~", "==")
+"""Text without any of these has been read whole by the grammar: each loss found has one (an escaped blank, a
+``$"…"``, an operator it takes out of a command's words)."""
+
+
+def unknown(text: str) -> str:
+    """The text of a word the gate cannot read exactly, as it passes it on: with a ``$`` in it, so that a path
+    made of it is unresolvable (:func:`agentctl.gate.shell_paths.unresolvable`), as ``$X`` is."""
+    return text if "$" in text or "`" in text else "${UNKNOWN}" + text
+
+
+def glued_source(src: bytes, node: Any) -> str:
+    """The source of the word ``node`` ends, when the grammar gave it as several nodes that follow each other
+    (``"ap"\\ply``, ``{a,\\<newline>b}``): from the first of them."""
+    first = node
+    before = node.prev_sibling
+    while before is not None and not before.type.endswith(("redirect", "assignment")):
+        gap = src[before.end_byte : first.start_byte]
+        if gap and gap != b"\\\n":
+            break
+        first, before = before, before.prev_sibling
+    return src[first.start_byte : node.end_byte].decode("utf-8", "surrogateescape")
+
+
+def lost_words(src: bytes, node: Any, text: str, argv: list[str], literal: list[bool]) -> list[bool]:
+    """``literal`` of a command's words, all unknown (and ``argv`` changed to say so) when the grammar left text
+    out of them (:func:`lost_text`): what a word missing from the nodes, or joined with the next, is not known."""
+    if lost_text(src, node, text) < 0:
+        return literal
+    argv[:] = [unknown(word) for word in argv]
+    return [False] * len(literal)
+
+
+def lost_text(src: bytes, node: Any, text: str) -> int:
+    """Where the grammar left part of a command's words out of its nodes (-1: nowhere): an escaped blank after a
+    quoted word (``'h'\\ a`` is one word, ``h a``), a ``-$"x"`` or ``=~`` it takes for an operator (the ``$`` of a
+    ``$"…"`` is no loss: the string is the word), a concatenation over a blank. What the words are is then not
+    known. ``text``: the command's text when known, to skip the walk when it has none of ``LOSS_MARKS``."""
+    if text and not any(mark in text for mark in LOSS_MARKS):
+        return -1
     at = node.start_byte
     for child in node.children:
         if child.start_byte > at and src[at : child.start_byte].replace(b"\\\n", b"").strip(b" \t\n"):
-            return True
+            return at
         if not child.is_named and child.end_byte > child.start_byte and not _translated(src, child):
-            return True
+            return child.start_byte
         if child.type == "concatenation" and _gapped(child):  # ``"+"''- $"c"``: one node over two words
-            return True
+            return child.start_byte
         at = child.end_byte
-    return False
+    return -1
 
 
 def _gapped(node: Any) -> bool:

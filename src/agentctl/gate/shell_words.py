@@ -77,7 +77,7 @@ class WordEvaluator:
             if "\\" in raw and "{" in raw:  # ``{a\\,b,c}``: an escaped comma or brace does not count
                 braced = braces.expand_word(raw, self.brace_tilde)
                 if braced is not None:
-                    return [Word(text, literal) for text, literal in braced]
+                    return [Word(text if literal else shell_quoting.unknown(text), literal) for text, literal in braced]
             text = _unescape(raw) if "\\" in raw else raw
             known = True
             if "{" in text:  # ``{~,x}``, ``~{,/x}``: brace expansion comes first, then each word's tilde
@@ -124,7 +124,7 @@ class WordEvaluator:
             if braced is not None and all(literal for _, literal in braced):
                 return [Word(text) for text, _ in braced]
             if braced is not None:  # its substitutions were walked above; what the words are is unknown
-                return [Word(f.text, False, f.subs, f.computed) for f in fields]
+                return [Word(shell_quoting.unknown(f.text), False, f.subs, f.computed) for f in fields]
         return fields
 
     def string(self, node: Any) -> Word:
@@ -213,7 +213,9 @@ class WordEvaluator:
             if shell_quoting.ansi_end(raw) != len(raw) - 1:  # ``$'\\\\'; rm x #'``: bash ends it at the 2nd quote
                 self.out.append(Cmd(argv=[], opaque=shell_quoting.MISREAD, via=list(self.via), cwd=self.cwd))
                 return [Word(raw, False)]
-            return [Word(shell_quoting.ansi_c(raw[2:-1]), "\\x{" not in raw)]
+            if "\\x{" in raw:  # ``\\x{…}``: a form bash reads its own way
+                return [Word(shell_quoting.unknown(raw), False)]
+            return [Word(shell_quoting.ansi_c(raw[2:-1]))]
         if kind in ("command_substitution", "process_substitution"):
             added: list[Command] = []
             saved = (self.cwd, self.oldpwd, list(self.dirs), list(self.alts))
@@ -335,30 +337,41 @@ def _unescape_dq(text: str) -> str:
     return re.sub(r"\\([$`\"\\])", r"\1", text.replace("\\\n", ""))
 
 
-def glue(argv: list[str], literal: list[bool], subs: dict[int, list[str]], start: int, more: list[Word]) -> list[Word]:
-    """``"ap"\\ply``, ``'a'\\b``: the grammar gives a word that starts with a backslash right after a quoted one as
-    a node of its own; bash reads one word. The fields of the last node (``argv[start:]``, taken off ``argv``)
-    joined with ``more``: one field each side is one word; more (``{a,b}"c"\\d``) are each of the first joined
-    with each of the second. Unknown when there is a brace in it: a group may span both nodes."""
+def glue(
+    argv: list[str], literal: list[bool], subs: dict[int, list[str]], start: int, more: list[Word], raw: str
+) -> list[Word]:
+    """``"ap"\\ply``, ``'a'\\b``, ``ap\\<newline>ply``: the grammar gives a word as two nodes; bash reads one. The
+    fields of the last node (``argv[start:]``, taken off ``argv``) joined with ``more``, the next node's; ``raw``:
+    the source of the whole word. One field each side is one word. A brace group (it may span both nodes:
+    ``{\\~,x}``) is expanded over ``raw`` as a whole; what cannot be told exactly is unknown (its text has a
+    ``$``, as :func:`shell_quoting.unknown` makes it)."""
     before, known = argv[start:], all(literal[start:])
     names = [n for at in range(start, len(argv)) for n in subs.pop(at, [])]
     del argv[start:], literal[start:]
+    names += [n for w in more for n in w.subs]
+    known = known and all(w.literal for w in more)
+    if "{" in raw:
+        if "\\\n" in raw and not any(quote in raw for quote in "'\"$"):  # outside quotes, a line join is nothing
+            raw = raw.replace("\\\n", "")
+        braced = braces.expand_word(raw) if known and "\\\n" not in raw else [(raw, False)]
+        if braced is not None:
+            if all(lit and not text.startswith("~") for text, lit in braced):  # a tilde: not for this walk
+                return [Word(text, True, names) for text, _ in braced]
+            return [Word(shell_quoting.unknown(raw), False, names)]
     if len(before) == 1 and len(more) == 1:
         first = more[0]
         text = before[0] + first.text
-        known = known and first.literal and "{" not in text  # ``{\\~,x}`` is two nodes: a group across both
-        return [Word(text, known, [*names, *first.subs], first.computed)]
-    names += [n for w in more for n in w.subs]
+        return [Word(text if known else shell_quoting.unknown(text), known, names, first.computed)]
     if len(before) * len(more) > braces.MAX_WORDS:
-        return [Word("".join(before) + "".join(w.text for w in more), False, names)]
-    return [Word(left + right.text, False, names) for left in before for right in more]
+        return [Word(shell_quoting.unknown("".join(before) + "".join(w.text for w in more)), False, names)]
+    return [Word(shell_quoting.unknown(left + right.text), False, names) for left in before for right in more]
 
 
 def _braces(word: Word) -> list[Word]:
     """``a{b,c}`` as the words bash expands it to; one unknown word when there would be too many to judge."""
     texts = braces.expand(word.text)
     if texts is None:
-        return [Word(word.text, False, word.subs, word.computed)]
+        return [Word(shell_quoting.unknown(word.text), False, word.subs, word.computed)]
     return [Word(t, word.literal, word.subs, word.computed) for t in texts if t]  # bash drops empty words
 
 
