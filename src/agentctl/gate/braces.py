@@ -43,7 +43,7 @@ def expand_word(raw: str, tilde: Callable[[str], tuple[str, bool]] | None = None
         return None
     words: list[tuple[str, bool]] = []
     for variant in variants:
-        text = _unquote(variant)
+        text = unquote(variant)
         if text is None:
             words.append((variant, False))
         elif variant and tilde is not None and variant[:1] == "~" and _plain_prefix(variant):
@@ -214,7 +214,7 @@ def _bracket_end(raw: str, at: int) -> int:
     return -1
 
 
-def _unquote(raw: str) -> str | None:
+def unquote(raw: str) -> str | None:
     """The text of a word without expansions once its quotes are removed (an ANSI-C ``$'…'`` string as bash
     reads it, a ``$"…"`` as its text); None when it has an expansion (``$``, a backquote)."""
     out: list[str] = []
@@ -234,14 +234,18 @@ def _unquote(raw: str) -> str | None:
         if char in "$`":
             return None
         if char == "\\":
-            out.append(raw[at + 1 : at + 2])
+            out.append(raw[at + 1 : at + 2] if raw[at + 1 : at + 2] != "\n" else "")  # a line join is nothing
             at += 2
         elif char == "'":
             close = raw.find("'", at + 1)
+            if close < 0:
+                return None
             out.append(raw[at + 1 : close])
             at = close + 1
         elif char == '"':
             close = _closing(raw, at + 1, '"') - 1
+            if close < 0:
+                return None
             inner = raw[at + 1 : close]
             if "$" in inner or "`" in inner:
                 return None

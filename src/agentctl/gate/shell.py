@@ -22,7 +22,7 @@ from typing import Any
 
 from agentctl.gate import shell_code, shell_effects, shell_paths, shell_redirects, shell_settings
 from agentctl.gate.shell_command import Command as Command
-from agentctl.gate.shell_quoting import glued_source, lost_words
+from agentctl.gate.shell_quoting import glued_source, joins, lost_words
 from agentctl.gate.shell_words import MAX_NESTING, Word, WordEvaluator, dedupe, glue
 
 MAX_DEPTH = 8
@@ -324,14 +324,7 @@ class Walker(WordEvaluator):
                 continue
             else:
                 more = self.words(child)
-            if (
-                argv
-                and more
-                and (  # ``"ap"\\ply``, ``ap\\<newline>ply``: two nodes in the grammar, one word to bash
-                    joined_at == child.start_byte
-                    or (joined_at + 2 == child.start_byte and src[joined_at : joined_at + 2] == _JOIN)
-                )
-            ):
+            if argv and more and joins(src, joined_at, child.start_byte):  # ``"ap"\\ply``: two nodes, one word
                 more = glue(argv, literal, subs, node_from, more, glued_source(src, child))
             node_from = len(argv)
             for word in more:

@@ -85,14 +85,24 @@ def unknown(text: str) -> str:
     return text if "$" in text or "`" in text else "${UNKNOWN}" + text
 
 
+def joins(src: bytes, end: int, start: int) -> bool:
+    """Whether a node starting at ``start`` is part of the word the last one (ending at ``end``) is part of: the
+    grammar splits some words in nodes (``"ap"\\ply``, ``'a'\\ b``, ``ap\\<newline>ply``)."""
+    return start == end or (start > end and _glue_gap(src[end:start]))
+
+
+def _glue_gap(gap: bytes) -> bool:
+    """Text between two nodes of one word: backslash-newlines and escaped blanks only."""
+    return len(gap) % 2 == 0 and all(gap[at] == 0x5C and gap[at + 1] in b" \t\n" for at in range(0, len(gap), 2))
+
+
 def glued_source(src: bytes, node: Any) -> str:
-    """The source of the word ``node`` ends, when the grammar gave it as several nodes that follow each other
-    (``"ap"\\ply``, ``{a,\\<newline>b}``): from the first of them."""
+    """The source of the word ``node`` ends, when the grammar gave it as several nodes (:func:`joins`): from the
+    first of them."""
     first = node
     before = node.prev_sibling
     while before is not None and not before.type.endswith(("redirect", "assignment")):
-        gap = src[before.end_byte : first.start_byte]
-        if gap and gap != b"\\\n":
+        if not joins(src, before.end_byte, first.start_byte):
             break
         first, before = before, before.prev_sibling
     return src[first.start_byte : node.end_byte].decode("utf-8", "surrogateescape")
@@ -116,9 +126,10 @@ def lost_text(src: bytes, node: Any, text: str) -> int:
         return -1
     at = node.start_byte
     for child in node.children:
-        if child.start_byte > at and src[at : child.start_byte].replace(b"\\\n", b"").strip(b" \t\n"):
-            return at
-        if not child.is_named and child.end_byte > child.start_byte and not _translated(src, child):
+        gap = src[at : child.start_byte]
+        if gap and gap.replace(b"\\\n", b"").strip(b" \t\n") and not (len(gap) == 2 and _glue_gap(gap)):
+            return at  # (a longer gap, ``'a'\\ \\ b``, may have been passed over by the walk's fast path)
+        if not child.is_named and child.end_byte > child.start_byte and not _passed(src, child):
             return child.start_byte
         if child.type == "concatenation" and _gapped(child):  # ``"+"''- $"c"``: one node over two words
             return child.start_byte
@@ -130,6 +141,20 @@ def _gapped(node: Any) -> bool:
     """Whether the parts of a concatenation do not follow each other (text between them is in no part)."""
     children = node.children
     return any(after.start_byte != before.end_byte for before, after in itertools.pairwise(children))
+
+
+def _passed(src: bytes, node: Any) -> bool:
+    """An unnamed node the walk can pass over: the ``$`` of a ``$"…"``, or an ``==``/``=~`` the grammar takes
+    for an operator when it is a word of its own (``test "$x" == y``: the gate leaves that word out of argv)."""
+    text = src[node.start_byte : node.end_byte]
+    if text in (b"==", b"=~"):
+        return src[node.start_byte - 1 : node.start_byte].isspace() and src[node.end_byte : node.end_byte + 1] in (
+            b"",
+            b" ",
+            b"\t",
+            b"\n",
+        )
+    return _translated(src, node)
 
 
 def _translated(src: bytes, node: Any) -> bool:

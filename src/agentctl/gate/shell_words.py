@@ -360,7 +360,10 @@ def glue(
             return [Word(shell_quoting.unknown(raw), False, names)]
     if len(before) == 1 and len(more) == 1:
         first = more[0]
-        text = before[0] + first.text
+        exact = braces.unquote(raw) if known and raw[:1] != "~" else None
+        if exact is None and ("\\ " in raw or "\\\t" in raw):  # ``'a'\\ b``: the blank is in no node
+            known = False
+        text = exact if exact is not None else before[0] + first.text
         return [Word(text if known else shell_quoting.unknown(text), known, names, first.computed)]
     if len(before) * len(more) > braces.MAX_WORDS:
         return [Word(shell_quoting.unknown("".join(before) + "".join(w.text for w in more)), False, names)]
