@@ -334,7 +334,7 @@ class Walker(WordEvaluator):
                 literal.append(word.literal and not (word.computed and len(argv) == 1))  # ``$(pwd)`` is no name
             joined_at = child.end_byte
         self.outfeed = saved_feed
-        if not plain:  # ``'h'\\ a``, ``-$"x"``: text the grammar leaves out of every word: the words are unknown
+        if not plain:  # ``-$"x"``, ``\\ 'g'``: text the grammar leaves out of every word: the words are unknown
             literal = lost_words(src, node, whole, argv, literal)
         cmd = Command.simple(argv, self.cwd, self.alts[:], self.via[:], literal)
         cmd.assigned = assigned

@@ -111,30 +111,31 @@ def glued_source(src: bytes, node: Any) -> str:
 def lost_words(src: bytes, node: Any, text: str, argv: list[str], literal: list[bool]) -> list[bool]:
     """``literal`` of a command's words, all unknown (and ``argv`` changed to say so) when the grammar left text
     out of them (:func:`lost_text`): what a word missing from the nodes, or joined with the next, is not known."""
-    if lost_text(src, node, text) < 0:
+    if not lost_text(src, node, text):
         return literal
     argv[:] = [unknown(word) for word in argv]
     return [False] * len(literal)
 
 
-def lost_text(src: bytes, node: Any, text: str) -> int:
-    """Where the grammar left part of a command's words out of its nodes (-1: nowhere): an escaped blank after a
-    quoted word (``'h'\\ a`` is one word, ``h a``), a ``-$"x"`` or ``=~`` it takes for an operator (the ``$`` of a
-    ``$"…"`` is no loss: the string is the word), a concatenation over a blank. What the words are is then not
-    known. ``text``: the command's text when known, to skip the walk when it has none of ``LOSS_MARKS``."""
+def lost_text(src: bytes, node: Any, text: str) -> bool:
+    """Whether the grammar left part of a command's words out of its nodes: escaped blanks after a quoted word
+    (past the one :func:`joins` glues: ``'h'\\ \\ a`` is one word), one that starts a word (``\\ 'g'``), a ``-$"x"``
+    or ``=~`` it takes for an operator (the ``$`` of a ``$"…"``, a lone ``==`` word are no loss), a concatenation
+    over a blank. What the words are is then not known. ``text``: the command's text when known, to skip the
+    walk when it has none of ``LOSS_MARKS``."""
     if text and "\\" not in text and '$"' not in text and "=~" not in text and "==" not in text:  # LOSS_MARKS
-        return -1
+        return False
     at = node.start_byte
     for child in node.children:
         gap = src[at : child.start_byte]
         if gap and gap.replace(b"\\\n", b"").strip(b" \t\n") and not (len(gap) == 2 and _glue_gap(gap)):
-            return at  # (a longer gap, ``'a'\\ \\ b``, may have been passed over by the walk's fast path)
+            return True  # (a longer gap, ``'a'\\ \\ b``, may have been passed over by the walk's fast path)
         if not child.is_named and child.end_byte > child.start_byte and not _passed(src, child):
-            return child.start_byte
+            return True
         if child.type == "concatenation" and _gapped(child):  # ``"+"''- $"c"``: one node over two words
-            return child.start_byte
+            return True
         at = child.end_byte
-    return -1
+    return False
 
 
 def _gapped(node: Any) -> bool:
