@@ -21,6 +21,7 @@ from collections.abc import Callable
 from typing import Any
 
 from agentctl.gate import (
+    shell_argv,
     shell_code,
     shell_effects,
     shell_paths,
@@ -28,7 +29,6 @@ from agentctl.gate import (
     shell_redirects,
     shell_settings,
     shell_statements,
-    shell_words,
 )
 from agentctl.gate import shell_kinds as kinds
 from agentctl.gate.shell_command import Command as Command
@@ -299,7 +299,7 @@ class Walker(WordEvaluator):
             cmd = Command.simple(argv, self.cwd, self.alts[:], self.via[:], literal)
             scan = True
         else:
-            cmd, own = shell_words.evaluate(self, node, feed, whole)
+            cmd, own = shell_argv.evaluate(self, node, feed, whole)
             argv = cmd.argv
             scan = True
             if own:  # the statement's redirects, then the command's own

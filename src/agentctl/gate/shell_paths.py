@@ -172,18 +172,27 @@ def _expand_known(walker: Walker, text: str) -> str | None:
     return None if unknown or unresolvable(out) else out
 
 
+_TILDE_PREFIX = re.compile(r"~([^/:]*)([/:]?)")
+"""A tilde prefix: to the first ``/``, or ``:`` (``~:x`` is ``$HOME:x`` to bash)."""
+
+
 def tilde(walker: Walker, text: str) -> tuple[str, bool]:
     """Tilde expansion at the start of an unquoted word: (text, whether it is known)."""
     if not text.startswith("~"):
         return text, True
-    head, sep, tail = text.partition("/")
-    user = head[1:]
+    prefix = _TILDE_PREFIX.match(text)
+    assert prefix is not None
+    user, sep, tail = prefix.group(1), prefix.group(2), text[prefix.end() :]
     if user == "":
         value: str | None = walker.home
     elif user == "+":
         value = pwd(walker)
     elif user == "-":
         value = walker.oldpwd
+    elif user in ("0", "+0"):  # ``~0``: the top of the directory stack, the working directory
+        value = pwd(walker)
+    elif re.fullmatch(r"[+-]?[0-9]+", user):  # ``~1``, ``~-2``: an entry of the directory stack (``dirs +1``)
+        return "${DIRSTACK}" + sep + tail, False
     elif re.fullmatch(r"[A-Za-z_][\w.-]*\$?", user):
         value = _user_home(user)
         if value is None:

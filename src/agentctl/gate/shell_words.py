@@ -10,12 +10,11 @@ known at run time is marked not ``literal``.
 
 from __future__ import annotations
 
-import itertools
 import operator
 import re
 from typing import TYPE_CHECKING, Any, cast
 
-from agentctl.gate import braces, shell_code, shell_paths
+from agentctl.gate import braces, shell_code, shell_paths, shell_quoting
 from agentctl.gate import shell_kinds as kinds
 from agentctl.gate.shell_command import Command as Cmd
 
@@ -78,20 +77,26 @@ class WordEvaluator:
         if kind_id in kinds.WORD:  # the common case, kept fast
             raw = self.text(node)
             if "\\" in raw and "{" in raw:  # ``{a\\,b,c}``: an escaped comma or brace does not count
-                braced = braces.expand_word(raw)
+                braced = braces.expand_word(raw, self.brace_tilde)
                 if braced is not None:
-                    return [Word(text, literal) for text, literal in braced]
+                    return [Word(text if literal else shell_quoting.unknown(text), literal) for text, literal in braced]
             text = _unescape(raw) if "\\" in raw else raw
             known = True
-            if text[:1] == "~" and raw[:1] == "~":
+            if "{" in text:  # ``{~,x}``, ``~{,/x}``: brace expansion comes first, then each word's tilde
+                return [self.tilded(word) for word in _braces(Word(text))]
+            if text[:1] == "~" and raw[:1] == "~" and "\\" not in raw.partition("/")[0]:  # ``~\\/x``: quoted
                 text, known = shell_paths.tilde(cast("Walker", self), text)
-            return _braces(Word(text, known)) if "{" in text else [Word(text, known)]
+            elif "=~" in raw or ":~" in raw:
+                text, known = self.assigned_tilde(text)
+            return [Word(text, known)]
         if kind_id in kinds.RAW_STRING:
             return [Word(self.text(node)[1:-1])]
         if kind_id in kinds.NUMBER:  # ``2>&1``'s ``1``: digits, nothing to evaluate
             return [Word(self.text(node))]
         if kind_id in kinds.STRING:
             return [self.string(node)]
+        if node.type == "brace_expression":  # ``{1..3}``: the grammar's node for a sequence of numbers
+            return _braces(Word(self.text(node)))
         pieces = self.pieces(node, quoted=False)
         concatenation = kind_id in kinds.CONCATENATION
         if len(pieces) == 1 and pieces[0] is not _SPLIT and not concatenation:
@@ -116,12 +121,13 @@ class WordEvaluator:
         if concatenation and any("{" in f.text for f in fields):
             raw = self.text(node)
             if "\\" not in raw and all(c.type == "word" for c in _leaves(node)):
-                return [w for f in fields for w in _braces(f)]
-            braced = braces.expand_word(raw)  # ``{"apply",x}``, ``{a\\,b}``: quotes or escapes in a brace group
+                return [self.tilded(w) for f in fields for w in _braces(f)]
+            # ``{"apply",x}``, ``{a\\,b}``: quotes or escapes in a brace group
+            braced = braces.expand_word(raw, self.brace_tilde)
             if braced is not None and all(literal for _, literal in braced):
                 return [Word(text) for text, _ in braced]
             if braced is not None:  # its substitutions were walked above; what the words are is unknown
-                return [Word(f.text, False, f.subs, f.computed) for f in fields]
+                return [Word(shell_quoting.unknown(f.text), False, f.subs, f.computed) for f in fields]
         return fields
 
     def string(self, node: Any) -> Word:
@@ -189,7 +195,7 @@ class WordEvaluator:
         if kind_id in kinds.WORD:
             raw = self.text(node)
             text = _unescape(raw)
-            if text.startswith("~") and raw.startswith("~") and not quoted:
+            if text.startswith("~") and raw.startswith("~") and not quoted and shell_quoting.tilde_first(node, raw):
                 text, known = shell_paths.tilde(cast("Walker", self), text)
                 return [Word(text, known)]
             return [Word(text)]
@@ -211,8 +217,15 @@ class WordEvaluator:
                 out.append(Word(_unescape_dq(self.src[cursor:end].decode("utf-8", "replace"))))
             return out or [Word("")]
         raw = self.text(node)
+        if kind == "$":
+            return [_translated_prefix(node, raw)]
         if kind == "ansi_c_string":
-            return [Word(_ansi_c(raw[2:-1]))]
+            if shell_quoting.ansi_end(raw) != len(raw) - 1:  # ``$'\\\\'; rm x #'``: bash ends it at the 2nd quote
+                self.out.append(Cmd(argv=[], opaque=shell_quoting.MISREAD, via=list(self.via), cwd=self.cwd))
+                return [Word(raw, False)]
+            if "\\x{" in raw:  # ``\\x{…}``: a form bash reads its own way
+                return [Word(shell_quoting.unknown(raw), False)]
+            return [Word(shell_quoting.ansi_c(raw[2:-1]))]
         if kind in ("command_substitution", "process_substitution"):
             added: list[Command] = []
             saved = (self.cwd, self.oldpwd, list(self.dirs), list(self.alts))
@@ -239,6 +252,32 @@ class WordEvaluator:
         if kind in ("arithmetic_expansion", "array"):  # ``$(( $(x) + 1 ))``, ``a=($(x))``: the substitutions run
             return [Word(raw, False, [n for child in node.named_children for n in self._subs_in(child)])]
         return [Word(raw)]
+
+    def tilded(self, word: Word) -> Word:
+        """A word brace expansion made, its tilde prefix expanded (``{~,x}`` is ``$HOME x``)."""
+        if word.text[:1] != "~" or not word.literal:
+            return word
+        text, known = shell_paths.tilde(cast("Walker", self), word.text)
+        return Word(text, known, word.subs, word.computed)
+
+    def brace_tilde(self, text: str) -> tuple[str, bool]:
+        """:func:`shell_paths.tilde` for :func:`braces.expand_word`: a word it made, starting with ``~``."""
+        return shell_paths.tilde(cast("Walker", self), text)
+
+    def assigned_tilde(self, text: str) -> tuple[str, bool]:
+        """``a=~/x``, ``a=b:~/x``: an argument written as an assignment has its tildes after the ``=`` and after
+        each ``:`` expanded, as bash does (not in POSIX mode). ``text``: a word without quotes."""
+        match = shell_quoting.ASSIGNMENT.match(text)
+        if match is None:
+            return text, True
+        known = True
+        parts = []
+        for part in text[match.end() :].split(":"):
+            if part[:1] == "~":
+                part, seen = shell_paths.tilde(cast("Walker", self), part)
+                known &= seen
+            parts.append(part)
+        return match.group(0) + ":".join(parts), known
 
     def expansion(self, node: Any, raw: str, quoted: bool) -> list[Any]:
         if node.kind_id in kinds.SIMPLE_EXPANSION:  # ``$name``: no operators, nothing substituted inside
@@ -282,89 +321,7 @@ class WordEvaluator:
         return [n for child in node.named_children for n in self._subs_in(child, depth + 1)]
 
 
-_JOIN = b"\\\n"
-"""A backslash-newline between two words: the shell removes it and reads one word."""
-
-
-def evaluate(walker: Walker, node: Any, feed: Command | None, whole: str) -> tuple[Command, list[Any]]:
-    """A command's words evaluated node by node (quotes, escapes, expansions, substitutions, assignments),
-    and its own redirects (applied by :meth:`agentctl.gate.shell.Walker.command_at`, after its stdin from a pipe)."""
-    argv: list[str] = []
-    literal: list[bool] = []
-    subs: dict[int, list[str]] = {}  # per word index: the commands substituted into it
-    assigned: dict[str, str] = {}
-    inner_redirects: list[Any] = []
-    saved_feed, walker.outfeed = walker.outfeed, feed
-    joined_at = -1  # the end byte of the last word, to join words split by ``\\<newline>``
-    src, chars = walker.src, walker.chars
-    word_ids, name_ids, raw_ids = kinds.WORD, kinds.COMMAND_NAME, kinds.RAW_STRING
-    for child in node.named_children:
-        kind_id = child.kind_id
-        if kind_id in name_ids:
-            child = child.named_child(0) or child
-            kind_id = child.kind_id
-        if kind_id in word_ids:  # the common case, kept fast: no quotes, no expansions
-            start, end = child.start_byte, child.end_byte
-            text = chars[start:end] if chars is not None else src[start:end].decode("utf-8", "surrogateescape")
-            if start != joined_at + 2 and _PLAIN_SKIPS.isdisjoint(text):  # else: words() sees it whole
-                argv.append(text)
-                literal.append(True)
-                joined_at = end
-                continue
-            more = walker.words(child)
-        elif kind_id in raw_ids and chars is not None and child.start_byte != joined_at + 2:
-            argv.append(chars[child.start_byte + 1 : child.end_byte - 1])  # ``'text'``: the text, as it is
-            literal.append(True)
-            joined_at = child.end_byte
-            continue
-        elif kind_id in kinds.VARIABLE_ASSIGNMENT:
-            pair = walker.assignment(child, store=False)
-            if pair:
-                assigned[pair[0]] = pair[1]
-            continue
-        elif kind_id in kinds.REDIRECT:
-            inner_redirects.append(child)
-            continue
-        elif kind_id in kinds.COMMENT:
-            continue
-        else:
-            more = walker.words(child)
-        if argv and more and joined_at + 2 == child.start_byte and src[joined_at : joined_at + 2] == _JOIN:
-            first = more[0]  # ``terraform ap\\<newline>ply``: one word, as the shell reads it
-            before = subs.pop(len(argv) - 1, [])
-            more[0] = Word(argv.pop() + first.text, literal.pop() and first.literal, [*before, *first.subs])
-        for word in more:
-            if word.subs:
-                subs[len(argv)] = word.subs
-            argv.append(word.text)
-            literal.append(word.literal and not (word.computed and len(argv) == 1))  # ``$(pwd)`` is no name
-        joined_at = child.end_byte
-    walker.outfeed = saved_feed
-    cmd = Cmd.simple(argv, walker.cwd, walker.alts[:], walker.via[:], literal)
-    cmd.assigned = assigned
-    if subs:
-        if argv and not literal[0]:
-            cmd.opaque = f"the command name is computed at run time ({argv[0]})"
-            cmd.code_from = list(subs.get(0, []))
-        for index, names in subs.items():
-            if index:
-                cmd.code_from += [n for n in names if n not in cmd.code_from]
-    elif argv and not literal[0]:
-        cmd.opaque = f"the command name is computed at run time ({argv[0]})"
-    if "\n" in (whole or walker.text(node)) and _joins_lines(src, node):
-        cmd.opaque = cmd.opaque or "the parse runs two lines together as one command (bash runs them apart)"
-    return cmd, inner_redirects
-
-
-def _joins_lines(src: bytes, node: Any) -> bool:
-    """A line break between two words of one command (not ``\\<newline>``): tree-sitter-bash sometimes reads the
-    next line into the command before it (after ``… | awk '{print $1}' | xargs echo``, a ``terraform apply <<'EOF'``
-    line became arguments of that echo)."""
-    pairs = itertools.pairwise(node.named_children)
-    return any(b"\n" in src[a.end_byte : b.start_byte].replace(b"\\\n", b"") for a, b in pairs)
-
-
-_PLAIN_SKIPS = frozenset("\\{~")
+PLAIN_SKIPS = frozenset("\\{~")
 """A plain word holding one of these goes through :meth:`Walker.words` (escapes, braces, a tilde)."""
 
 
@@ -376,6 +333,16 @@ _ESCAPE = re.compile(r"\\(.)", re.DOTALL)
 _ESCAPE_DQ = re.compile(r"\\([$`\"\\])")
 _GROUP = operator.itemgetter(1)
 """The escaped character (a callable: ``re.sub`` with a template expands it in Python, match by match)."""
+
+
+def _translated_prefix(node: Any, raw: str) -> Word:
+    """A ``$`` the grammar gives as a node of its own in a concatenation: before a string it glues to (``a$"b"``,
+    ``-$"x"``: the node is ``-$``) it starts a translated string, the same text in the C locale; else it is
+    text."""
+    after = node.next_sibling
+    if after is None or after.type != "string" or after.start_byte != node.end_byte:
+        return Word(raw, "\\" not in raw)
+    return Word(raw[:-1], "\\" not in raw and "$" not in raw[:-1])
 
 
 def _unescape(text: str) -> str:
@@ -390,28 +357,11 @@ def _unescape_dq(text: str) -> str:
     return _ESCAPE_DQ.sub(_GROUP, text.replace("\\\n", ""))
 
 
-_ANSI = {"n": "\n", "t": "\t", "r": "\r", "a": "\a", "b": "\b", "e": "\x1b", "E": "\x1b", "f": "\f", "v": "\v"}
-
-
-def _ansi_c(body: str) -> str:
-    def one(match: re.Match[str]) -> str:
-        token = match.group(1)
-        if token[0] in _ANSI:
-            return _ANSI[token[0]]
-        if token[0] in "xuU":
-            return chr(int(token[1:], 16)) if len(token) > 1 else token
-        if token[0] in "01234567":
-            return chr(int(token, 8))
-        return token
-
-    return re.sub(r"\\(x[0-9a-fA-F]{1,2}|u[0-9a-fA-F]{1,4}|U[0-9a-fA-F]{1,8}|[0-7]{1,3}|.)", one, body)
-
-
 def _braces(word: Word) -> list[Word]:
     """``a{b,c}`` as the words bash expands it to; one unknown word when there would be too many to judge."""
     texts = braces.expand(word.text)
     if texts is None:
-        return [Word(word.text, False, word.subs, word.computed)]
+        return [Word(shell_quoting.unknown(word.text), False, word.subs, word.computed)]
     return [Word(t, word.literal, word.subs, word.computed) for t in texts if t]  # bash drops empty words
 
 
