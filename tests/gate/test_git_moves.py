@@ -277,6 +277,12 @@ def test_a_restore_of_other_files_from_a_crafted_index_goes_through(crafted_inde
         "git restore --staged --worktree .",
         "git restore -SW .github",
         "git restore --source=HEAD .",
+        "git stash",  # puts back what HEAD has: the crafted CI configuration
+        "git stash push -m wip",
+        "git stash save wip",
+        "git stash -u",
+        "git stash --keep-index",
+        "git stash && git switch feature/x",
     ],
 )
 def test_a_reset_to_a_crafted_head_is_refused(crafted_head: Path, command: str) -> None:
@@ -353,11 +359,26 @@ def test_a_restore_whose_files_cannot_be_listed_is_judged_as_the_whole_tree(
         "git update-index --cacheinfo 100644,e69de29bb2d1d6434b8b29ae775c8ad2c48c6391,src/new.py",
         "git add -A && git reset --hard",
         "cd src && git restore .",
+        "git stash",
+        "git stash -u",
+        "git stash push -m wip",
+        "git stash list && git stash show -p && git stash drop",
+        "git stash && git switch feature/x",
+        "git add -A && git stash",
     ],
 )
 def test_an_everyday_restore_or_reset_goes_through(keeper: Gatekeeper, repo: Path, command: str) -> None:
     decision = decide(keeper, repo, command)
     assert decision.decision == "allow", decision.reason
+
+
+@pytest.mark.parametrize("command", ["git reset --soft evil && git stash", "git reset --soft evil; git stash -u"])
+def test_a_head_moved_earlier_in_the_same_call_makes_a_stash_judged_as_the_whole_tree(
+    keeper: Gatekeeper, repo: Path, command: str
+) -> None:
+    # git is asked about the tree as it is now, not after the reset: the stash could put back anything
+    decision = decide(keeper, repo, command)
+    assert decision.decision == "deny" and "protected path: ." in decision.reason, decision.reason
 
 
 def test_discarding_the_agents_own_changes_goes_through(tmp_path: Path) -> None:
@@ -368,7 +389,8 @@ def test_discarding_the_agents_own_changes_goes_through(tmp_path: Path) -> None:
     _git(root, "add", "README.md")
     keeper = Gatekeeper(root, load_book(root, []))
     for command in ("git reset --hard", "git checkout -- src/platform_tools/cli.py", "git restore .",
-                    "git restore --staged --worktree .", "git checkout-index -a -f"):  # fmt: skip
+                    "git restore --staged --worktree .", "git checkout-index -a -f",
+                    "git stash", "git stash -u"):  # fmt: skip
         decision = decide(keeper, root, command)
         assert decision.decision == "allow", (command, decision.reason)
 

@@ -54,12 +54,15 @@ def changed(cmd: Command, others: list[Command], here: Path | None) -> list[Path
     if cmd.alt_cwds:
         return None
     others = [other for other in others if other is not cmd and not _looks_around(other)]
-    if not all(_runs_inside(other, cmd) or _commits_work_tree(other) for other in others):
-        return None
     words = _after_globals(cmd.argv[1:])
     if not words:
         return None
     sub, args = words[0], words[1:]
+    pushing = sub == "stash" and git_moves.stash_push(args)
+    if not all(
+        _runs_inside(other, cmd) or _commits_work_tree(other) or (pushing and _judged_move(other)) for other in others
+    ):
+        return None
     plan = _plan(sub, args, here)
     if plan is None:
         return None
@@ -104,17 +107,32 @@ def _commits_work_tree(other: Command) -> bool:
     """``git add``, ``git commit``, ``git stash [push]``: HEAD (or the stash) moves to hold the work tree's own
     changes, so a later branch move may also write any file changed since HEAD (listed with :data:`_WORK_TREE`).
     Not with ``add -f`` or ``stash --all`` (ignored files) nor ``stash -p``."""
-    if other.name != "git" or other.opaque or other.assigned or other.writes or other.trees or other.deletes:
+    if other.name != "git" or other.opaque or other.assigned or other.writes or other.deletes:
         return False
     if other.links or other.spreads:
         return False
     words = _after_globals(other.argv[1:])
     sub, rest = (words[0], words[1:]) if words else ("", [])
+    if other.trees and not (sub == "stash" and other.trees == ["."]):  # a stash push puts back HEAD's files
+        return False
     if sub == "add":
         return not {"-f", "--force"} & set(rest)
-    if sub == "stash" and (not rest or rest[0] in ("push", "save") or rest[0].startswith("-")):
+    if sub == "stash" and git_moves.stash_push(rest):
         return not {"-a", "--all", "-p", "--patch"} & set(rest)
     return sub == "commit"
+
+
+_MOVES = frozenset({"checkout", "switch", "rebase", "revert", "merge", "cherry-pick"})
+
+
+def _judged_move(other: Command) -> bool:
+    """``git stash && git switch main``: a branch move or merge, itself judged by the files it changes (it rewrites
+    the tree as in the revision it brings; ``git stash`` then puts back what that revision has, already judged).
+    Not ``reset``, ``update-ref``…: they move HEAD without writing, and the stash would write what HEAD has."""
+    if other.name != "git" or other.opaque or other.assigned or "." not in other.trees:
+        return False
+    words = _after_globals(other.argv[1:])
+    return bool(words) and (words[0] in _MOVES or (words[0] == "stash" and words[1:2] in (["pop"], ["apply"])))
 
 
 def _runs_inside(other: Command, cmd: Command) -> bool:
@@ -155,6 +173,15 @@ def _plan(sub: str, args: list[str], here: Path) -> list[list[str]] | None:
             return None
         tree = ["diff-tree", "-z", "--no-commit-id", "--name-only", "-r", "-m", "--root", "--no-renames"]
         return [[*tree, "--end-of-options", rev] for rev in revs]
+    if sub == "stash" and git_moves.stash_push(args):  # what differs from HEAD (a moved HEAD: anything)
+        if _git(here, ["rev-parse", "-q", "--verify", "HEAD^{commit}"]) is None:
+            # no commit yet: git refuses to stash (nothing changes); not a repository: not known
+            return [] if _git(here, ["rev-parse", "--git-dir"]) is not None else None
+        flags = set(args)
+        every = {"-a", "--all"} & flags
+        untracked = every or {"-u", "--include-untracked"} & flags
+        others = ["ls-files", "-z", "-o", *([] if every else ["--exclude-standard"]), "--full-name", "--", ":/"]
+        return [git_moves.diff("HEAD"), *([others] if untracked else [])]
     if sub == "stash" and args[:1] in (["pop"], ["apply"]):
         refs = git_moves.positionals(args[1:], _STASH_FLAGS, frozenset(), _REVISION)
         if refs is None or len(refs) > 1:

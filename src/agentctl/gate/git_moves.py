@@ -94,6 +94,12 @@ def plan(sub: str, args: list[str], ask: Ask) -> list[list[str]] | None:
 _TREE = ["diff-tree", "-z", "--no-commit-id", "--name-only", "-r", "-m", "--root", "--no-renames"]
 
 
+def stash_push(rest: list[str]) -> bool:
+    """``git stash``, ``stash push|save …``, ``stash -u …``: the work tree goes back to HEAD (``rest``: the
+    words after ``stash``)."""
+    return not rest or rest[0] in ("push", "save") or rest[0].startswith("-")
+
+
 def diff(*specs: str, paths: list[str] | None = None) -> list[str]:
     """``git diff`` naming the files that differ (one revision: against the work tree)."""
     return ["diff", "-z", "--name-only", "--no-renames", "--no-ext-diff", "--no-textconv", *specs, "--", *(paths or [])]

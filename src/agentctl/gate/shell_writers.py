@@ -279,8 +279,8 @@ def _rewrites_tree(sub: str, args: list[str], pos: list[str]) -> bool:
         return "--" not in args and not git_moves.Switch(args[args.index(sub) + 1 :]).changes_nothing()
     if sub in ("rebase", "revert"):
         return not {*_ENDS, "--continue", "--edit-todo"} & flags
-    if sub == "stash":
-        return pos[1:2] in (["pop"], ["apply"], ["branch"])
+    if sub == "stash":  # ``stash [push]`` puts the files that differ from HEAD back as HEAD has them
+        return pos[1:2] in (["pop"], ["apply"], ["branch"]) or git_moves.stash_push(args[args.index(sub) + 1 :])
     return False
 
 
