@@ -149,13 +149,12 @@ def _shadow(raw: str) -> str | None:
         char = raw[at]
         if char == "\\":
             end = at + 2
-        elif char == "'" or raw.startswith("$'", at):
-            close = raw.find("'", at + 2 if char == "$" else at + 1)
-            while char == "$" and close > 0 and _escaped(raw, close):
-                close = raw.find("'", close + 1)
-            end = close + 1 if close >= 0 else -1
+        elif char == "'":
+            end = raw.find("'", at + 1) + 1 or -1
+        elif raw.startswith("$'", at):
+            end = shell_quoting.closing(raw, at + 2, "'")
         elif char == '"' or char == "`":
-            end = _closing(raw, at + 1, char)
+            end = shell_quoting.closing(raw, at + 1, char)
         elif raw.startswith(("${", "$("), at):
             end = _bracket_end(raw, at + 1)
         else:
@@ -166,26 +165,6 @@ def _shadow(raw: str) -> str | None:
         out[at:end] = _MASK * (min(end, size) - at)
         at = end
     return "".join(out)
-
-
-def _escaped(raw: str, at: int) -> bool:
-    """Whether the character at ``at`` follows an odd number of backslashes."""
-    slashes = 0
-    while at - slashes - 1 >= 0 and raw[at - slashes - 1] == "\\":
-        slashes += 1
-    return slashes % 2 == 1
-
-
-def _closing(raw: str, at: int, quote: str) -> int:
-    """The index just past the ``quote`` that closes a ``"…"`` or backquoted text starting at ``at`` (-1: none)."""
-    while at < len(raw):
-        if raw[at] == "\\":
-            at += 2
-            continue
-        if raw[at] == quote:
-            return at + 1
-        at += 1
-    return -1
 
 
 def _bracket_end(raw: str, at: int) -> int:
@@ -199,7 +178,7 @@ def _bracket_end(raw: str, at: int) -> int:
             at += 2
             continue
         if char in "'\"`":
-            end = raw.find("'", at + 1) + 1 if char == "'" else _closing(raw, at + 1, char)
+            end = raw.find("'", at + 1) + 1 if char == "'" else shell_quoting.closing(raw, at + 1, char)
             if end <= 0:
                 return -1
             at = end
@@ -243,7 +222,7 @@ def unquote(raw: str) -> str | None:
             out.append(raw[at + 1 : close])
             at = close + 1
         elif char == '"':
-            close = _closing(raw, at + 1, '"') - 1
+            close = shell_quoting.closing(raw, at + 1, '"') - 1
             if close < 0:
                 return None
             inner = raw[at + 1 : close]

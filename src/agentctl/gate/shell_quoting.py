@@ -30,17 +30,23 @@ MISREAD = "the shell text does not parse as bash reads it (a $'…' string ends 
 """Why a command is opaque when the grammar ends a ``$'…'`` elsewhere than bash (``$'\\\\' …'`` runs on)."""
 
 
-def ansi_end(raw: str) -> int:
-    """Where bash ends the ``$'…'`` string ``raw`` starts with: its first ``'`` not escaped (-1: none)."""
-    at = 2
-    while at < len(raw):
-        if raw[at] == "\\":
+def closing(text: str, at: int, delimiter: str) -> int:
+    """The index just past the first ``delimiter`` from ``at`` that no backslash escapes (-1: none): the end of a
+    ``"…"``, a backquoted text, a ``$'…'`` string, a sed ``s/…/…/`` part."""
+    while at < len(text):
+        if text[at] == "\\":
             at += 2
-        elif raw[at] == "'":
-            return at
+        elif text[at] == delimiter:
+            return at + 1
         else:
             at += 1
     return -1
+
+
+def ansi_end(raw: str) -> int:
+    """Where bash ends the ``$'…'`` string ``raw`` starts with: its first ``'`` not escaped (-1: none)."""
+    end = closing(raw, 2, "'")
+    return end - 1 if end >= 0 else -1
 
 
 _ANSI = {"n": "\n", "t": "\t", "r": "\r", "a": "\a", "b": "\b", "e": "\x1b", "E": "\x1b", "f": "\f", "v": "\v"}

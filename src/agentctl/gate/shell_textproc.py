@@ -16,7 +16,7 @@ import re
 from dataclasses import dataclass, field
 from typing import TYPE_CHECKING
 
-from agentctl.gate import inline
+from agentctl.gate import inline, shell_quoting
 from agentctl.gate import shell_effects as fx
 
 if TYPE_CHECKING:
@@ -69,15 +69,9 @@ def _line_end(script: str, i: int) -> int:
 
 
 def _delimited(script: str, i: int, delim: str) -> int:
-    """The index just past the next unescaped ``delim`` from ``i``."""
-    while i < len(script):
-        if script[i] == "\\":
-            i += 2
-            continue
-        if script[i] == delim:
-            return i + 1
-        i += 1
-    return i
+    """The index just past the next unescaped ``delim`` from ``i`` (the end of the script when there is none)."""
+    end = shell_quoting.closing(script, i, delim)
+    return end if end >= 0 else len(script)
 
 
 def _address(script: str, i: int) -> int:
