@@ -206,24 +206,16 @@ class Walker(WordEvaluator):
         for child in node.named_children:  # (cheaper than reading the operators from .children)
             if child.kind_id in comment:
                 continue
-            if previous >= 0:
-                chars = self.chars
-                start = child.start_byte
-                between = (
-                    chars[previous:start]
-                    if chars is not None
-                    else self.src[previous:start].decode("utf-8", "surrogateescape")
-                )
-                if not between.lstrip().startswith("&&"):
-                    self.kube_context = None
+            if previous >= 0 and not self.span(previous, child.start_byte).lstrip().startswith("&&"):
+                self.kube_context = None
             self.visit(child, feed)
             previous = child.end_byte
 
-    def between(self, left: Any, right: Any) -> str:
-        """The source text between two sibling nodes (an operator, with spaces and comments)."""
+    def span(self, start: int, end: int) -> str:
+        """The source text from byte ``start`` to ``end`` (between two nodes: an operator, spaces, comments)."""
         if self.chars is not None:
-            return self.chars[left.end_byte : right.start_byte]
-        return self.src[left.end_byte : right.start_byte].decode("utf-8", "surrogateescape")
+            return self.chars[start:end]
+        return self.src[start:end].decode("utf-8", "surrogateescape")
 
     def declaration(self, node: Any) -> None:
         """``export X=v`` / ``declare -x X``: assignments, and the environment of later commands."""
@@ -260,21 +252,20 @@ class Walker(WordEvaluator):
         out = self.out
         if body is not None and body.kind_id in kinds.COMMAND:
             self.command_at(body, feed, redirects)
+            last = out[-1]
         else:
             start = len(out)
             if body is not None:
                 self.visit(body, feed)
             if len(out) > start:  # ``a && b > f`` / ``a | b > f`` parse as one redirected list: the redirect is b's
-                last = out[-1]
+                last = out[-1]  # (before the redirects: a heredoc's substitutions add commands)
                 self.apply_redirects(last if body.kind_id in kinds.LIST_OR_PIPELINE else out[start], redirects)
-                if tail:
-                    self.pipeline(tail, last)
-                return
-            holder = Command(argv=[":"], name=":", cwd=self.cwd, via=list(self.via))
-            self.apply_redirects(holder, redirects)
-            out.append(holder)
+            else:
+                last = Command(argv=[":"], name=":", cwd=self.cwd, via=list(self.via))
+                self.apply_redirects(last, redirects)
+                out.append(last)
         if tail:  # ``cat <<EOF | sh``: the pipeline continues inside the heredoc redirect
-            self.pipeline(tail, out[-1])
+            self.pipeline(tail, last)
 
     def assignment(self, node: Any, store: bool) -> tuple[str, str] | None:
         """``name=value``: the pair (kept as a known variable when ``store`` and the value is literal)."""
