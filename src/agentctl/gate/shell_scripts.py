@@ -47,10 +47,7 @@ def script(cmd: Command, path: str, literal: bool, walker: Walker) -> None:
         for match in shell_sources.expand(cmd, path, walker):
             script(cmd, match, True, walker)
         return
-    writers = written_by(cmd, path, walker)
-    if writers:
-        cmd.code_from += [w for w in writers if w not in cmd.code_from]
-        cmd.opaque = cmd.opaque or f"runs the script {path}, written by the same command"
+    if _written_here(cmd, f"the script {path}", path, walker):
         return
     for text in read_code(cmd, path, walker):
         nested(cmd, text, True, walker, f"{cmd.name} {path}")
@@ -106,16 +103,23 @@ def written_by(cmd: Command, path: str, walker: Walker) -> list[str]:
     return found
 
 
+def _written_here(cmd: Command, what: str, path: str, walker: Walker) -> bool:
+    """Whether an earlier command of the same text writes ``path``: then what ``cmd`` runs is not known yet (it is
+    opaque, and runs code from those writers)."""
+    writers = written_by(cmd, path, walker)
+    if writers:
+        cmd.code_from += [w for w in writers if w not in cmd.code_from]
+        cmd.opaque = cmd.opaque or f"runs {what}, written by the same command"
+    return bool(writers)
+
+
 def program(cmd: Command, path: str, walker: Walker) -> None:
     """``./x``: a program written by the same command is opaque; a shell script is read and parsed."""
     if shell_sources.GLOB.search(path):  # ``./scripts/d*.sh``: the shell runs the first match, but judge each
         for match in shell_sources.expand(cmd, path, walker):
             program(cmd, match if "/" in match else f"./{match}", walker)
         return
-    writers = written_by(cmd, path, walker)
-    if writers:
-        cmd.code_from += [w for w in writers if w not in cmd.code_from]
-        cmd.opaque = cmd.opaque or f"runs {path}, written by the same command"
+    if _written_here(cmd, path, path, walker):
         return
     for place in places(cmd, path):  # a program (not a script) in a directory only known at run time is let be
         text = None if shell_paths.unresolvable(place) or not walker.read_file else walker.read_file(place)
