@@ -177,11 +177,9 @@ def _plan(sub: str, args: list[str], here: Path) -> list[list[str]] | None:
         if _git(here, ["rev-parse", "-q", "--verify", "HEAD^{commit}"]) is None:
             # no commit yet: git refuses to stash (nothing changes); not a repository: not known
             return [] if _git(here, ["rev-parse", "--git-dir"]) is not None else None
-        flags = set(args)
-        every = {"-a", "--all"} & flags
-        untracked = every or {"-u", "--include-untracked"} & flags
-        others = ["ls-files", "-z", "-o", *([] if every else ["--exclude-standard"]), "--full-name", "--", ":/"]
-        return [git_moves.diff("HEAD"), *([others] if untracked else [])]
+        if {"-a", "--all"} & set(args):  # ignored files too
+            return [_WORK_TREE[0], ["ls-files", "-z", "-o", "--full-name", "--", ":/"]]
+        return list(_WORK_TREE) if {"-u", "--include-untracked"} & set(args) else _WORK_TREE[:1]
     if sub == "stash" and args[:1] in (["pop"], ["apply"]):
         refs = git_moves.positionals(args[1:], _STASH_FLAGS, frozenset(), _REVISION)
         if refs is None or len(refs) > 1:

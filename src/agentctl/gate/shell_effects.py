@@ -142,7 +142,7 @@ def _ordinary(name: str) -> int:
         or _interpreter_name(name)
     ):
         kind = _RENAMED
-    elif (
+    elif (  # what analyse() looks at by name is never quiet, even where another table also names it
         name in SENSITIVE
         or name in _KUBE_TRACKED
         or name in ("git", "terraform", "tofu")
